@@ -1,0 +1,31 @@
+/* log.h -- one line per event on stderr: "ts level component key=value...".
+ *
+ * LOG_* macros test the level before formatting anything, so a disabled
+ * level costs one comparison. Safe to call from any thread: each line is
+ * written with a single write(2). */
+#ifndef OFFLOAD_LOG_H
+#define OFFLOAD_LOG_H
+
+enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
+
+extern int log_level_current;
+
+/* Sets the component name printed on every line ("gateway", "executor"). */
+void log_init(const char *component, int level);
+
+/* Parses "error", "warn", "info" or "debug"; returns the level or -1. */
+int log_level_parse(const char *name);
+
+void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define LOG_AT(level, ...)                                                               \
+    do {                                                                                 \
+        if ((level) <= log_level_current)                                                \
+            log_write((level), __VA_ARGS__);                                             \
+    } while (0)
+#define log_error(...) LOG_AT(LOG_ERROR, __VA_ARGS__)
+#define log_warn(...) LOG_AT(LOG_WARN, __VA_ARGS__)
+#define log_info(...) LOG_AT(LOG_INFO, __VA_ARGS__)
+#define log_debug(...) LOG_AT(LOG_DEBUG, __VA_ARGS__)
+
+#endif

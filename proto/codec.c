@@ -1,0 +1,204 @@
+/* codec.c -- see codec.h. */
+#include "codec.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+int codec_name_valid(const char *s)
+{
+    if (!s)
+        return 0;
+    size_t n = 0;
+    for (; s[n]; n++) {
+        char c = s[n];
+        if (n >= CODEC_NAME_MAX)
+            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '_' || c == '-' || c == '.'))
+            return 0;
+    }
+    return n > 0;
+}
+
+/* Printable ASCII, 1..max chars. */
+static int codec_id_valid(const char *s, size_t max)
+{
+    if (!s || !*s)
+        return 0;
+    size_t n = 0;
+    for (; s[n]; n++)
+        if (n >= max || s[n] < 0x21 || s[n] > 0x7e)
+            return 0;
+    return 1;
+}
+
+static int codec_text_valid(const char *s, size_t max)
+{
+    return !s || strnlen(s, max + 1) <= max;
+}
+
+static int codec_code_valid(int code)
+{
+    return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_CANCELLED;
+}
+
+#define INVALID(...)                                                                     \
+    do {                                                                                 \
+        snprintf(err, errlen, __VA_ARGS__);                                              \
+        return CODEC_EINVALID;                                                           \
+    } while (0)
+
+static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errlen)
+{
+    if (!codec_id_valid(h->executor_id, CODEC_ID_MAX))
+        INVALID("hello: executor_id must be 1..%d printable characters", CODEC_ID_MAX);
+    if (h->n_queues < 1 || h->n_queues > CODEC_QUEUES_MAX)
+        INVALID("hello: %zu queues (1..%d allowed)", h->n_queues, CODEC_QUEUES_MAX);
+    for (size_t i = 0; i < h->n_queues; i++) {
+        const Offload__QueueDecl *q = h->queues[i];
+        if (!codec_name_valid(q->name))
+            INVALID("hello: queue %zu has an invalid name", i);
+        if (q->kind != OFFLOAD__POOL_KIND__POOL_THREADS &&
+            q->kind != OFFLOAD__POOL_KIND__POOL_PROCESSES)
+            INVALID("hello: queue '%s' has an unknown pool kind %d", q->name, (int)q->kind);
+        if (q->size < 1 || q->size > CODEC_POOL_MAX)
+            INVALID("hello: queue '%s' size %u (1..%d allowed)", q->name, q->size,
+                    CODEC_POOL_MAX);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(h->queues[j]->name, q->name))
+                INVALID("hello: queue '%s' declared twice", q->name);
+    }
+    if (h->n_functions < 1 || h->n_functions > CODEC_FUNCTIONS_MAX)
+        INVALID("hello: %zu functions (1..%d allowed)", h->n_functions, CODEC_FUNCTIONS_MAX);
+    for (size_t i = 0; i < h->n_functions; i++)
+        if (!codec_name_valid(h->functions[i]))
+            INVALID("hello: function %zu has an invalid name", i);
+    if (h->heartbeat_ms && (h->heartbeat_ms < 10 || h->heartbeat_ms > 600000))
+        INVALID("hello: heartbeat_ms %u (10..600000 allowed)", h->heartbeat_ms);
+    if (h->liveness > 1000)
+        INVALID("hello: liveness %u (0..1000 allowed)", h->liveness);
+    return 0;
+}
+
+int codec_validate(const codec_envelope *env, char *err, size_t errlen)
+{
+    switch (env->body_case) {
+    case OFFLOAD__ENVELOPE__BODY_HELLO:
+        return codec_validate_hello(env->hello, err, errlen);
+    case OFFLOAD__ENVELOPE__BODY_WELCOME:
+        if (!codec_text_valid(env->welcome->gateway_id, CODEC_ID_MAX))
+            INVALID("welcome: gateway_id too long");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_REFUSE:
+        if (!codec_text_valid(env->refuse->message, CODEC_MESSAGE_MAX))
+            INVALID("refuse: message too long");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
+    case OFFLOAD__ENVELOPE__BODY_CANCEL:
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE:
+        if (!codec_text_valid(env->goodbye->reason, CODEC_MESSAGE_MAX))
+            INVALID("goodbye: reason too long");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_JOB:
+        if (!codec_name_valid(env->job->queue) || !codec_name_valid(env->job->function))
+            INVALID("job: invalid queue or function name");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_RESULT:
+        if (!codec_code_valid(env->result->code))
+            INVALID("result: unknown code %d", (int)env->result->code);
+        if (!codec_text_valid(env->result->message, CODEC_MESSAGE_MAX))
+            INVALID("result: message too long");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_SUBMIT:
+        if (!codec_name_valid(env->submit->queue) || !codec_name_valid(env->submit->function))
+            INVALID("submit: invalid queue or function name");
+        return 0;
+    case OFFLOAD__ENVELOPE__BODY_REPLY:
+        if (!codec_code_valid(env->reply->code))
+            INVALID("reply: unknown code %d", (int)env->reply->code);
+        if (!codec_text_valid(env->reply->message, CODEC_MESSAGE_MAX))
+            INVALID("reply: message too long");
+        return 0;
+    default:
+        INVALID("envelope has no body");
+    }
+}
+
+int codec_decode(const void *data, size_t len, size_t max_len, codec_envelope **out,
+                 uint32_t *peer_version, char *err, size_t errlen)
+{
+    *out = NULL;
+    if (peer_version)
+        *peer_version = 0;
+    if (max_len && len > max_len) {
+        snprintf(err, errlen, "frame of %zu bytes exceeds the limit of %zu", len, max_len);
+        return CODEC_ETOOBIG;
+    }
+    codec_envelope *env = offload__envelope__unpack(NULL, len, data);
+    if (!env) {
+        snprintf(err, errlen, "malformed frame of %zu bytes (not an offload Envelope)", len);
+        return CODEC_EMALFORMED;
+    }
+    if (env->version != OFFLOAD_PROTOCOL_VERSION) {
+        if (peer_version)
+            *peer_version = env->version;
+        snprintf(err, errlen, "protocol version %u, this side speaks %d", env->version,
+                 OFFLOAD_PROTOCOL_VERSION);
+        offload__envelope__free_unpacked(env, NULL);
+        return CODEC_EVERSION;
+    }
+    int rc = codec_validate(env, err, errlen);
+    if (rc < 0) {
+        offload__envelope__free_unpacked(env, NULL);
+        return rc;
+    }
+    *out = env;
+    return 0;
+}
+
+void codec_free(codec_envelope *env)
+{
+    if (env)
+        offload__envelope__free_unpacked(env, NULL);
+}
+
+size_t codec_size(codec_envelope *env)
+{
+    env->version = OFFLOAD_PROTOCOL_VERSION;
+    return offload__envelope__get_packed_size(env);
+}
+
+size_t codec_pack(const codec_envelope *env, uint8_t *buf)
+{
+    return offload__envelope__pack(env, buf);
+}
+
+int codec_encode(codec_envelope *env, uint8_t **buf, size_t *len)
+{
+    size_t n = codec_size(env);
+    *buf = malloc(n ? n : 1);
+    if (!*buf)
+        return -ENOMEM;
+    *len = codec_pack(env, *buf);
+    return 0;
+}
+
+const char *codec_body_name(int body_case)
+{
+    switch (body_case) {
+    case OFFLOAD__ENVELOPE__BODY_HELLO: return "hello";
+    case OFFLOAD__ENVELOPE__BODY_WELCOME: return "welcome";
+    case OFFLOAD__ENVELOPE__BODY_REFUSE: return "refuse";
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT: return "heartbeat";
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE: return "goodbye";
+    case OFFLOAD__ENVELOPE__BODY_JOB: return "job";
+    case OFFLOAD__ENVELOPE__BODY_RESULT: return "result";
+    case OFFLOAD__ENVELOPE__BODY_CANCEL: return "cancel";
+    case OFFLOAD__ENVELOPE__BODY_SUBMIT: return "submit";
+    case OFFLOAD__ENVELOPE__BODY_REPLY: return "reply";
+    default: return "none";
+    }
+}

@@ -1,0 +1,61 @@
+/* codec.h -- pack and unpack offload Envelopes; no sockets here.
+ *
+ * Every byte string handed to codec_decode is treated as hostile: size is
+ * checked before unpacking, the protocol version before the body is used,
+ * and every field a receiver relies on (names, sizes, enum values) is
+ * validated, so callers can use a decoded envelope without further checks. */
+#ifndef OFFLOAD_CODEC_H
+#define OFFLOAD_CODEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "offload.pb-c.h"
+
+#define OFFLOAD_PROTOCOL_VERSION 1
+
+#define CODEC_NAME_MAX 64       /* queue and function names */
+#define CODEC_ID_MAX 128        /* executor and gateway ids */
+#define CODEC_MESSAGE_MAX 4096  /* error messages */
+#define CODEC_QUEUES_MAX 64     /* queues per executor */
+#define CODEC_FUNCTIONS_MAX 256 /* functions per executor */
+#define CODEC_POOL_MAX 4096     /* workers per queue */
+
+typedef Offload__Envelope codec_envelope;
+
+/* codec_decode results (negative errno values). */
+#define CODEC_ETOOBIG (-7)    /* -E2BIG: frame over max_len */
+#define CODEC_EMALFORMED (-74) /* -EBADMSG: not an Envelope */
+#define CODEC_EVERSION (-71)  /* -EPROTO: another protocol version */
+#define CODEC_EINVALID (-22)  /* -EINVAL: a field fails validation */
+
+/* Decodes one frame. On 0, *out is an envelope the caller frees with
+ * codec_free. On error *out is NULL, err says why (one line, for logs), and
+ * for CODEC_EVERSION *peer_version holds the version the peer spoke.
+ * max_len 0 means no limit beyond the validation limits. */
+int codec_decode(const void *data, size_t len, size_t max_len, codec_envelope **out,
+                 uint32_t *peer_version, char *err, size_t errlen);
+
+void codec_free(codec_envelope *env);
+
+/* Size of env packed, after setting env->version to ours. */
+size_t codec_size(codec_envelope *env);
+
+/* Packs env into buf, which holds codec_size(env) bytes. Returns bytes. */
+size_t codec_pack(const codec_envelope *env, uint8_t *buf);
+
+/* Packs into a fresh malloc'd buffer the caller frees. Returns 0 or -ENOMEM. */
+int codec_encode(codec_envelope *env, uint8_t **buf, size_t *len);
+
+/* True if s is a valid queue or function name: 1..CODEC_NAME_MAX chars of
+ * [A-Za-z0-9_.-]. */
+int codec_name_valid(const char *s);
+
+/* Validates a decoded envelope's body; 0 or CODEC_EINVALID with err set.
+ * codec_decode calls it; exposed for tests and for locally built messages. */
+int codec_validate(const codec_envelope *env, char *err, size_t errlen);
+
+/* Name of the body case ("hello", "job", ...), for logs. */
+const char *codec_body_name(int body_case);
+
+#endif

@@ -1,0 +1,90 @@
+/* wire.c -- see wire.h. */
+#include "wire.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <zmq.h>
+
+int wire_send(void *sock, const wire_rid *rid, codec_envelope *env, int flags)
+{
+    zmq_msg_t msg;
+    size_t n = codec_size(env);
+    if (zmq_msg_init_size(&msg, n) != 0)
+        return -errno;
+    codec_pack(env, zmq_msg_data(&msg));
+    if (rid && zmq_send(sock, rid->bytes, rid->len, flags | ZMQ_SNDMORE) < 0) {
+        int e = errno;
+        zmq_msg_close(&msg);
+        return -e;
+    }
+    if (zmq_msg_send(&msg, sock, flags) < 0) {
+        int e = errno;
+        zmq_msg_close(&msg);
+        return -e;
+    }
+    return 0;
+}
+
+/* Drops the remaining frames of a message. */
+static void wire_drain(void *sock)
+{
+    int more = 1;
+    size_t sz = sizeof(more);
+    while (zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        zmq_msg_recv(&m, sock, 0);
+        zmq_msg_close(&m);
+    }
+}
+
+static int wire_more(void *sock)
+{
+    int more = 0;
+    size_t sz = sizeof(more);
+    zmq_getsockopt(sock, ZMQ_RCVMORE, &more, &sz);
+    return more;
+}
+
+int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
+              uint32_t *peer_version, char *err, size_t errlen)
+{
+    *env = NULL;
+    if (rid) {
+        int n = zmq_recv(sock, rid->bytes, WIRE_RID_MAX, ZMQ_DONTWAIT);
+        if (n < 0)
+            return -errno;
+        rid->len = (uint8_t)(n > WIRE_RID_MAX ? WIRE_RID_MAX : n);
+        if (!wire_more(sock)) {
+            snprintf(err, errlen, "message without a body frame");
+            return CODEC_EMALFORMED;
+        }
+    }
+    zmq_msg_t msg;
+    zmq_msg_init(&msg);
+    if (zmq_msg_recv(&msg, sock, rid ? 0 : ZMQ_DONTWAIT) < 0) {
+        int e = errno;
+        zmq_msg_close(&msg);
+        return -e;
+    }
+    if (wire_more(sock)) {
+        wire_drain(sock);
+        zmq_msg_close(&msg);
+        snprintf(err, errlen, "message with more than one body frame");
+        return CODEC_EMALFORMED;
+    }
+    int rc = codec_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), max_len, env, peer_version,
+                          err, errlen);
+    zmq_msg_close(&msg);
+    return rc;
+}
+
+const char *wire_rid_hex(const wire_rid *rid, char *buf, size_t buflen)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rid->len && n + 3 <= buflen; i++)
+        n += (size_t)snprintf(buf + n, buflen - n, "%02x", rid->bytes[i]);
+    return buf;
+}

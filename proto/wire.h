@@ -1,0 +1,39 @@
+/* wire.h -- send and receive Envelopes on ZeroMQ sockets.
+ *
+ * A message is [routing id] + one frame with a packed Envelope; the routing
+ * id frame is present on ROUTER sockets only. Call only from the thread that
+ * owns the socket. */
+#ifndef OFFLOAD_WIRE_H
+#define OFFLOAD_WIRE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+#define WIRE_RID_MAX 255
+
+typedef struct wire_rid {
+    uint8_t len;
+    uint8_t bytes[WIRE_RID_MAX];
+} wire_rid;
+
+/* Packs env (its version set to ours) and sends it, after rid's frame when
+ * rid is not NULL. flags: ZMQ_DONTWAIT or 0. Returns 0 or -errno
+ * (-EHOSTUNREACH for a peer a ROUTER_MANDATORY socket cannot route to,
+ * -EAGAIN when the peer's queue is full). */
+int wire_send(void *sock, const wire_rid *rid, codec_envelope *env, int flags);
+
+/* Receives one whole message without blocking. On 0, *env is a validated
+ * envelope to free with codec_free and rid (when not NULL) holds the routing
+ * id. Returns -EAGAIN when nothing is waiting; a codec error (codec.h) for a
+ * frame that fails decoding, with err set and the message consumed (rid is
+ * still filled, so the sender can be answered); CODEC_EMALFORMED also for a
+ * message with the wrong frame count. *peer_version as for codec_decode. */
+int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
+              uint32_t *peer_version, char *err, size_t errlen);
+
+/* Hex form of a routing id for logs; buf holds at least 2*len+1 bytes. */
+const char *wire_rid_hex(const wire_rid *rid, char *buf, size_t buflen);
+
+#endif

@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# Installs the Debian packages offload needs to build, test and benchmark,
+# only those that are missing. Runs apt-get as root, or through sudo.
+set -euo pipefail
+
+pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
+      libmicrohttpd-dev libjansson-dev libinih-dev libcunit1-dev
+      apache2-utils curl procps python3 python3-zmq valgrind)
+
+missing=()
+for p in "${pkgs[@]}"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
+        missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo="sudo"
+fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

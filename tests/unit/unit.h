@@ -1,0 +1,24 @@
+/* unit.h -- CUnit suites register themselves: one file per module, each
+ * ending with UNIT_SUITE(name, {"test name", fn}, ...). tests/unit/main.c
+ * runs every registered suite. */
+#ifndef OFFLOAD_UNIT_H
+#define OFFLOAD_UNIT_H
+
+#include <CUnit/CUnit.h>
+
+typedef struct unit_test {
+    const char *name;
+    CU_TestFunc fn;
+} unit_test;
+
+void unit_register(const char *suite, const unit_test *tests, size_t count);
+
+#define UNIT_SUITE(suite, ...)                                                           \
+    static const unit_test unit_tests_##suite[] = {__VA_ARGS__};                         \
+    __attribute__((constructor)) static void unit_register_##suite(void)                 \
+    {                                                                                    \
+        unit_register(#suite, unit_tests_##suite,                                        \
+                      sizeof(unit_tests_##suite) / sizeof(unit_tests_##suite[0]));       \
+    }
+
+#endif
