@@ -1,0 +1,65 @@
+/* dispatch.c -- see dispatch.h. */
+#include "dispatch.h"
+
+gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
+{
+    gw_executor *best = NULL, *e, *tmp;
+    uint32_t best_free = 0;
+    if (q->busy >= q->capacity)
+        return NULL;
+    HASH_ITER(hh, f->by_rid, e, tmp)
+    {
+        exec_slot *s = executor_slot(e, q);
+        if (!s || s->busy >= s->size)
+            continue;
+        uint32_t free_slots = s->size - s->busy;
+        if (free_slots < best_free ||
+            (free_slots == best_free && best && e->jobs_done >= best->jobs_done))
+            continue;
+        if (!executor_offers(e, function))
+            continue;
+        best = e;
+        best_free = free_slots;
+    }
+    return best;
+}
+
+int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg)
+{
+    int sent = 0;
+    gw_job *job;
+    while ((job = queue_peek(q)) != NULL) {
+        gw_executor *e = dispatch_pick(f, q, job->function);
+        if (!e)
+            break;
+        queue_remove(q, job);
+        exec_slot *s = executor_slot(e, q);
+        job->state = JOB_RUNNING;
+        job->executor = e;
+        s->busy++;
+        q->busy++;
+        e->inflight++;
+        e->jobs_done++;
+        if (send(e, job, arg) < 0) {
+            dispatch_release(job);
+            queue_push_front(q, job);
+            break;
+        }
+        sent++;
+    }
+    return sent;
+}
+
+void dispatch_release(gw_job *job)
+{
+    gw_executor *e = job->executor;
+    if (!e)
+        return;
+    exec_slot *s = executor_slot(e, job->queue);
+    if (s && s->busy) {
+        s->busy--;
+        job->queue->busy--;
+    }
+    e->inflight--;
+    job->executor = NULL;
+}

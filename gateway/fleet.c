@@ -1,0 +1,145 @@
+/* fleet.c -- see fleet.h. */
+#include "fleet.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+gw_executor *fleet_find(fleet *f, const wire_rid *rid)
+{
+    gw_executor *e = NULL;
+    HASH_FIND(hh, f->by_rid, rid->bytes, rid->len, e);
+    return e;
+}
+
+exec_slot *executor_slot(gw_executor *e, const gw_queue *q)
+{
+    for (size_t i = 0; i < e->nslots; i++)
+        if (e->slots[i].queue == q)
+            return &e->slots[i];
+    return NULL;
+}
+
+int executor_offers(const gw_executor *e, const char *function)
+{
+    for (size_t i = 0; i < e->nfunctions; i++)
+        if (!strcmp(e->functions[i], function))
+            return 1;
+    return 0;
+}
+
+int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
+{
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, f->by_rid, e, tmp)
+    {
+        if (executor_slot(e, q) && executor_offers(e, function))
+            return 1;
+    }
+    return 0;
+}
+
+/* Takes e's slots out of their queues' totals. */
+static void executor_unlink_slots(gw_executor *e)
+{
+    for (size_t i = 0; i < e->nslots; i++) {
+        gw_queue *q = e->slots[i].queue;
+        q->capacity -= e->slots[i].size;
+        q->busy -= e->slots[i].busy;
+        q->executors--;
+    }
+}
+
+static void executor_free_decl(gw_executor *e)
+{
+    for (size_t i = 0; i < e->nfunctions; i++)
+        free(e->functions[i]);
+    free(e->functions);
+    free(e->slots);
+    e->functions = NULL;
+    e->slots = NULL;
+    e->nfunctions = e->nslots = 0;
+}
+
+gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
+                            const Offload__Hello *hello, uint32_t default_heartbeat_ms,
+                            uint32_t default_liveness, uint64_t now_us)
+{
+    exec_slot *slots = calloc(hello->n_queues, sizeof(*slots));
+    char **functions = calloc(hello->n_functions, sizeof(*functions));
+    if (!slots || !functions)
+        goto err;
+    for (size_t i = 0; i < hello->n_queues; i++) {
+        slots[i].queue = queue_get(qt, hello->queues[i]->name);
+        if (!slots[i].queue)
+            goto err;
+        slots[i].size = hello->queues[i]->size;
+        slots[i].kind = hello->queues[i]->kind;
+    }
+    for (size_t i = 0; i < hello->n_functions; i++)
+        if (!(functions[i] = strdup(hello->functions[i]))) {
+            for (size_t j = 0; j < i; j++)
+                free(functions[j]);
+            goto err;
+        }
+
+    gw_executor *e = fleet_find(f, rid);
+    if (e) {
+        /* Re-registration on the same connection: keep in-flight counts. */
+        for (size_t i = 0; i < hello->n_queues; i++) {
+            exec_slot *old = executor_slot(e, slots[i].queue);
+            if (old)
+                slots[i].busy = old->busy;
+        }
+        executor_unlink_slots(e);
+        executor_free_decl(e);
+    } else {
+        e = calloc(1, sizeof(*e));
+        if (!e) {
+            for (size_t i = 0; i < hello->n_functions; i++)
+                free(functions[i]);
+            goto err;
+        }
+        e->rid = *rid;
+        HASH_ADD(hh, f->by_rid, rid.bytes, e->rid.len, e);
+        f->count++;
+    }
+    snprintf(e->id, sizeof(e->id), "%s", hello->executor_id);
+    e->slots = slots;
+    e->nslots = hello->n_queues;
+    e->functions = functions;
+    e->nfunctions = hello->n_functions;
+    e->heartbeat_ms = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
+    e->liveness = hello->liveness ? hello->liveness : default_liveness;
+    e->last_recv_us = now_us;
+    for (size_t i = 0; i < e->nslots; i++) {
+        gw_queue *q = e->slots[i].queue;
+        q->capacity += e->slots[i].size;
+        q->busy += e->slots[i].busy;
+        q->executors++;
+    }
+    return e;
+
+err:
+    free(slots);
+    free(functions);
+    return NULL;
+}
+
+void fleet_remove(fleet *f, gw_executor *e)
+{
+    executor_unlink_slots(e);
+    HASH_DEL(f->by_rid, e);
+    f->count--;
+    executor_free_decl(e);
+    free(e);
+}
+
+void fleet_free(fleet *f)
+{
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, f->by_rid, e, tmp)
+    {
+        fleet_remove(f, e);
+    }
+}

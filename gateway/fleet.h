@@ -1,0 +1,69 @@
+/* fleet.h -- the executor table: who is connected, which queues each
+ * serves with how many slots (its credit), which functions it offers, and
+ * when it was last heard from. Keyed by the ZeroMQ routing id of its
+ * connection. Loop thread only. */
+#ifndef OFFLOAD_FLEET_H
+#define OFFLOAD_FLEET_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "codec.h"
+#include "queue.h"
+#include "wire.h"
+
+/* One queue an executor serves. */
+typedef struct exec_slot {
+    gw_queue *queue;
+    uint32_t size; /* credit: at most this many of the queue's jobs in flight */
+    uint32_t busy; /* jobs in flight (running or abandoned) */
+    int kind;      /* Offload__PoolKind */
+} exec_slot;
+
+typedef struct gw_executor {
+    wire_rid rid;
+    char id[CODEC_ID_MAX + 1];
+    exec_slot *slots;
+    size_t nslots;
+    char **functions;
+    size_t nfunctions;
+    uint32_t heartbeat_ms, liveness;
+    uint64_t last_recv_us, last_send_us;
+    size_t inflight; /* jobs sent, not yet answered by a Result */
+    uint64_t jobs_done;
+    UT_hash_handle hh;
+} gw_executor;
+
+typedef struct fleet {
+    gw_executor *by_rid; /* uthash head */
+    size_t count;
+} fleet;
+
+gw_executor *fleet_find(fleet *f, const wire_rid *rid);
+
+/* Registers (or re-registers) the executor at rid from its Hello, creating
+ * its queues in qt as needed and adding its slots to their capacity. A
+ * re-registration keeps the busy count of queues it still declares.
+ * heartbeat_ms/liveness fall back to the given defaults when the Hello has
+ * 0. Returns the executor, or NULL when out of memory or out of queues. */
+gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
+                            const Offload__Hello *hello, uint32_t default_heartbeat_ms,
+                            uint32_t default_liveness, uint64_t now_us);
+
+/* Removes e from the table and its slots from their queues' capacity, then
+ * frees it. Jobs still pointing at it must be dealt with first. */
+void fleet_remove(fleet *f, gw_executor *e);
+
+void fleet_free(fleet *f);
+
+/* e's slot for q, or NULL. */
+exec_slot *executor_slot(gw_executor *e, const gw_queue *q);
+
+/* True if e offers the function. */
+int executor_offers(const gw_executor *e, const char *function);
+
+/* True if some live executor serving q offers the function. */
+int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function);
+
+#endif

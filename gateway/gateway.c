@@ -1,0 +1,745 @@
+/* gateway.c -- the loop, the executor protocol, and the life of a job.
+ *
+ * A job is created by gateway_submit (from HTTP or the clients socket),
+ * waits in its queue's FIFO, is sent by the dispatcher to an executor with
+ * a free slot, and ends in exactly one of: its Result, its deadline, the
+ * loss of its executor, or its caller's detach. Whatever ends it first
+ * answers the caller (job_answer); the job itself stays until its
+ * executor's slot is free again, so credit always matches real capacity.
+ *
+ * Why MHD runs in external mode inside this loop rather than on MHD's own
+ * thread with cross-thread resume: see http.c. */
+#include "gateway.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "dispatch.h"
+#include "errors.h"
+#include "http.h"
+#include "log.h"
+#include "wire.h"
+
+#define GW_RECV_BATCH 256    /* messages per socket per loop turn */
+#define GW_FRAME_SLACK 65536 /* frame bytes beyond the payload limit */
+
+/* Logs at most a few lines a second for a flood of bad input; the counters
+ * in gateway_stats still count every one. */
+static int gw_log_allowed(void)
+{
+    static uint64_t window;
+    static int count;
+    uint64_t now = clock_now_ms() / 1000;
+    if (now != window) {
+        window = now;
+        count = 0;
+    }
+    return ++count <= 5;
+}
+
+/* ---- sending ---------------------------------------------------------- */
+
+static void gw_executor_lost(gateway *gw, gw_executor *e, const char *why);
+
+/* Sends env to executor e. A failure to route means the executor is gone. */
+static int gw_send_executor(gateway *gw, gw_executor *e, codec_envelope *env)
+{
+    int rc = wire_send(gw->exec_sock, &e->rid, env, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        gw->stats.send_failures++;
+        log_warn("event=send_failed executor=%s body=%s error=\"%s\"", e->id,
+                 codec_body_name(env->body_case), zmq_strerror(-rc));
+        return rc;
+    }
+    e->last_send_us = clock_now_us();
+    return 0;
+}
+
+static void gw_send_refuse(gateway *gw, const wire_rid *rid, Offload__RefuseReason reason,
+                           const char *message)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Refuse refuse = OFFLOAD__REFUSE__INIT;
+    refuse.reason = reason;
+    refuse.version = OFFLOAD_PROTOCOL_VERSION;
+    refuse.message = (char *)message;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
+    env.refuse = &refuse;
+    wire_send(gw->exec_sock, rid, &env, ZMQ_DONTWAIT);
+}
+
+static int gw_send_job(gw_executor *e, gw_job *job, void *arg)
+{
+    gateway *gw = arg;
+    uint64_t now = clock_now_us();
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Job msg = OFFLOAD__JOB__INIT;
+    msg.job_id = job->id;
+    msg.queue = job->queue->name;
+    msg.function = job->function;
+    msg.payload.data = job->payload;
+    msg.payload.len = job->payload_len;
+    msg.timeout_ms = job->deadline_us > now ? (uint32_t)((job->deadline_us - now + 999) / 1000) : 1;
+    msg.waited_us = now - job->created_us;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
+    env.job = &msg;
+    if (gw_send_executor(gw, e, &env) < 0)
+        return -1;
+    job->sent_us = now;
+    HASH_ADD(hh, gw->jobs, id, sizeof(job->id), job);
+    /* The payload travelled; nothing needs it again. */
+    free(job->payload);
+    job->payload = NULL;
+    job->payload_len = 0;
+    return 0;
+}
+
+static void gw_send_cancel(gateway *gw, gw_job *job)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Cancel cancel = OFFLOAD__CANCEL__INIT;
+    cancel.job_id = job->id;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    gw_send_executor(gw, job->executor, &env);
+}
+
+/* Dispatches q; an executor that cannot be reached is declared lost and
+ * dispatching goes on with the others. */
+static void gw_dispatch(gateway *gw, gw_queue *q)
+{
+    for (int round = 0; round < 4; round++) {
+        gw_job *head = queue_peek(q);
+        dispatch_queue(&gw->fleet, q, gw_send_job, gw);
+        if (!head || queue_peek(q) != head || head->state != JOB_WAITING)
+            return;
+        /* The head went back: its send failed. Find who and drop them. */
+        gw_executor *e = dispatch_pick(&gw->fleet, q, head->function);
+        if (!e)
+            return;
+        gw_executor_lost(gw, e, "unreachable");
+    }
+}
+
+/* ---- the life of a job ---------------------------------------------- */
+
+/* Answers the job's caller, once. */
+static void job_answer(gw_job *job, const job_outcome *out)
+{
+    job_done_fn done = job->done;
+    if (!done)
+        return;
+    job->done = NULL;
+    done(job, out, job->done_arg);
+}
+
+static void job_answer_error(gw_job *job, int code, const char *message, uint64_t now)
+{
+    job_outcome out = {.code = code, .message = message, .waited_us = now - job->created_us};
+    job_answer(job, &out);
+}
+
+/* Ends a job that is no longer on an executor (or never was). */
+static void gw_job_end(gateway *gw, gw_job *job)
+{
+    timers_stop(&gw->timers, &job->deadline);
+    if (job->state == JOB_WAITING)
+        queue_remove(job->queue, job);
+    job_free(job);
+}
+
+/* A sent job's caller is answered but its executor still runs it: keep the
+ * job (and its slot) until the Result, and ask the executor to stop. */
+static void gw_job_abandon(gateway *gw, gw_job *job)
+{
+    timers_stop(&gw->timers, &job->deadline);
+    job->state = JOB_ABANDONED;
+    job->done = NULL;
+    gw_send_cancel(gw, job);
+}
+
+static void gw_job_timeout(gw_timer *t, void *arg)
+{
+    gw_job *job = arg;
+    gateway *gw = job->owner;
+    uint64_t now = clock_now_us();
+    (void)t;
+    gw_queue *q = job->queue;
+    char msg[256];
+    if (job->state == JOB_WAITING) {
+        if (q->executors == 0) {
+            snprintf(msg, sizeof(msg),
+                     "no executor serves queue '%s'; start one with "
+                     "offload-executor --queue %s=threads:N",
+                     q->name, q->name);
+            job_answer_error(job, OFFLOAD__CODE__CODE_NO_EXECUTOR, msg, now);
+        } else {
+            snprintf(msg, sizeof(msg),
+                     "deadline passed after %llu ms waiting in queue '%s' (%u slots, all busy)",
+                     (unsigned long long)((now - job->created_us) / 1000), q->name,
+                     q->capacity);
+            q->timeouts++;
+            job_answer_error(job, OFFLOAD__CODE__CODE_TIMEOUT, msg, now);
+        }
+        gw_job_end(gw, job);
+        return;
+    }
+    if (job->state == JOB_RUNNING) {
+        snprintf(msg, sizeof(msg), "deadline passed after %llu ms (%llu ms running on %s)",
+                 (unsigned long long)((now - job->created_us) / 1000),
+                 (unsigned long long)((now - job->sent_us) / 1000), job->executor->id);
+        q->timeouts++;
+        job_outcome out = {.code = OFFLOAD__CODE__CODE_TIMEOUT,
+                           .message = msg,
+                           .waited_us = job->sent_us - job->created_us,
+                           .run_us = now - job->sent_us};
+        job_answer(job, &out);
+        gw_job_abandon(gw, job);
+    }
+}
+
+int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t **payload,
+                   size_t len, uint32_t timeout_ms, job_done_fn done, void *arg,
+                   gw_job **out, char *err, size_t errlen)
+{
+    const gateway_config *cfg = gw->cfg;
+    *out = NULL;
+    gw_queue *q = queue_find(&gw->queues, queue);
+    int code = OFFLOAD__CODE__CODE_OK;
+    if (!q) {
+        snprintf(err, errlen,
+                 "no queue '%s': no executor has declared it and no --route or --queue names it",
+                 queue);
+        code = OFFLOAD__CODE__CODE_UNKNOWN_QUEUE;
+    } else if (q->executors && !fleet_queue_offers(&gw->fleet, q, function)) {
+        snprintf(err, errlen, "no executor of queue '%s' offers function '%s'", queue,
+                 function);
+        code = OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION;
+    } else if ((long long)len > cfg->max_payload) {
+        snprintf(err, errlen, "payload of %zu bytes is over the limit of %lld (--max-payload)",
+                 len, cfg->max_payload);
+        code = OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE;
+    } else if (timeout_ms > cfg->max_timeout_ms) {
+        snprintf(err, errlen, "timeout of %u ms is over the limit of %lld (--max-timeout-ms)",
+                 timeout_ms, cfg->max_timeout_ms);
+        code = OFFLOAD__CODE__CODE_BAD_REQUEST;
+    } else if ((long long)q->waiting >= cfg->max_waiting && q->busy >= q->capacity) {
+        snprintf(err, errlen, "queue '%s' is full: %zu jobs waiting (--max-waiting %lld)",
+                 queue, q->waiting, cfg->max_waiting);
+        q->rejected++;
+        code = OFFLOAD__CODE__CODE_QUEUE_FULL;
+    }
+    if (code != OFFLOAD__CODE__CODE_OK) {
+        free(*payload);
+        *payload = NULL;
+        return code;
+    }
+
+    uint64_t now = clock_now_us();
+    uint64_t timeout_us = (uint64_t)(timeout_ms ? timeout_ms : cfg->default_timeout_ms) * 1000;
+    gw_job *job = job_new(++gw->next_job_id, q, function, payload, len, now, now + timeout_us);
+    if (!job || timers_start(&gw->timers, &job->deadline, job->deadline_us, gw_job_timeout,
+                             job) < 0) {
+        job_free(job);
+        snprintf(err, errlen, "out of memory");
+        return OFFLOAD__CODE__CODE_QUEUE_FULL;
+    }
+    job->owner = gw;
+    job->done = done;
+    job->done_arg = arg;
+    q->submitted++;
+    queue_push(q, job);
+    gw_dispatch(gw, q);
+    *out = job;
+    return OFFLOAD__CODE__CODE_OK;
+}
+
+void gateway_detach(gateway *gw, gw_job *job)
+{
+    job->done = NULL;
+    if (job->state == JOB_RUNNING)
+        gw_job_abandon(gw, job);
+    else if (job->state == JOB_WAITING || job->state == JOB_NEW)
+        gw_job_end(gw, job);
+}
+
+/* ---- executors ------------------------------------------------------ */
+
+/* Drops executor e: each job it held is answered executor_lost and its
+ * queues lose e's slots. */
+static void gw_executor_lost(gateway *gw, gw_executor *e, const char *why)
+{
+    gw_job *job, *tmp;
+    uint64_t now = clock_now_us();
+    size_t lost = 0;
+    char msg[256];
+    snprintf(msg, sizeof(msg), "executor %s was lost (%s) while running the job", e->id, why);
+    HASH_ITER(hh, gw->jobs, job, tmp)
+    {
+        if (job->executor != e)
+            continue;
+        HASH_DEL(gw->jobs, job);
+        dispatch_release(job);
+        if (job->state == JOB_RUNNING) {
+            job_outcome out = {.code = OFFLOAD__CODE__CODE_EXECUTOR_LOST,
+                               .message = msg,
+                               .waited_us = job->sent_us - job->created_us,
+                               .run_us = now - job->sent_us};
+            job->queue->failed++;
+            job_answer(job, &out);
+            lost++;
+        }
+        gw_job_end(gw, job);
+    }
+    gw->stats.executors_lost++;
+    gw->stats.jobs_lost += lost;
+    log_warn("event=executor_lost executor=%s reason=%s jobs_lost=%zu", e->id, why, lost);
+    fleet_remove(&gw->fleet, e);
+}
+
+static void gw_on_hello(gateway *gw, const wire_rid *rid, const Offload__Hello *hello)
+{
+    const gateway_config *cfg = gw->cfg;
+    uint64_t now = clock_now_us();
+    int known = fleet_find(&gw->fleet, rid) != NULL;
+    gw_executor *e = fleet_register(&gw->fleet, &gw->queues, rid, hello,
+                                    (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness, now);
+    if (!e) {
+        log_error("event=hello_refused executor=%s reason=\"out of memory or queues\"",
+                  hello->executor_id);
+        gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID,
+                       "the gateway cannot take more queues or executors");
+        return;
+    }
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
+    welcome.gateway_id = cfg->id;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
+    env.welcome = &welcome;
+    if (gw_send_executor(gw, e, &env) < 0) {
+        gw_executor_lost(gw, e, "unreachable");
+        return;
+    }
+    char queues[512];
+    size_t n = 0;
+    queues[0] = '\0';
+    for (size_t i = 0; i < e->nslots && n < sizeof(queues); i++)
+        n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
+                              e->slots[i].queue->name, e->slots[i].size);
+    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u",
+             known ? "executor_reregistered" : "executor_registered", e->id, queues,
+             e->nfunctions, e->heartbeat_ms, e->liveness);
+    for (size_t i = 0; i < e->nslots; i++)
+        gw_dispatch(gw, e->slots[i].queue);
+}
+
+static void gw_on_result(gateway *gw, gw_executor *e, const Offload__Result *r)
+{
+    gw_job *job = NULL;
+    uint64_t id = r->job_id;
+    HASH_FIND(hh, gw->jobs, &id, sizeof(id), job);
+    if (!job || job->executor != e) {
+        gw->stats.results_unknown++;
+        if (gw_log_allowed())
+            log_warn("event=result_dropped executor=%s job_id=%llu reason=unknown_job", e->id,
+                     (unsigned long long)id);
+        return;
+    }
+    HASH_DEL(gw->jobs, job);
+    dispatch_release(job);
+    gw_queue *q = job->queue;
+    if (job->state == JOB_RUNNING) {
+        job_outcome out = {.code = r->code,
+                           .payload = r->payload.data,
+                           .len = r->payload.len,
+                           .message = r->message && *r->message ? r->message : NULL,
+                           .waited_us = job->sent_us - job->created_us,
+                           .run_us = r->run_us};
+        if (r->code == OFFLOAD__CODE__CODE_OK)
+            q->completed++;
+        else
+            q->failed++;
+        job_answer(job, &out);
+    } else {
+        gw->stats.results_late++;
+    }
+    gw_job_end(gw, job);
+    gw_dispatch(gw, q);
+}
+
+static void gw_on_executor_msg(gateway *gw, const wire_rid *rid, codec_envelope *env)
+{
+    gw_executor *e = fleet_find(&gw->fleet, rid);
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_HELLO) {
+        gw_on_hello(gw, rid, env->hello);
+        return;
+    }
+    if (!e) {
+        /* A restarted gateway meets executors that registered with the old
+         * one: ask them to say Hello again. */
+        if (env->body_case != OFFLOAD__ENVELOPE__BODY_GOODBYE)
+            gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_UNKNOWN,
+                           "unknown executor: send Hello");
+        return;
+    }
+    e->last_recv_us = clock_now_us();
+    switch (env->body_case) {
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    case OFFLOAD__ENVELOPE__BODY_RESULT:
+        gw_on_result(gw, e, env->result);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE:
+        log_info("event=executor_goodbye executor=%s reason=\"%s\"", e->id,
+                 env->goodbye->reason ? env->goodbye->reason : "");
+        gw_executor_lost(gw, e, "goodbye");
+        break;
+    default:
+        gw->stats.frames_unexpected++;
+        if (gw_log_allowed())
+            log_warn("event=frame_dropped socket=executors executor=%s reason=\"unexpected %s\"",
+                     e->id, codec_body_name(env->body_case));
+    }
+}
+
+/* Counts and logs a frame that failed decoding; answers a version mismatch. */
+static void gw_bad_frame(gateway *gw, const char *socket, const wire_rid *rid, int rc,
+                         const char *err)
+{
+    char hex[2 * WIRE_RID_MAX + 1];
+    if (rc == CODEC_EVERSION) {
+        gw->stats.frames_version++;
+        if (gw_log_allowed())
+            log_error("event=version_mismatch socket=%s peer=%s error=\"%s\"", socket,
+                      wire_rid_hex(rid, hex, sizeof(hex)), err);
+        if (!strcmp(socket, "executors")) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "this gateway speaks protocol version %d",
+                     OFFLOAD_PROTOCOL_VERSION);
+            gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_VERSION, msg);
+        }
+        return;
+    }
+    gw->stats.frames_bad++;
+    if (gw_log_allowed())
+        log_warn("event=frame_dropped socket=%s peer=%s error=\"%s\"", socket,
+                 wire_rid_hex(rid, hex, sizeof(hex)), err);
+    if (rc == CODEC_EINVALID && !strcmp(socket, "executors"))
+        gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID, err);
+}
+
+static void gw_read_executors(gateway *gw)
+{
+    size_t max = (size_t)gw->cfg->max_payload + GW_FRAME_SLACK;
+    for (int i = 0; i < GW_RECV_BATCH; i++) {
+        wire_rid rid = {0};
+        codec_envelope *env;
+        char err[256];
+        int rc = wire_recv(gw->exec_sock, &rid, max, &env, NULL, err, sizeof(err));
+        if (rc == -EAGAIN || rc == -EINTR)
+            return;
+        if (rc < 0) {
+            gw_bad_frame(gw, "executors", &rid, rc, err);
+            continue;
+        }
+        gw_on_executor_msg(gw, &rid, env);
+        codec_free(env);
+    }
+}
+
+/* ---- clients (liboffload) ------------------------------------------ */
+
+typedef struct client_call {
+    gateway *gw;
+    wire_rid rid;
+    uint64_t request_id;
+} client_call;
+
+static void gw_client_reply(gateway *gw, const wire_rid *rid, uint64_t request_id,
+                            uint64_t job_id, const job_outcome *o)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Reply reply = OFFLOAD__REPLY__INIT;
+    reply.request_id = request_id;
+    reply.job_id = job_id;
+    reply.code = o->code;
+    reply.payload.data = (uint8_t *)o->payload;
+    reply.payload.len = o->len;
+    reply.message = (char *)o->message;
+    reply.waited_us = o->waited_us;
+    reply.run_us = o->run_us;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
+    env.reply = &reply;
+    if (wire_send(gw->client_sock, rid, &env, ZMQ_DONTWAIT) < 0)
+        gw->stats.send_failures++;
+}
+
+static void gw_client_done(gw_job *job, const job_outcome *out, void *arg)
+{
+    client_call *c = arg;
+    gw_client_reply(c->gw, &c->rid, c->request_id, job->id, out);
+    free(c);
+}
+
+static void gw_on_submit(gateway *gw, const wire_rid *rid, Offload__Submit *s)
+{
+    gw->stats.client_requests++;
+    client_call *c = malloc(sizeof(*c));
+    uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
+    char err[256] = "out of memory";
+    int code = OFFLOAD__CODE__CODE_QUEUE_FULL;
+    if (c && payload) {
+        memcpy(payload, s->payload.data, s->payload.len);
+        c->gw = gw;
+        c->rid = *rid;
+        c->request_id = s->request_id;
+        gw_job *job;
+        code = gateway_submit(gw, s->queue, s->function, &payload, s->payload.len,
+                              s->timeout_ms, gw_client_done, c, &job, err, sizeof(err));
+        if (code == OFFLOAD__CODE__CODE_OK)
+            return;
+    }
+    free(payload);
+    free(c);
+    job_outcome out = {.code = code, .message = err};
+    gw_client_reply(gw, rid, s->request_id, 0, &out);
+}
+
+static void gw_read_clients(gateway *gw)
+{
+    size_t max = (size_t)gw->cfg->max_payload + GW_FRAME_SLACK;
+    for (int i = 0; i < GW_RECV_BATCH; i++) {
+        wire_rid rid = {0};
+        codec_envelope *env;
+        char err[256];
+        int rc = wire_recv(gw->client_sock, &rid, max, &env, NULL, err, sizeof(err));
+        if (rc == -EAGAIN || rc == -EINTR)
+            return;
+        if (rc < 0) {
+            gw_bad_frame(gw, "clients", &rid, rc, err);
+            continue;
+        }
+        if (env->body_case == OFFLOAD__ENVELOPE__BODY_SUBMIT) {
+            gw_on_submit(gw, &rid, env->submit);
+        } else if (env->body_case != OFFLOAD__ENVELOPE__BODY_HEARTBEAT) {
+            gw->stats.frames_unexpected++;
+            if (gw_log_allowed())
+                log_warn("event=frame_dropped socket=clients reason=\"unexpected %s\"",
+                         codec_body_name(env->body_case));
+        }
+        codec_free(env);
+    }
+}
+
+/* ---- heartbeats ----------------------------------------------------- */
+
+static uint64_t gw_tick_us(const gateway_config *cfg)
+{
+    uint64_t us = (uint64_t)cfg->heartbeat_ms * 1000 / 4;
+    return us < 10000 ? 10000 : us > 250000 ? 250000 : us;
+}
+
+static void gw_tick(gw_timer *t, void *arg)
+{
+    gateway *gw = arg;
+    uint64_t now = clock_now_us();
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, gw->fleet.by_rid, e, tmp)
+    {
+        uint64_t period = (uint64_t)e->heartbeat_ms * 1000;
+        if (now - e->last_recv_us > period * e->liveness) {
+            char why[96];
+            snprintf(why, sizeof(why), "silent for %llu ms",
+                     (unsigned long long)((now - e->last_recv_us) / 1000));
+            gw_executor_lost(gw, e, why);
+            continue;
+        }
+        if (now - e->last_send_us >= period) {
+            Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+            Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
+            env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+            env.heartbeat = &hb;
+            if (gw_send_executor(gw, e, &env) < 0)
+                gw_executor_lost(gw, e, "unreachable");
+        }
+    }
+    timers_start(&gw->timers, t, now + gw_tick_us(gw->cfg), gw_tick, gw);
+}
+
+/* ---- set-up and the loop ------------------------------------------- */
+
+static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boundlen,
+                     char *err, size_t errlen)
+{
+    void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
+    int one = 1, zero = 0, hwm = 100000;
+    int64_t maxmsg = gw->cfg->max_payload + GW_FRAME_SLACK;
+    if (!s)
+        goto err;
+    if (zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
+        zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)) ||
+        zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
+        zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)))
+        goto err;
+    if (zmq_bind(s, endpoint) != 0)
+        goto err;
+    size_t len = boundlen;
+    if (zmq_getsockopt(s, ZMQ_LAST_ENDPOINT, bound, &len) != 0)
+        snprintf(bound, boundlen, "%s", endpoint);
+    return s;
+
+err:
+    snprintf(err, errlen, "cannot bind ZeroMQ endpoint '%s': %s (is the port in use?)",
+             endpoint, zmq_strerror(errno));
+    if (s)
+        zmq_close(s);
+    return NULL;
+}
+
+int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen)
+{
+    memset(gw, 0, sizeof(*gw));
+    gw->cfg = cfg;
+    gw->signal_fd = -1;
+    gw->started_us = clock_now_us();
+    timers_init(&gw->timers);
+
+    for (size_t i = 0; i < cfg->routes.count; i++) {
+        if (route_table_add(&gw->routes, cfg->routes.items[i], err, errlen) < 0)
+            goto err;
+        const route *r = &gw->routes.routes[gw->routes.count - 1];
+        if (r->kind == ROUTE_JOB && !queue_get(&gw->queues, r->queue)) {
+            snprintf(err, errlen, "too many queues");
+            goto err;
+        }
+    }
+    for (size_t i = 0; i < cfg->queues.count; i++)
+        if (!codec_name_valid(cfg->queues.items[i]) ||
+            !queue_get(&gw->queues, cfg->queues.items[i])) {
+            snprintf(err, errlen,
+                     "--queue '%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -",
+                     cfg->queues.items[i], CODEC_NAME_MAX);
+            goto err;
+        }
+
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    gw->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (gw->signal_fd < 0) {
+        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+        goto err;
+    }
+
+    gw->zctx = zmq_ctx_new();
+    if (!gw->zctx) {
+        snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
+        goto err;
+    }
+    gw->exec_sock = gw_bind(gw, cfg->executors, gw->exec_endpoint,
+                            sizeof(gw->exec_endpoint), err, errlen);
+    if (!gw->exec_sock)
+        goto err;
+    gw->client_sock = gw_bind(gw, cfg->clients, gw->client_endpoint,
+                              sizeof(gw->client_endpoint), err, errlen);
+    if (!gw->client_sock)
+        goto err;
+    if (http_start(gw, cfg->http, err, errlen) < 0)
+        goto err;
+
+    timers_start(&gw->timers, &gw->tick, clock_now_us() + gw_tick_us(cfg), gw_tick, gw);
+    return 0;
+
+err:
+    gateway_close(gw);
+    return -1;
+}
+
+static void gw_drain_signals(gateway *gw)
+{
+    struct signalfd_siginfo si;
+    while (read(gw->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        log_info("event=signal signal=%s action=stop", strsignal((int)si.ssi_signo));
+        gw->stopping = 1;
+    }
+}
+
+int gateway_run(gateway *gw)
+{
+    log_info("event=listening id=%s http=%s executors=%s clients=%s max_payload=%lld "
+             "default_timeout_ms=%lld routes=%zu",
+             gw->cfg->id, gw->http_endpoint, gw->exec_endpoint, gw->client_endpoint,
+             gw->cfg->max_payload, gw->cfg->default_timeout_ms, gw->routes.count);
+    while (!gw->stopping) {
+        uint64_t now = clock_now_us();
+        int64_t t_us = timers_next_in(&gw->timers, now);
+        int64_t h_us = http_timeout_us(gw->http);
+        if (h_us >= 0 && (t_us < 0 || h_us < t_us))
+            t_us = h_us;
+        long timeout_ms = t_us < 0 ? 1000 : (long)((t_us + 999) / 1000);
+
+        zmq_pollitem_t items[] = {
+            {gw->exec_sock, 0, ZMQ_POLLIN, 0},
+            {gw->client_sock, 0, ZMQ_POLLIN, 0},
+            {NULL, http_fd(gw->http), ZMQ_POLLIN, 0},
+            {NULL, gw->signal_fd, ZMQ_POLLIN, 0},
+        };
+        int n = zmq_poll(items, 4, timeout_ms);
+        if (n < 0 && errno != EINTR) {
+            log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
+            break;
+        }
+        if (items[0].revents & ZMQ_POLLIN)
+            gw_read_executors(gw);
+        if (items[1].revents & ZMQ_POLLIN)
+            gw_read_clients(gw);
+        if (items[3].revents & ZMQ_POLLIN)
+            gw_drain_signals(gw);
+        timers_run(&gw->timers, clock_now_us());
+        http_process(gw->http);
+    }
+    http_shutdown(gw->http);
+    return 0;
+}
+
+void gateway_close(gateway *gw)
+{
+    /* Answer or drop every job left, then free the tables. */
+    gw_job *job, *tmp;
+    HASH_ITER(hh, gw->jobs, job, tmp)
+    {
+        HASH_DEL(gw->jobs, job);
+        dispatch_release(job);
+        gw_job_end(gw, job);
+    }
+    gw_queue *q, *qtmp;
+    HASH_ITER(hh, gw->queues.by_name, q, qtmp)
+    {
+        while ((job = queue_peek(q)) != NULL)
+            gw_job_end(gw, job);
+    }
+    http_stop(&gw->http);
+    fleet_free(&gw->fleet);
+    queue_table_free(&gw->queues);
+    route_table_free(&gw->routes);
+    timers_free(&gw->timers);
+    if (gw->exec_sock)
+        zmq_close(gw->exec_sock);
+    if (gw->client_sock)
+        zmq_close(gw->client_sock);
+    if (gw->zctx)
+        zmq_ctx_term(gw->zctx);
+    if (gw->signal_fd >= 0)
+        close(gw->signal_fd);
+    gw->exec_sock = gw->client_sock = gw->zctx = NULL;
+    gw->signal_fd = -1;
+}

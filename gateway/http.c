@@ -1,0 +1,718 @@
+/* http.c -- see http.h.
+ *
+ * Mode: MHD runs in *external* mode (MHD_USE_EPOLL without an internal
+ * thread): its epoll fd is one more item in the gateway's zmq_poll, and
+ * MHD_run is called from the gateway's loop. A request for a job is
+ * suspended (MHD_suspend_connection) and resumed from the same thread when
+ * the job ends, so no request holds a thread and no state is shared across
+ * threads: the loop owns the queues, the fleet and every connection.
+ *
+ * The alternative -- MHD's internal polling thread, handing each request to
+ * the loop thread and resuming cross-thread -- was measured with
+ * bench/mhd_modes.c (numbers in its header comment): it needs a lock or a
+ * queue plus a wake-up on every request and result, and on the 2 cores we
+ * target it was not faster. External mode keeps one owner of all state,
+ * which is the design's rule, at no cost in throughput. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <microhttpd.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/resource.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "gateway.h"
+#include "log.h"
+#include "params.h"
+
+#define HTTP_CONNECTION_TIMEOUT_S 60 /* idle keep-alive connections */
+#define HTTP_LISTEN_BACKLOG 4096
+
+/* Route errors, which have no Offload__Code, in http_request.err_code. */
+#define HTTP_ERR_UNKNOWN_ROUTE (-404)
+#define HTTP_ERR_NOT_ALLOWED (-405)
+
+typedef enum http_target {
+    TARGET_ERROR,   /* answer with the error set on the request */
+    TARGET_HEALTHZ,
+    TARGET_QUEUES,
+    TARGET_STATS,
+    TARGET_DELAY,   /* GET /v1/delay or a delay: route */
+    TARGET_JOB,     /* POST /v1/jobs/... or a job: route */
+} http_target;
+
+typedef struct http_request http_request;
+
+struct http_front {
+    gateway *gw;
+    struct MHD_Daemon *daemon;
+    int epoll_fd;
+    http_request *suspended; /* requests waiting on a job or a timer */
+};
+
+struct http_request {
+    http_front *front;
+    struct MHD_Connection *conn;
+    http_target target;
+    const route *route;          /* the user route, if one matched */
+    char queue[CODEC_NAME_MAX + 1];
+    char function[CODEC_NAME_MAX + 1];
+    long long timeout_ms;        /* 0: the queue's default */
+    long long delay_ms;
+    uint8_t *body;               /* the request body, up to --max-payload */
+    size_t len, cap;
+    int too_large;
+    gw_job *job;                 /* while the job runs */
+    gw_timer delay;              /* while a delay waits */
+    int is_suspended;
+    http_request *prev, *next;   /* front->suspended list */
+    struct MHD_Response *response; /* set when the answer is ready */
+    unsigned status;
+    /* An error found while reading the request, answered at its end. */
+    int err_code;
+    char err_msg[256];
+    const char *allow;           /* Allow header for 405 */
+};
+
+/* ---- responses ------------------------------------------------------ */
+
+static struct MHD_Response *http_json(json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    if (!text)
+        return NULL;
+    struct MHD_Response *r =
+        MHD_create_response_from_buffer(strlen(text), text, MHD_RESPMEM_MUST_FREE);
+    if (!r) {
+        free(text);
+        return NULL;
+    }
+    MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    return r;
+}
+
+/* The JSON error of the interface contract; sets *status from the code. */
+static struct MHD_Response *http_error(int code, const char *message, uint64_t job_id,
+                                       unsigned *status)
+{
+    json_t *o = json_object();
+    json_object_set_new(o, "error", json_string(code_name(code)));
+    json_object_set_new(o, "message", json_string(message ? message : code_name(code)));
+    json_object_set_new(o, "job_id", job_id ? json_integer((json_int_t)job_id) : json_null());
+    struct MHD_Response *r = http_json(o);
+    *status = (unsigned)code_http_status(code);
+    if (r && *status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    return r;
+}
+
+static enum MHD_Result http_send(struct MHD_Connection *conn, unsigned status,
+                                 struct MHD_Response *r)
+{
+    if (!r)
+        return MHD_NO; /* out of memory: MHD closes the connection */
+    enum MHD_Result ret = MHD_queue_response(conn, status, r);
+    MHD_destroy_response(r);
+    return ret;
+}
+
+static enum MHD_Result http_send_error(http_request *req, int code, const char *message)
+{
+    unsigned status;
+    struct MHD_Response *r = http_error(code, message, 0, &status);
+    if (r && req->allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    return http_send(req->conn, status, r);
+}
+
+/* ---- suspension ----------------------------------------------------- */
+
+static void http_suspend(http_request *req)
+{
+    http_front *h = req->front;
+    MHD_suspend_connection(req->conn);
+    req->is_suspended = 1;
+    req->prev = NULL;
+    req->next = h->suspended;
+    if (h->suspended)
+        h->suspended->prev = req;
+    h->suspended = req;
+}
+
+/* Stores the answer and resumes the connection; MHD then calls the access
+ * handler again, which queues it. */
+static void http_resume(http_request *req, unsigned status, struct MHD_Response *r)
+{
+    http_front *h = req->front;
+    req->response = r;
+    req->status = status;
+    if (!req->is_suspended)
+        return;
+    if (req->prev)
+        req->prev->next = req->next;
+    else
+        h->suspended = req->next;
+    if (req->next)
+        req->next->prev = req->prev;
+    req->prev = req->next = NULL;
+    req->is_suspended = 0;
+    MHD_resume_connection(req->conn);
+}
+
+static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
+{
+    http_request *req = arg;
+    unsigned status = MHD_HTTP_OK;
+    struct MHD_Response *r;
+    req->job = NULL;
+    if (o->code == OFFLOAD__CODE__CODE_OK) {
+        r = MHD_create_response_from_buffer(o->len, (void *)o->payload, MHD_RESPMEM_MUST_COPY);
+        if (r)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+                                    "application/octet-stream");
+    } else {
+        r = http_error(o->code, o->message, job->id, &status);
+    }
+    if (r) {
+        char v[32];
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)job->id);
+        MHD_add_response_header(r, "X-Offload-Job-Id", v);
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)o->waited_us);
+        MHD_add_response_header(r, "X-Offload-Waited-Us", v);
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)o->run_us);
+        MHD_add_response_header(r, "X-Offload-Run-Us", v);
+    }
+    http_resume(req, status, r);
+}
+
+static void http_delay_done(gw_timer *t, void *arg)
+{
+    http_request *req = arg;
+    (void)t;
+    struct MHD_Response *r;
+    if (req->route) {
+        /* A user route stands in for an app's handler: answer like a
+         * FastAPI route that returns None. */
+        r = MHD_create_response_from_buffer(4, "null", MHD_RESPMEM_PERSISTENT);
+        if (r)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+    } else {
+        json_t *o = json_object();
+        json_object_set_new(o, "delayed_ms", json_integer(req->delay_ms));
+        r = http_json(o);
+    }
+    http_resume(req, MHD_HTTP_OK, r);
+}
+
+/* ---- built-in routes ---------------------------------------------- */
+
+static struct MHD_Response *http_queues_json(gateway *gw)
+{
+    json_t *list = json_array();
+    gw_queue *q, *tmp;
+    HASH_ITER(hh, gw->queues.by_name, q, tmp)
+    {
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(q->name));
+        json_object_set_new(o, "capacity", json_integer(q->capacity));
+        json_object_set_new(o, "busy", json_integer(q->busy));
+        json_object_set_new(o, "available",
+                            json_integer(q->capacity > q->busy ? q->capacity - q->busy : 0));
+        json_object_set_new(o, "waiting", json_integer((json_int_t)q->waiting));
+        json_object_set_new(o, "executors", json_integer(q->executors));
+        json_object_set_new(o, "submitted", json_integer((json_int_t)q->submitted));
+        json_object_set_new(o, "completed", json_integer((json_int_t)q->completed));
+        json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
+        json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
+        json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
+        json_array_append_new(list, o);
+    }
+    json_t *root = json_object();
+    json_object_set_new(root, "queues", list);
+    return http_json(root);
+}
+
+static struct MHD_Response *http_stats_json(gateway *gw)
+{
+    const gateway_stats *s = &gw->stats;
+    json_t *o = json_object();
+    json_object_set_new(o, "id", json_string(gw->cfg->id));
+    json_object_set_new(o, "uptime_ms",
+                        json_integer((json_int_t)((clock_now_us() - gw->started_us) / 1000)));
+    json_object_set_new(o, "executors", json_integer((json_int_t)gw->fleet.count));
+    json_object_set_new(o, "jobs_in_flight", json_integer((json_int_t)HASH_COUNT(gw->jobs)));
+#define STAT(name) json_object_set_new(o, #name, json_integer((json_int_t)s->name))
+    STAT(http_requests);
+    STAT(client_requests);
+    STAT(frames_bad);
+    STAT(frames_version);
+    STAT(frames_unexpected);
+    STAT(results_unknown);
+    STAT(results_late);
+    STAT(executors_lost);
+    STAT(jobs_lost);
+    STAT(send_failures);
+#undef STAT
+    return http_json(o);
+}
+
+/* ---- request handling ---------------------------------------------- */
+
+static void http_fail(http_request *req, int code, const char *fmt, const char *arg)
+{
+    req->target = TARGET_ERROR;
+    req->err_code = code;
+    snprintf(req->err_msg, sizeof(req->err_msg), fmt, arg);
+}
+
+static int http_is_get(const char *method)
+{
+    return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
+}
+
+/* Reads an optional timeout_ms query value into req. */
+static void http_read_timeout(http_request *req)
+{
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
+    if (!v)
+        return;
+    char err[256];
+    if (params_ms("timeout_ms", v, 1, req->front->gw->cfg->max_timeout_ms, &req->timeout_ms,
+                  err, sizeof(err)) < 0)
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+}
+
+/* Decides what a new request is for, from its method and path. */
+static void http_resolve(http_request *req, const char *method, const char *url)
+{
+    gateway *gw = req->front->gw;
+    char err[256], q[48];
+    const int NOT_ALLOWED = -1;
+    int allowed = 1;
+
+    if (!strcmp(url, "/healthz")) {
+        req->target = TARGET_HEALTHZ;
+        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+        req->allow = "GET, HEAD";
+    } else if (!strcmp(url, "/v1/queues")) {
+        req->target = TARGET_QUEUES;
+        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+        req->allow = "GET, HEAD";
+    } else if (!strcmp(url, "/v1/stats")) {
+        req->target = TARGET_STATS;
+        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+        req->allow = "GET, HEAD";
+    } else if (!strcmp(url, "/v1/delay")) {
+        req->target = TARGET_DELAY;
+        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+        req->allow = "GET, HEAD";
+        if (allowed == 1) {
+            const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "ms");
+            if (!v)
+                http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                          "ms is required: GET /v1/delay?ms=N");
+            else if (params_ms("ms", v, 0, gw->cfg->max_timeout_ms, &req->delay_ms, err,
+                               sizeof(err)) < 0)
+                http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        }
+    } else if (!strncmp(url, PARAMS_JOBS_PREFIX, strlen(PARAMS_JOBS_PREFIX))) {
+        int rc = params_job_path(url, req->queue, req->function, err, sizeof(err));
+        if (rc == PARAMS_NOT_JOBS) {
+            params_quote(url, q, sizeof(q));
+            req->target = TARGET_ERROR;
+            req->err_code = HTTP_ERR_UNKNOWN_ROUTE;
+            snprintf(req->err_msg, sizeof(req->err_msg),
+                     "no route for '%s': jobs are POST /v1/jobs/QUEUE/FUNCTION", q);
+            return;
+        }
+        req->target = TARGET_JOB;
+        allowed = !strcmp(method, MHD_HTTP_METHOD_POST) ? 1 : NOT_ALLOWED;
+        req->allow = "POST";
+        if (rc == PARAMS_BAD_NAME && allowed == 1)
+            http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        else if (allowed == 1)
+            http_read_timeout(req);
+    } else {
+        int path_known;
+        const route *r = route_table_find(&gw->routes, method, url, &path_known);
+        if (!r && !path_known && !strcmp(method, MHD_HTTP_METHOD_HEAD))
+            r = route_table_find(&gw->routes, MHD_HTTP_METHOD_GET, url, &path_known);
+        if (!r) {
+            params_quote(url, q, sizeof(q));
+            if (path_known) {
+                req->target = TARGET_ERROR;
+                req->err_code = HTTP_ERR_NOT_ALLOWED;
+                snprintf(req->err_msg, sizeof(req->err_msg),
+                         "%s is not routed for '%s'; see the gateway's --route flags", method,
+                         q);
+            } else {
+                req->target = TARGET_ERROR;
+                req->err_code = HTTP_ERR_UNKNOWN_ROUTE;
+                snprintf(req->err_msg, sizeof(req->err_msg), "no route for '%s'", q);
+            }
+            return;
+        }
+        req->route = r;
+        if (r->kind == ROUTE_DELAY) {
+            req->target = TARGET_DELAY;
+            req->delay_ms = r->delay_ms;
+        } else {
+            req->target = TARGET_JOB;
+            snprintf(req->queue, sizeof(req->queue), "%s", r->queue);
+            snprintf(req->function, sizeof(req->function), "%s", r->function);
+            http_read_timeout(req);
+        }
+    }
+    if (allowed == NOT_ALLOWED) {
+        req->target = TARGET_ERROR;
+        req->err_code = HTTP_ERR_NOT_ALLOWED;
+        params_quote(url, q, sizeof(q));
+        snprintf(req->err_msg, sizeof(req->err_msg), "%s is not allowed on '%s'; use %s",
+                 method, q, req->allow);
+    }
+}
+
+/* Answers a request that ended in an error. */
+static enum MHD_Result http_answer_error(http_request *req)
+{
+    unsigned status;
+    const char *name = NULL;
+    if (req->err_code == HTTP_ERR_UNKNOWN_ROUTE) {
+        status = MHD_HTTP_NOT_FOUND;
+        name = "unknown_route";
+    } else if (req->err_code == HTTP_ERR_NOT_ALLOWED) {
+        status = MHD_HTTP_METHOD_NOT_ALLOWED;
+        name = "method_not_allowed";
+    } else {
+        return http_send_error(req, req->err_code, req->err_msg);
+    }
+    json_t *o = json_object();
+    json_object_set_new(o, "error", json_string(name));
+    json_object_set_new(o, "message", json_string(req->err_msg));
+    json_object_set_new(o, "job_id", json_null());
+    struct MHD_Response *r = http_json(o);
+    if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    return http_send(req->conn, status, r);
+}
+
+static enum MHD_Result http_start_job(http_request *req)
+{
+    gateway *gw = req->front->gw;
+    uint8_t *payload;
+    size_t len;
+    if (req->route && req->route->payload) {
+        len = strlen(req->route->payload);
+        payload = malloc(len + 1);
+        if (payload)
+            memcpy(payload, req->route->payload, len);
+    } else {
+        payload = req->body;
+        len = req->len;
+        req->body = NULL;
+        req->len = req->cap = 0;
+        if (!payload)
+            payload = malloc(1);
+    }
+    if (!payload)
+        return MHD_NO;
+    char err[256];
+    gw_job *job;
+    int code = gateway_submit(gw, req->queue, req->function, &payload, len,
+                              (uint32_t)req->timeout_ms, http_job_done, req, &job, err,
+                              sizeof(err));
+    if (code != OFFLOAD__CODE__CODE_OK)
+        return http_send_error(req, code, err);
+    req->job = job;
+    http_suspend(req);
+    return MHD_YES;
+}
+
+static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
+                                    const char *method, const char *version,
+                                    const char *upload_data, size_t *upload_data_size,
+                                    void **con_cls)
+{
+    http_front *h = cls;
+    gateway *gw = h->gw;
+    http_request *req = *con_cls;
+    (void)version;
+
+    if (!req) {
+        req = calloc(1, sizeof(*req));
+        if (!req)
+            return MHD_NO;
+        req->front = h;
+        req->conn = conn;
+        *con_cls = req;
+        gw->stats.http_requests++;
+        http_resolve(req, method, url);
+        if (req->target == TARGET_JOB) {
+            const char *cl =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
+            long long n;
+            if (cl && parse_ll(cl, &n) == 0 && n > gw->cfg->max_payload)
+                req->too_large = 1;
+        }
+        return MHD_YES;
+    }
+
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (req->target != TARGET_JOB || req->too_large)
+            return MHD_YES; /* a body nobody reads is discarded */
+        if ((long long)(req->len + n) > gw->cfg->max_payload) {
+            req->too_large = 1;
+            free(req->body);
+            req->body = NULL;
+            req->len = req->cap = 0;
+            return MHD_YES;
+        }
+        if (req->len + n > req->cap) {
+            size_t cap = req->cap ? req->cap * 2 : 1024;
+            while (cap < req->len + n)
+                cap *= 2;
+            uint8_t *b = realloc(req->body, cap);
+            if (!b)
+                return MHD_NO;
+            req->body = b;
+            req->cap = cap;
+        }
+        memcpy(req->body + req->len, upload_data, n);
+        req->len += n;
+        return MHD_YES;
+    }
+
+    if (req->response) {
+        struct MHD_Response *r = req->response;
+        req->response = NULL;
+        return http_send(conn, req->status, r);
+    }
+
+    switch (req->target) {
+    case TARGET_ERROR:
+        return http_answer_error(req);
+    case TARGET_HEALTHZ: {
+        static const char ok[] = "{\"status\":\"ok\"}";
+        struct MHD_Response *r =
+            MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
+        if (r)
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+        return http_send(conn, MHD_HTTP_OK, r);
+    }
+    case TARGET_QUEUES:
+        return http_send(conn, MHD_HTTP_OK, http_queues_json(gw));
+    case TARGET_STATS:
+        return http_send(conn, MHD_HTTP_OK, http_stats_json(gw));
+    case TARGET_DELAY:
+        if (timers_start(&gw->timers, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
+                         http_delay_done, req) < 0)
+            return MHD_NO;
+        http_suspend(req);
+        return MHD_YES;
+    case TARGET_JOB:
+        if (req->too_large) {
+            char msg[128];
+            snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
+                     gw->cfg->max_payload);
+            return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg);
+        }
+        return http_start_job(req);
+    }
+    return MHD_NO;
+}
+
+static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                           enum MHD_RequestTerminationCode toe)
+{
+    http_front *h = cls;
+    http_request *req = *con_cls;
+    (void)conn;
+    (void)toe;
+    if (!req)
+        return;
+    if (req->job)
+        gateway_detach(h->gw, req->job);
+    timers_stop(&h->gw->timers, &req->delay);
+    if (req->response)
+        MHD_destroy_response(req->response);
+    free(req->body);
+    free(req);
+    *con_cls = NULL;
+}
+
+/* ---- life cycle ------------------------------------------------------ */
+
+int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':')
+            return -1;
+        if ((size_t)(end - listen - 1) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(end - listen - 1), listen + 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(colon - listen), listen);
+        if (!strcmp(host, "*"))
+            host[0] = '\0';
+    }
+    long long p;
+    if (parse_ll(colon + 1, &p) < 0 || p < 0 || p > 65535)
+        return -1;
+    *port = (unsigned)p;
+    return 0;
+}
+
+/* Raises the open-file limit toward what --max-connections needs. */
+static void http_raise_nofile(long long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return;
+    rlim_t need = (rlim_t)want + 256;
+    if (rl.rlim_cur >= need)
+        return;
+    rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+    setrlimit(RLIMIT_NOFILE, &rl);
+}
+
+int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
+{
+    char host[64];
+    unsigned port;
+    struct sockaddr_storage ss;
+    memset(&ss, 0, sizeof(ss));
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+                     MHD_USE_ERROR_LOG;
+    if (http_parse_listen(listen, host, sizeof(host), &port) < 0) {
+        snprintf(err, errlen, "--http '%s': expected HOST:PORT (0.0.0.0:8080, [::1]:8080)",
+                 listen);
+        return -1;
+    }
+    struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
+    struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
+    if (!*host || inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+        in4->sin_family = AF_INET;
+        in4->sin_port = htons((uint16_t)port);
+        if (!*host)
+            in4->sin_addr.s_addr = htonl(INADDR_ANY);
+    } else if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+        in6->sin6_family = AF_INET6;
+        in6->sin6_port = htons((uint16_t)port);
+        flags |= MHD_USE_IPv6;
+    } else {
+        snprintf(err, errlen, "--http '%s': '%s' is not an IPv4 or IPv6 address", listen, host);
+        return -1;
+    }
+
+    http_front *h = calloc(1, sizeof(*h));
+    if (!h) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    h->gw = gw;
+    http_raise_nofile(gw->cfg->max_connections);
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)gw->cfg->max_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    if (!h->daemon) {
+        snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
+                 strerror(errno ? errno : EADDRINUSE));
+        free(h);
+        return -1;
+    }
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    h->epoll_fd = info ? info->epoll_fd : -1;
+    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
+    unsigned bound = info ? info->port : port;
+    if (flags & MHD_USE_IPv6)
+        snprintf(gw->http_endpoint, sizeof(gw->http_endpoint), "[%s]:%u", host, bound);
+    else
+        snprintf(gw->http_endpoint, sizeof(gw->http_endpoint), "%s:%u",
+                 *host ? host : "0.0.0.0", bound);
+    gw->http = h;
+    return 0;
+}
+
+int http_fd(http_front *h)
+{
+    return h->epoll_fd;
+}
+
+int64_t http_timeout_us(http_front *h)
+{
+    MHD_UNSIGNED_LONG_LONG ms;
+    if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
+        return -1;
+    return (int64_t)ms * 1000;
+}
+
+void http_process(http_front *h)
+{
+    MHD_run(h->daemon);
+}
+
+void http_shutdown(http_front *h)
+{
+    if (!h)
+        return;
+    MHD_quiesce_daemon(h->daemon);
+    while (h->suspended) {
+        http_request *req = h->suspended;
+        if (req->job) {
+            gateway_detach(h->gw, req->job);
+            req->job = NULL;
+        }
+        timers_stop(&h->gw->timers, &req->delay);
+        unsigned status;
+        struct MHD_Response *r =
+            http_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0, &status);
+        http_resume(req, status, r);
+    }
+    uint64_t until = clock_now_us() + 1000000;
+    while (clock_now_us() < until) {
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (!info || info->num_connections == 0)
+            break;
+        MHD_run_wait(h->daemon, 50);
+    }
+}
+
+void http_stop(http_front **hp)
+{
+    http_front *h = *hp;
+    if (!h)
+        return;
+    /* MHD refuses to stop with suspended connections: resume them first. */
+    while (h->suspended) {
+        http_request *req = h->suspended;
+        if (req->job) {
+            gateway_detach(h->gw, req->job);
+            req->job = NULL;
+        }
+        timers_stop(&h->gw->timers, &req->delay);
+        http_resume(req, 0, NULL);
+    }
+    MHD_stop_daemon(h->daemon);
+    free(h);
+    *hp = NULL;
+}

@@ -1,0 +1,38 @@
+/* http.h -- the gateway's HTTP front (libmicrohttpd), driven by the
+ * gateway's loop: built-in routes, user --route table, job requests
+ * suspended until their job ends. Loop thread only. */
+#ifndef OFFLOAD_HTTP_H
+#define OFFLOAD_HTTP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct gateway;
+typedef struct http_front http_front;
+
+/* Listens on listen ("HOST:PORT"; port 0 picks a free one) and stores the
+ * front in gw->http and the bound address in gw->http_endpoint. Returns 0,
+ * or -1 with err set. */
+int http_start(struct gateway *gw, const char *listen, char *err, size_t errlen);
+
+/* The fd the loop polls for readability (MHD's epoll fd). */
+int http_fd(http_front *h);
+
+/* Microseconds until MHD needs http_process for a timeout; -1 for none. */
+int64_t http_timeout_us(http_front *h);
+
+/* Lets MHD accept, read, answer and resume; call after every poll. */
+void http_process(http_front *h);
+
+/* Stops accepting, answers every suspended request with 503 and lets MHD
+ * send those answers (for up to a second). */
+void http_shutdown(http_front *h);
+
+/* Frees the front and sets *h to NULL; safe on NULL. */
+void http_stop(http_front **h);
+
+/* Parses "HOST:PORT", "[V6]:PORT", ":PORT" or "*:PORT" into host (empty for
+ * every address) and port. Returns 0 or -1. Exposed for tests. */
+int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port);
+
+#endif

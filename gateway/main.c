@@ -1,0 +1,123 @@
+/* main.c -- offload-gateway: parses flags, then runs the gateway loop. */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "gateway.h"
+#include "log.h"
+
+static const char usage[] =
+    "usage: offload-gateway [flags]\n"
+    "\n"
+    "The offload gateway: answers its own routes (/healthz, /v1/queues, /v1/delay),\n"
+    "and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route) suspends the\n"
+    "HTTP request, queues the job, sends it to an executor with a free slot, and\n"
+    "answers when it ends. Executors connect to --executors; see README.md.\n";
+
+int main(int argc, char **argv)
+{
+    gateway_config cfg = {
+        .http = strdup("0.0.0.0:8080"),
+        .executors = strdup("tcp://*:5556"),
+        .clients = strdup("tcp://*:5555"),
+        .log_level = strdup("info"),
+        .max_payload = 1 << 20,
+        .default_timeout_ms = 60000,
+        .max_timeout_ms = 3600000,
+        .max_connections = 4096,
+        .max_waiting = 10000,
+        .heartbeat_ms = 1000,
+        .liveness = 3,
+        .ready_fd = -1,
+    };
+    char host[64] = "gateway";
+    gethostname(host, sizeof(host) - 1);
+    char id[128];
+    snprintf(id, sizeof(id), "%s-%d", host, (int)getpid());
+    cfg.id = strdup(id);
+
+    const flag_spec specs[] = {
+        {"config", "FILE", "read flags from the [gateway] section of this INI file",
+         flag_set_string, &cfg.config, 0, 0, 0},
+        {"http", "HOST:PORT", "HTTP listen address (default 0.0.0.0:8080; port 0: any free)",
+         flag_set_string, &cfg.http, 0, 0, 0},
+        {"executors", "ENDPOINT", "ZeroMQ bind for executors (default tcp://*:5556)",
+         flag_set_string, &cfg.executors, 0, 0, 0},
+        {"clients", "ENDPOINT", "ZeroMQ bind for liboffload callers (default tcp://*:5555)",
+         flag_set_string, &cfg.clients, 0, 0, 0},
+        {"route", "'METHOD /path=TARGET'",
+         "serve a path: TARGET is delay:MS or job:QUEUE/FUNCTION[:PAYLOAD] (repeatable)",
+         flag_set_list, &cfg.routes, 0, 0, 1},
+        {"queue", "NAME", "a queue known before any executor declares it (repeatable)",
+         flag_set_list, &cfg.queues, 0, 0, 1},
+        {"max-payload", "BYTES", "largest job payload; larger bodies get 413 (default 1M)",
+         flag_set_size, &cfg.max_payload, 0, 256LL << 20, 0},
+        {"default-timeout-ms", "MS", "a job's deadline when the request sets none (default 60000)",
+         flag_set_int, &cfg.default_timeout_ms, 1, 86400000, 0},
+        {"max-timeout-ms", "MS", "largest timeout_ms a request may ask for (default 3600000)",
+         flag_set_int, &cfg.max_timeout_ms, 1, 86400000, 0},
+        {"max-connections", "N", "HTTP connections open at once (default 4096)", flag_set_int,
+         &cfg.max_connections, 1, 1000000, 0},
+        {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
+         flag_set_int, &cfg.max_waiting, 0, 100000000, 0},
+        {"heartbeat-ms", "MS", "heartbeat interval for executors that set none (default 1000)",
+         flag_set_int, &cfg.heartbeat_ms, 10, 600000, 0},
+        {"liveness", "N", "missed heartbeats before an executor is dead (default 3)",
+         flag_set_int, &cfg.liveness, 1, 1000, 0},
+        {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)",
+         flag_set_string, &cfg.id, 0, 0, 0},
+        {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
+         &cfg.log_level, 0, 0, 0},
+        {"ready-fd", "FD",
+         "once listening, write 'http=... executors=... clients=...' to FD and close it",
+         flag_set_int, &cfg.ready_fd, 0, 65535, 0},
+        {0},
+    };
+
+    char err[512] = "";
+    if (flags_parse(specs, "gateway", usage, argc, argv, err, sizeof(err)) < 0) {
+        fprintf(stderr, "offload-gateway: %s\n", err);
+        return 2;
+    }
+    int level = log_level_parse(cfg.log_level);
+    if (level < 0) {
+        fprintf(stderr, "offload-gateway: --log-level '%s': use error, warn, info or debug\n",
+                cfg.log_level);
+        return 2;
+    }
+    log_init("gateway", level);
+
+    /* SIGINT/SIGTERM arrive through a signalfd: block them before any thread
+     * (ZeroMQ's I/O threads) exists, so every thread inherits the mask. */
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    sigprocmask(SIG_BLOCK, &mask, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    gateway gw;
+    if (gateway_init(&gw, &cfg, err, sizeof(err)) < 0) {
+        fprintf(stderr, "offload-gateway: %s\n", err);
+        return 2;
+    }
+    if (cfg.ready_fd >= 0) {
+        dprintf((int)cfg.ready_fd, "http=%s executors=%s clients=%s\n", gw.http_endpoint,
+                gw.exec_endpoint, gw.client_endpoint);
+        close((int)cfg.ready_fd);
+    }
+    int rc = gateway_run(&gw);
+    gateway_close(&gw);
+    log_info("event=stopped");
+    flag_list_clear(&cfg.routes);
+    flag_list_clear(&cfg.queues);
+    free(cfg.http);
+    free(cfg.executors);
+    free(cfg.clients);
+    free(cfg.log_level);
+    free(cfg.id);
+    free(cfg.config);
+    return rc;
+}

@@ -1,0 +1,112 @@
+/* queue.c -- see queue.h. */
+#include "queue.h"
+
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+
+gw_queue *queue_find(queue_table *t, const char *name)
+{
+    gw_queue *q = NULL;
+    HASH_FIND_STR(t->by_name, name, q);
+    return q;
+}
+
+gw_queue *queue_get(queue_table *t, const char *name)
+{
+    gw_queue *q = queue_find(t, name);
+    if (q)
+        return q;
+    if (t->count >= QUEUES_MAX || !codec_name_valid(name))
+        return NULL;
+    q = calloc(1, sizeof(*q));
+    if (!q)
+        return NULL;
+    strcpy(q->name, name);
+    HASH_ADD_STR(t->by_name, name, q);
+    t->count++;
+    return q;
+}
+
+void queue_table_free(queue_table *t)
+{
+    gw_queue *q, *tmp;
+    HASH_ITER(hh, t->by_name, q, tmp)
+    {
+        HASH_DEL(t->by_name, q);
+        free(q);
+    }
+    t->count = 0;
+}
+
+void queue_push(gw_queue *q, gw_job *job)
+{
+    job->state = JOB_WAITING;
+    job->next = NULL;
+    job->prev = q->tail;
+    if (q->tail)
+        q->tail->next = job;
+    else
+        q->head = job;
+    q->tail = job;
+    q->waiting++;
+}
+
+void queue_push_front(gw_queue *q, gw_job *job)
+{
+    job->state = JOB_WAITING;
+    job->prev = NULL;
+    job->next = q->head;
+    if (q->head)
+        q->head->prev = job;
+    else
+        q->tail = job;
+    q->head = job;
+    q->waiting++;
+}
+
+gw_job *queue_peek(gw_queue *q)
+{
+    return q->head;
+}
+
+void queue_remove(gw_queue *q, gw_job *job)
+{
+    if (job->prev)
+        job->prev->next = job->next;
+    else
+        q->head = job->next;
+    if (job->next)
+        job->next->prev = job->prev;
+    else
+        q->tail = job->prev;
+    job->prev = job->next = NULL;
+    job->state = JOB_NEW;
+    q->waiting--;
+}
+
+gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload,
+                size_t len, uint64_t now_us, uint64_t deadline_us)
+{
+    gw_job *job = calloc(1, sizeof(*job));
+    if (!job)
+        return NULL;
+    job->id = id;
+    job->queue = q;
+    snprintf(job->function, sizeof(job->function), "%s", function);
+    job->payload = *payload;
+    *payload = NULL;
+    job->payload_len = len;
+    job->created_us = now_us;
+    job->deadline_us = deadline_us;
+    job->state = JOB_NEW;
+    return job;
+}
+
+void job_free(gw_job *job)
+{
+    if (!job)
+        return;
+    free(job->payload);
+    free(job);
+}

@@ -1,0 +1,96 @@
+/* queue.h -- jobs and the per-queue FIFOs they wait in.
+ *
+ * A queue is known once a --route names it or an executor declares it, and
+ * stays known (so a queue whose executors all left answers no_executor, not
+ * unknown_queue). Jobs wait in their queue's FIFO until the dispatcher
+ * sends them to an executor with a free slot. Loop thread only. */
+#ifndef OFFLOAD_QUEUE_H
+#define OFFLOAD_QUEUE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <uthash.h>
+
+#include "codec.h"
+#include "timers.h"
+#include "wire.h"
+
+typedef struct gw_job gw_job;
+typedef struct gw_queue gw_queue;
+struct gw_executor;
+
+typedef enum job_state {
+    JOB_NEW,       /* created, not yet queued */
+    JOB_WAITING,   /* in its queue's FIFO */
+    JOB_RUNNING,   /* sent to an executor; its caller waits */
+    JOB_ABANDONED, /* sent to an executor; its caller was answered (deadline)
+                      or left. Kept until the executor's Result frees its slot */
+} job_state;
+
+/* What a job ended with, handed to its origin's callback. Pointers are valid
+ * only during the callback. */
+typedef struct job_outcome {
+    int code;               /* Offload__Code */
+    const uint8_t *payload; /* result bytes when code is OK */
+    size_t len;
+    const char *message;    /* error message, or NULL */
+    uint64_t waited_us, run_us;
+} job_outcome;
+
+/* Called once per job with its outcome, unless the job was detached first. */
+typedef void (*job_done_fn)(gw_job *job, const job_outcome *out, void *arg);
+
+struct gw_job {
+    uint64_t id;
+    gw_queue *queue;
+    char function[CODEC_NAME_MAX + 1];
+    uint8_t *payload; /* owned */
+    size_t payload_len;
+    uint64_t created_us, deadline_us, sent_us;
+    job_state state;
+    struct gw_executor *executor; /* RUNNING / ABANDONED */
+    gw_job *prev, *next;          /* the queue's FIFO, while WAITING */
+    gw_timer deadline;
+    job_done_fn done;             /* NULL once answered or detached */
+    void *done_arg;
+    void *owner;                  /* the gateway, for timer callbacks */
+    UT_hash_handle hh;            /* the gateway's table by id, while sent */
+};
+
+struct gw_queue {
+    char name[CODEC_NAME_MAX + 1];
+    gw_job *head, *tail;
+    size_t waiting;
+    uint32_t capacity;  /* slots over live executors */
+    uint32_t busy;      /* of those, holding a job */
+    uint32_t executors; /* live executors serving it */
+    uint64_t submitted, completed, failed, timeouts, rejected;
+    UT_hash_handle hh;
+};
+
+typedef struct queue_table {
+    gw_queue *by_name; /* uthash head */
+    size_t count;
+} queue_table;
+
+gw_queue *queue_find(queue_table *t, const char *name);
+
+/* The queue of that name, created if needed. NULL when out of memory or
+ * when QUEUES_MAX queues exist already. */
+#define QUEUES_MAX 1024
+gw_queue *queue_get(queue_table *t, const char *name);
+
+void queue_table_free(queue_table *t); /* the queues must hold no jobs */
+
+/* FIFO operations; push and pop set job->state. */
+void queue_push(gw_queue *q, gw_job *job);
+void queue_push_front(gw_queue *q, gw_job *job);
+gw_job *queue_peek(gw_queue *q);
+void queue_remove(gw_queue *q, gw_job *job);
+
+/* A new job in state JOB_NEW owning payload (taken: *payload is NULLed). */
+gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload,
+                size_t len, uint64_t now_us, uint64_t deadline_us);
+void job_free(gw_job *job);
+
+#endif
