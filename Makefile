@@ -46,6 +46,9 @@ $(BUILD)/obj/gen/offload.pb-c.o: $(BUILD)/gen/offload.pb-c.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Unit tests reach into every component's modules.
+$(BUILD)/obj/tests/%.o: CFLAGS += -Igateway -Iexecutor
+
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@

@@ -1,0 +1,247 @@
+/* test_dispatch.c -- per-queue FIFOs, the executor table and credit
+ * dispatch, without sockets: "sending" records which executor got a job. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "dispatch.h"
+#include "fleet.h"
+#include "queue.h"
+#include "unit.h"
+
+typedef struct sent_log {
+    gw_executor *to[64];
+    uint64_t job[64];
+    int n;
+    int fail_next; /* make the next send fail */
+} sent_log;
+
+static int record_send(gw_executor *e, gw_job *job, void *arg)
+{
+    sent_log *log = arg;
+    if (log->fail_next) {
+        log->fail_next = 0;
+        return -1;
+    }
+    log->to[log->n] = e;
+    log->job[log->n] = job->id;
+    log->n++;
+    return 0;
+}
+
+/* A Hello for an executor serving one queue with `size` slots. */
+static gw_executor *add_executor(fleet *f, queue_table *qt, uint8_t rid_byte, const char *queue,
+                                 uint32_t size, const char *function)
+{
+    Offload__QueueDecl decl = OFFLOAD__QUEUE_DECL__INIT;
+    Offload__QueueDecl *decls[] = {&decl};
+    decl.name = (char *)queue;
+    decl.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    decl.size = size;
+    char *fns[] = {(char *)function, "echo"};
+    Offload__Hello hello = OFFLOAD__HELLO__INIT;
+    char id[16];
+    snprintf(id, sizeof(id), "exec-%u", rid_byte);
+    hello.executor_id = id;
+    hello.n_queues = 1;
+    hello.queues = decls;
+    hello.n_functions = 2;
+    hello.functions = fns;
+    wire_rid rid = {.len = 1, .bytes = {rid_byte}};
+    return fleet_register(f, qt, &rid, &hello, 1000, 3, 0);
+}
+
+static gw_job *make_job(uint64_t id, gw_queue *q, const char *function)
+{
+    uint8_t *payload = malloc(1);
+    return job_new(id, q, function, &payload, 0, 0, 1000000);
+}
+
+static void test_fifo_order(void)
+{
+    queue_table qt = {0};
+    gw_queue *q = queue_get(&qt, "io");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_PTR_EQUAL(queue_get(&qt, "io"), q);
+    CU_ASSERT_PTR_NULL(queue_get(&qt, "bad name"));
+    gw_job *a = make_job(1, q, "echo"), *b = make_job(2, q, "echo"), *c = make_job(3, q, "echo");
+    queue_push(q, a);
+    queue_push(q, b);
+    queue_push(q, c);
+    CU_ASSERT_EQUAL(q->waiting, 3);
+    queue_remove(q, b); /* from the middle, as a deadline does */
+    CU_ASSERT_EQUAL(q->waiting, 2);
+    CU_ASSERT_PTR_EQUAL(queue_peek(q), a);
+    queue_remove(q, a);
+    CU_ASSERT_PTR_EQUAL(queue_peek(q), c);
+    queue_push_front(q, a);
+    CU_ASSERT_PTR_EQUAL(queue_peek(q), a);
+    queue_remove(q, a);
+    queue_remove(q, c);
+    CU_ASSERT_PTR_NULL(queue_peek(q));
+    CU_ASSERT_EQUAL(q->waiting, 0);
+    job_free(a);
+    job_free(b);
+    job_free(c);
+    queue_table_free(&qt);
+}
+
+static void test_credit_limits_inflight(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *e = add_executor(&f, &qt, 1, "io", 2, "sleep");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    gw_queue *q = queue_find(&qt, "io");
+    CU_ASSERT_EQUAL(q->capacity, 2);
+    CU_ASSERT_EQUAL(q->executors, 1);
+    gw_job *jobs[5];
+    for (int i = 0; i < 5; i++) {
+        jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
+        queue_push(q, jobs[i]);
+    }
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2);
+    CU_ASSERT_EQUAL(log.job[0], 1); /* FIFO */
+    CU_ASSERT_EQUAL(log.job[1], 2);
+    CU_ASSERT_EQUAL(q->busy, 2);
+    CU_ASSERT_EQUAL(q->waiting, 3);
+    CU_ASSERT_EQUAL(e->inflight, 2);
+    CU_ASSERT_EQUAL(jobs[0]->state, JOB_RUNNING);
+    /* No credit: nothing more goes out. */
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    /* A result frees one slot: exactly one more job goes. */
+    dispatch_release(jobs[0]);
+    CU_ASSERT_EQUAL(q->busy, 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(log.job[2], 3);
+    for (int i = 1; i < 3; i++)
+        dispatch_release(jobs[i]);
+    CU_ASSERT_EQUAL(q->busy, 0);
+    while (queue_peek(q))
+        queue_remove(q, queue_peek(q));
+    for (int i = 0; i < 5; i++)
+        job_free(jobs[i]);
+    fleet_free(&f);
+    CU_ASSERT_EQUAL(q->capacity, 0);
+    CU_ASSERT_EQUAL(q->executors, 0);
+    queue_table_free(&qt);
+}
+
+/* Jobs go to the executor with the most free slots, so an idle executor
+ * is never starved while another is busy. */
+static void test_least_busy_first(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *a = add_executor(&f, &qt, 1, "io", 2, "sleep");
+    gw_executor *b = add_executor(&f, &qt, 2, "io", 2, "sleep");
+    gw_queue *q = queue_find(&qt, "io");
+    CU_ASSERT_EQUAL(q->capacity, 4);
+    CU_ASSERT_EQUAL(q->executors, 2);
+    gw_job *jobs[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
+        queue_push(q, jobs[i]);
+    }
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 4);
+    int to_a = 0, to_b = 0;
+    for (int i = 0; i < 4; i++) {
+        to_a += log.to[i] == a;
+        to_b += log.to[i] == b;
+    }
+    CU_ASSERT_EQUAL(to_a, 2);
+    CU_ASSERT_EQUAL(to_b, 2);
+    /* The first two went to different executors (alternating). */
+    CU_ASSERT_PTR_NOT_EQUAL(log.to[0], log.to[1]);
+    /* Free a slot on b only: the next job goes to b. */
+    for (int i = 0; i < 4; i++)
+        if (log.to[i] == b) {
+            dispatch_release(jobs[i]);
+            break;
+        }
+    gw_job *next = make_job(9, q, "sleep");
+    queue_push(q, next);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_PTR_EQUAL(log.to[4], b);
+    for (int i = 0; i < 4; i++)
+        if (jobs[i]->executor)
+            dispatch_release(jobs[i]);
+    dispatch_release(next);
+    for (int i = 0; i < 4; i++)
+        job_free(jobs[i]);
+    job_free(next);
+    fleet_free(&f);
+    queue_table_free(&qt);
+}
+
+/* A job whose function no free executor offers waits; one that offers it
+ * gets it. A failed send puts the job back at the head. */
+static void test_function_and_failed_send(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *a = add_executor(&f, &qt, 1, "io", 1, "sleep");
+    gw_queue *q = queue_find(&qt, "io");
+    CU_ASSERT_TRUE(fleet_queue_offers(&f, q, "sleep"));
+    CU_ASSERT_TRUE(fleet_queue_offers(&f, q, "echo"));
+    CU_ASSERT_FALSE(fleet_queue_offers(&f, q, "resize"));
+    gw_job *j = make_job(1, q, "resize");
+    queue_push(q, j);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_EQUAL(q->waiting, 1);
+    gw_executor *b = add_executor(&f, &qt, 2, "io", 1, "resize");
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_PTR_EQUAL(log.to[0], b);
+    dispatch_release(j);
+
+    gw_job *k = make_job(2, q, "echo");
+    queue_push(q, k);
+    log.fail_next = 1;
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_PTR_EQUAL(queue_peek(q), k);
+    CU_ASSERT_EQUAL(k->state, JOB_WAITING);
+    CU_ASSERT_EQUAL(q->busy, 0);
+    CU_ASSERT_EQUAL(a->inflight + b->inflight, 0);
+    queue_remove(q, k);
+    job_free(j);
+    job_free(k);
+    fleet_free(&f);
+    queue_table_free(&qt);
+}
+
+/* Re-registration keeps the busy count; removal takes the slots away. */
+static void test_reregister_and_remove(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *a = add_executor(&f, &qt, 1, "io", 2, "sleep");
+    gw_queue *q = queue_find(&qt, "io");
+    gw_job *j = make_job(1, q, "sleep");
+    queue_push(q, j);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    gw_executor *again = add_executor(&f, &qt, 1, "io", 3, "sleep");
+    CU_ASSERT_PTR_EQUAL(again, a);
+    CU_ASSERT_EQUAL(f.count, 1);
+    CU_ASSERT_EQUAL(q->capacity, 3);
+    CU_ASSERT_EQUAL(q->busy, 1);
+    CU_ASSERT_EQUAL(q->executors, 1);
+    dispatch_release(j);
+    CU_ASSERT_EQUAL(q->busy, 0);
+    fleet_remove(&f, a);
+    CU_ASSERT_EQUAL(f.count, 0);
+    CU_ASSERT_EQUAL(q->capacity, 0);
+    CU_ASSERT_EQUAL(q->executors, 0);
+    /* The queue stays known after its executors left. */
+    CU_ASSERT_PTR_EQUAL(queue_find(&qt, "io"), q);
+    job_free(j);
+    queue_table_free(&qt);
+}
+
+UNIT_SUITE(dispatch, {"fifo order and removal", test_fifo_order},
+           {"credit limits jobs in flight", test_credit_limits_inflight},
+           {"least busy executor first", test_least_busy_first},
+           {"function offers and failed sends", test_function_and_failed_send},
+           {"re-registration and removal", test_reregister_and_remove})
