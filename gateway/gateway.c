@@ -90,8 +90,10 @@ static int gw_send_job(gw_executor *e, gw_job *job, void *arg)
     msg.waited_us = now - job->created_us;
     env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
     env.job = &msg;
-    if (gw_send_executor(gw, e, &env) < 0)
+    if (gw_send_executor(gw, e, &env) < 0) {
+        gw->unreachable = e;
         return -1;
+    }
     job->sent_us = now;
     HASH_ADD(hh, gw->jobs, id, sizeof(job->id), job);
     /* The payload travelled; nothing needs it again. */
@@ -115,16 +117,12 @@ static void gw_send_cancel(gateway *gw, gw_job *job)
  * dispatching goes on with the others. */
 static void gw_dispatch(gateway *gw, gw_queue *q)
 {
-    for (int round = 0; round < 4; round++) {
-        gw_job *head = queue_peek(q);
+    for (;;) {
+        gw->unreachable = NULL;
         dispatch_queue(&gw->fleet, q, gw_send_job, gw);
-        if (!head || queue_peek(q) != head || head->state != JOB_WAITING)
+        if (!gw->unreachable)
             return;
-        /* The head went back: its send failed. Find who and drop them. */
-        gw_executor *e = dispatch_pick(&gw->fleet, q, head->function);
-        if (!e)
-            return;
-        gw_executor_lost(gw, e, "unreachable");
+        gw_executor_lost(gw, gw->unreachable, "unreachable");
     }
 }
 
@@ -713,19 +711,25 @@ int gateway_run(gateway *gw)
 
 void gateway_close(gateway *gw)
 {
-    /* Answer or drop every job left, then free the tables. */
+    /* Answer every job left (HTTP callers were answered by http_shutdown),
+     * then free the tables. */
+    static const char bye[] = "the gateway is shutting down";
+    uint64_t now = clock_now_us();
     gw_job *job, *tmp;
     HASH_ITER(hh, gw->jobs, job, tmp)
     {
         HASH_DEL(gw->jobs, job);
         dispatch_release(job);
+        job_answer_error(job, OFFLOAD__CODE__CODE_NO_EXECUTOR, bye, now);
         gw_job_end(gw, job);
     }
     gw_queue *q, *qtmp;
     HASH_ITER(hh, gw->queues.by_name, q, qtmp)
     {
-        while ((job = queue_peek(q)) != NULL)
+        while ((job = queue_peek(q)) != NULL) {
+            job_answer_error(job, OFFLOAD__CODE__CODE_NO_EXECUTOR, bye, now);
             gw_job_end(gw, job);
+        }
     }
     http_stop(&gw->http);
     fleet_free(&gw->fleet);

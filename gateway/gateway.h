@@ -65,6 +65,7 @@ typedef struct gateway {
     route_table routes;
     uint64_t next_job_id;
     gw_timer tick; /* heartbeats and liveness */
+    struct gw_executor *unreachable; /* set by a failed job send */
     int signal_fd;
     int stopping;
     uint64_t started_us;
