@@ -240,6 +240,8 @@ int flags_parse(const flag_spec *specs, const char *section, const char *usage, 
 {
     flags_state st = {.specs = specs, .section = section, .err = err, .errlen = errlen};
     const char *config = getenv("OFFLOAD_CONFIG");
+    if (errlen)
+        err[0] = '\0'; /* read below to tell an ini syntax error from a handler's */
 
     for (int i = 1; i < argc; i++) {
         if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {

@@ -9,10 +9,13 @@
  *
  * The alternative -- MHD's internal polling thread, handing each request to
  * the loop thread and resuming cross-thread -- was measured with
- * bench/mhd_modes.c (numbers in its header comment): it needs a lock or a
- * queue plus a wake-up on every request and result, and on the 2 cores we
- * target it was not faster. External mode keeps one owner of all state,
- * which is the design's rule, at no cost in throughput. */
+ * bench/mhd_modes.c (numbers in its header comment): it needs a queue plus
+ * a wake-up on every request and on every result. On 2 cores, with every
+ * request round-tripped through ZeroMQ as a job is, external mode served
+ * 123k req/s with keep-alive against 105k (50k against 39k without), at
+ * 9.4 against 11.6 us of server CPU per request; on one core the two tie.
+ * External mode is never slower and keeps one owner of all state, the
+ * design's rule, with no lock on the hot path. */
 #include "http.h"
 
 #include <arpa/inet.h>

@@ -142,6 +142,13 @@ int codec_decode(const void *data, size_t len, size_t max_len, codec_envelope **
         snprintf(err, errlen, "malformed frame of %zu bytes (not an offload Envelope)", len);
         return CODEC_EMALFORMED;
     }
+    if (env->version == 0) {
+        /* proto3 omits a zero field: no version at all, so not one of ours
+         * (an empty frame, or bytes that happen to parse) */
+        snprintf(err, errlen, "malformed frame of %zu bytes (no protocol version)", len);
+        offload__envelope__free_unpacked(env, NULL);
+        return CODEC_EMALFORMED;
+    }
     if (env->version != OFFLOAD_PROTOCOL_VERSION) {
         if (peer_version)
             *peer_version = env->version;

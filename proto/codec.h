@@ -25,7 +25,7 @@ typedef Offload__Envelope codec_envelope;
 
 /* codec_decode results (negative errno values). */
 #define CODEC_ETOOBIG (-7)    /* -E2BIG: frame over max_len */
-#define CODEC_EMALFORMED (-74) /* -EBADMSG: not an Envelope */
+#define CODEC_EMALFORMED (-74) /* -EBADMSG: not an Envelope (or no version) */
 #define CODEC_EVERSION (-71)  /* -EPROTO: another protocol version */
 #define CODEC_EINVALID (-22)  /* -EINVAL: a field fails validation */
 
