@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -606,7 +607,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
 {
     memset(gw, 0, sizeof(*gw));
     gw->cfg = cfg;
-    gw->signal_fd = -1;
+    gw->signal_fd = gw->timer_fd = -1;
     gw->started_us = clock_now_us();
     timers_init(&gw->timers);
 
@@ -633,8 +634,9 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     sigaddset(&mask, SIGINT);
     sigaddset(&mask, SIGTERM);
     gw->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (gw->signal_fd < 0) {
-        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+    gw->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (gw->signal_fd < 0 || gw->timer_fd < 0) {
+        snprintf(err, errlen, "signalfd/timerfd: %s", strerror(errno));
         goto err;
     }
 
@@ -671,6 +673,25 @@ static void gw_drain_signals(gateway *gw)
     }
 }
 
+/* Arms the timerfd for the earliest timer, if that changed. A timerfd
+ * wakes the loop with microsecond precision; a poll timeout would round to
+ * milliseconds and make every /v1/delay and deadline up to 1 ms late. */
+static void gw_arm_timer(gateway *gw)
+{
+    uint64_t due = timers_next_due(&gw->timers);
+    if (due == gw->timer_armed_us)
+        return;
+    struct itimerspec its = {0};
+    if (due) {
+        its.it_value.tv_sec = (time_t)(due / 1000000);
+        its.it_value.tv_nsec = (long)(due % 1000000) * 1000;
+        if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+            its.it_value.tv_nsec = 1; /* zero would disarm */
+    }
+    timerfd_settime(gw->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+    gw->timer_armed_us = due;
+}
+
 int gateway_run(gateway *gw)
 {
     log_info("event=listening id=%s http=%s executors=%s clients=%s max_payload=%lld "
@@ -678,20 +699,18 @@ int gateway_run(gateway *gw)
              gw->cfg->id, gw->http_endpoint, gw->exec_endpoint, gw->client_endpoint,
              gw->cfg->max_payload, gw->cfg->default_timeout_ms, gw->routes.count);
     while (!gw->stopping) {
-        uint64_t now = clock_now_us();
-        int64_t t_us = timers_next_in(&gw->timers, now);
+        gw_arm_timer(gw);
         int64_t h_us = http_timeout_us(gw->http);
-        if (h_us >= 0 && (t_us < 0 || h_us < t_us))
-            t_us = h_us;
-        long timeout_ms = t_us < 0 ? 1000 : (long)((t_us + 999) / 1000);
+        long timeout_ms = h_us < 0 ? -1 : (long)((h_us + 999) / 1000);
 
         zmq_pollitem_t items[] = {
             {gw->exec_sock, 0, ZMQ_POLLIN, 0},
             {gw->client_sock, 0, ZMQ_POLLIN, 0},
             {NULL, http_fd(gw->http), ZMQ_POLLIN, 0},
+            {NULL, gw->timer_fd, ZMQ_POLLIN, 0},
             {NULL, gw->signal_fd, ZMQ_POLLIN, 0},
         };
-        int n = zmq_poll(items, 4, timeout_ms);
+        int n = zmq_poll(items, 5, timeout_ms);
         if (n < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             break;
@@ -700,7 +719,13 @@ int gateway_run(gateway *gw)
             gw_read_executors(gw);
         if (items[1].revents & ZMQ_POLLIN)
             gw_read_clients(gw);
-        if (items[3].revents & ZMQ_POLLIN)
+        if (items[3].revents & ZMQ_POLLIN) {
+            uint64_t expirations;
+            ssize_t rc = read(gw->timer_fd, &expirations, sizeof(expirations));
+            (void)rc;
+            gw->timer_armed_us = 0; /* fired: re-arm on the next turn */
+        }
+        if (items[4].revents & ZMQ_POLLIN)
             gw_drain_signals(gw);
         timers_run(&gw->timers, clock_now_us());
         http_process(gw->http);
@@ -744,6 +769,8 @@ void gateway_close(gateway *gw)
         zmq_ctx_term(gw->zctx);
     if (gw->signal_fd >= 0)
         close(gw->signal_fd);
+    if (gw->timer_fd >= 0)
+        close(gw->timer_fd);
     gw->exec_sock = gw->client_sock = gw->zctx = NULL;
-    gw->signal_fd = -1;
+    gw->signal_fd = gw->timer_fd = -1;
 }

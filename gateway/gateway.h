@@ -1,8 +1,8 @@
 /* gateway.h -- the gateway's event loop and the state it owns.
  *
  * One thread runs gateway_run: a zmq_poll over the executors socket, the
- * clients socket, libmicrohttpd's epoll fd and a signalfd, with the timer
- * heap giving the poll timeout. Everything below is touched only by that
+ * clients socket, libmicrohttpd's epoll fd, a timerfd armed for the timer
+ * heap's earliest timer, and a signalfd. Everything below is touched only by that
  * thread: no locks on the hot path. */
 #ifndef OFFLOAD_GATEWAY_H
 #define OFFLOAD_GATEWAY_H
@@ -67,6 +67,8 @@ typedef struct gateway {
     gw_timer tick; /* heartbeats and liveness */
     struct gw_executor *unreachable; /* set by a failed job send */
     int signal_fd;
+    int timer_fd;            /* armed for the earliest timer */
+    uint64_t timer_armed_us; /* what timer_fd is armed for; 0: disarmed */
     int stopping;
     uint64_t started_us;
     gateway_stats stats;

@@ -104,3 +104,8 @@ int64_t timers_next_in(const timers *ts, uint64_t now_us)
     uint64_t due = ts->heap[0]->due_us;
     return due <= now_us ? 0 : (int64_t)(due - now_us);
 }
+
+uint64_t timers_next_due(const timers *ts)
+{
+    return ts->count ? ts->heap[0]->due_us : 0;
+}

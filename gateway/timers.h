@@ -42,6 +42,9 @@ static inline int timer_active(const gw_timer *t)
  * start or stop any timer (itself included). Returns how many ran. */
 int timers_run(timers *ts, uint64_t now_us);
 
+/* When the earliest timer is due (monotonic us), or 0 if none. */
+uint64_t timers_next_due(const timers *ts);
+
 /* Microseconds until the earliest timer (0 if overdue), or -1 if none. */
 int64_t timers_next_in(const timers *ts, uint64_t now_us);
 
