@@ -82,6 +82,7 @@ struct http_request {
     int err_code;
     char err_msg[256];
     const char *allow;           /* Allow header for 405 */
+    char allow_buf[64];          /* its text, for user routes */
 };
 
 /* ---- responses ------------------------------------------------------ */
@@ -353,9 +354,10 @@ static void http_resolve(http_request *req, const char *method, const char *url)
             if (path_known) {
                 req->target = TARGET_ERROR;
                 req->err_code = HTTP_ERR_NOT_ALLOWED;
-                snprintf(req->err_msg, sizeof(req->err_msg),
-                         "%s is not routed for '%s'; see the gateway's --route flags", method,
-                         q);
+                route_table_methods(&gw->routes, url, req->allow_buf, sizeof(req->allow_buf));
+                req->allow = req->allow_buf;
+                snprintf(req->err_msg, sizeof(req->err_msg), "%s is not allowed on '%s'; use %s",
+                         method, q, req->allow);
             } else {
                 req->target = TARGET_ERROR;
                 req->err_code = HTTP_ERR_UNKNOWN_ROUTE;

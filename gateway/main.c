@@ -77,15 +77,16 @@ int main(int argc, char **argv)
     };
 
     char err[512] = "";
+    int rc = 2;
     if (flags_parse(specs, "gateway", usage, argc, argv, err, sizeof(err)) < 0) {
         fprintf(stderr, "offload-gateway: %s\n", err);
-        return 2;
+        goto out;
     }
     int level = log_level_parse(cfg.log_level);
     if (level < 0) {
         fprintf(stderr, "offload-gateway: --log-level '%s': use error, warn, info or debug\n",
                 cfg.log_level);
-        return 2;
+        goto out;
     }
     log_init("gateway", level);
 
@@ -101,16 +102,18 @@ int main(int argc, char **argv)
     gateway gw;
     if (gateway_init(&gw, &cfg, err, sizeof(err)) < 0) {
         fprintf(stderr, "offload-gateway: %s\n", err);
-        return 2;
+        goto out;
     }
     if (cfg.ready_fd >= 0) {
         dprintf((int)cfg.ready_fd, "http=%s executors=%s clients=%s\n", gw.http_endpoint,
                 gw.exec_endpoint, gw.client_endpoint);
         close((int)cfg.ready_fd);
     }
-    int rc = gateway_run(&gw);
+    rc = gateway_run(&gw);
     gateway_close(&gw);
     log_info("event=stopped");
+
+out:
     flag_list_clear(&cfg.routes);
     flag_list_clear(&cfg.queues);
     free(cfg.http);

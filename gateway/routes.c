@@ -135,6 +135,18 @@ const route *route_table_find(const route_table *t, const char *method, const ch
     return NULL;
 }
 
+int route_table_methods(const route_table *t, const char *path, char *buf, size_t buflen)
+{
+    int n = 0;
+    size_t len = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < t->count && len < buflen; i++)
+        if (!strcmp(t->routes[i].path, path))
+            len += (size_t)snprintf(buf + len, buflen - len, "%s%s", n++ ? ", " : "",
+                                    t->routes[i].method);
+    return n;
+}
+
 void route_table_free(route_table *t)
 {
     for (size_t i = 0; i < t->count; i++)

@@ -52,6 +52,10 @@ int route_table_add(route_table *t, const char *spec, char *err, size_t errlen);
 const route *route_table_find(const route_table *t, const char *method, const char *path,
                               int *path_known);
 
+/* Writes the methods routed for path into buf as "GET, POST" (for an
+ * Allow header). Returns the number of methods. */
+int route_table_methods(const route_table *t, const char *path, char *buf, size_t buflen);
+
 /* True if path is a built-in one that user routes may not shadow. */
 int route_path_reserved(const char *path);
 

@@ -98,6 +98,12 @@ static void test_table_find(void)
     CU_ASSERT_FALSE(known);
     CU_ASSERT_PTR_NULL(route_table_find(&t, "GET", "/test", &known));
     CU_ASSERT_FALSE(known);
+    /* The Allow header of a 405. */
+    char allow[64];
+    CU_ASSERT_EQUAL(route_table_methods(&t, "/test/sync", allow, sizeof(allow)), 2);
+    CU_ASSERT_STRING_EQUAL(allow, "GET, POST");
+    CU_ASSERT_EQUAL(route_table_methods(&t, "/nope", allow, sizeof(allow)), 0);
+    CU_ASSERT_STRING_EQUAL(allow, "");
     route_table_free(&t);
     CU_ASSERT_EQUAL(t.count, 0);
 }

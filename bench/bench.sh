@@ -1,0 +1,182 @@
+#!/usr/bin/env bash
+# offload benchmarks, in one run on loopback with ephemeral ports (make bench):
+#
+#   1. the seed scenario scaled down: ab -n 1000 -c 50 with the seed's headers
+#      on a blocking route (a 100 ms sleep job on a 50-thread io queue) and on
+#      an async route (a 100 ms gateway timer). Ideal: n/c x 100 ms = 2.0 s.
+#      Beside it, the floor: the same ab command against hello-baseline
+#      --delay-ms 100 (a bare C server answering after 100 ms), which shows
+#      what ab itself adds on this machine.
+#   2. echo round trips per second through HTTP at 50 connections beside
+#      hello-baseline (a bare libmicrohttpd hello-world) with the same ab
+#      command, with and without keep-alive: 3 runs each, alternating, median.
+#
+# Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
+# target is reported, not fatal). Every process started is stopped by pid.
+#
+#   OFFLOAD_BIN=build/bin bench/bench.sh
+#   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_RUNS=3 (defaults)
+set -uo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+bin=${OFFLOAD_BIN:-build/bin}
+case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
+echo_n=${BENCH_ECHO_N:-50000}
+noka_n=${BENCH_ECHO_NOKA_N:-20000}
+runs=${BENCH_RUNS:-3}
+
+for b in offload-gateway offload-executor hello-baseline; do
+    [ -x "$bin/$b" ] || { echo "bench: $bin/$b is missing; run 'make' first" >&2; exit 1; }
+done
+command -v ab >/dev/null || { echo "bench: ab is missing (apt-get install apache2-utils)" >&2; exit 1; }
+
+# The benchmark's processes must not pick up flags from the caller's shell.
+while IFS='=' read -r name _; do
+    case "$name" in OFFLOAD_BIN) ;; OFFLOAD_*) unset "$name" ;; esac
+done < <(env)
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")
+pids=()
+failures=0
+
+cleanup() {
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
+    for pid in "${pids[@]}"; do
+        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null
+        wait "$pid" 2>/dev/null
+    done
+    rm -rf "$tmp"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# start NAME BINARY FLAGS...: starts it with --ready-fd 3 on a FIFO and reads
+# its ready line into READY (the read unblocks the process's open of the FIFO).
+start() {
+    local name=$1 b=$2 fifo="$tmp/$1.ready"
+    shift 2
+    mkfifo "$fifo"
+    "$b" "$@" --ready-fd 3 3>"$fifo" 2>>"$tmp/$name.log" &
+    pids+=($!)
+    READY=""
+    if ! read -r -t 10 READY <"$fifo" || [ -z "$READY" ]; then
+        echo "bench: $name did not start:" >&2
+        tail -n 20 "$tmp/$name.log" >&2
+        exit 1
+    fi
+}
+
+field() { # field LINE KEY -> value of KEY=value in LINE
+    local kv
+    for kv in $1; do [ "${kv%%=*}" = "$2" ] && echo "${kv#*=}"; done
+}
+
+start gateway "$bin/offload-gateway" --http 127.0.0.1:0 \
+    --executors 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' --log-level warn \
+    --route 'GET /test/sync=job:io/sleep:100' --route 'GET /test/async=delay:100'
+gw="http://$(field "$READY" http)"
+start executor "$bin/offload-executor" --connect "$(field "$READY" executors)" \
+    --queue io=threads:50 --log-level warn
+start hello "$bin/hello-baseline" --port 0
+hello="http://$(field "$READY" http)"
+start floor "$bin/hello-baseline" --port 0 --delay-ms 100
+floor="http://$(field "$READY" http)"
+
+printf 'x' >"$tmp/payload"
+
+# ab_run LABEL N ARGS...: runs ab -n N ARGS; sets AB_SECONDS and AB_RPS; counts a run
+# with failed or non-2xx requests (or fewer complete than asked) in failures.
+ab_run() {
+    local label=$1 want=$2 out="$tmp/ab.out" rc complete failed non2xx
+    shift 2
+    timeout 90 ab -q -s 30 -n "$want" "$@" >"$out" 2>&1
+    rc=$?
+    complete=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' "$out")
+    failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' "$out")
+    non2xx=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' "$out")
+    if [ "$rc" -ne 0 ] || [ "${complete:-0}" != "$want" ] || [ "${failed:-1}" != 0 ] ||
+        [ "${non2xx:-0}" != 0 ]; then
+        echo "bench: $label: ab exit $rc, complete ${complete:-?}/$want," \
+            "failed ${failed:-?}, non-2xx ${non2xx:-0}" >&2
+        tail -n 5 "$out" >&2
+        failures=$((failures + 1))
+    fi
+    AB_SECONDS=$(sed -n 's/^Time taken for tests: *\([0-9.]*\).*/\1/p' "$out")
+    AB_RPS=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out")
+}
+
+median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
+
+row() { printf '%-38s %14s %14s %7s  %s\n' "$@"; }
+verdict() { # verdict VALUE OP LIMIT -> "ok" or "MISSED"
+    python3 -c 'import sys, operator as o; v, op, l = sys.argv[1:]
+print("ok" if {"<=": o.le, ">=": o.ge}[op](float(v or "nan"), float(l)) else "MISSED")' "$1" "$2" "$3"
+}
+ratio() { python3 -c 'import sys; a, b = (float(x or "nan") for x in sys.argv[1:]); print(f"{a / b:.3f}")' "$1" "$2"; }
+
+seed_headers=(-H 'accept: application/json' -H 'x-data-origin: source')
+echo_args=(-c 50 -p "$tmp/payload" -T application/octet-stream)
+
+# Warm up both servers (connections, allocations, page faults).
+ab_run warmup 2000 -k "${echo_args[@]}" "$gw/v1/jobs/io/echo"
+ab_run warmup 2000 -k "${echo_args[@]}" "$hello/"
+
+echo "offload bench: $(nproc) cores, $(uname -sr), loopback"
+echo
+
+# The floor first: the seed's ab command against a bare 100 ms server.
+ab_run "seed floor" 1000 -c 50 "${seed_headers[@]}" "$floor/"
+floor_s=$AB_SECONDS
+
+seed_row() { printf '%-34s %9s %9s %9s %8s %8s  %s\n' "$@"; }
+seed_row "seed, scaled: ab -n 1000 -c 50" result ideal "ab floor" /ideal /floor "target (/ideal)"
+seed_row "" ------ ----- -------- ------ ------ ---------------
+seed_row "bare C server, 100 ms" "$floor_s s" "2.000 s" "-" "$(ratio "$floor_s" 2.0)" "1.000" ""
+# seed ROUTE LABEL: the seed's ab command shape on one route.
+seed() {
+    local r
+    ab_run "$2" 1000 -c 50 "${seed_headers[@]}" "$gw$1"
+    r=$(ratio "$AB_SECONDS" 2.0)
+    seed_row "$2" "${AB_SECONDS:-?} s" "2.000 s" "$floor_s s" "$r" "$(ratio "$AB_SECONDS" "$floor_s")" \
+        "<= 1.02 $(verdict "$r" '<=' 1.02)"
+}
+seed /test/sync "blocking: job:io/sleep:100"
+seed /test/async "async: delay:100"
+
+echo
+row "echo round trips" gateway hello-baseline ratio target
+row ---------------- ------- -------------- ----- ------
+# echo_vs_hello LABEL N [AB FLAGS...]: the same ab command on the gateway's
+# echo job and on hello-baseline, alternating, $runs times; medians.
+detail=()
+echo_vs_hello() {
+    local label=$1 n=$2 g=() h=() i gm hm r
+    shift 2
+    for ((i = 0; i < runs; i++)); do
+        ab_run "$label: gateway" "$n" "$@" "${echo_args[@]}" "$gw/v1/jobs/io/echo"
+        g+=("${AB_RPS:-0}")
+        ab_run "$label: hello" "$n" "$@" "${echo_args[@]}" "$hello/"
+        h+=("${AB_RPS:-0}")
+    done
+    gm=$(median "${g[@]}")
+    hm=$(median "${h[@]}")
+    r=$(ratio "$gm" "$hm")
+    row "$label" "$(printf '%.0f/s' "$gm")" "$(printf '%.0f/s' "$hm")" "$r" \
+        ">= 0.70 $(verdict "$r" '>=' 0.7)"
+    detail+=("$label (req/s): gateway ${g[*]} | hello ${h[*]}")
+}
+echo_vs_hello "echo 1 B POST, c=50, keep-alive" "$echo_n" -k
+echo_vs_hello "echo 1 B POST, c=50, no keep-alive" "$noka_n"
+
+echo
+printf '%s\n' "${detail[@]}"
+echo "echo: ab -n $echo_n (keep-alive) / $noka_n (none), median of $runs alternating runs;" \
+    "seed: ab -n 1000 -c 50 with the seed's headers, io=threads:50."
+if [ "$failures" -gt 0 ]; then
+    echo "bench: FAILED: $failures ab run(s) had failed or non-2xx requests" >&2
+    exit 1
+fi
+echo "bench: every request succeeded"

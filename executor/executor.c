@@ -1,0 +1,777 @@
+/* executor.c -- the loop and the executor side of the protocol.
+ *
+ * A Job read from a link becomes an exec_job: it keeps the decoded envelope
+ * (so the payload is never copied), sits in the in-flight table keyed by
+ * link + job id (job ids are per gateway) until its pool hands it back, and
+ * ends in exactly one Result on the link it came from.
+ *
+ * Sessions. Every new TCP connection is a new peer to the gateway, so a
+ * gateway forgets everything about us when the connection drops or when it
+ * answers Refuse UNKNOWN. The jobs of such a link are then "orphaned": taken
+ * out of the table, cancelled, and their Results never sent -- a restarted
+ * gateway numbers its jobs from 1 again, and an old Result must not answer
+ * a new job of the same id. A gateway that is merely silent keeps its jobs:
+ * if it comes back on the same connection it still waits for their Results.
+ *
+ * Credit. Each gateway sees the full pool sizes as its credit, so an
+ * executor serving several gateways can be sent more jobs than it has
+ * workers; the pool's FIFO absorbs that (the jobs wait in the executor
+ * instead of the gateway). */
+#include "executor.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+#include <uthash.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "errors.h"
+#include "flags.h"
+#include "functions.h"
+#include "link.h"
+#include "log.h"
+#include "pool.h"
+
+#define EXEC_FRAME_SLACK 65536 /* frame bytes beyond the payload limit */
+#define EXEC_RECV_BATCH 256    /* messages per link per loop turn */
+
+/* The key of a job in flight: the link it came from and its job id. */
+typedef struct exec_key {
+    uint32_t link;
+    uint32_t zero; /* padding, kept 0 so the key hashes as bytes */
+    uint64_t job_id;
+} exec_key;
+
+typedef struct exec_job {
+    pool_job pj;
+    exec_key key;
+    codec_envelope *env; /* the Job message; owns the payload pj runs on */
+    int orphaned;        /* its gateway forgot it: no Result, not in the table */
+    UT_hash_handle hh;
+} exec_job;
+
+typedef struct exec_stats {
+    uint64_t jobs, results, results_unsent, orphaned, duplicates;
+    uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
+} exec_stats;
+
+struct executor {
+    const executor_config *cfg;
+    void *zctx;
+    function_registry *functions;
+    pool_results *results;
+    pool **pools; /* one per cfg->queues entry, same order */
+    exec_link **links;
+    size_t nlinks;
+    zmq_pollitem_t *items; /* per link: socket, monitor; then results, signals */
+    size_t nitems;
+    int signal_fd;
+    int ready_fd;   /* -1 once written */
+    int stopping;   /* a signal arrived */
+    exec_job *jobs; /* uthash: in flight and not orphaned */
+    size_t orphans; /* orphaned jobs still running */
+    /* The Hello, built once. */
+    Offload__Hello hello;
+    Offload__QueueDecl *decls;
+    Offload__QueueDecl **decl_ptrs;
+    char **function_names;
+    exec_stats stats;
+};
+
+/* At most a few lines a second for a flood of bad input; the counters in
+ * exec_stats count every one. */
+static int exec_log_allowed(void)
+{
+    static uint64_t window;
+    static int count;
+    uint64_t now = clock_now_ms() / 1000;
+    if (now != window) {
+        window = now;
+        count = 0;
+    }
+    return ++count <= 5;
+}
+
+static uint64_t exec_period_us(const executor *x)
+{
+    return (uint64_t)x->cfg->heartbeat_ms * 1000;
+}
+
+/* ---- configuration ------------------------------------------------------- */
+
+int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_t errlen)
+{
+    const char *eq = strchr(spec, '=');
+    size_t nlen = eq ? (size_t)(eq - spec) : 0;
+    memset(out, 0, sizeof(*out));
+    if (!eq || nlen == 0 || nlen > CODEC_NAME_MAX) {
+        snprintf(err, errlen, "'%s': expected NAME=threads:N", spec);
+        return -1;
+    }
+    memcpy(out->name, spec, nlen);
+    if (!codec_name_valid(out->name)) {
+        snprintf(err, errlen, "'%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -",
+                 spec, CODEC_NAME_MAX);
+        return -1;
+    }
+    const char *kind = eq + 1, *colon = strchr(kind, ':');
+    long long n;
+    if (!strncmp(kind, "processes:", 10)) {
+        snprintf(err, errlen,
+                 "'%s': process pools are not implemented yet; use NAME=threads:N", spec);
+        return -1;
+    }
+    if (!colon || strncmp(kind, "threads:", 8) != 0 || parse_ll(colon + 1, &n) < 0) {
+        snprintf(err, errlen, "'%s': expected NAME=threads:N", spec);
+        return -1;
+    }
+    if (n < 1 || n > CODEC_POOL_MAX) {
+        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n, CODEC_POOL_MAX);
+        return -1;
+    }
+    out->threads = (unsigned)n;
+    return 0;
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static int exec_send(executor *x, exec_link *l, codec_envelope *env)
+{
+    int rc = link_send(l, env, clock_now_us());
+    if (rc < 0) {
+        x->stats.send_failures++;
+        if (exec_log_allowed())
+            log_warn("event=send_failed gateway=%s body=%s error=\"%s\"", l->endpoint,
+                     codec_body_name(env->body_case), zmq_strerror(-rc));
+    }
+    return rc;
+}
+
+static void exec_send_hello(executor *x, exec_link *l)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
+    env.hello = &x->hello;
+    if (exec_send(x, l, &env) == 0) {
+        l->last_hello_us = l->last_send_us;
+        if (!l->connected)
+            l->hello_queued = 1;
+    } else {
+        l->last_hello_us = clock_now_us(); /* retry on schedule, not in a spin */
+    }
+}
+
+static void exec_send_result(executor *x, exec_link *l, uint64_t job_id, int code,
+                             const uint8_t *payload, size_t len, const char *message,
+                             uint64_t run_us)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Result r = OFFLOAD__RESULT__INIT;
+    r.job_id = job_id;
+    r.code = code;
+    r.payload.data = (uint8_t *)payload;
+    r.payload.len = len;
+    r.message = message && *message ? (char *)message : NULL;
+    r.run_us = run_us;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    if (exec_send(x, l, &env) == 0)
+        x->stats.results++;
+    else
+        x->stats.results_unsent++;
+}
+
+/* ---- jobs ---------------------------------------------------------------- */
+
+static void exec_job_free(exec_job *job)
+{
+    free(job->pj.out.owned);
+    codec_free(job->env);
+    free(job);
+}
+
+/* Orphans every job of link l (see the file comment). */
+static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
+{
+    exec_job *job, *tmp;
+    size_t n = 0;
+    HASH_ITER(hh, x->jobs, job, tmp)
+    {
+        if (job->key.link != l->index)
+            continue;
+        HASH_DEL(x->jobs, job);
+        job->orphaned = 1;
+        pool_job_cancel(&job->pj);
+        n++;
+    }
+    x->orphans += n;
+    x->stats.orphaned += n;
+    if (n)
+        log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n, why);
+    return n;
+}
+
+static pool *exec_pool_find(executor *x, const char *queue)
+{
+    for (size_t i = 0; i < x->cfg->nqueues; i++)
+        if (!strcmp(x->cfg->queues[i].name, queue))
+            return x->pools[i];
+    return NULL;
+}
+
+/* Takes env (a Job) unless it answers at once. */
+static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
+{
+    const Offload__Job *j = env->job;
+    exec_key key = {.link = l->index, .zero = 0, .job_id = j->job_id};
+    exec_job *job = NULL;
+    char msg[256];
+    x->stats.jobs++;
+
+    HASH_FIND(hh, x->jobs, &key, sizeof(key), job);
+    if (job) {
+        /* A protocol error of the gateway; answering would end the job that
+         * already runs under this id. */
+        x->stats.duplicates++;
+        if (exec_log_allowed())
+            log_warn("event=job_dropped gateway=%s job_id=%llu reason=duplicate_job_id",
+                     l->endpoint, (unsigned long long)j->job_id);
+        codec_free(env);
+        return;
+    }
+    pool *p = exec_pool_find(x, j->queue);
+    function_fn fn = p ? functions_find(x->functions, j->function) : NULL;
+    if (!p) {
+        snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
+        codec_free(env);
+        return;
+    }
+    if (!fn) {
+        snprintf(msg, sizeof(msg), "executor %s offers no function '%s'", x->cfg->id,
+                 j->function);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg,
+                         0);
+        codec_free(env);
+        return;
+    }
+    job = malloc(sizeof(*job));
+    if (!job) {
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_JOB_FAILED, NULL, 0,
+                         "the executor is out of memory", 0);
+        codec_free(env);
+        return;
+    }
+    uint64_t deadline = j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
+    pool_job_init(&job->pj, fn, j->payload.data, j->payload.len, deadline);
+    job->key = key;
+    job->env = env;
+    job->orphaned = 0;
+    HASH_ADD(hh, x->jobs, key, sizeof(key), job);
+    if (pool_submit(p, &job->pj) < 0) {
+        HASH_DEL(x->jobs, job);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_CANCELLED, NULL, 0,
+                         "the executor is stopping", 0);
+        exec_job_free(job);
+        return;
+    }
+    log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
+              "waited_us=%llu",
+              l->endpoint, (unsigned long long)j->job_id, j->queue, j->function,
+              j->payload.len, j->timeout_ms, (unsigned long long)j->waited_us);
+}
+
+static void exec_on_cancel(executor *x, exec_link *l, const Offload__Cancel *c)
+{
+    exec_key key = {.link = l->index, .zero = 0, .job_id = c->job_id};
+    exec_job *job = NULL;
+    HASH_FIND(hh, x->jobs, &key, sizeof(key), job);
+    if (!job) {
+        /* Finished already: its Result crossed the Cancel. */
+        x->stats.cancels_unknown++;
+        log_debug("event=cancel_unknown gateway=%s job_id=%llu", l->endpoint,
+                  (unsigned long long)c->job_id);
+        return;
+    }
+    pool_job_cancel(&job->pj);
+    log_debug("event=job_cancel gateway=%s job_id=%llu", l->endpoint,
+              (unsigned long long)c->job_id);
+}
+
+/* Sends the Result of every finished job. */
+static void exec_drain_results(executor *x)
+{
+    pool_job *pj = pool_results_take(x->results);
+    while (pj) {
+        pool_job *next = pj->next;
+        exec_job *job = (exec_job *)pj; /* pj is the first member */
+        if (job->orphaned) {
+            x->orphans--;
+        } else {
+            HASH_DEL(x->jobs, job);
+            exec_link *l = x->links[job->key.link];
+            int code = pj->code;
+            const char *message = pj->out.message;
+            char msg[128];
+            if (code == OFFLOAD__CODE__CODE_OK && pj->out.len > x->cfg->max_payload) {
+                snprintf(msg, sizeof(msg),
+                         "the result of %zu bytes is over the limit of %zu (--max-payload)",
+                         pj->out.len, x->cfg->max_payload);
+                code = OFFLOAD__CODE__CODE_JOB_FAILED;
+                message = msg;
+            }
+            int ok = code == OFFLOAD__CODE__CODE_OK;
+            exec_send_result(x, l, job->key.job_id, code, ok ? pj->out.data : NULL,
+                             ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
+            log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
+                      "run_us=%llu len=%zu",
+                      l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,
+                      job->env->job->function, code_name(code),
+                      (unsigned long long)pj->run_us, ok ? pj->out.len : 0);
+        }
+        exec_job_free(job);
+        pj = next;
+    }
+}
+
+/* ---- registration and heartbeats ----------------------------------------- */
+
+static void exec_check_ready(executor *x)
+{
+    if (x->ready_fd < 0)
+        return;
+    for (size_t i = 0; i < x->nlinks; i++)
+        if (!x->links[i]->welcomed)
+            return;
+    if (write(x->ready_fd, "ready\n", 6) != 6)
+        log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd, strerror(errno));
+    close(x->ready_fd);
+    x->ready_fd = -1;
+}
+
+static void exec_unregister(exec_link *l)
+{
+    l->state = LINK_HELLO_SENT;
+}
+
+static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w)
+{
+    snprintf(l->gateway_id, sizeof(l->gateway_id), "%s", w->gateway_id ? w->gateway_id : "");
+    l->hello_backoff = 0;
+    if (l->state == LINK_REGISTERED)
+        return; /* the answer to a second Hello */
+    l->state = LINK_REGISTERED;
+    log_info("event=registered gateway=%s gateway_id=%s", l->endpoint, l->gateway_id);
+    if (!l->welcomed) {
+        l->welcomed = 1;
+        exec_check_ready(x);
+    }
+}
+
+static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
+{
+    const char *message = r->message ? r->message : "";
+    uint64_t now = clock_now_us();
+    switch (r->reason) {
+    case OFFLOAD__REFUSE_REASON__REFUSE_UNKNOWN:
+        /* The gateway does not know this connection (it restarted, or
+         * dropped us): its jobs on us are gone. One Hello answers a burst of
+         * these (one per message we sent before it). */
+        exec_orphan_jobs(x, l, "gateway_forgot_us");
+        if (l->state == LINK_REGISTERED || now - l->last_hello_us >= exec_period_us(x)) {
+            log_info("event=hello gateway=%s reason=\"gateway does not know us\"", l->endpoint);
+            exec_unregister(l);
+            exec_send_hello(x, l);
+        }
+        break;
+    case OFFLOAD__REFUSE_REASON__REFUSE_VERSION:
+        log_error("event=version_refused gateway=%s gateway_version=%u our_version=%d "
+                  "message=\"%s\" action=\"upgrade one side; retrying every %u ms\"",
+                  l->endpoint, r->version, OFFLOAD_PROTOCOL_VERSION, message,
+                  x->cfg->heartbeat_ms * x->cfg->liveness);
+        exec_unregister(l);
+        l->hello_backoff = 1;
+        break;
+    case OFFLOAD__REFUSE_REASON__REFUSE_INVALID:
+        log_error("event=refused gateway=%s reason=invalid message=\"%s\"", l->endpoint,
+                  message);
+        l->hello_backoff = 1;
+        break;
+    default:
+        log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint,
+                 (int)r->reason, message);
+    }
+}
+
+static void exec_on_message(executor *x, exec_link *l, codec_envelope *env)
+{
+    switch (env->body_case) {
+    case OFFLOAD__ENVELOPE__BODY_JOB:
+        exec_on_job(x, l, env); /* takes env */
+        return;
+    case OFFLOAD__ENVELOPE__BODY_CANCEL:
+        exec_on_cancel(x, l, env->cancel);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    case OFFLOAD__ENVELOPE__BODY_WELCOME:
+        exec_on_welcome(x, l, env->welcome);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_REFUSE:
+        exec_on_refuse(x, l, env->refuse);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE:
+        /* Its jobs keep running: a gateway that drains still wants their
+         * Results, and one that exits drops the connection (orphaning them). */
+        log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"", l->endpoint,
+                 l->gateway_id, env->goodbye->reason ? env->goodbye->reason : "");
+        exec_unregister(l);
+        break;
+    default:
+        x->stats.frames_unexpected++;
+        if (exec_log_allowed())
+            log_warn("event=frame_dropped gateway=%s reason=\"unexpected %s\"", l->endpoint,
+                     codec_body_name(env->body_case));
+    }
+    codec_free(env);
+}
+
+static void exec_read_link(executor *x, exec_link *l)
+{
+    for (int i = 0; i < EXEC_RECV_BATCH; i++) {
+        codec_envelope *env;
+        uint32_t peer_version = 0;
+        char err[256];
+        int rc = link_recv(l, &env, &peer_version, err, sizeof(err), clock_now_us());
+        if (rc == -EAGAIN || rc == -EINTR || rc == -ETERM)
+            return;
+        l->silent = 0;
+        if (rc == CODEC_EVERSION) {
+            x->stats.frames_version++;
+            if (exec_log_allowed())
+                log_error("event=version_mismatch gateway=%s gateway_version=%u "
+                          "our_version=%d error=\"%s\"",
+                          l->endpoint, peer_version, OFFLOAD_PROTOCOL_VERSION, err);
+            continue;
+        }
+        if (rc < 0) {
+            x->stats.frames_bad++;
+            if (exec_log_allowed())
+                log_warn("event=frame_dropped gateway=%s error=\"%s\"", l->endpoint, err);
+            continue;
+        }
+        exec_on_message(x, l, env);
+    }
+}
+
+static void exec_link_events(executor *x, exec_link *l)
+{
+    int ev;
+    while ((ev = link_event(l)) != 0) {
+        if (ev == LINK_EV_DOWN) {
+            log_warn("event=gateway_disconnected gateway=%s gateway_id=%s", l->endpoint,
+                     l->gateway_id);
+            exec_unregister(l);
+            exec_orphan_jobs(x, l, "disconnected");
+        } else {
+            log_info("event=connected gateway=%s", l->endpoint);
+            /* A Hello sent while disconnected is delivered now; else say one. */
+            if (l->state != LINK_REGISTERED && !l->hello_queued)
+                exec_send_hello(x, l);
+            l->hello_queued = 0;
+        }
+    }
+}
+
+/* Sends what is due on every link (Hello, Heartbeat), notices silent
+ * gateways, and returns the milliseconds until something is due next. */
+static long exec_tick(executor *x, uint64_t now)
+{
+    uint64_t period = exec_period_us(x), dead = period * x->cfg->liveness;
+    uint64_t next = now + dead;
+    for (size_t i = 0; i < x->nlinks; i++) {
+        exec_link *l = x->links[i];
+        if (!l->silent && now - l->last_recv_us >= dead) {
+            l->silent = 1;
+            log_warn("event=gateway_silent gateway=%s gateway_id=%s silent_ms=%llu",
+                     l->endpoint, l->gateway_id,
+                     (unsigned long long)((now - l->last_recv_us) / 1000));
+            if (l->state == LINK_REGISTERED) {
+                exec_unregister(l);
+                exec_send_hello(x, l);
+            }
+        }
+        if (!l->silent && l->last_recv_us + dead < next)
+            next = l->last_recv_us + dead;
+
+        uint64_t due;
+        if (l->state == LINK_REGISTERED) {
+            due = l->last_send_us + period;
+            if (now >= due) {
+                Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+                Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
+                env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+                env.heartbeat = &hb;
+                if (exec_send(x, l, &env) < 0)
+                    l->last_send_us = now; /* retry in one period */
+                due = l->last_send_us + period;
+            }
+        } else if (l->connected) {
+            uint64_t every = l->hello_backoff ? dead : period;
+            due = l->last_hello_us + every;
+            if (now >= due) {
+                exec_send_hello(x, l);
+                due = l->last_hello_us + every;
+            }
+        } else {
+            /* Disconnected: ZeroMQ delivers a Hello sent meanwhile as soon as
+             * the connection is back, or exec_link_events says one then.
+             * More would only pile up in ZeroMQ's queue. */
+            due = next;
+        }
+        if (due < next)
+            next = due;
+    }
+    return next > now ? (long)((next - now + 999) / 1000) : 0;
+}
+
+/* ---- the loop ------------------------------------------------------------ */
+
+static void exec_goodbye(executor *x, const char *reason)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
+    bye.reason = (char *)reason;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &bye;
+    for (size_t i = 0; i < x->nlinks; i++)
+        exec_send(x, x->links[i], &env);
+}
+
+static void exec_on_signal(executor *x)
+{
+    struct signalfd_siginfo si;
+    while (read(x->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
+        const char *name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
+        log_info("event=stopping signal=%s jobs_in_flight=%u", name, HASH_COUNT(x->jobs));
+        /* TODO(drain): a graceful stop would say Goodbye, keep serving the
+         * jobs in flight until done or a drain timeout, then exit. For now
+         * the gateway answers them executor_lost. */
+        char reason[64];
+        snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
+        exec_goodbye(x, reason);
+        x->stopping = 1;
+    }
+}
+
+int executor_run(executor *x)
+{
+    uint64_t now = clock_now_us();
+    for (size_t i = 0; i < x->nlinks; i++) {
+        x->links[i]->last_recv_us = now;
+        exec_send_hello(x, x->links[i]);
+    }
+    while (!x->stopping) {
+        long timeout = exec_tick(x, clock_now_us());
+        int rc = zmq_poll(x->items, (int)x->nitems, timeout);
+        if (rc < 0) {
+            if (errno == EINTR)
+                continue;
+            int e = errno;
+            log_error("event=poll_failed error=\"%s\"", zmq_strerror(e));
+            return -e;
+        }
+        for (size_t i = 0; i < x->nlinks; i++) {
+            /* Connection events first: a drop is seen before data that came
+             * on the connection after it. */
+            exec_link_events(x, x->links[i]);
+            if (x->items[2 * i].revents & ZMQ_POLLIN)
+                exec_read_link(x, x->links[i]);
+        }
+        if (x->items[2 * x->nlinks].revents & ZMQ_POLLIN)
+            exec_drain_results(x);
+        if (x->items[2 * x->nlinks + 1].revents & ZMQ_POLLIN)
+            exec_on_signal(x);
+    }
+    log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
+             "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
+             (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
+             (unsigned long long)x->stats.results_unsent,
+             (unsigned long long)x->stats.orphaned, (unsigned long long)x->stats.frames_bad,
+             (unsigned long long)x->stats.frames_version,
+             (unsigned long long)x->stats.frames_unexpected,
+             (unsigned long long)x->stats.send_failures);
+    return 0;
+}
+
+/* ---- set-up -------------------------------------------------------------- */
+
+static int exec_build_hello(executor *x, char *err, size_t errlen)
+{
+    const executor_config *cfg = x->cfg;
+    size_t nf = functions_count(x->functions);
+    x->decls = calloc(cfg->nqueues, sizeof(*x->decls));
+    x->decl_ptrs = calloc(cfg->nqueues, sizeof(*x->decl_ptrs));
+    x->function_names = calloc(nf, sizeof(*x->function_names));
+    if (!x->decls || !x->decl_ptrs || !x->function_names) {
+        snprintf(err, errlen, "out of memory");
+        return -ENOMEM;
+    }
+    for (size_t i = 0; i < cfg->nqueues; i++) {
+        Offload__QueueDecl init = OFFLOAD__QUEUE_DECL__INIT;
+        x->decls[i] = init;
+        x->decls[i].name = (char *)cfg->queues[i].name;
+        x->decls[i].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+        x->decls[i].size = cfg->queues[i].threads;
+        x->decl_ptrs[i] = &x->decls[i];
+    }
+    for (size_t i = 0; i < nf; i++)
+        x->function_names[i] = (char *)functions_name(x->functions, i);
+    Offload__Hello init = OFFLOAD__HELLO__INIT;
+    x->hello = init;
+    x->hello.executor_id = (char *)cfg->id;
+    x->hello.n_queues = cfg->nqueues;
+    x->hello.queues = x->decl_ptrs;
+    x->hello.n_functions = nf;
+    x->hello.functions = x->function_names;
+    x->hello.heartbeat_ms = cfg->heartbeat_ms;
+    x->hello.liveness = cfg->liveness;
+
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
+    env.hello = &x->hello;
+    char why[256];
+    if (codec_validate(&env, why, sizeof(why)) < 0) {
+        snprintf(err, errlen, "%s", why);
+        return -EINVAL;
+    }
+    return 0;
+}
+
+executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
+{
+    executor *x = calloc(1, sizeof(*x));
+    if (!x) {
+        snprintf(err, errlen, "out of memory");
+        return NULL;
+    }
+    x->cfg = cfg;
+    x->signal_fd = -1;
+    x->ready_fd = cfg->ready_fd;
+
+    if (cfg->nconnect < 1) {
+        snprintf(err, errlen, "no gateway to connect to (--connect)");
+        goto err;
+    }
+    sigset_t mask;
+    sigemptyset(&mask);
+    sigaddset(&mask, SIGINT);
+    sigaddset(&mask, SIGTERM);
+    pthread_sigmask(SIG_BLOCK, &mask, NULL);
+    x->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    if (x->signal_fd < 0) {
+        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+        goto err;
+    }
+
+    x->functions = functions_new();
+    x->results = pool_results_new();
+    x->pools = calloc(cfg->nqueues ? cfg->nqueues : 1, sizeof(*x->pools));
+    x->links = calloc(cfg->nconnect, sizeof(*x->links));
+    x->nitems = 2 * cfg->nconnect + 2;
+    x->items = calloc(x->nitems, sizeof(*x->items));
+    if (!x->functions || !x->results || !x->pools || !x->links || !x->items) {
+        snprintf(err, errlen, "out of memory or file descriptors");
+        goto err;
+    }
+    if (exec_build_hello(x, err, errlen) < 0)
+        goto err;
+
+    for (size_t i = 0; i < cfg->nqueues; i++) {
+        x->pools[i] = pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results, err,
+                               errlen);
+        if (!x->pools[i])
+            goto err;
+    }
+
+    x->zctx = zmq_ctx_new();
+    if (!x->zctx) {
+        snprintf(err, errlen, "ZeroMQ context: %s", zmq_strerror(errno));
+        goto err;
+    }
+    size_t max_frame = cfg->max_payload + EXEC_FRAME_SLACK;
+    for (size_t i = 0; i < cfg->nconnect; i++) {
+        x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame,
+                               cfg->heartbeat_ms, cfg->liveness, err, errlen);
+        if (!x->links[i])
+            goto err;
+        x->nlinks++;
+        x->items[2 * i] = (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
+        x->items[2 * i + 1] =
+            (zmq_pollitem_t){.socket = x->links[i]->monitor, .events = ZMQ_POLLIN};
+    }
+    x->items[2 * x->nlinks] =
+        (zmq_pollitem_t){.fd = pool_results_fd(x->results), .events = ZMQ_POLLIN};
+    x->items[2 * x->nlinks + 1] = (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
+
+    char queues[512] = "", gateways[512] = "";
+    size_t n = 0;
+    for (size_t i = 0; i < cfg->nqueues && n < sizeof(queues); i++)
+        n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
+                              cfg->queues[i].name, cfg->queues[i].threads);
+    n = 0;
+    for (size_t i = 0; i < cfg->nconnect && n < sizeof(gateways); i++)
+        n += (size_t)snprintf(gateways + n, sizeof(gateways) - n, "%s%s", i ? "," : "",
+                              cfg->connect[i]);
+    log_info("event=started id=%s queues=%s functions=%zu gateways=%s heartbeat_ms=%u "
+             "liveness=%u max_payload=%zu",
+             cfg->id, queues, functions_count(x->functions), gateways, cfg->heartbeat_ms,
+             cfg->liveness, cfg->max_payload);
+    return x;
+
+err:
+    executor_destroy(&x);
+    return NULL;
+}
+
+void executor_destroy(executor **xp)
+{
+    executor *x = *xp;
+    if (!x)
+        return;
+    /* Pools first: once joined, every job is in the results list. */
+    for (size_t i = 0; x->pools && i < x->cfg->nqueues; i++)
+        pool_destroy(&x->pools[i]);
+    if (x->results) {
+        pool_job *pj = pool_results_take(x->results);
+        while (pj) {
+            pool_job *next = pj->next;
+            exec_job *job = (exec_job *)pj;
+            if (!job->orphaned)
+                HASH_DEL(x->jobs, job);
+            exec_job_free(job);
+            pj = next;
+        }
+        pool_results_destroy(&x->results);
+    }
+    for (size_t i = 0; i < x->nlinks; i++)
+        link_destroy(&x->links[i]);
+    if (x->zctx)
+        zmq_ctx_term(x->zctx);
+    if (x->signal_fd >= 0)
+        close(x->signal_fd);
+    functions_destroy(&x->functions);
+    free(x->pools);
+    free(x->links);
+    free(x->items);
+    free(x->decls);
+    free(x->decl_ptrs);
+    free(x->function_names);
+    free(x);
+    *xp = NULL;
+}

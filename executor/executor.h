@@ -1,0 +1,59 @@
+/* executor.h -- the executor's loop: links to gateways, a pool per queue,
+ * and the protocol between them (proto/offload.proto).
+ *
+ * One thread, the loop thread, owns all state here: the ZeroMQ sockets, the
+ * table of jobs in flight and the registration of every link. Pool workers
+ * only run functions and hand finished jobs back (pool.h). The loop waits in
+ * one zmq_poll on every link's socket and monitor, the pools' completion
+ * eventfd and a signalfd for SIGINT/SIGTERM, with the next heartbeat or
+ * liveness deadline as its timeout. */
+#ifndef OFFLOAD_EXECUTOR_H
+#define OFFLOAD_EXECUTOR_H
+
+#include <stddef.h>
+
+#include "codec.h"
+
+typedef struct executor executor;
+
+/* One queue the executor serves: a thread pool of `threads` workers. */
+typedef struct executor_queue {
+    char name[CODEC_NAME_MAX + 1];
+    unsigned threads;
+} executor_queue;
+
+/* Read by executor_new and during the executor's life: keep it (and what
+ * it points to) alive until executor_destroy. */
+typedef struct executor_config {
+    char **connect;       /* gateway endpoints; at least one */
+    size_t nconnect;
+    const executor_queue *queues; /* 1..CODEC_QUEUES_MAX, names distinct */
+    size_t nqueues;
+    const char *id;       /* executor id sent in Hello */
+    unsigned heartbeat_ms; /* 10..600000 */
+    unsigned liveness;     /* 1..1000 missed intervals before a gateway is silent */
+    size_t max_payload;   /* largest job payload and result, in bytes */
+    int ready_fd;         /* >= 0: write "ready\n" once every link is registered */
+} executor_config;
+
+/* Parses a --queue value, "NAME=threads:N" (N 1..CODEC_POOL_MAX). Returns 0,
+ * or -1 with err saying what is expected ("NAME=processes:N" is refused:
+ * process pools are not built yet). */
+int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_t errlen);
+
+/* Starts the pools (every worker up) and connects every link; the first
+ * Hellos go out when executor_run starts. Blocks SIGINT and SIGTERM in the
+ * calling thread first, so that every thread it starts inherits the mask
+ * and the signals reach the loop's signalfd. Returns NULL with err set. */
+executor *executor_new(const executor_config *cfg, char *err, size_t errlen);
+
+/* Runs the loop until SIGINT or SIGTERM, then says Goodbye on every link.
+ * Returns 0, or -errno if the loop cannot go on (a ZeroMQ failure). */
+int executor_run(executor *x);
+
+/* Stops the pools (running jobs are cancelled, see pool_destroy), closes
+ * the links (a Goodbye still queued gets a short linger), frees x and sets
+ * *x to NULL. */
+void executor_destroy(executor **x);
+
+#endif

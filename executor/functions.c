@@ -1,0 +1,224 @@
+/* functions.c -- see functions.h. */
+#include "functions.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "clock.h"
+#include "codec.h"
+#include "offload.pb-c.h"
+
+#define FUNCTION_MS_MAX 86400000ULL /* longest sleep or spin: one day */
+#define FUNCTION_SLICE_US 20000ULL  /* sleep checks cancel/deadline this often */
+#define FUNCTION_QUOTE_MAX 40       /* payload bytes quoted in an error message */
+
+typedef struct function_def {
+    char *name;
+    function_fn fn;
+} function_def;
+
+struct function_registry {
+    function_def *defs;
+    size_t count;
+};
+
+/* ---- helpers for the built-ins ------------------------------------------ */
+
+/* Writes at most FUNCTION_QUOTE_MAX bytes of p as printable ASCII into buf
+ * ("\xNN" for the rest, "..." when cut). */
+static void function_quote(const uint8_t *p, size_t len, char *buf, size_t buflen)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t n = 0, take = len < FUNCTION_QUOTE_MAX ? len : FUNCTION_QUOTE_MAX;
+    for (size_t i = 0; i < take && n + 5 < buflen; i++) {
+        uint8_t c = p[i];
+        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\' && c != '"') {
+            buf[n++] = (char)c;
+        } else {
+            buf[n++] = '\\';
+            buf[n++] = 'x';
+            buf[n++] = hex[c >> 4];
+            buf[n++] = hex[c & 15];
+        }
+    }
+    if (take < len && n + 4 <= buflen) {
+        memcpy(buf + n, "...", 3);
+        n += 3;
+    }
+    buf[n] = '\0';
+}
+
+/* Parses a payload of decimal milliseconds, 0..FUNCTION_MS_MAX, allowing
+ * trailing whitespace (a newline from `echo`). Returns 0, or -1 with
+ * out->message saying what is expected. */
+static int function_parse_ms(const char *fn, const function_call *call, uint64_t *ms,
+                             function_output *out)
+{
+    const uint8_t *p = call->payload;
+    size_t len = call->len, i = 0;
+    uint64_t v = 0;
+    while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' ||
+                       p[len - 1] == '\t'))
+        len--;
+    for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
+        v = v * 10 + (uint64_t)(p[i] - '0');
+        if (v > FUNCTION_MS_MAX)
+            break;
+    }
+    if (len > 0 && i == len && v <= FUNCTION_MS_MAX) {
+        *ms = v;
+        return 0;
+    }
+    char quoted[4 * FUNCTION_QUOTE_MAX + 8];
+    function_quote(call->payload, call->len, quoted, sizeof(quoted));
+    snprintf(out->message, sizeof(out->message),
+             "%s: payload must be milliseconds as decimal text (0..%llu), got %s%s%s", fn,
+             FUNCTION_MS_MAX, call->len ? "'" : "an empty payload", quoted,
+             call->len ? "'" : "");
+    return -1;
+}
+
+/* CODE_CANCELLED or CODE_TIMEOUT if the call must stop now, else CODE_OK.
+ * `until_us` is when the function would finish by itself: a deadline at or
+ * after it does not count. */
+static int function_check(const char *fn, const function_call *call, uint64_t start_us,
+                          uint64_t until_us, uint64_t now_us, function_output *out)
+{
+    if (call->cancelled && atomic_load_explicit(call->cancelled, memory_order_relaxed)) {
+        snprintf(out->message, sizeof(out->message), "%s: cancelled after %llu ms", fn,
+                 (unsigned long long)((now_us - start_us) / 1000));
+        return OFFLOAD__CODE__CODE_CANCELLED;
+    }
+    if (call->deadline_us && call->deadline_us < until_us && now_us >= call->deadline_us) {
+        snprintf(out->message, sizeof(out->message),
+                 "%s: deadline passed after %llu of %llu ms", fn,
+                 (unsigned long long)((now_us - start_us) / 1000),
+                 (unsigned long long)((until_us - start_us) / 1000));
+        return OFFLOAD__CODE__CODE_TIMEOUT;
+    }
+    return OFFLOAD__CODE__CODE_OK;
+}
+
+/* ---- built-ins ---------------------------------------------------------- */
+
+static int function_echo(const function_call *call, function_output *out)
+{
+    out->data = call->payload;
+    out->len = call->len;
+    return OFFLOAD__CODE__CODE_OK;
+}
+
+/* Blocks like time.sleep, in slices toward an absolute monotonic time so
+ * that slices never add up to drift. */
+static int function_sleep(const function_call *call, function_output *out)
+{
+    uint64_t ms;
+    if (function_parse_ms("sleep", call, &ms, out) < 0)
+        return OFFLOAD__CODE__CODE_JOB_FAILED;
+    uint64_t start = clock_now_us(), until = start + ms * 1000;
+    for (;;) {
+        uint64_t now = clock_now_us();
+        int code = function_check("sleep", call, start, until, now, out);
+        if (code != OFFLOAD__CODE__CODE_OK)
+            return code;
+        if (now >= until)
+            return OFFLOAD__CODE__CODE_OK;
+        uint64_t wake = now + FUNCTION_SLICE_US;
+        if (wake > until)
+            wake = until;
+        if (call->deadline_us && call->deadline_us < wake)
+            wake = call->deadline_us;
+        struct timespec ts = {.tv_sec = (time_t)(wake / 1000000),
+                              .tv_nsec = (long)(wake % 1000000) * 1000};
+        /* EINTR: the loop checks and sleeps again. */
+        clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
+    }
+}
+
+/* Burns CPU; checks the clock, cancel flag and deadline about every
+ * microsecond of work. */
+static int function_spin(const function_call *call, function_output *out)
+{
+    uint64_t ms;
+    if (function_parse_ms("spin", call, &ms, out) < 0)
+        return OFFLOAD__CODE__CODE_JOB_FAILED;
+    uint64_t start = clock_now_us(), until = start + ms * 1000;
+    volatile uint64_t x = 0x9e3779b97f4a7c15ULL;
+    for (;;) {
+        uint64_t now = clock_now_us();
+        int code = function_check("spin", call, start, until, now, out);
+        if (code != OFFLOAD__CODE__CODE_OK)
+            return code;
+        if (now >= until)
+            return OFFLOAD__CODE__CODE_OK;
+        for (int i = 0; i < 256; i++)
+            x = x * 6364136223846793005ULL + 1442695040888963407ULL;
+    }
+}
+
+/* ---- the registry ------------------------------------------------------- */
+
+function_registry *functions_new(void)
+{
+    function_registry *r = calloc(1, sizeof(*r));
+    if (!r)
+        return NULL;
+    if (functions_add(r, "echo", function_echo) < 0 ||
+        functions_add(r, "sleep", function_sleep) < 0 ||
+        functions_add(r, "spin", function_spin) < 0)
+        functions_destroy(&r);
+    return r;
+}
+
+void functions_destroy(function_registry **rp)
+{
+    function_registry *r = *rp;
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->count; i++)
+        free(r->defs[i].name);
+    free(r->defs);
+    free(r);
+    *rp = NULL;
+}
+
+int functions_add(function_registry *r, const char *name, function_fn fn)
+{
+    if (!codec_name_valid(name) || !fn)
+        return -EINVAL;
+    if (functions_find(r, name))
+        return -EEXIST;
+    if (r->count >= CODEC_FUNCTIONS_MAX)
+        return -ENOSPC;
+    function_def *defs = realloc(r->defs, (r->count + 1) * sizeof(*defs));
+    if (!defs)
+        return -ENOMEM;
+    r->defs = defs;
+    defs[r->count].name = strdup(name);
+    if (!defs[r->count].name)
+        return -ENOMEM;
+    defs[r->count].fn = fn;
+    r->count++;
+    return 0;
+}
+
+function_fn functions_find(const function_registry *r, const char *name)
+{
+    for (size_t i = 0; i < r->count; i++)
+        if (!strcmp(r->defs[i].name, name))
+            return r->defs[i].fn;
+    return NULL;
+}
+
+size_t functions_count(const function_registry *r)
+{
+    return r->count;
+}
+
+const char *functions_name(const function_registry *r, size_t i)
+{
+    return r->defs[i].name;
+}

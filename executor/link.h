@@ -1,0 +1,73 @@
+/* link.h -- one executor's connection to one gateway: a DEALER socket
+ * connected to the gateway's executors endpoint, a monitor socket that
+ * reports when the connection comes up or drops, and the registration
+ * state and times the heartbeat logic (executor.c) works from.
+ *
+ * ZeroMQ reconnects by itself; every new TCP connection is a new peer to the
+ * gateway's ROUTER (a new routing id), so whatever the gateway knew of the
+ * old connection (our registration, our jobs) is gone after a disconnect.
+ *
+ * Loop thread only: the sockets belong to the thread that called link_new. */
+#ifndef OFFLOAD_LINK_H
+#define OFFLOAD_LINK_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "codec.h"
+
+typedef enum link_state {
+    LINK_HELLO_SENT = 0, /* not registered: saying Hello until a Welcome */
+    LINK_REGISTERED = 1, /* Welcome received on this connection */
+} link_state;
+
+/* Connection events reported by link_event. */
+#define LINK_EV_UP 1   /* ZMTP handshake done: a connection is usable */
+#define LINK_EV_DOWN 2 /* the connection dropped; ZeroMQ reconnects */
+
+typedef struct exec_link {
+    char *endpoint;     /* "tcp://host:port", as given */
+    unsigned index;     /* position in the executor's link table */
+    void *sock;         /* DEALER */
+    void *monitor;      /* PAIR receiving sock's connection events */
+    link_state state;
+    int connected;      /* a connection is up (per the monitor) */
+    int hello_queued;   /* a Hello was sent while no connection was up: it
+                           waits in ZeroMQ's queue for the next connection */
+    int hello_backoff;  /* the gateway refused our Hello (version, invalid):
+                           retry only every liveness x interval */
+    int silent;         /* liveness passed without a message; reset by one */
+    int welcomed;       /* at least one Welcome since start (--ready-fd) */
+    char gateway_id[CODEC_ID_MAX + 1];
+    uint64_t last_recv_us, last_send_us, last_hello_us;
+    size_t max_frame;   /* largest frame accepted */
+} exec_link;
+
+/* Creates the sockets on zctx and connects to endpoint. max_frame bounds a
+ * received frame (ZMQ_MAXMSGSIZE and decoding); heartbeat_ms and liveness
+ * also set ZeroMQ's own connection heartbeat, so a peer that vanished
+ * without closing the TCP connection is noticed and reconnected. Returns
+ * NULL with err set (an endpoint ZeroMQ cannot parse, out of memory). */
+exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
+               unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
+
+/* Closes the sockets, frees l and sets *l to NULL. */
+void link_destroy(exec_link **l);
+
+/* Sends env without blocking; any message counts for last_send_us. Returns
+ * 0 or -errno (-EAGAIN when ZeroMQ's queue for the gateway is full). */
+int link_send(exec_link *l, codec_envelope *env, uint64_t now_us);
+
+/* Receives one message without blocking, as wire_recv (rid NULL): 0 with
+ * *env to codec_free, -EAGAIN when none waits, a codec error for a frame
+ * that failed decoding (err and *peer_version set, frame consumed). Any
+ * frame, decodable or not, counts for last_recv_us. */
+int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err,
+              size_t errlen, uint64_t now_us);
+
+/* Reads monitor events until one that matters: returns LINK_EV_UP or
+ * LINK_EV_DOWN (and updates l->connected), or 0 when none is waiting.
+ * Call it until it returns 0, so events are handled in order. */
+int link_event(exec_link *l);
+
+#endif

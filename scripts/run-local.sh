@@ -1,0 +1,109 @@
+#!/usr/bin/env bash
+# Starts a gateway and one executor from BUILD_DIR/bin in the foreground
+# (make run), prints what to try, and stops both on Ctrl-C.
+#
+#   scripts/run-local.sh [BUILD_DIR]
+#
+# The gateway runs on its defaults (HTTP 0.0.0.0:8080, executors tcp://*:5556,
+# clients tcp://*:5555) plus two of the seed app's routes; OFFLOAD_* variables
+# override them (OFFLOAD_HTTP=0.0.0.0:9090 make run). The executor serves
+# io=threads:64 and cpu=threads:<ncpu>. Logs go to this terminal.
+set -euo pipefail
+
+build=${1:-build}
+gateway="$build/bin/offload-gateway"
+executor="$build/bin/offload-executor"
+for b in "$gateway" "$executor"; do
+    [ -x "$b" ] || { echo "run-local: $b is missing; run 'make' first" >&2; exit 1; }
+done
+
+http=${OFFLOAD_HTTP:-0.0.0.0:8080}
+http_port=${http##*:}
+executors=${OFFLOAD_EXECUTORS:-tcp://*:5556}
+executors_port=${executors##*:}
+
+# A port someone already listens on makes the gateway exit; say which and why
+# before it does.
+port_taken() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+for p in "$http_port" "$executors_port" "${OFFLOAD_CLIENTS:-tcp://*:5555}"; do
+    p=${p##*:}
+    if [ "$p" != 0 ] && [ "$p" != '*' ] && port_taken "$p"; then
+        echo "run-local: port $p is already taken on this machine (another offload, or another" >&2
+        echo "  server). Stop it, or pick other ports, e.g.:" >&2
+        echo "  OFFLOAD_HTTP=0.0.0.0:9090 OFFLOAD_EXECUTORS='tcp://*:6556' OFFLOAD_CLIENTS='tcp://*:6555' make run" >&2
+        exit 1
+    fi
+done
+
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-run.XXXXXX")
+pids=()
+
+stop() {
+    trap - INT TERM EXIT
+    local pid
+    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    rm -rf "$tmp"
+}
+trap 'echo; echo "run-local: stopping"; stop; exit 0' INT TERM
+trap stop EXIT
+
+# start NAME BINARY FLAGS...: starts it in the background with --ready-fd 3
+# on a FIFO and waits for its ready line (EOF: it died; its log says why).
+# Opening a FIFO for writing blocks until a reader opens it, so the process
+# starts first and the read opens the other end.
+start() {
+    local name=$1 fifo="$tmp/$1.ready"
+    shift
+    mkfifo "$fifo"
+    "$@" --ready-fd 3 3>"$fifo" &
+    pids+=($!)
+    READY=""
+    if ! read -r -t 10 READY <"$fifo" || [ -z "$READY" ]; then
+        echo "run-local: $name did not start (see its message above)" >&2
+        exit 1
+    fi
+}
+
+connect=${OFFLOAD_CONNECT:-tcp://127.0.0.1:$executors_port}
+[ "$executors_port" = '*' ] && connect=tcp://127.0.0.1:5556
+
+start gateway "$gateway" \
+    --route 'GET /test/async=delay:3000' --route 'GET /test/sync=job:io/sleep:3000'
+for kv in $READY; do
+    case "$kv" in http=*) http=${kv#http=} ;; esac # the bound address (port 0 resolved)
+done
+start executor "$executor" --connect "$connect" \
+    --queue io=threads:64 --queue "cpu=threads:$(nproc)"
+
+url="http://localhost:${http##*:}"
+cat <<EOF
+
+offload is running: gateway pid ${pids[0]} on $http, executor pid ${pids[1]}
+(queues io=threads:64, cpu=threads:$(nproc)). Try, from another terminal:
+
+  curl -s $url/healthz
+  curl -s $url/v1/queues
+  curl -s --data-binary 'hello' $url/v1/jobs/io/echo
+  curl -s --data-binary 1000 $url/v1/jobs/io/sleep        # a 1 s blocking job
+  curl -s --data-binary 500 $url/v1/jobs/cpu/spin         # 0.5 s of CPU
+  curl -s '$url/v1/delay?ms=1000'                         # the gateway's timer, no thread
+  curl -s $url/test/sync                                   # the seed's routes (3 s each)
+  curl -s $url/test/async
+  curl -s -i -X POST '$url/v1/jobs/io/sleep?timeout_ms=200' --data-binary 2000   # 504
+
+  ab -n 1000 -c 50 -p /dev/null -T application/octet-stream $url/v1/jobs/io/echo
+  ab -n 1000 -c 50 $url/test/sync                          # floor: 1000/50 x 3 s = 60 s
+
+Ctrl-C stops both.
+EOF
+
+# Wait until Ctrl-C (the trap) or until one of them exits on its own.
+set +e
+wait -n "${pids[@]}"
+rc=$?
+echo "run-local: a process exited on its own (status $rc); stopping the other" >&2
+stop
+exit 1

@@ -1,0 +1,305 @@
+# shellcheck shell=bash disable=SC2034
+# Helpers for the end-to-end tests: start real gateway and executor processes
+# on ephemeral loopback ports, talk HTTP to them, assert, and clean up.
+#
+# A test sources this file, starts what it needs, makes checks, and ends with
+# `finish`. Everything it started is killed by pid on exit (trap), and stays
+# on 127.0.0.1. Synchronisation is by --ready-fd handshakes and by polling a
+# condition with a deadline (wait_until), never by a bare sleep.
+#
+#   start_gateway [FLAGS...]   sets GW_PID GW_HTTP GW_URL GW_EXECUTORS GW_CLIENTS GW_LOG
+#   start_executor [FLAGS...]  sets EX_PID EX_LOG (pass --connect "$GW_EXECUTORS")
+#   stop_process PID           SIGTERM and wait; sets STOP_RC
+#   http METHOD PATH [CURL ARGS...]  sets HTTP_STATUS, HTTP_BODY (a file), HTTP_HEADERS, HTTP_MS
+#   http_bg NAME METHOD PATH [CURL ARGS...] / http_wait NAME SECONDS: the same, in the background
+#   json FILE EXPR             prints a python expression over the parsed JSON `j`
+#   check NAME COMMAND...      passes when COMMAND succeeds
+#   check_eq NAME WANT GOT     passes when the strings are equal
+#   wait_until SECONDS COMMAND...  polls COMMAND every 50 ms until it succeeds
+#   abort WHAT                 counts a failure and ends the test (setup failed)
+#   finish                     prints the tally and exits (1 on any failure)
+
+set -uo pipefail
+
+E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
+OFFLOAD_BIN=${OFFLOAD_BIN:-build/bin}
+case "$OFFLOAD_BIN" in /*) ;; *) OFFLOAD_BIN="$REPO_ROOT/$OFFLOAD_BIN" ;; esac
+GATEWAY="$OFFLOAD_BIN/offload-gateway"
+EXECUTOR="$OFFLOAD_BIN/offload-executor"
+TEST_NAME=$(basename "$0" .sh)
+
+# Flags set in the caller's environment must not leak into the processes a
+# test starts: every test says what it wants on the command line.
+while IFS='=' read -r name _; do
+    case "$name" in OFFLOAD_BIN | OFFLOAD_E2E_*) ;; OFFLOAD_*) unset "$name" ;; esac
+done < <(env)
+
+E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/offload-e2e.XXXXXX")
+PIDS=()
+PASSED=0
+FAILED=0
+READY_TIMEOUT=${OFFLOAD_E2E_READY_TIMEOUT:-10}
+
+for bin in "$GATEWAY" "$EXECUTOR"; do
+    if [ ! -x "$bin" ]; then
+        echo "$TEST_NAME: $bin is missing; run 'make' first" >&2
+        exit 1
+    fi
+done
+
+# Kills every process this test started, by pid: SIGTERM, then SIGKILL for
+# whatever is still there a second later.
+cleanup() {
+    local pid live=()
+    for pid in "${PIDS[@]}"; do
+        kill -0 "$pid" 2>/dev/null && kill -TERM "$pid" 2>/dev/null && live+=("$pid")
+    done
+    if [ ${#live[@]} -gt 0 ]; then
+        wait_until 2 all_gone "${live[@]}" ||
+            for pid in "${live[@]}"; do kill -KILL "$pid" 2>/dev/null; done
+        wait "${live[@]}" 2>/dev/null
+    fi
+    if [ "${OFFLOAD_E2E_KEEP:-0}" = 1 ] || [ "$FAILED" -gt 0 ]; then
+        echo "$TEST_NAME: logs kept in $E2E_TMP" >&2
+    else
+        rm -rf "$E2E_TMP"
+    fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+all_gone() {
+    local pid
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && return 1; done
+    return 0
+}
+
+now_ms() {
+    local t=${EPOCHREALTIME//[!0-9]/}
+    echo $((10#$t / 1000))
+}
+
+# to_ms SECONDS: "1.5" -> 1500
+to_ms() {
+    local int=${1%%.*} frac=000
+    [[ $1 == *.* ]] && frac="${1#*.}000"
+    echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
+}
+
+# wait_until SECONDS COMMAND... : runs COMMAND every 50 ms until it succeeds
+# (returns 0) or SECONDS (may be fractional) pass (returns 1).
+wait_until() {
+    local deadline=$(($(now_ms) + $(to_ms "$1")))
+    shift
+    while true; do
+        "$@" && return 0
+        [ "$(now_ms)" -ge "$deadline" ] && return 1
+        sleep 0.05
+    done
+}
+
+# start_process NAME LOG BINARY FLAGS... : starts BINARY in the background with
+# --ready-fd 3 pointed at a FIFO and waits for its ready line. Sets
+# STARTED_PID and READY_LINE; returns 1 (with the log on stderr) when the
+# process dies or stays silent for READY_TIMEOUT seconds.
+start_process() {
+    local name=$1 log=$2 bin=$3 fifo
+    shift 3
+    fifo="$E2E_TMP/$name.ready"
+    rm -f "$fifo"
+    mkfifo "$fifo"
+    # Opening a FIFO for writing blocks until a reader opens it, so the
+    # process starts in the background and the read below unblocks it.
+    "$bin" "$@" --ready-fd 3 3>"$fifo" 2>>"$log" &
+    STARTED_PID=$!
+    PIDS+=("$STARTED_PID")
+    READY_LINE=""
+    if ! read -r -t "$READY_TIMEOUT" READY_LINE <"$fifo" || [ -z "$READY_LINE" ]; then
+        echo "$TEST_NAME: $name did not become ready: $bin $*" >&2
+        tail -n 20 "$log" >&2
+        rm -f "$fifo"
+        return 1
+    fi
+    rm -f "$fifo"
+    return 0
+}
+
+GW_COUNT=0
+EX_COUNT=0
+
+# start_gateway [FLAGS...]: a gateway on ephemeral loopback ports unless the
+# flags say otherwise (later flags win). Sets GW_PID, GW_HTTP (host:port),
+# GW_URL, GW_EXECUTORS, GW_CLIENTS, GW_LOG.
+start_gateway() {
+    GW_COUNT=$((GW_COUNT + 1))
+    GW_LOG="$E2E_TMP/gateway$GW_COUNT.log"
+    start_process "gateway$GW_COUNT" "$GW_LOG" "$GATEWAY" \
+        --http 127.0.0.1:0 --executors 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' \
+        --heartbeat-ms 200 "$@" || return 1
+    GW_PID=$STARTED_PID
+    local kv
+    for kv in $READY_LINE; do
+        case "$kv" in
+        http=*) GW_HTTP=${kv#http=} ;;
+        executors=*) GW_EXECUTORS=${kv#executors=} ;;
+        clients=*) GW_CLIENTS=${kv#clients=} ;;
+        esac
+    done
+    GW_URL="http://$GW_HTTP"
+}
+
+# start_executor [FLAGS...]: an executor; returns once every gateway it
+# connects to has registered it. Sets EX_PID and EX_LOG.
+start_executor() {
+    EX_COUNT=$((EX_COUNT + 1))
+    EX_LOG="$E2E_TMP/executor$EX_COUNT.log"
+    start_process "executor$EX_COUNT" "$EX_LOG" "$EXECUTOR" --heartbeat-ms 200 "$@" || return 1
+    EX_PID=$STARTED_PID
+}
+
+# stop_process PID: SIGTERM, then waits (SIGKILL after 5 s); sets STOP_RC to
+# its exit status. Call it directly, not in $(...): only this shell can wait.
+stop_process() {
+    local pid=$1
+    kill -TERM "$pid" 2>/dev/null
+    if ! wait_until 5 all_gone "$pid"; then
+        kill -KILL "$pid" 2>/dev/null
+    fi
+    wait "$pid" 2>/dev/null
+    STOP_RC=$?
+}
+
+HTTP_N=0
+# http METHOD PATH [CURL ARGS...]: one request to the current gateway (or to
+# an absolute URL). Sets HTTP_STATUS (000 when no answer), HTTP_BODY (file),
+# HTTP_HEADERS (file), HTTP_MS (elapsed).
+http() {
+    local method=$1 path=$2 url t0
+    shift 2
+    case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
+    HTTP_N=$((HTTP_N + 1))
+    HTTP_BODY="$E2E_TMP/body.$HTTP_N"
+    HTTP_HEADERS="$E2E_TMP/headers.$HTTP_N"
+    t0=$(now_ms)
+    HTTP_STATUS=$(curl -s -m 30 -X "$method" -o "$HTTP_BODY" -D "$HTTP_HEADERS" \
+        -w '%{http_code}' "$@" "$url") || true
+    HTTP_MS=$(($(now_ms) - t0))
+    [ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+}
+
+# http_bg NAME METHOD PATH [CURL ARGS...]: the same request in the
+# background; http_wait NAME SECONDS then waits for it and sets HTTP_STATUS,
+# HTTP_BODY, HTTP_HEADERS and HTTP_MS as http does.
+http_bg() {
+    local name=$1 method=$2 path=$3 url
+    shift 3
+    case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
+    (
+        t0=$(now_ms)
+        code=$(curl -s -m 60 -X "$method" -o "$E2E_TMP/$name.body" -D "$E2E_TMP/$name.headers" \
+            -w '%{http_code}' "$@" "$url")
+        echo "${code:-000} $(($(now_ms) - t0))" >"$E2E_TMP/$name.status.tmp"
+        mv "$E2E_TMP/$name.status.tmp" "$E2E_TMP/$name.status"
+    ) &
+    PIDS+=($!)
+}
+
+http_wait() {
+    local name=$1
+    HTTP_BODY="$E2E_TMP/$name.body"
+    HTTP_HEADERS="$E2E_TMP/$name.headers"
+    HTTP_STATUS=000
+    HTTP_MS=0
+    wait_until "$2" test -e "$E2E_TMP/$name.status" || return 1
+    read -r HTTP_STATUS HTTP_MS <"$E2E_TMP/$name.status"
+}
+
+# json FILE EXPR: evaluates a python expression over the JSON in FILE (bound
+# to `j`) and prints the result; prints nothing and fails on bad JSON.
+json() {
+    python3 - "$1" "$2" <<'EOF' 2>/dev/null
+import json, sys
+with open(sys.argv[1], "rb") as f:
+    j = json.load(f)
+v = eval(sys.argv[2], {"j": j})
+print(json.dumps(v) if not isinstance(v, str) else v)
+EOF
+}
+
+# queue_field QUEUE FIELD: that field of QUEUE in the current gateway's
+# /v1/queues, or nothing.
+queue_field() {
+    local f="$E2E_TMP/queues.json"
+    curl -s -m 5 -o "$f" "$GW_URL/v1/queues" || return 1
+    json "$f" "next((q['$2'] for q in j['queues'] if q['name'] == '$1'), '')"
+}
+
+# queue_is QUEUE FIELD VALUE: for wait_until.
+queue_is() {
+    [ "$(queue_field "$1" "$2")" = "$3" ]
+}
+
+pass() {
+    PASSED=$((PASSED + 1))
+    echo "  ok    $1"
+}
+
+fail() {
+    FAILED=$((FAILED + 1))
+    echo "  FAIL  $1${2:+ -- $2}"
+}
+
+# check NAME COMMAND...: passes when COMMAND returns 0.
+check() {
+    local name=$1
+    shift
+    if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
+}
+
+# check_eq NAME WANT GOT
+check_eq() {
+    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
+}
+
+# check_error NAME STATUS CODE: the last http answer had STATUS and the JSON
+# error CODE.
+check_error() {
+    local got_code
+    got_code=$(json "$HTTP_BODY" "j['error']")
+    if [ "$HTTP_STATUS" = "$2" ] && [ "$got_code" = "$3" ]; then
+        pass "$1"
+    else
+        fail "$1" "want $2 $3, got $HTTP_STATUS: $(head -c 300 "$HTTP_BODY" 2>/dev/null)"
+    fi
+}
+
+# has_header NAME: the last http answer carries that header.
+has_header() {
+    grep -qi "^$1:" "$HTTP_HEADERS"
+}
+
+# ab_field OUTPUT_FILE LABEL: the number after "LABEL:" in ab's report
+# (0 when the line is absent, as "Non-2xx responses" is when there are none).
+ab_field() {
+    local v
+    v=$(sed -n "s/^$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1)
+    echo "${v:-0}"
+}
+
+# abort WHAT: counts a failure and ends the test now (a setup step failed).
+abort() {
+    fail "$1"
+    finish
+}
+
+# finish: prints the test's tally, reports it to run.sh, exits 1 on failure.
+finish() {
+    echo "$TEST_NAME: $PASSED passed, $FAILED failed"
+    if [ -n "${OFFLOAD_E2E_RESULTS:-}" ]; then
+        echo "$TEST_NAME $PASSED $FAILED" >>"$OFFLOAD_E2E_RESULTS"
+    fi
+    [ "$FAILED" -eq 0 ] && exit 0
+    exit 1
+}
