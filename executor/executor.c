@@ -3,7 +3,7 @@
  * A Job read from a link becomes an exec_job: it keeps the decoded envelope
  * (so the payload is never copied), sits in the in-flight table keyed by
  * link + job id (job ids are per gateway) until its pool hands it back, and
- * ends in exactly one Result on the link it came from.
+ * ends in exactly one Result on the link it came from (none if orphaned).
  *
  * Sessions. Every new TCP connection is a new peer to the gateway, so a
  * gateway forgets everything about us when the connection drops or when it
@@ -12,6 +12,10 @@
  * gateway numbers its jobs from 1 again, and an old Result must not answer
  * a new job of the same id. A gateway that is merely silent keeps its jobs:
  * if it comes back on the same connection it still waits for their Results.
+ * (A Job the old connection delivered but the loop had not read yet when it
+ * saw the drop still counts as current: harmless unless a restarted gateway
+ * reuses that job id before it ends. Job ids that do not restart at 1 on a
+ * gateway restart would close this gap.)
  *
  * Credit. Each gateway sees the full pool sizes as its credit, so an
  * executor serving several gateways can be sent more jobs than it has
@@ -57,7 +61,8 @@ typedef struct exec_job {
 
 typedef struct exec_stats {
     uint64_t jobs, results, results_unsent, orphaned, duplicates;
-    uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
+    uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown,
+        send_failures;
 } exec_stats;
 
 struct executor {
@@ -115,8 +120,9 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
     }
     memcpy(out->name, spec, nlen);
     if (!codec_name_valid(out->name)) {
-        snprintf(err, errlen, "'%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                 spec, CODEC_NAME_MAX);
+        snprintf(err, errlen,
+                 "'%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -", spec,
+                 CODEC_NAME_MAX);
         return -1;
     }
     const char *kind = eq + 1, *colon = strchr(kind, ':');
@@ -131,7 +137,8 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
         return -1;
     }
     if (n < 1 || n > CODEC_POOL_MAX) {
-        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n, CODEC_POOL_MAX);
+        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n,
+                 CODEC_POOL_MAX);
         return -1;
     }
     out->threads = (unsigned)n;
@@ -212,7 +219,8 @@ static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
     x->orphans += n;
     x->stats.orphaned += n;
     if (n)
-        log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n, why);
+        log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n,
+                 why);
     return n;
 }
 
@@ -247,16 +255,18 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
     pool *p = exec_pool_find(x, j->queue);
     function_fn fn = p ? functions_find(x->functions, j->function) : NULL;
     if (!p) {
-        snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
-        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
+        snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id,
+                 j->queue);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg,
+                         0);
         codec_free(env);
         return;
     }
     if (!fn) {
         snprintf(msg, sizeof(msg), "executor %s offers no function '%s'", x->cfg->id,
                  j->function);
-        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg,
-                         0);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0,
+                         msg, 0);
         codec_free(env);
         return;
     }
@@ -267,7 +277,8 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         codec_free(env);
         return;
     }
-    uint64_t deadline = j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
+    uint64_t deadline =
+        j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
     pool_job_init(&job->pj, fn, j->payload.data, j->payload.len, deadline);
     job->key = key;
     job->env = env;
@@ -280,10 +291,11 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         exec_job_free(job);
         return;
     }
-    log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
-              "waited_us=%llu",
-              l->endpoint, (unsigned long long)j->job_id, j->queue, j->function,
-              j->payload.len, j->timeout_ms, (unsigned long long)j->waited_us);
+    log_debug(
+        "event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
+        "waited_us=%llu",
+        l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
+        j->timeout_ms, (unsigned long long)j->waited_us);
 }
 
 static void exec_on_cancel(executor *x, exec_link *l, const Offload__Cancel *c)
@@ -319,9 +331,10 @@ static void exec_drain_results(executor *x)
             const char *message = pj->out.message;
             char msg[128];
             if (code == OFFLOAD__CODE__CODE_OK && pj->out.len > x->cfg->max_payload) {
-                snprintf(msg, sizeof(msg),
-                         "the result of %zu bytes is over the limit of %zu (--max-payload)",
-                         pj->out.len, x->cfg->max_payload);
+                snprintf(
+                    msg, sizeof(msg),
+                    "the result of %zu bytes is over the limit of %zu (--max-payload)",
+                    pj->out.len, x->cfg->max_payload);
                 code = OFFLOAD__CODE__CODE_JOB_FAILED;
                 message = msg;
             }
@@ -330,8 +343,8 @@ static void exec_drain_results(executor *x)
                              ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
             log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
                       "run_us=%llu len=%zu",
-                      l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,
-                      job->env->job->function, code_name(code),
+                      l->endpoint, (unsigned long long)job->key.job_id,
+                      job->env->job->queue, job->env->job->function, code_name(code),
                       (unsigned long long)pj->run_us, ok ? pj->out.len : 0);
         }
         exec_job_free(job);
@@ -349,7 +362,8 @@ static void exec_check_ready(executor *x)
         if (!x->links[i]->welcomed)
             return;
     if (write(x->ready_fd, "ready\n", 6) != 6)
-        log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd, strerror(errno));
+        log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd,
+                 strerror(errno));
     close(x->ready_fd);
     x->ready_fd = -1;
 }
@@ -361,7 +375,8 @@ static void exec_unregister(exec_link *l)
 
 static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w)
 {
-    snprintf(l->gateway_id, sizeof(l->gateway_id), "%s", w->gateway_id ? w->gateway_id : "");
+    snprintf(l->gateway_id, sizeof(l->gateway_id), "%s",
+             w->gateway_id ? w->gateway_id : "");
     l->hello_backoff = 0;
     if (l->state == LINK_REGISTERED)
         return; /* the answer to a second Hello */
@@ -384,7 +399,8 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
          * these (one per message we sent before it). */
         exec_orphan_jobs(x, l, "gateway_forgot_us");
         if (l->state == LINK_REGISTERED || now - l->last_hello_us >= exec_period_us(x)) {
-            log_info("event=hello gateway=%s reason=\"gateway does not know us\"", l->endpoint);
+            log_info("event=hello gateway=%s reason=\"gateway does not know us\"",
+                     l->endpoint);
             exec_unregister(l);
             exec_send_hello(x, l);
         }
@@ -428,15 +444,16 @@ static void exec_on_message(executor *x, exec_link *l, codec_envelope *env)
     case OFFLOAD__ENVELOPE__BODY_GOODBYE:
         /* Its jobs keep running: a gateway that drains still wants their
          * Results, and one that exits drops the connection (orphaning them). */
-        log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"", l->endpoint,
-                 l->gateway_id, env->goodbye->reason ? env->goodbye->reason : "");
+        log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"",
+                 l->endpoint, l->gateway_id,
+                 env->goodbye->reason ? env->goodbye->reason : "");
         exec_unregister(l);
         break;
     default:
         x->stats.frames_unexpected++;
         if (exec_log_allowed())
-            log_warn("event=frame_dropped gateway=%s reason=\"unexpected %s\"", l->endpoint,
-                     codec_body_name(env->body_case));
+            log_warn("event=frame_dropped gateway=%s reason=\"unexpected %s\"",
+                     l->endpoint, codec_body_name(env->body_case));
     }
     codec_free(env);
 }
@@ -598,14 +615,15 @@ int executor_run(executor *x)
         if (x->items[2 * x->nlinks + 1].revents & ZMQ_POLLIN)
             exec_on_signal(x);
     }
-    log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
-             "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
-             (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
-             (unsigned long long)x->stats.results_unsent,
-             (unsigned long long)x->stats.orphaned, (unsigned long long)x->stats.frames_bad,
-             (unsigned long long)x->stats.frames_version,
-             (unsigned long long)x->stats.frames_unexpected,
-             (unsigned long long)x->stats.send_failures);
+    log_info(
+        "event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
+        "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
+        (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
+        (unsigned long long)x->stats.results_unsent,
+        (unsigned long long)x->stats.orphaned, (unsigned long long)x->stats.frames_bad,
+        (unsigned long long)x->stats.frames_version,
+        (unsigned long long)x->stats.frames_unexpected,
+        (unsigned long long)x->stats.send_failures);
     return 0;
 }
 
@@ -693,8 +711,8 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         goto err;
 
     for (size_t i = 0; i < cfg->nqueues; i++) {
-        x->pools[i] = pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results, err,
-                               errlen);
+        x->pools[i] = pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results,
+                               err, errlen);
         if (!x->pools[i])
             goto err;
     }
@@ -711,13 +729,15 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         if (!x->links[i])
             goto err;
         x->nlinks++;
-        x->items[2 * i] = (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
+        x->items[2 * i] =
+            (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
         x->items[2 * i + 1] =
             (zmq_pollitem_t){.socket = x->links[i]->monitor, .events = ZMQ_POLLIN};
     }
     x->items[2 * x->nlinks] =
         (zmq_pollitem_t){.fd = pool_results_fd(x->results), .events = ZMQ_POLLIN};
-    x->items[2 * x->nlinks + 1] = (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
+    x->items[2 * x->nlinks + 1] =
+        (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
 
     char queues[512] = "", gateways[512] = "";
     size_t n = 0;

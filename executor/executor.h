@@ -25,15 +25,15 @@ typedef struct executor_queue {
 /* Read by executor_new and during the executor's life: keep it (and what
  * it points to) alive until executor_destroy. */
 typedef struct executor_config {
-    char **connect;       /* gateway endpoints; at least one */
+    char **connect; /* gateway endpoints; at least one */
     size_t nconnect;
     const executor_queue *queues; /* 1..CODEC_QUEUES_MAX, names distinct */
     size_t nqueues;
-    const char *id;       /* executor id sent in Hello */
+    const char *id;        /* executor id sent in Hello */
     unsigned heartbeat_ms; /* 10..600000 */
     unsigned liveness;     /* 1..1000 missed intervals before a gateway is silent */
-    size_t max_payload;   /* largest job payload and result, in bytes */
-    int ready_fd;         /* >= 0: write "ready\n" once every link is registered */
+    size_t max_payload;    /* largest job payload and result, in bytes */
+    int ready_fd;          /* >= 0: write "ready\n" once every link is registered */
 } executor_config;
 
 /* Parses a --queue value, "NAME=threads:N" (N 1..CODEC_POOL_MAX). Returns 0,

@@ -92,7 +92,8 @@ static int function_check(const char *fn, const function_call *call, uint64_t st
                  (unsigned long long)((now_us - start_us) / 1000));
         return OFFLOAD__CODE__CODE_CANCELLED;
     }
-    if (call->deadline_us && call->deadline_us < until_us && now_us >= call->deadline_us) {
+    if (call->deadline_us && call->deadline_us < until_us &&
+        now_us >= call->deadline_us) {
         snprintf(out->message, sizeof(out->message),
                  "%s: deadline passed after %llu of %llu ms", fn,
                  (unsigned long long)((now_us - start_us) / 1000),

@@ -16,7 +16,7 @@
 #define FUNCTION_MESSAGE_MAX 256
 
 typedef struct function_call {
-    const uint8_t *payload;      /* the job's bytes; valid for the whole call */
+    const uint8_t *payload; /* the job's bytes; valid for the whole call */
     size_t len;
     uint64_t deadline_us;        /* clock_now_us() time to give up at; 0: none */
     const atomic_int *cancelled; /* nonzero: stop early; may be NULL */

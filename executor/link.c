@@ -20,7 +20,7 @@ static int link_setopt_int(void *s, int opt, int value)
 }
 
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-               unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen)
+                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen)
 {
     exec_link *l = calloc(1, sizeof(*l));
     if (!l || !(l->endpoint = strdup(endpoint))) {

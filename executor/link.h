@@ -26,21 +26,21 @@ typedef enum link_state {
 #define LINK_EV_DOWN 2 /* the connection dropped; ZeroMQ reconnects */
 
 typedef struct exec_link {
-    char *endpoint;     /* "tcp://host:port", as given */
-    unsigned index;     /* position in the executor's link table */
-    void *sock;         /* DEALER */
-    void *monitor;      /* PAIR receiving sock's connection events */
+    char *endpoint; /* "tcp://host:port", as given */
+    unsigned index; /* position in the executor's link table */
+    void *sock;     /* DEALER */
+    void *monitor;  /* PAIR receiving sock's connection events */
     link_state state;
-    int connected;      /* a connection is up (per the monitor) */
-    int hello_queued;   /* a Hello was sent while no connection was up: it
-                           waits in ZeroMQ's queue for the next connection */
-    int hello_backoff;  /* the gateway refused our Hello (version, invalid):
-                           retry only every liveness x interval */
-    int silent;         /* liveness passed without a message; reset by one */
-    int welcomed;       /* at least one Welcome since start (--ready-fd) */
+    int connected;     /* a connection is up (per the monitor) */
+    int hello_queued;  /* a Hello was sent while no connection was up: it
+                          waits in ZeroMQ's queue for the next connection */
+    int hello_backoff; /* the gateway refused our Hello (version, invalid):
+                          retry only every liveness x interval */
+    int silent;        /* liveness passed without a message; reset by one */
+    int welcomed;      /* at least one Welcome since start (--ready-fd) */
     char gateway_id[CODEC_ID_MAX + 1];
     uint64_t last_recv_us, last_send_us, last_hello_us;
-    size_t max_frame;   /* largest frame accepted */
+    size_t max_frame; /* largest frame accepted */
 } exec_link;
 
 /* Creates the sockets on zctx and connects to endpoint. max_frame bounds a
@@ -49,7 +49,7 @@ typedef struct exec_link {
  * without closing the TCP connection is noticed and reconnected. Returns
  * NULL with err set (an endpoint ZeroMQ cannot parse, out of memory). */
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-               unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
+                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
 
 /* Closes the sockets, frees l and sets *l to NULL. */
 void link_destroy(exec_link **l);

@@ -46,17 +46,19 @@ int main(int argc, char **argv)
          "a queue and its thread pool, N 1..4096, repeatable "
          "(default io=threads:64 and cpu=threads:<CPUs>)",
          flag_set_list, &queue_specs, 0, 0, 1},
-        {"id", "NAME", "this executor's id in Hello and the gateway's logs (default HOST-PID)",
+        {"id", "NAME",
+         "this executor's id in Hello and the gateway's logs (default HOST-PID)",
          flag_set_string, &id, 0, 0, 0},
-        {"heartbeat-ms", "MS", "heartbeat interval, 10..600000 (default 1000)", flag_set_int,
-         &heartbeat_ms, 10, 600000, 0},
-        {"liveness", "N", "missed heartbeats before a gateway counts as silent (default 3)",
-         flag_set_int, &liveness, 1, 1000, 0},
+        {"heartbeat-ms", "MS", "heartbeat interval, 10..600000 (default 1000)",
+         flag_set_int, &heartbeat_ms, 10, 600000, 0},
+        {"liveness", "N",
+         "missed heartbeats before a gateway counts as silent (default 3)", flag_set_int,
+         &liveness, 1, 1000, 0},
         {"max-payload", "BYTES",
-         "largest job payload and result; match the gateway's (default 1M)", flag_set_size,
-         &max_payload, 0, 256LL << 20, 0},
-        {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
-         &log_level, 0, 0, 0},
+         "largest job payload and result; match the gateway's (default 1M)",
+         flag_set_size, &max_payload, 0, 256LL << 20, 0},
+        {"log-level", "LEVEL", "error, warn, info or debug (default info)",
+         flag_set_string, &log_level, 0, 0, 0},
         {"ready-fd", "FD",
          "once every gateway has answered Welcome, write 'ready' to FD and close it "
          "(default none)",
@@ -80,8 +82,8 @@ int main(int argc, char **argv)
     for (size_t i = 0; id_ok && i < idlen; i++)
         id_ok = id[i] > 0x20 && id[i] < 0x7f;
     if (!id_ok) {
-        fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n", id,
-                CODEC_ID_MAX);
+        fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n",
+                id, CODEC_ID_MAX);
         goto out;
     }
     if (connect.count == 0)
@@ -95,7 +97,9 @@ int main(int argc, char **argv)
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         char cpu[64];
         snprintf(cpu, sizeof(cpu), "cpu=threads:%ld",
-                 ncpu < 1 ? 1 : ncpu > CODEC_POOL_MAX ? CODEC_POOL_MAX : ncpu);
+                 ncpu < 1                ? 1
+                 : ncpu > CODEC_POOL_MAX ? CODEC_POOL_MAX
+                                         : ncpu);
         flag_set_list(&queue_specs, "io=threads:64", err, sizeof(err));
         flag_set_list(&queue_specs, cpu, err, sizeof(err));
     }
@@ -110,7 +114,8 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < queue_specs.count; i++, nqueues++) {
-        if (executor_parse_queue(queue_specs.items[i], &queues[i], err, sizeof(err)) < 0) {
+        if (executor_parse_queue(queue_specs.items[i], &queues[i], err, sizeof(err)) <
+            0) {
             fprintf(stderr, PROG ": --queue %s\n", err);
             goto out;
         }

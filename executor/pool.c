@@ -131,14 +131,16 @@ static void pool_run(pool_job *job)
     uint64_t now = clock_now_us();
     if (atomic_load_explicit(&job->cancelled, memory_order_relaxed)) {
         job->code = OFFLOAD__CODE__CODE_CANCELLED;
-        snprintf(job->out.message, sizeof(job->out.message), "cancelled before it started");
+        snprintf(job->out.message, sizeof(job->out.message),
+                 "cancelled before it started");
         return;
     }
     if (job->call.deadline_us && now >= job->call.deadline_us) {
         job->code = OFFLOAD__CODE__CODE_TIMEOUT;
-        snprintf(job->out.message, sizeof(job->out.message),
-                 "deadline passed before a worker was free (queued %llu ms in the executor)",
-                 (unsigned long long)((now - job->submitted_us) / 1000));
+        snprintf(
+            job->out.message, sizeof(job->out.message),
+            "deadline passed before a worker was free (queued %llu ms in the executor)",
+            (unsigned long long)((now - job->submitted_us) / 1000));
         return;
     }
     job->code = job->fn(&job->call, &job->out);

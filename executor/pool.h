@@ -31,8 +31,8 @@ typedef struct pool_job {
     atomic_int cancelled;
     uint64_t submitted_us;
     /* Out: set by the pool before the job comes back. */
-    int code;           /* Offload__Code; CODE_OK when the function succeeded */
-    uint64_t run_us;    /* time the function ran; 0 when it did not run */
+    int code;        /* Offload__Code; CODE_OK when the function succeeded */
+    uint64_t run_us; /* time the function ran; 0 when it did not run */
     function_output out;
     struct pool_job *next; /* owned by whichever list holds the job */
 } pool_job;

@@ -4,6 +4,7 @@
  * destroy hands every job back and joins. */
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <string.h>
