@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -610,6 +611,13 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     gw->signal_fd = gw->timer_fd = -1;
     gw->started_us = clock_now_us();
     timers_init(&gw->timers);
+    /* Job ids start at a random point below 2^52 (exact in JSON numbers), so
+     * a restarted gateway does not reuse the ids of the one before it: an
+     * executor's late Result for an old job cannot answer a new one. */
+    uint64_t seed = 0;
+    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
+        seed = clock_now_us() ^ ((uint64_t)getpid() << 32);
+    gw->next_job_id = seed & ((1ULL << 52) - 1) & ~0xffffffULL;
 
     for (size_t i = 0; i < cfg->routes.count; i++) {
         if (route_table_add(&gw->routes, cfg->routes.items[i], err, errlen) < 0)
