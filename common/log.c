@@ -29,6 +29,17 @@ int log_level_parse(const char *name)
     return -1;
 }
 
+int log_limiter_allow(log_limiter *l, int per_second)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    if ((unsigned long long)ts.tv_sec != l->window) {
+        l->window = (unsigned long long)ts.tv_sec;
+        l->count = 0;
+    }
+    return ++l->count <= per_second;
+}
+
 void log_write(int level, const char *fmt, ...)
 {
     char line[2048];

@@ -16,6 +16,15 @@ void log_init(const char *component, int level);
 /* Parses "error", "warn", "info" or "debug"; returns the level or -1. */
 int log_level_parse(const char *name);
 
+/* True for at most `per_second` calls a second on this limiter, so a flood
+ * of bad input is logged in a few lines (its counters still count every
+ * event). Not thread safe: one limiter per thread. */
+typedef struct log_limiter {
+    unsigned long long window;
+    int count;
+} log_limiter;
+int log_limiter_allow(log_limiter *l, int per_second);
+
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define LOG_AT(level, ...)                                                               \

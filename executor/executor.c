@@ -88,19 +88,10 @@ struct executor {
     exec_stats stats;
 };
 
-/* At most a few lines a second for a flood of bad input; the counters in
- * exec_stats count every one. */
-static int exec_log_allowed(void)
-{
-    static uint64_t window;
-    static int count;
-    uint64_t now = clock_now_ms() / 1000;
-    if (now != window) {
-        window = now;
-        count = 0;
-    }
-    return ++count <= 5;
-}
+/* A flood of bad input is logged in a few lines a second; exec_stats still
+ * counts every one. */
+static log_limiter exec_limiter;
+#define exec_log_allowed() log_limiter_allow(&exec_limiter, 5)
 
 static uint64_t exec_period_us(const executor *x)
 {

@@ -32,19 +32,10 @@
 #define GW_RECV_BATCH 256    /* messages per socket per loop turn */
 #define GW_FRAME_SLACK 65536 /* frame bytes beyond the payload limit */
 
-/* Logs at most a few lines a second for a flood of bad input; the counters
- * in gateway_stats still count every one. */
-static int gw_log_allowed(void)
-{
-    static uint64_t window;
-    static int count;
-    uint64_t now = clock_now_ms() / 1000;
-    if (now != window) {
-        window = now;
-        count = 0;
-    }
-    return ++count <= 5;
-}
+/* A flood of bad input is logged in a few lines a second; gateway_stats
+ * still counts every one. */
+static log_limiter gw_limiter;
+#define gw_log_allowed() log_limiter_allow(&gw_limiter, 5)
 
 /* ---- sending ---------------------------------------------------------- */
 
@@ -435,21 +426,25 @@ static void gw_bad_frame(gateway *gw, const char *socket, const wire_rid *rid, i
         gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID, err);
 }
 
-static void gw_read_executors(gateway *gw)
+typedef void (*gw_msg_fn)(gateway *gw, const wire_rid *rid, codec_envelope *env);
+
+/* Reads up to a batch of messages from one ROUTER socket, hands each valid
+ * one to on_msg and counts (and answers, see gw_bad_frame) the others. */
+static void gw_read(gateway *gw, void *sock, const char *name, gw_msg_fn on_msg)
 {
     size_t max = (size_t)gw->cfg->max_payload + GW_FRAME_SLACK;
     for (int i = 0; i < GW_RECV_BATCH; i++) {
         wire_rid rid = {0};
         codec_envelope *env;
         char err[256];
-        int rc = wire_recv(gw->exec_sock, &rid, max, &env, NULL, err, sizeof(err));
+        int rc = wire_recv(sock, &rid, max, &env, NULL, err, sizeof(err));
         if (rc == -EAGAIN || rc == -EINTR)
             return;
         if (rc < 0) {
-            gw_bad_frame(gw, "executors", &rid, rc, err);
+            gw_bad_frame(gw, name, &rid, rc, err);
             continue;
         }
-        gw_on_executor_msg(gw, &rid, env);
+        on_msg(gw, &rid, env);
         codec_free(env);
     }
 }
@@ -512,29 +507,15 @@ static void gw_on_submit(gateway *gw, const wire_rid *rid, Offload__Submit *s)
     gw_client_reply(gw, rid, s->request_id, 0, &out);
 }
 
-static void gw_read_clients(gateway *gw)
+static void gw_on_client_msg(gateway *gw, const wire_rid *rid, codec_envelope *env)
 {
-    size_t max = (size_t)gw->cfg->max_payload + GW_FRAME_SLACK;
-    for (int i = 0; i < GW_RECV_BATCH; i++) {
-        wire_rid rid = {0};
-        codec_envelope *env;
-        char err[256];
-        int rc = wire_recv(gw->client_sock, &rid, max, &env, NULL, err, sizeof(err));
-        if (rc == -EAGAIN || rc == -EINTR)
-            return;
-        if (rc < 0) {
-            gw_bad_frame(gw, "clients", &rid, rc, err);
-            continue;
-        }
-        if (env->body_case == OFFLOAD__ENVELOPE__BODY_SUBMIT) {
-            gw_on_submit(gw, &rid, env->submit);
-        } else if (env->body_case != OFFLOAD__ENVELOPE__BODY_HEARTBEAT) {
-            gw->stats.frames_unexpected++;
-            if (gw_log_allowed())
-                log_warn("event=frame_dropped socket=clients reason=\"unexpected %s\"",
-                         codec_body_name(env->body_case));
-        }
-        codec_free(env);
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_SUBMIT) {
+        gw_on_submit(gw, rid, env->submit);
+    } else if (env->body_case != OFFLOAD__ENVELOPE__BODY_HEARTBEAT) {
+        gw->stats.frames_unexpected++;
+        if (gw_log_allowed())
+            log_warn("event=frame_dropped socket=clients reason=\"unexpected %s\"",
+                     codec_body_name(env->body_case));
     }
 }
 
@@ -724,9 +705,9 @@ int gateway_run(gateway *gw)
             break;
         }
         if (items[0].revents & ZMQ_POLLIN)
-            gw_read_executors(gw);
+            gw_read(gw, gw->exec_sock, "executors", gw_on_executor_msg);
         if (items[1].revents & ZMQ_POLLIN)
-            gw_read_clients(gw);
+            gw_read(gw, gw->client_sock, "clients", gw_on_client_msg);
         if (items[3].revents & ZMQ_POLLIN) {
             uint64_t expirations;
             ssize_t rc = read(gw->timer_fd, &expirations, sizeof(expirations));

@@ -302,23 +302,25 @@ static void http_resolve(http_request *req, const char *method, const char *url)
     const int NOT_ALLOWED = -1;
     int allowed = 1;
 
-    if (!strcmp(url, "/healthz")) {
-        req->target = TARGET_HEALTHZ;
-        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
-        req->allow = "GET, HEAD";
-    } else if (!strcmp(url, "/v1/queues")) {
-        req->target = TARGET_QUEUES;
-        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
-        req->allow = "GET, HEAD";
-    } else if (!strcmp(url, "/v1/stats")) {
-        req->target = TARGET_STATS;
-        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
-        req->allow = "GET, HEAD";
-    } else if (!strcmp(url, "/v1/delay")) {
-        req->target = TARGET_DELAY;
-        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
-        req->allow = "GET, HEAD";
-        if (allowed == 1) {
+    static const struct {
+        const char *path;
+        http_target target;
+    } builtin_gets[] = {
+        {"/healthz", TARGET_HEALTHZ},
+        {"/v1/queues", TARGET_QUEUES},
+        {"/v1/stats", TARGET_STATS},
+        {"/v1/delay", TARGET_DELAY},
+    };
+    for (size_t i = 0; i < sizeof(builtin_gets) / sizeof(builtin_gets[0]); i++)
+        if (!strcmp(url, builtin_gets[i].path)) {
+            req->target = builtin_gets[i].target;
+            allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+            req->allow = "GET, HEAD";
+            break;
+        }
+
+    if (req->target != TARGET_ERROR) {
+        if (req->target == TARGET_DELAY && allowed == 1) {
             const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "ms");
             if (!v)
                 http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
