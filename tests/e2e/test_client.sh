@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# liboffload through the offload CLI: jobs over the gateway's clients socket
+# (ZeroMQ, no HTTP), their results, their errors and the exit statuses.
+# shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
+source "$(dirname "$0")/lib.sh"
+
+CLI="$OFFLOAD_BIN/offload"
+[ -x "$CLI" ] || abort "the offload CLI is built ($CLI)"
+
+start_gateway || abort "gateway starts"
+start_executor --connect "$GW_EXECUTORS" --queue io=threads:4 || abort "executor starts"
+
+out=$("$CLI" call --gateway "$GW_CLIENTS" io echo hello-client)
+check_eq "call io echo prints the payload" "hello-client" "$out"
+
+# Binary payload from stdin, NUL bytes included, comes back byte for byte.
+head -c 4096 /dev/urandom >"$E2E_TMP/blob"
+"$CLI" call --gateway "$GW_CLIENTS" io echo - <"$E2E_TMP/blob" >"$E2E_TMP/blob.out"
+check "binary payload from stdin round-trips" cmp -s "$E2E_TMP/blob" "$E2E_TMP/blob.out"
+
+OFFLOAD_GATEWAY="$GW_CLIENTS" "$CLI" call io sleep 50 >/dev/null
+check_eq "OFFLOAD_GATEWAY picks the endpoint; sleep exits 0" 0 "$?"
+
+"$CLI" call --gateway "$GW_CLIENTS" --timeout-ms 100 io sleep 2000 2>"$E2E_TMP/err"
+check_eq "a job past its deadline exits 1" 1 "$?"
+check "its error says timeout" grep -q "offload: timeout:" "$E2E_TMP/err"
+
+"$CLI" call --gateway "$GW_CLIENTS" nosuch echo x 2>"$E2E_TMP/err"
+check_eq "an unknown queue exits 1" 1 "$?"
+check "its error says unknown_queue" grep -q "unknown_queue" "$E2E_TMP/err"
+
+"$CLI" call --gateway "$GW_CLIENTS" io nosuchfn x 2>"$E2E_TMP/err"
+check_eq "an unknown function exits 1" 1 "$?"
+check "its error says unknown_function" grep -q "unknown_function" "$E2E_TMP/err"
+
+"$CLI" call --gateway "$GW_CLIENTS" io sleep abc 2>"$E2E_TMP/err"
+check_eq "a failing function exits 1" 1 "$?"
+check "job_failed passes the function's message on" grep -q "job_failed: sleep: payload" "$E2E_TMP/err"
+
+"$CLI" call --gateway "$GW_CLIENTS" 'bad name' echo x 2>"$E2E_TMP/err"
+check_eq "an invalid queue name is a usage error (2)" 2 "$?"
+"$CLI" call 2>/dev/null
+check_eq "no arguments is a usage error (2)" 2 "$?"
+
+check_eq "the gateway counted the 7 client requests" 7 \
+    "$(json "$(curl -s "$GW_URL/v1/stats" -o "$E2E_TMP/stats" && echo "$E2E_TMP/stats")" "j['client_requests']")"
+
+finish
