@@ -89,10 +89,12 @@ static int gw_send_job(gw_executor *e, gw_job *job, void *arg)
     }
     job->sent_us = now;
     HASH_ADD(hh, gw->jobs, id, sizeof(job->id), job);
-    /* The payload travelled; nothing needs it again. */
-    free(job->payload);
-    job->payload = NULL;
-    job->payload_len = 0;
+    if (!job->retries) {
+        /* The payload travelled and will not be sent again. */
+        free(job->payload);
+        job->payload = NULL;
+        job->payload_len = 0;
+    }
     return 0;
 }
 
@@ -197,7 +199,7 @@ static void gw_job_timeout(gw_timer *t, void *arg)
 }
 
 int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t **payload,
-                   size_t len, uint32_t timeout_ms, job_done_fn done, void *arg,
+                   size_t len, uint32_t timeout_ms, int retries, job_done_fn done, void *arg,
                    gw_job **out, char *err, size_t errlen)
 {
     const gateway_config *cfg = gw->cfg;
@@ -221,6 +223,10 @@ int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t
         snprintf(err, errlen, "timeout of %u ms is over the limit of %lld (--max-timeout-ms)",
                  timeout_ms, cfg->max_timeout_ms);
         code = OFFLOAD__CODE__CODE_BAD_REQUEST;
+    } else if (retries > GATEWAY_MAX_RETRIES) {
+        snprintf(err, errlen, "retries of %d is over the limit of %d", retries,
+                 GATEWAY_MAX_RETRIES);
+        code = OFFLOAD__CODE__CODE_BAD_REQUEST;
     } else if ((long long)q->waiting >= cfg->max_waiting && q->busy >= q->capacity) {
         snprintf(err, errlen, "queue '%s' is full: %zu jobs waiting (--max-waiting %lld)",
                  queue, q->waiting, cfg->max_waiting);
@@ -243,6 +249,7 @@ int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t
         return OFFLOAD__CODE__CODE_QUEUE_FULL;
     }
     job->owner = gw;
+    job->retries = (uint32_t)(retries < 0 ? cfg->default_retries : retries);
     job->done = done;
     job->done_arg = arg;
     q->submitted++;
@@ -263,13 +270,16 @@ void gateway_detach(gateway *gw, gw_job *job)
 
 /* ---- executors ------------------------------------------------------ */
 
-/* Drops executor e: each job it held is answered executor_lost and its
- * queues lose e's slots. */
+/* Drops executor e. Each job it was running goes back to the head of its
+ * queue if it has retries left and time before its deadline, or is answered
+ * executor_lost; e's slots leave their queues' capacity. A Result that e
+ * still sends for a retried job no longer matches (job->executor) and is
+ * dropped, so no job is answered twice. */
 static void gw_executor_lost(gateway *gw, gw_executor *e, const char *why)
 {
     gw_job *job, *tmp;
     uint64_t now = clock_now_us();
-    size_t lost = 0;
+    size_t lost = 0, retried = 0;
     char msg[256];
     snprintf(msg, sizeof(msg), "executor %s was lost (%s) while running the job", e->id, why);
     HASH_ITER(hh, gw->jobs, job, tmp)
@@ -278,6 +288,12 @@ static void gw_executor_lost(gateway *gw, gw_executor *e, const char *why)
             continue;
         HASH_DEL(gw->jobs, job);
         dispatch_release(job);
+        if (job->state == JOB_RUNNING && job->retries && job->deadline_us > now) {
+            job->retries--;
+            queue_push_front(job->queue, job);
+            retried++;
+            continue;
+        }
         if (job->state == JOB_RUNNING) {
             job_outcome out = {.code = OFFLOAD__CODE__CODE_EXECUTOR_LOST,
                                .message = msg,
@@ -291,8 +307,18 @@ static void gw_executor_lost(gateway *gw, gw_executor *e, const char *why)
     }
     gw->stats.executors_lost++;
     gw->stats.jobs_lost += lost;
-    log_warn("event=executor_lost executor=%s reason=%s jobs_lost=%zu", e->id, why, lost);
+    gw->stats.jobs_retried += retried;
+    log_warn("event=executor_lost executor=%s reason=%s jobs_lost=%zu jobs_retried=%zu", e->id,
+             why, lost, retried);
     fleet_remove(&gw->fleet, e);
+    if (retried) {
+        gw_queue *q, *qtmp;
+        HASH_ITER(hh, gw->queues.by_name, q, qtmp)
+        {
+            if (q->waiting)
+                gw_dispatch(gw, q);
+        }
+    }
 }
 
 static void gw_on_hello(gateway *gw, const wire_rid *rid, const Offload__Hello *hello)
@@ -497,7 +523,8 @@ static void gw_on_submit(gateway *gw, const wire_rid *rid, Offload__Submit *s)
         c->request_id = s->request_id;
         gw_job *job;
         code = gateway_submit(gw, s->queue, s->function, &payload, s->payload.len,
-                              s->timeout_ms, gw_client_done, c, &job, err, sizeof(err));
+                              s->timeout_ms, s->retries ? (int)s->retries : -1, gw_client_done, c,
+                              &job, err, sizeof(err));
         if (code == OFFLOAD__CODE__CODE_OK)
             return;
     }

@@ -30,6 +30,7 @@ typedef struct gateway_config {
     long long max_timeout_ms;
     long long max_connections;
     long long max_waiting;    /* per queue */
+    long long default_retries; /* for jobs whose caller sets none */
     long long heartbeat_ms;
     long long liveness;
     long long ready_fd;       /* -1: none */
@@ -44,6 +45,7 @@ typedef struct gateway_stats {
     uint64_t results_late;      /* results for jobs already answered */
     uint64_t executors_lost;    /* executors declared dead */
     uint64_t jobs_lost;         /* jobs answered executor_lost */
+    uint64_t jobs_retried;      /* jobs sent again after their executor was lost */
     uint64_t send_failures;     /* sends that failed (peer gone, queue full) */
     uint64_t http_requests;
     uint64_t client_requests;
@@ -84,15 +86,20 @@ int gateway_run(gateway *gw);
 /* Frees everything gateway_init made. */
 void gateway_close(gateway *gw);
 
+#define GATEWAY_MAX_RETRIES 100
+
 /* Creates a job and queues it (sending it at once if an executor has a free
  * slot). Takes *payload (NULLs it) in every case. timeout_ms 0 means the
- * default. On CODE_OK (0), done(arg) will be called exactly once with the
+ * default; retries < 0 means --default-retries: how many times the job may
+ * be sent again when its executor is lost before its deadline (at least
+ * once with retries, at most once without). On CODE_OK (0), done(arg) will
+ * be called exactly once with the
  * outcome -- never from inside this call -- unless gateway_detach comes
  * first; *out is the job. Otherwise returns the Offload__Code that refused
  * it (unknown_queue, unknown_function, queue_full, bad_request) with err
  * set, and done is never called. */
 int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t **payload,
-                   size_t len, uint32_t timeout_ms, job_done_fn done, void *arg,
+                   size_t len, uint32_t timeout_ms, int retries, job_done_fn done, void *arg,
                    gw_job **out, char *err, size_t errlen);
 
 /* The caller of job went away: done will not be called. A waiting job leaves

@@ -68,6 +68,7 @@ struct http_request {
     char queue[CODEC_NAME_MAX + 1];
     char function[CODEC_NAME_MAX + 1];
     long long timeout_ms;        /* 0: the queue's default */
+    long long retries;           /* -1: the gateway's default */
     long long delay_ms;
     uint8_t *body;               /* the request body, up to --max-payload */
     size_t len, cap;
@@ -263,6 +264,7 @@ static struct MHD_Response *http_stats_json(gateway *gw)
     STAT(results_late);
     STAT(executors_lost);
     STAT(jobs_lost);
+    STAT(jobs_retried);
     STAT(send_failures);
 #undef STAT
     return http_json(o);
@@ -282,15 +284,20 @@ static int http_is_get(const char *method)
     return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 }
 
-/* Reads an optional timeout_ms query value into req. */
-static void http_read_timeout(http_request *req)
+/* Reads the optional timeout_ms and retries query values of a job. */
+static void http_read_job_params(http_request *req)
 {
-    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
-    if (!v)
-        return;
     char err[256];
-    if (params_ms("timeout_ms", v, 1, req->front->gw->cfg->max_timeout_ms, &req->timeout_ms,
-                  err, sizeof(err)) < 0)
+    const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
+    if (v && params_ms("timeout_ms", v, 1, req->front->gw->cfg->max_timeout_ms, &req->timeout_ms,
+                       err, sizeof(err)) < 0) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        return;
+    }
+    req->retries = -1;
+    v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "retries");
+    if (v && params_uint("retries", "retries", v, 0, GATEWAY_MAX_RETRIES, &req->retries, err,
+                         sizeof(err)) < 0)
         http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
 }
 
@@ -345,7 +352,7 @@ static void http_resolve(http_request *req, const char *method, const char *url)
         if (rc == PARAMS_BAD_NAME && allowed == 1)
             http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         else if (allowed == 1)
-            http_read_timeout(req);
+            http_read_job_params(req);
     } else {
         int path_known;
         const route *r = route_table_find(&gw->routes, method, url, &path_known);
@@ -375,7 +382,7 @@ static void http_resolve(http_request *req, const char *method, const char *url)
             req->target = TARGET_JOB;
             snprintf(req->queue, sizeof(req->queue), "%s", r->queue);
             snprintf(req->function, sizeof(req->function), "%s", r->function);
-            http_read_timeout(req);
+            http_read_job_params(req);
         }
     }
     if (allowed == NOT_ALLOWED) {
@@ -434,8 +441,8 @@ static enum MHD_Result http_start_job(http_request *req)
     char err[256];
     gw_job *job;
     int code = gateway_submit(gw, req->queue, req->function, &payload, len,
-                              (uint32_t)req->timeout_ms, http_job_done, req, &job, err,
-                              sizeof(err));
+                              (uint32_t)req->timeout_ms, (int)req->retries, http_job_done, req,
+                              &job, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK)
         return http_send_error(req, code, err);
     req->job = job;

@@ -62,6 +62,10 @@ int main(int argc, char **argv)
          &cfg.max_connections, 1, 1000000, 0},
         {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
          flag_set_int, &cfg.max_waiting, 0, 100000000, 0},
+        {"default-retries", "N",
+         "times a job may be sent again when its executor is lost, unless the request says "
+         "(default 0)",
+         flag_set_int, &cfg.default_retries, 0, 100, 0},
         {"heartbeat-ms", "MS", "heartbeat interval for executors that set none (default 1000)",
          flag_set_int, &cfg.heartbeat_ms, 10, 600000, 0},
         {"liveness", "N", "missed heartbeats before an executor is dead (default 3)",

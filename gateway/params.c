@@ -20,6 +20,12 @@ void params_quote(const char *s, char *out, size_t outlen)
 int params_ms(const char *name, const char *value, long long min, long long max,
               long long *out, char *err, size_t errlen)
 {
+    return params_uint(name, "milliseconds", value, min, max, out, err, errlen);
+}
+
+int params_uint(const char *name, const char *what, const char *value, long long min,
+                long long max, long long *out, char *err, size_t errlen)
+{
     long long v = 0;
     int digits = 0;
     for (const char *p = value; p && *p; p++, digits++) {
@@ -32,8 +38,8 @@ int params_ms(const char *name, const char *value, long long min, long long max,
     if (digits <= 0 || v < min || v > max) {
         char q[48];
         params_quote(value, q, sizeof(q));
-        snprintf(err, errlen, "%s must be a whole number of milliseconds in %lld..%lld, got '%s'",
-                 name, min, max, q);
+        snprintf(err, errlen, "%s must be a whole number of %s in %lld..%lld, got '%s'", name,
+                 what, min, max, q);
         return -1;
     }
     *out = v;

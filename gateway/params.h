@@ -11,8 +11,13 @@
 
 #define PARAMS_JOBS_PREFIX "/v1/jobs/"
 
-/* Parses value as a whole number of milliseconds in [min, max]: decimal
- * digits only (no sign, space, or unit). Returns 0, or -1 with err set. */
+/* Parses value as a whole number in [min, max]: decimal digits only (no
+ * sign, space, or unit). `what` names the unit in the error message
+ * ("milliseconds", "retries"). Returns 0, or -1 with err set. */
+int params_uint(const char *name, const char *what, const char *value, long long min,
+                long long max, long long *out, char *err, size_t errlen);
+
+/* params_uint for milliseconds. */
 int params_ms(const char *name, const char *value, long long min, long long max,
               long long *out, char *err, size_t errlen);
 

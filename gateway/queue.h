@@ -44,9 +44,10 @@ struct gw_job {
     uint64_t id;
     gw_queue *queue;
     char function[CODEC_NAME_MAX + 1];
-    uint8_t *payload; /* owned */
+    uint8_t *payload; /* owned; kept while sent if the job may be retried */
     size_t payload_len;
     uint64_t created_us, deadline_us, sent_us;
+    uint32_t retries;             /* sends left after an executor loss */
     job_state state;
     struct gw_executor *executor; /* RUNNING / ABANDONED */
     gw_job *prev, *next;          /* the queue's FIFO, while WAITING */
