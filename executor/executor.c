@@ -77,7 +77,9 @@ struct executor {
     size_t nitems;
     int signal_fd;
     int ready_fd;   /* -1 once written */
-    int stopping;   /* a signal arrived */
+    int stopping;   /* leave the loop */
+    int draining;   /* a signal arrived: finish the jobs in flight, then stop */
+    uint64_t drain_until_us;
     exec_job *jobs; /* uthash: in flight and not orphaned */
     size_t orphans; /* orphaned jobs still running */
     /* The Hello, built once. */
@@ -561,20 +563,59 @@ static void exec_goodbye(executor *x, const char *reason)
         exec_send(x, x->links[i], &env);
 }
 
+/* Tells every registered gateway to send no new jobs. */
+static void exec_send_drain(executor *x)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Drain drain = OFFLOAD__DRAIN__INIT;
+    drain.timeout_ms = x->cfg->drain_timeout_ms;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_DRAIN;
+    env.drain = &drain;
+    for (size_t i = 0; i < x->nlinks; i++)
+        if (x->links[i]->state == LINK_REGISTERED)
+            exec_send(x, x->links[i], &env);
+}
+
+static void exec_stop(executor *x, const char *reason)
+{
+    log_info("event=stopping reason=\"%s\" jobs_in_flight=%u", reason, HASH_COUNT(x->jobs));
+    exec_goodbye(x, reason);
+    x->stopping = 1;
+}
+
 static void exec_on_signal(executor *x)
 {
     struct signalfd_siginfo si;
     while (read(x->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
         const char *name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-        log_info("event=stopping signal=%s jobs_in_flight=%u", name, HASH_COUNT(x->jobs));
-        /* TODO(drain): a graceful stop would say Goodbye, keep serving the
-         * jobs in flight until done or a drain timeout, then exit. For now
-         * the gateway answers them executor_lost. */
         char reason[64];
-        snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
-        exec_goodbye(x, reason);
-        x->stopping = 1;
+        if (x->draining || !x->cfg->drain_timeout_ms) {
+            snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
+            exec_stop(x, reason);
+            return;
+        }
+        log_info("event=draining signal=%s jobs_in_flight=%u drain_timeout_ms=%u", name,
+                 HASH_COUNT(x->jobs), x->cfg->drain_timeout_ms);
+        x->draining = 1;
+        x->drain_until_us = clock_now_us() + (uint64_t)x->cfg->drain_timeout_ms * 1000;
+        exec_send_drain(x);
     }
+}
+
+/* While draining: stops once no job runs, or at the drain deadline. Returns
+ * the milliseconds until the deadline (for the poll timeout). */
+static long exec_check_drain(executor *x)
+{
+    uint64_t now = clock_now_us();
+    if (!HASH_COUNT(x->jobs) && !x->orphans) {
+        exec_stop(x, "drained");
+        return 0;
+    }
+    if (now >= x->drain_until_us) {
+        exec_stop(x, "drain timeout");
+        return 0;
+    }
+    return (long)((x->drain_until_us - now + 999) / 1000);
 }
 
 int executor_run(executor *x)
@@ -586,6 +627,13 @@ int executor_run(executor *x)
     }
     while (!x->stopping) {
         long timeout = exec_tick(x, clock_now_us());
+        if (x->draining) {
+            long left = exec_check_drain(x);
+            if (x->stopping)
+                break;
+            if (left < timeout)
+                timeout = left;
+        }
         int rc = zmq_poll(x->items, (int)x->nitems, timeout);
         if (rc < 0) {
             if (errno == EINTR)

@@ -34,6 +34,8 @@ typedef struct executor_config {
     unsigned liveness;     /* 1..1000 missed intervals before a gateway is silent */
     size_t max_payload;    /* largest job payload and result, in bytes */
     int ready_fd;          /* >= 0: write "ready\n" once every link is registered */
+    unsigned drain_timeout_ms; /* on SIGTERM, finish running jobs for up to this
+                                  long (0: stop at once) */
 } executor_config;
 
 /* Parses a --queue value, "NAME=threads:N" (N 1..CODEC_POOL_MAX). Returns 0,
@@ -47,8 +49,12 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
  * and the signals reach the loop's signalfd. Returns NULL with err set. */
 executor *executor_new(const executor_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM, then says Goodbye on every link.
- * Returns 0, or -errno if the loop cannot go on (a ZeroMQ failure). */
+/* Runs the loop until SIGINT or SIGTERM. The first signal starts a drain:
+ * every gateway is told (Drain) to send no new jobs, the jobs in flight run
+ * to their end for up to drain_timeout_ms, then the executor says Goodbye.
+ * A second signal, or a drain timeout of 0, says Goodbye at once (the
+ * gateways then answer the jobs still running executor_lost, or retry
+ * them). Returns 0, or -errno if the loop cannot go on (a ZeroMQ failure). */
 int executor_run(executor *x);
 
 /* Stops the pools (running jobs are cancelled, see pool_destroy), closes

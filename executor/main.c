@@ -25,6 +25,7 @@ int main(int argc, char **argv)
     flag_list connect = {0}, queue_specs = {0};
     char *id = NULL, *log_level = strdup("info"), *config = NULL;
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
+    long long drain_timeout = 30000;
     executor_queue *queues = NULL;
     size_t nqueues = 0;
     int rc = 2;
@@ -59,6 +60,10 @@ int main(int argc, char **argv)
          flag_set_size, &max_payload, 0, 256LL << 20, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)",
          flag_set_string, &log_level, 0, 0, 0},
+        {"drain-timeout", "MS",
+         "on SIGTERM, tell the gateways to send no new jobs and finish the running ones "
+         "for up to MS, then exit; 0 stops at once, a second signal too (default 30000)",
+         flag_set_int, &drain_timeout, 0, 86400000, 0},
         {"ready-fd", "FD",
          "once every gateway has answered Welcome, write 'ready' to FD and close it "
          "(default none)",
@@ -139,6 +144,7 @@ int main(int argc, char **argv)
         .liveness = (unsigned)liveness,
         .max_payload = (size_t)max_payload,
         .ready_fd = (int)ready_fd,
+        .drain_timeout_ms = (unsigned)drain_timeout,
     };
     executor *x = executor_new(&cfg, err, sizeof(err));
     if (!x) {

@@ -58,7 +58,8 @@ void dispatch_release(gw_job *job)
     exec_slot *s = executor_slot(e, job->queue);
     if (s && s->busy) {
         s->busy--;
-        job->queue->busy--;
+        if (!e->draining)
+            job->queue->busy--;
     }
     e->inflight--;
     job->executor = NULL;

@@ -39,15 +39,33 @@ int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
     return 0;
 }
 
-/* Takes e's slots out of their queues' totals. */
+/* Takes e's slots out of their queues' totals (a draining executor's left
+ * them when it began to drain). */
 static void executor_unlink_slots(gw_executor *e)
 {
+    for (size_t i = 0; i < e->nslots; i++) {
+        gw_queue *q = e->slots[i].queue;
+        if (e->draining)
+            continue;
+        q->capacity -= e->slots[i].size;
+        q->busy -= e->slots[i].busy;
+        q->executors--;
+    }
+}
+
+void fleet_drain(fleet *f, gw_executor *e)
+{
+    (void)f;
+    if (e->draining)
+        return;
     for (size_t i = 0; i < e->nslots; i++) {
         gw_queue *q = e->slots[i].queue;
         q->capacity -= e->slots[i].size;
         q->busy -= e->slots[i].busy;
         q->executors--;
+        e->slots[i].size = 0; /* no credit: dispatch_pick passes it over */
     }
+    e->draining = 1;
 }
 
 static void executor_free_decl(gw_executor *e)
@@ -93,6 +111,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         }
         executor_unlink_slots(e);
         executor_free_decl(e);
+        e->draining = 0;
     } else {
         e = calloc(1, sizeof(*e));
         if (!e) {

@@ -32,6 +32,7 @@ typedef struct gw_executor {
     uint64_t last_recv_us, last_send_us;
     size_t inflight; /* jobs sent, not yet answered by a Result */
     uint64_t jobs_done;
+    int draining;    /* sent Drain: no new jobs, its slots left the capacity */
     UT_hash_handle hh;
 } gw_executor;
 
@@ -50,6 +51,12 @@ gw_executor *fleet_find(fleet *f, const wire_rid *rid);
 gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
                             const Offload__Hello *hello, uint32_t default_heartbeat_ms,
                             uint32_t default_liveness, uint64_t now_us);
+
+/* Takes e out of service for new jobs (it sent Drain): its slots, busy or
+ * not, leave their queues' totals at once, so the other executors' free
+ * slots are dispatched to; its jobs in flight are counted on e alone until
+ * their Results. */
+void fleet_drain(fleet *f, gw_executor *e);
 
 /* Removes e from the table and its slots from their queues' capacity, then
  * frees it. Jobs still pointing at it must be dealt with first. */

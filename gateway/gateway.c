@@ -413,6 +413,11 @@ static void gw_on_executor_msg(gateway *gw, const wire_rid *rid, codec_envelope 
     case OFFLOAD__ENVELOPE__BODY_RESULT:
         gw_on_result(gw, e, env->result);
         break;
+    case OFFLOAD__ENVELOPE__BODY_DRAIN:
+        log_info("event=executor_draining executor=%s jobs_in_flight=%zu timeout_ms=%u", e->id,
+                 e->inflight, env->drain->timeout_ms);
+        fleet_drain(&gw->fleet, e);
+        break;
     case OFFLOAD__ENVELOPE__BODY_GOODBYE:
         log_info("event=executor_goodbye executor=%s reason=\"%s\"", e->id,
                  env->goodbye->reason ? env->goodbye->reason : "");

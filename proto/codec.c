@@ -97,6 +97,7 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
         return 0;
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
     case OFFLOAD__ENVELOPE__BODY_CANCEL:
+    case OFFLOAD__ENVELOPE__BODY_DRAIN:
         return 0;
     case OFFLOAD__ENVELOPE__BODY_GOODBYE:
         if (!codec_text_valid(env->goodbye->reason, CODEC_MESSAGE_MAX))
@@ -204,6 +205,7 @@ const char *codec_body_name(int body_case)
     case OFFLOAD__ENVELOPE__BODY_JOB: return "job";
     case OFFLOAD__ENVELOPE__BODY_RESULT: return "result";
     case OFFLOAD__ENVELOPE__BODY_CANCEL: return "cancel";
+    case OFFLOAD__ENVELOPE__BODY_DRAIN: return "drain";
     case OFFLOAD__ENVELOPE__BODY_SUBMIT: return "submit";
     case OFFLOAD__ENVELOPE__BODY_REPLY: return "reply";
     default: return "none";

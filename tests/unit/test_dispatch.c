@@ -240,7 +240,55 @@ static void test_reregister_and_remove(void)
     queue_table_free(&qt);
 }
 
-UNIT_SUITE(dispatch, {"fifo order and removal", test_fifo_order},
+/* A draining executor gets no new jobs and its busy slots do not hold back
+ * the other executors. */
+static void test_drain(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *a = add_executor(&f, &qt, 1, "io", 2, "sleep");
+    gw_executor *b = add_executor(&f, &qt, 2, "io", 2, "sleep");
+    gw_queue *q = queue_find(&qt, "io");
+    gw_job *jobs[6];
+    for (int i = 0; i < 6; i++)
+        jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
+    queue_push(q, jobs[0]);
+    queue_push(q, jobs[1]);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2); /* one on each */
+    gw_executor *busy_one = log.to[0];
+    gw_executor *other = busy_one == a ? b : a;
+    fleet_drain(&f, busy_one);
+    CU_ASSERT_EQUAL(q->capacity, 2);
+    CU_ASSERT_EQUAL(q->executors, 1);
+    CU_ASSERT_EQUAL(q->busy, 1); /* only the other's job */
+    for (int i = 2; i < 6; i++)
+        queue_push(q, jobs[i]);
+    /* The other executor had 1 free slot: exactly one more job, to it. */
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_PTR_EQUAL(log.to[2], other);
+    /* The draining executor's result frees nothing for the queue. */
+    gw_job *on_drained = jobs[0]->executor == busy_one ? jobs[0] : jobs[1];
+    dispatch_release(on_drained);
+    CU_ASSERT_EQUAL(q->busy, 2);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    fleet_remove(&f, busy_one);
+    CU_ASSERT_EQUAL(q->capacity, 2);
+    CU_ASSERT_EQUAL(q->busy, 2);
+    CU_ASSERT_EQUAL(q->executors, 1);
+    for (int i = 0; i < 6; i++) {
+        if (jobs[i]->state == JOB_WAITING)
+            queue_remove(q, jobs[i]);
+        else if (jobs[i]->executor)
+            dispatch_release(jobs[i]);
+        job_free(jobs[i]);
+    }
+    CU_ASSERT_EQUAL(q->busy, 0);
+    fleet_free(&f);
+    queue_table_free(&qt);
+}
+
+UNIT_SUITE(dispatch, {"draining executor", test_drain}, {"fifo order and removal", test_fifo_order},
            {"credit limits jobs in flight", test_credit_limits_inflight},
            {"least busy executor first", test_least_busy_first},
            {"function offers and failed sends", test_function_and_failed_send},
