@@ -521,7 +521,10 @@ static void gw_on_submit(gateway *gw, const wire_rid *rid, Offload__Submit *s)
     uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
     char err[256] = "out of memory";
     int code = OFFLOAD__CODE__CODE_QUEUE_FULL;
-    if (c && payload) {
+    if (gw->draining) {
+        snprintf(err, sizeof(err), "the gateway is shutting down; retry on another gateway");
+        code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
+    } else if (c && payload) {
         memcpy(payload, s->payload.data, s->payload.len);
         c->gw = gw;
         c->rid = *rid;
@@ -685,12 +688,56 @@ err:
     return -1;
 }
 
-static void gw_drain_signals(gateway *gw)
+/* True while some caller still waits: a job queued or running for a
+ * caller, or an HTTP request suspended on a timer. */
+static int gw_has_open_work(gateway *gw)
+{
+    if (http_pending(gw->http))
+        return 1;
+    gw_queue *q, *qtmp;
+    HASH_ITER(hh, gw->queues.by_name, q, qtmp)
+    {
+        if (q->waiting)
+            return 1;
+    }
+    gw_job *job, *jtmp;
+    HASH_ITER(hh, gw->jobs, job, jtmp)
+    {
+        if (job->done)
+            return 1;
+    }
+    return 0;
+}
+
+static void gw_drain_deadline(gw_timer *t, void *arg)
+{
+    gateway *gw = arg;
+    (void)t;
+    log_warn("event=drain_timeout action=stop open_requests=answered_503");
+    gw->stopping = 1;
+}
+
+/* The first SIGINT/SIGTERM starts a drain: no new requests (the listening
+ * socket closes; new requests on open connections get 503), the ones in
+ * progress go on for up to --drain-timeout, then whatever is left gets 503.
+ * A second signal stops at once. */
+static void gw_on_signals(gateway *gw)
 {
     struct signalfd_siginfo si;
     while (read(gw->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        log_info("event=signal signal=%s action=stop", strsignal((int)si.ssi_signo));
-        gw->stopping = 1;
+        const char *name = strsignal((int)si.ssi_signo);
+        if (gw->draining || !gw->cfg->drain_timeout_ms) {
+            log_info("event=signal signal=%s action=stop", name);
+            gw->stopping = 1;
+            return;
+        }
+        log_info("event=signal signal=%s action=drain drain_timeout_ms=%lld", name,
+                 gw->cfg->drain_timeout_ms);
+        gw->draining = 1;
+        http_quiesce(gw->http);
+        timers_start(&gw->timers, &gw->drain_timer,
+                     clock_now_us() + (uint64_t)gw->cfg->drain_timeout_ms * 1000,
+                     gw_drain_deadline, gw);
     }
 }
 
@@ -747,9 +794,13 @@ int gateway_run(gateway *gw)
             gw->timer_armed_us = 0; /* fired: re-arm on the next turn */
         }
         if (items[4].revents & ZMQ_POLLIN)
-            gw_drain_signals(gw);
+            gw_on_signals(gw);
         timers_run(&gw->timers, clock_now_us());
         http_process(gw->http);
+        if (gw->draining && !gw_has_open_work(gw)) {
+            log_info("event=drained action=stop");
+            gw->stopping = 1;
+        }
     }
     http_shutdown(gw->http);
     return 0;

@@ -31,6 +31,7 @@ typedef struct gateway_config {
     long long max_connections;
     long long max_waiting;    /* per queue */
     long long default_retries; /* for jobs whose caller sets none */
+    long long drain_timeout_ms; /* on SIGTERM, how long requests may finish */
     long long heartbeat_ms;
     long long liveness;
     long long ready_fd;       /* -1: none */
@@ -71,6 +72,8 @@ typedef struct gateway {
     int signal_fd;
     int timer_fd;            /* armed for the earliest timer */
     uint64_t timer_armed_us; /* what timer_fd is armed for; 0: disarmed */
+    int draining;            /* a signal arrived: finish what runs, take nothing new */
+    gw_timer drain_timer;
     int stopping;
     uint64_t started_us;
     gateway_stats stats;
@@ -80,7 +83,9 @@ typedef struct gateway {
  * gw). Returns 0, or -1 with err saying what failed and what to do. */
 int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM. Returns 0. */
+/* Runs the loop until SIGINT or SIGTERM and a drain (see gw_on_signals):
+ * requests in progress finish for up to --drain-timeout, the rest are
+ * answered 503. Returns 0. */
 int gateway_run(gateway *gw);
 
 /* Frees everything gateway_init made. */

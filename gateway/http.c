@@ -28,6 +28,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <unistd.h>
 
 #include "clock.h"
 #include "errors.h"
@@ -58,6 +59,7 @@ struct http_front {
     struct MHD_Daemon *daemon;
     int epoll_fd;
     http_request *suspended; /* requests waiting on a job or a timer */
+    int quiesced;            /* the listening socket is closed */
 };
 
 struct http_request {
@@ -468,6 +470,13 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->conn = conn;
         *con_cls = req;
         gw->stats.http_requests++;
+        if (gw->draining) {
+            req->target = TARGET_ERROR;
+            req->err_code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
+            snprintf(req->err_msg, sizeof(req->err_msg),
+                     "the gateway is shutting down; retry on another gateway");
+            return MHD_YES;
+        }
         http_resolve(req, method, url);
         if (req->target == TARGET_JOB) {
             const char *cl =
@@ -684,11 +693,26 @@ void http_process(http_front *h)
     MHD_run(h->daemon);
 }
 
+void http_quiesce(http_front *h)
+{
+    if (!h || h->quiesced)
+        return;
+    MHD_socket s = MHD_quiesce_daemon(h->daemon);
+    if (s != MHD_INVALID_SOCKET)
+        close(s); /* external mode: ours to close at once */
+    h->quiesced = 1;
+}
+
+int http_pending(const http_front *h)
+{
+    return h && h->suspended;
+}
+
 void http_shutdown(http_front *h)
 {
     if (!h)
         return;
-    MHD_quiesce_daemon(h->daemon);
+    http_quiesce(h);
     while (h->suspended) {
         http_request *req = h->suspended;
         if (req->job) {

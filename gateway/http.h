@@ -24,6 +24,13 @@ int64_t http_timeout_us(http_front *h);
 /* Lets MHD accept, read, answer and resume; call after every poll. */
 void http_process(http_front *h);
 
+/* Closes the listening socket: no new connections. Requests on open
+ * connections are answered 503 from now on; suspended ones go on. */
+void http_quiesce(http_front *h);
+
+/* True while a request is suspended (waiting on a job or a timer). */
+int http_pending(const http_front *h);
+
 /* Stops accepting, answers every suspended request with 503 and lets MHD
  * send those answers (for up to a second). */
 void http_shutdown(http_front *h);

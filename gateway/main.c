@@ -30,6 +30,7 @@ int main(int argc, char **argv)
         .max_waiting = 10000,
         .heartbeat_ms = 1000,
         .liveness = 3,
+        .drain_timeout_ms = 30000,
         .ready_fd = -1,
     };
     char host[64] = "gateway";
@@ -66,6 +67,10 @@ int main(int argc, char **argv)
          "times a job may be sent again when its executor is lost, unless the request says "
          "(default 0)",
          flag_set_int, &cfg.default_retries, 0, 100, 0},
+        {"drain-timeout", "MS",
+         "on SIGTERM, stop accepting and let requests in progress finish for up to MS; "
+         "the rest get 503; 0 stops at once, a second signal too (default 30000)",
+         flag_set_int, &cfg.drain_timeout_ms, 0, 86400000, 0},
         {"heartbeat-ms", "MS", "heartbeat interval for executors that set none (default 1000)",
          flag_set_int, &cfg.heartbeat_ms, 10, 600000, 0},
         {"liveness", "N", "missed heartbeats before an executor is dead (default 3)",

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# SIGTERM to the gateway: it stops accepting, lets the jobs in progress
+# finish (up to --drain-timeout), answers what remains with 503, exits 0.
+# shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
+source "$(dirname "$0")/lib.sh"
+
+start_gateway || abort "gateway starts"
+gw=$GW_PID
+start_executor --connect "$GW_EXECUTORS" --queue io=threads:4 || abort "executor starts"
+
+for i in 1 2 3; do
+    http_bg "job$i" POST /v1/jobs/io/sleep --data-binary 800
+done
+http_bg delayed GET '/v1/delay?ms=600'
+check "the jobs run" wait_until 2 queue_is io busy 3
+
+kill -TERM "$gw"
+check "the gateway stops accepting connections" wait_until 2 sh -c "! curl -s -o /dev/null '$GW_URL/healthz'"
+ok=0
+for i in 1 2 3; do
+    http_wait "job$i" 5 && [ "$HTTP_STATUS" = 200 ] && ok=$((ok + 1))
+done
+check_eq "the 3 jobs in progress finish with 200" 3 "$ok"
+http_wait delayed 5
+check_eq "a /v1/delay in progress finishes with 200" 200 "$HTTP_STATUS"
+check "the gateway exits once drained" wait_until 3 all_gone "$gw"
+wait "$gw" 2>/dev/null
+check_eq "it exits 0" 0 "$?"
+check "its log says drained" grep -q 'event=drained' "$GW_LOG"
+
+# A drain that outlasts --drain-timeout: what remains gets 503.
+start_gateway --drain-timeout 300 || abort "gateway 2 starts"
+gw=$GW_PID
+start_executor --connect "$GW_EXECUTORS" --queue io=threads:1 || abort "executor 2 starts"
+http_bg long POST /v1/jobs/io/sleep --data-binary 5000
+http_bg waiting POST /v1/jobs/io/sleep --data-binary 10
+check "the long job runs" wait_until 2 queue_is io busy 1
+t0=$(now_ms)
+kill -TERM "$gw"
+http_wait long 5
+check_error "the running job past the drain timeout gets 503" 503 no_executor
+check "503 carries Retry-After" has_header Retry-After
+http_wait waiting 5
+check_error "the waiting job gets 503 too" 503 no_executor
+elapsed=$(($(now_ms) - t0))
+check "answered at the drain timeout (300 ms), not the job's end (took $elapsed ms)" test "$elapsed" -lt 2000
+check "gateway 2 exits" wait_until 3 all_gone "$gw"
+wait "$gw" 2>/dev/null
+check_eq "it exits 0" 0 "$?"
+
+finish
