@@ -198,6 +198,17 @@ static void gw_job_timeout(gw_timer *t, void *arg)
     }
 }
 
+static long long gw_max_waiting(const gateway *gw, const gw_queue *q)
+{
+    return q->max_waiting >= 0 ? q->max_waiting : gw->cfg->max_waiting;
+}
+
+unsigned gateway_retry_after(gateway *gw, const char *queue)
+{
+    gw_queue *q = queue_find(&gw->queues, queue);
+    return q ? queue_retry_after(q) : 1;
+}
+
 int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t **payload,
                    size_t len, uint32_t timeout_ms, int retries, job_done_fn done, void *arg,
                    gw_job **out, char *err, size_t errlen)
@@ -227,9 +238,9 @@ int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t
         snprintf(err, errlen, "retries of %d is over the limit of %d", retries,
                  GATEWAY_MAX_RETRIES);
         code = OFFLOAD__CODE__CODE_BAD_REQUEST;
-    } else if ((long long)q->waiting >= cfg->max_waiting && q->busy >= q->capacity) {
+    } else if ((long long)q->waiting >= gw_max_waiting(gw, q) && q->busy >= q->capacity) {
         snprintf(err, errlen, "queue '%s' is full: %zu jobs waiting (--max-waiting %lld)",
-                 queue, q->waiting, cfg->max_waiting);
+                 queue, q->waiting, gw_max_waiting(gw, q));
         q->rejected++;
         code = OFFLOAD__CODE__CODE_QUEUE_FULL;
     }
@@ -372,6 +383,7 @@ static void gw_on_result(gateway *gw, gw_executor *e, const Offload__Result *r)
     HASH_DEL(gw->jobs, job);
     dispatch_release(job);
     gw_queue *q = job->queue;
+    queue_note_done(q, clock_now_us());
     if (job->state == JOB_RUNNING) {
         job_outcome out = {.code = r->code,
                            .payload = r->payload.data,
@@ -644,14 +656,18 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
             goto err;
         }
     }
-    for (size_t i = 0; i < cfg->queues.count; i++)
-        if (!codec_name_valid(cfg->queues.items[i]) ||
-            !queue_get(&gw->queues, cfg->queues.items[i])) {
-            snprintf(err, errlen,
-                     "--queue '%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -",
-                     cfg->queues.items[i], CODEC_NAME_MAX);
+    for (size_t i = 0; i < cfg->queues.count; i++) {
+        char name[CODEC_NAME_MAX + 1];
+        long long max_waiting;
+        if (queue_parse_spec(cfg->queues.items[i], name, &max_waiting, err, errlen) < 0)
+            goto err;
+        gw_queue *q = queue_get(&gw->queues, name);
+        if (!q) {
+            snprintf(err, errlen, "too many queues");
             goto err;
         }
+        q->max_waiting = max_waiting;
+    }
 
     sigset_t mask;
     sigemptyset(&mask);

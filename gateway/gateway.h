@@ -107,6 +107,9 @@ int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t
                    size_t len, uint32_t timeout_ms, int retries, job_done_fn done, void *arg,
                    gw_job **out, char *err, size_t errlen);
 
+/* The Retry-After, in seconds, for a caller refused by queue (full). */
+unsigned gateway_retry_after(gateway *gw, const char *queue);
+
 /* The caller of job went away: done will not be called. A waiting job leaves
  * its queue; a running one is cancelled on its executor. */
 void gateway_detach(gateway *gw, gw_job *job);

@@ -42,6 +42,7 @@
 /* Route errors, which have no Offload__Code, in http_request.err_code. */
 #define HTTP_ERR_UNKNOWN_ROUTE (-404)
 #define HTTP_ERR_NOT_ALLOWED (-405)
+#define HTTP_ERR_TOO_MANY_CONNECTIONS (-503)
 
 typedef enum http_target {
     TARGET_ERROR,   /* answer with the error set on the request */
@@ -407,6 +408,9 @@ static enum MHD_Result http_answer_error(http_request *req)
     } else if (req->err_code == HTTP_ERR_NOT_ALLOWED) {
         status = MHD_HTTP_METHOD_NOT_ALLOWED;
         name = "method_not_allowed";
+    } else if (req->err_code == HTTP_ERR_TOO_MANY_CONNECTIONS) {
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        name = "too_many_connections";
     } else {
         return http_send_error(req, req->err_code, req->err_msg);
     }
@@ -417,6 +421,10 @@ static enum MHD_Result http_answer_error(http_request *req)
     struct MHD_Response *r = http_json(o);
     if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+        MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+    }
     return http_send(req->conn, status, r);
 }
 
@@ -445,6 +453,17 @@ static enum MHD_Result http_start_job(http_request *req)
     int code = gateway_submit(gw, req->queue, req->function, &payload, len,
                               (uint32_t)req->timeout_ms, (int)req->retries, http_job_done, req,
                               &job, err, sizeof(err));
+    if (code == OFFLOAD__CODE__CODE_QUEUE_FULL) {
+        unsigned status;
+        struct MHD_Response *r = http_error(code, err, 0, &status);
+        if (r) {
+            char v[16];
+            snprintf(v, sizeof(v), "%u", gateway_retry_after(gw, req->queue));
+            MHD_del_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
+        }
+        return http_send(req->conn, status, r);
+    }
     if (code != OFFLOAD__CODE__CODE_OK)
         return http_send_error(req, code, err);
     req->job = job;
@@ -470,6 +489,18 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->conn = conn;
         *con_cls = req;
         gw->stats.http_requests++;
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info && info->num_connections > (unsigned)gw->cfg->max_connections) {
+            /* Past --max-connections but within MHD's hard limit: answer,
+             * don't reset, and close this connection. */
+            req->target = TARGET_ERROR;
+            req->err_code = HTTP_ERR_TOO_MANY_CONNECTIONS;
+            snprintf(req->err_msg, sizeof(req->err_msg),
+                     "%u connections are open, over --max-connections %lld; retry later",
+                     info->num_connections, gw->cfg->max_connections);
+            return MHD_YES;
+        }
         if (gw->draining) {
             req->target = TARGET_ERROR;
             req->err_code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
@@ -601,6 +632,15 @@ int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *
     return 0;
 }
 
+/* MHD's own limit, past which it resets new connections: above
+ * --max-connections, so that the connections between the two are answered
+ * 503 too_many_connections instead. */
+static unsigned http_hard_limit(long long max_connections)
+{
+    long long slack = max_connections / 8 > 64 ? max_connections / 8 : 64;
+    return (unsigned)(max_connections + slack);
+}
+
 /* Raises the open-file limit toward what --max-connections needs. */
 static void http_raise_nofile(long long want)
 {
@@ -649,10 +689,10 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
         return -1;
     }
     h->gw = gw;
-    http_raise_nofile(gw->cfg->max_connections);
+    http_raise_nofile(http_hard_limit(gw->cfg->max_connections));
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)gw->cfg->max_connections,
+        MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(gw->cfg->max_connections),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);

@@ -51,7 +51,9 @@ int main(int argc, char **argv)
         {"route", "'METHOD /path=TARGET'",
          "serve a path: TARGET is delay:MS or job:QUEUE/FUNCTION[:PAYLOAD] (repeatable)",
          flag_set_list, &cfg.routes, 0, 0, 1},
-        {"queue", "NAME", "a queue known before any executor declares it (repeatable)",
+        {"queue", "NAME[:max-waiting=N]",
+         "a queue known before any executor declares it, with its own --max-waiting "
+         "(repeatable)",
          flag_set_list, &cfg.queues, 0, 0, 1},
         {"max-payload", "BYTES", "largest job payload; larger bodies get 413 (default 1M)",
          flag_set_size, &cfg.max_payload, 0, 256LL << 20, 0},

@@ -1,6 +1,7 @@
 /* queue.c -- see queue.h. */
 #include "queue.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -23,6 +24,7 @@ gw_queue *queue_get(queue_table *t, const char *name)
     if (!q)
         return NULL;
     strcpy(q->name, name);
+    q->max_waiting = -1;
     HASH_ADD_STR(t->by_name, name, q);
     t->count++;
     return q;
@@ -109,4 +111,62 @@ void job_free(gw_job *job)
         return;
     free(job->payload);
     free(job);
+}
+
+void queue_note_done(gw_queue *q, uint64_t now_us)
+{
+    if (!q->rate_window_us)
+        q->rate_window_us = now_us;
+    q->rate_window_done++;
+    uint64_t elapsed = now_us - q->rate_window_us;
+    if (elapsed < 1000000)
+        return;
+    double r = (double)q->rate_window_done * 1e6 / (double)elapsed;
+    q->rate = q->rate > 0 ? 0.5 * q->rate + 0.5 * r : r;
+    q->rate_window_us = now_us;
+    q->rate_window_done = 0;
+}
+
+unsigned queue_retry_after(const gw_queue *q)
+{
+    double rate = q->rate;
+    if (rate <= 0 && q->rate_window_done)
+        rate = q->rate_window_done; /* less than a second of history */
+    if (rate <= 0)
+        return 1;
+    double s = (double)(q->waiting + 1) / rate;
+    return s < 1 ? 1 : s > 300 ? 300 : (unsigned)(s + 0.999);
+}
+
+int queue_parse_spec(const char *spec, char *name, long long *max_waiting, char *err,
+                     size_t errlen)
+{
+    const char *colon = strchr(spec, ':');
+    size_t n = colon ? (size_t)(colon - spec) : strlen(spec);
+    *max_waiting = -1;
+    if (n == 0 || n > CODEC_NAME_MAX)
+        goto bad;
+    memcpy(name, spec, n);
+    name[n] = '\0';
+    if (!codec_name_valid(name))
+        goto bad;
+    if (!colon)
+        return 0;
+    const char *opt = colon + 1;
+    if (strncmp(opt, "max-waiting=", 12) != 0)
+        goto bad;
+    char *end;
+    errno = 0;
+    long long v = strtoll(opt + 12, &end, 10);
+    if (errno || *end || end == opt + 12 || v < 0 || v > 100000000)
+        goto bad;
+    *max_waiting = v;
+    return 0;
+
+bad:
+    snprintf(err, errlen,
+             "--queue '%.100s': expected NAME or NAME:max-waiting=N (a name is 1..%d "
+             "characters of A-Z a-z 0-9 _ . -, N 0..100000000)",
+             spec, CODEC_NAME_MAX);
+    return -1;
 }

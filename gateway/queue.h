@@ -66,6 +66,10 @@ struct gw_queue {
     uint32_t busy;      /* of those, holding a job */
     uint32_t executors; /* live executors serving it */
     uint64_t submitted, completed, failed, timeouts, rejected;
+    long long max_waiting;       /* -1: the gateway's --max-waiting */
+    double rate;                 /* jobs finished per second, smoothed */
+    uint64_t rate_window_us;     /* start of the window being counted */
+    uint32_t rate_window_done;   /* jobs finished in it */
     UT_hash_handle hh;
 };
 
@@ -82,6 +86,20 @@ gw_queue *queue_find(queue_table *t, const char *name);
 gw_queue *queue_get(queue_table *t, const char *name);
 
 void queue_table_free(queue_table *t); /* the queues must hold no jobs */
+
+/* Counts a job that left an executor (any outcome) toward q's throughput,
+ * a moving average over windows of about a second. */
+void queue_note_done(gw_queue *q, uint64_t now_us);
+
+/* Seconds a refused caller should wait before retrying: the time q needs
+ * to work off what waits at its recent throughput, 1..300. */
+unsigned queue_retry_after(const gw_queue *q);
+
+/* Parses a --queue value "NAME" or "NAME:max-waiting=N" into name (a buffer
+ * of CODEC_NAME_MAX + 1) and *max_waiting (-1 when not given). Returns 0 or
+ * -1 with err set. */
+int queue_parse_spec(const char *spec, char *name, long long *max_waiting, char *err,
+                     size_t errlen);
 
 /* FIFO operations; push and pop set job->state. */
 void queue_push(gw_queue *q, gw_job *job);

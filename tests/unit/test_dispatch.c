@@ -288,7 +288,42 @@ static void test_drain(void)
     queue_table_free(&qt);
 }
 
-UNIT_SUITE(dispatch, {"draining executor", test_drain}, {"fifo order and removal", test_fifo_order},
+static void test_queue_spec_and_retry_after(void)
+{
+    char name[CODEC_NAME_MAX + 1], err[256];
+    long long mw;
+    CU_ASSERT_EQUAL(queue_parse_spec("io", name, &mw, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(name, "io");
+    CU_ASSERT_EQUAL(mw, -1);
+    CU_ASSERT_EQUAL(queue_parse_spec("cpu:max-waiting=5", name, &mw, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(name, "cpu");
+    CU_ASSERT_EQUAL(mw, 5);
+    static const char *bad[] = {"", ":max-waiting=5", "io:", "io:max-waiting=",
+                                "io:max-waiting=-1", "io:max-waiting=5x", "io:waiting=5",
+                                "i o", "io:max-waiting=100000001"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(queue_parse_spec(bad[i], name, &mw, err, sizeof(err)), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, "expected NAME or NAME:max-waiting=N"));
+    }
+
+    queue_table qt = {0};
+    gw_queue *q = queue_get(&qt, "io");
+    CU_ASSERT_EQUAL(queue_retry_after(q), 1); /* no history yet */
+    /* 10 jobs a second for 3 seconds, 50 waiting: about 5 s to work off. */
+    for (uint64_t t = 1; t <= 3000000; t += 100000)
+        queue_note_done(q, t);
+    CU_ASSERT_TRUE(q->rate > 8 && q->rate < 12);
+    q->waiting = 49;
+    CU_ASSERT_TRUE(queue_retry_after(q) >= 4 && queue_retry_after(q) <= 7);
+    q->waiting = 100000000;
+    CU_ASSERT_EQUAL(queue_retry_after(q), 300); /* capped */
+    q->waiting = 0;
+    queue_table_free(&qt);
+}
+
+UNIT_SUITE(dispatch, {"draining executor", test_drain},
+           {"queue specs and Retry-After", test_queue_spec_and_retry_after}, {"fifo order and removal", test_fifo_order},
            {"credit limits jobs in flight", test_credit_limits_inflight},
            {"least busy executor first", test_least_busy_first},
            {"function offers and failed sends", test_function_and_failed_send},
