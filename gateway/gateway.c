@@ -793,8 +793,9 @@ int gateway_run(gateway *gw)
             {NULL, http_fd(gw->http), ZMQ_POLLIN, 0},
             {NULL, gw->timer_fd, ZMQ_POLLIN, 0},
             {NULL, gw->signal_fd, ZMQ_POLLIN, 0},
+            {NULL, http_gone_fd(gw->http), ZMQ_POLLIN, 0},
         };
-        int n = zmq_poll(items, 5, timeout_ms);
+        int n = zmq_poll(items, 6, timeout_ms);
         if (n < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             break;
@@ -811,6 +812,8 @@ int gateway_run(gateway *gw)
         }
         if (items[4].revents & ZMQ_POLLIN)
             gw_on_signals(gw);
+        if (items[5].revents & ZMQ_POLLIN)
+            http_check_gone(gw->http);
         timers_run(&gw->timers, clock_now_us());
         http_process(gw->http);
         if (gw->draining && !gw_has_open_work(gw)) {

@@ -48,6 +48,7 @@ typedef struct gateway_stats {
     uint64_t jobs_lost;         /* jobs answered executor_lost */
     uint64_t jobs_retried;      /* jobs sent again after their executor was lost */
     uint64_t send_failures;     /* sends that failed (peer gone, queue full) */
+    uint64_t callers_gone;      /* HTTP callers that hung up while waiting */
     uint64_t http_requests;
     uint64_t client_requests;
 } gateway_stats;

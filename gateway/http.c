@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -61,6 +62,7 @@ struct http_front {
     int epoll_fd;
     http_request *suspended; /* requests waiting on a job or a timer */
     int quiesced;            /* the listening socket is closed */
+    int watch_fd;            /* epoll: suspended sockets, for EPOLLRDHUP */
 };
 
 struct http_request {
@@ -79,6 +81,7 @@ struct http_request {
     gw_job *job;                 /* while the job runs */
     gw_timer delay;              /* while a delay waits */
     int is_suspended;
+    int watch_fd;                /* its socket in front->watch_fd, or -1 */
     http_request *prev, *next;   /* front->suspended list */
     struct MHD_Response *response; /* set when the answer is ready */
     unsigned status;
@@ -143,6 +146,8 @@ static enum MHD_Result http_send_error(http_request *req, int code, const char *
 
 /* ---- suspension ----------------------------------------------------- */
 
+/* Suspends req and watches its socket for the caller hanging up (see
+ * http_check_gone): MHD does not poll a suspended connection. */
 static void http_suspend(http_request *req)
 {
     http_front *h = req->front;
@@ -153,6 +158,14 @@ static void http_suspend(http_request *req)
     if (h->suspended)
         h->suspended->prev = req;
     h->suspended = req;
+    req->watch_fd = -1;
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    if (ci && h->watch_fd >= 0) {
+        struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = req};
+        if (epoll_ctl(h->watch_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)
+            req->watch_fd = ci->connect_fd;
+    }
 }
 
 /* Stores the answer and resumes the connection; MHD then calls the access
@@ -164,6 +177,10 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
     req->status = status;
     if (!req->is_suspended)
         return;
+    if (req->watch_fd >= 0) {
+        epoll_ctl(h->watch_fd, EPOLL_CTL_DEL, req->watch_fd, NULL);
+        req->watch_fd = -1;
+    }
     if (req->prev)
         req->prev->next = req->next;
     else
@@ -268,6 +285,7 @@ static struct MHD_Response *http_stats_json(gateway *gw)
     STAT(executors_lost);
     STAT(jobs_lost);
     STAT(jobs_retried);
+    STAT(callers_gone);
     STAT(send_failures);
 #undef STAT
     return http_json(o);
@@ -689,6 +707,12 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
         return -1;
     }
     h->gw = gw;
+    h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->watch_fd < 0) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        free(h);
+        return -1;
+    }
     http_raise_nofile(http_hard_limit(gw->cfg->max_connections));
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
@@ -699,6 +723,8 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));
+        if (h->watch_fd >= 0)
+            close(h->watch_fd);
         free(h);
         return -1;
     }
@@ -718,6 +744,34 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
 int http_fd(http_front *h)
 {
     return h->epoll_fd;
+}
+
+int http_gone_fd(http_front *h)
+{
+    return h->watch_fd;
+}
+
+void http_check_gone(http_front *h)
+{
+    struct epoll_event evs[64];
+    int n = epoll_wait(h->watch_fd, evs, 64, 0);
+    for (int i = 0; i < n; i++) {
+        http_request *req = evs[i].data.ptr;
+        h->gw->stats.callers_gone++;
+        log_debug("event=caller_gone job_id=%llu",
+                  (unsigned long long)(req->job ? req->job->id : 0));
+        if (req->job) {
+            gateway_detach(h->gw, req->job);
+            req->job = NULL;
+        }
+        timers_stop(&h->gw->timers, &req->delay);
+        /* Nobody reads this answer: resuming lets MHD see the closed socket
+         * and end the request. */
+        unsigned status;
+        http_resume(req, 0, http_error(OFFLOAD__CODE__CODE_CANCELLED, "the caller went away",
+                                       0, &status));
+        req->status = status;
+    }
 }
 
 int64_t http_timeout_us(http_front *h)
@@ -791,6 +845,8 @@ void http_stop(http_front **hp)
         http_resume(req, 0, NULL);
     }
     MHD_stop_daemon(h->daemon);
+    if (h->watch_fd >= 0)
+        close(h->watch_fd);
     free(h);
     *hp = NULL;
 }

@@ -18,6 +18,12 @@ int http_start(struct gateway *gw, const char *listen, char *err, size_t errlen)
 /* The fd the loop polls for readability (MHD's epoll fd). */
 int http_fd(http_front *h);
 
+/* An fd that becomes readable when the caller of a suspended request hangs
+ * up; then call http_check_gone, which cancels its job (a waiting job
+ * leaves its queue; a running one is cancelled on its executor). */
+int http_gone_fd(http_front *h);
+void http_check_gone(http_front *h);
+
 /* Microseconds until MHD needs http_process for a timeout; -1 for none. */
 int64_t http_timeout_us(http_front *h);
 
