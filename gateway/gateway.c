@@ -412,7 +412,15 @@ static void gw_on_executor_msg(gateway *gw, const wire_rid *rid, codec_envelope 
     }
     if (!e) {
         /* A restarted gateway meets executors that registered with the old
-         * one: ask them to say Hello again. */
+         * one, and a dropped executor may still send what it finished: ask
+         * them to say Hello again. A Result here is for a job this gateway
+         * answered or retried already: dropped, and counted. */
+        if (env->body_case == OFFLOAD__ENVELOPE__BODY_RESULT) {
+            gw->stats.results_unknown++;
+            if (gw_log_allowed())
+                log_warn("event=result_dropped job_id=%llu reason=unknown_executor",
+                         (unsigned long long)env->result->job_id);
+        }
         if (env->body_case != OFFLOAD__ENVELOPE__BODY_GOODBYE)
             gw_send_refuse(gw, rid, OFFLOAD__REFUSE_REASON__REFUSE_UNKNOWN,
                            "unknown executor: send Hello");

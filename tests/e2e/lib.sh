@@ -303,3 +303,99 @@ finish() {
     [ "$FAILED" -eq 0 ] && exit 0
     exit 1
 }
+
+# ---- helpers added for the chaos, SIGSTOP and garbage tests ----------------
+
+# stat_field NAME: that counter of the current gateway's /v1/stats, or nothing.
+stat_field() {
+    local f="$E2E_TMP/stats.json"
+    curl -s -m 5 -o "$f" "$GW_URL/v1/stats" || return 1
+    json "$f" "j['$1']"
+}
+
+# stat_ge NAME N: /v1/stats NAME >= N (for wait_until).
+stat_ge() {
+    local v
+    v=$(stat_field "$1")
+    [ -n "$v" ] && [ "$v" -ge "$2" ]
+}
+
+# queue_ge QUEUE FIELD N: that /v1/queues field >= N (for wait_until).
+queue_ge() {
+    local v
+    v=$(queue_field "$1" "$2")
+    [ -n "$v" ] && [ "$v" -ge "$3" ]
+}
+
+# load_bg NAME COUNT PARALLEL METHOD PATH [CURL ARGS...]: COUNT requests,
+# PARALLEL at a time (xargs -P), in the background. Request i leaves
+# $E2E_TMP/NAME/i.code (HTTP status, 000 when none), i.rc (curl's exit status)
+# and i.body. Sets LOAD_PID; load_wait SECONDS waits for the whole load.
+load_bg() {
+    local name=$1 count=$2 par=$3 method=$4 path=$5 url dir
+    shift 5
+    case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
+    dir="$E2E_TMP/$name"
+    mkdir -p "$dir"
+    # shellcheck disable=SC2016 # expanded by the inner bash
+    seq 1 "$count" | xargs -P "$par" -I{} bash -c '
+        d=$1 i=$2 m=$3 u=$4
+        shift 4
+        code=$(curl -s -m 20 -X "$m" -o "$d/$i.body" -w "%{http_code}" "$@" "$u")
+        rc=$?
+        echo "${code:-000}" >"$d/$i.code"
+        echo "$rc" >"$d/$i.rc"' _ "$dir" {} "$method" "$url" "$@" &
+    LOAD_PID=$!
+    PIDS+=("$LOAD_PID")
+}
+
+load_wait() {
+    wait_until "$1" all_gone "$LOAD_PID" || return 1
+    wait "$LOAD_PID" 2>/dev/null
+    return 0
+}
+
+# load_count NAME code|rc VALUE: how many requests of load NAME ended with
+# that HTTP status (code) or curl exit status (rc); VALUE '*' counts all.
+load_count() {
+    local f n=0
+    for f in "$E2E_TMP/$1"/*."$2"; do
+        [ -e "$f" ] || continue
+        if [ "$3" = '*' ] || [ "$(cat "$f")" = "$3" ]; then n=$((n + 1)); fi
+    done
+    echo "$n"
+}
+
+# freeze PID / thaw PID: SIGSTOP and SIGCONT. A stopped process ignores
+# SIGTERM until continued, so every frozen pid is continued on exit, before
+# cleanup runs.
+STOPPED_PIDS=()
+freeze() {
+    STOPPED_PIDS+=("$1")
+    trap 'thaw_all; cleanup' EXIT
+    kill -STOP "$1"
+}
+
+thaw() {
+    kill -CONT "$1" 2>/dev/null
+}
+
+thaw_all() {
+    local pid
+    for pid in "${STOPPED_PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null; done
+}
+
+# zmq_python: sets ZMQ_PY to a python3 that can import zmq (Debian's
+# python3-zmq is for /usr/bin/python3, which another python3 on PATH may
+# hide); returns 1 when there is none.
+zmq_python() {
+    local py
+    for py in python3 /usr/bin/python3; do
+        py=$(command -v "$py") || continue
+        if "$py" -c 'import zmq' 2>/dev/null; then
+            ZMQ_PY=$py
+            return 0
+        fi
+    done
+    return 1
+}

@@ -33,8 +33,9 @@ start_gateway --drain-timeout 300 || abort "gateway 2 starts"
 gw=$GW_PID
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:1 || abort "executor 2 starts"
 http_bg long POST /v1/jobs/io/sleep --data-binary 5000
-http_bg waiting POST /v1/jobs/io/sleep --data-binary 10
 check "the long job runs" wait_until 2 queue_is io busy 1
+http_bg waiting POST /v1/jobs/io/sleep --data-binary 10
+check "a second job waits behind it" wait_until 2 queue_is io waiting 1
 t0=$(now_ms)
 kill -TERM "$gw"
 http_wait long 5
