@@ -38,7 +38,11 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
     long long timeout = (long long)heartbeat_ms * liveness;
     if (link_setopt_int(l->sock, ZMQ_LINGER, LINK_LINGER_MS) ||
         link_setopt_int(l->sock, ZMQ_RECONNECT_IVL, LINK_RECONNECT_IVL_MS) ||
-        link_setopt_int(l->sock, ZMQ_RECONNECT_IVL_MAX, LINK_RECONNECT_IVL_MAX_MS) ||
+        /* Back off no further than one heartbeat interval, so a restarted
+         * gateway sees the executor again within about two intervals. */
+        link_setopt_int(l->sock, ZMQ_RECONNECT_IVL_MAX,
+                        heartbeat_ms < LINK_RECONNECT_IVL_MAX_MS ? (int)heartbeat_ms
+                                                                 : LINK_RECONNECT_IVL_MAX_MS) ||
         link_setopt_int(l->sock, ZMQ_SNDHWM, LINK_HWM) ||
         link_setopt_int(l->sock, ZMQ_RCVHWM, LINK_HWM) ||
         zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
