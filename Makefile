@@ -98,6 +98,7 @@ test: deps
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	OFFLOAD_E2E_SANITIZED=1 \
 	  $(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit e2e
 
 bench: deps

@@ -92,7 +92,8 @@ static offload_result *client_result(const Offload__Reply *r)
         offload_result_free(res);
         return NULL;
     }
-    memcpy(res->payload, r->payload.data, r->payload.len);
+    if (r->payload.len)
+        memcpy(res->payload, r->payload.data, r->payload.len);
     res->payload[r->payload.len] = '\0'; /* convenient for text results */
     res->len = r->payload.len;
     res->job_id = r->job_id;

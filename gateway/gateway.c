@@ -545,7 +545,8 @@ static void gw_on_submit(gateway *gw, const wire_rid *rid, Offload__Submit *s)
         snprintf(err, sizeof(err), "the gateway is shutting down; retry on another gateway");
         code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
     } else if (c && payload) {
-        memcpy(payload, s->payload.data, s->payload.len);
+        if (s->payload.len)
+            memcpy(payload, s->payload.data, s->payload.len);
         c->gw = gw;
         c->rid = *rid;
         c->request_id = s->request_id;

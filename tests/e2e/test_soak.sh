@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Soak: 200,000 echo jobs through HTTP (OFFLOAD_SOAK_JOBS to change) with no
+# Soak: 200,000 echo jobs through HTTP (OFFLOAD_E2E_SOAK_JOBS to change) with no
 # failure, a flat gateway memory, and clean exits -- under `make asan` the
 # exit status also says LeakSanitizer found no leak.
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 
-jobs=${OFFLOAD_SOAK_JOBS:-200000}
+jobs=${OFFLOAD_E2E_SOAK_JOBS:-200000}
+# Under `make asan`, freed memory waits in ASan's quarantine (256 MB by
+# default) and would read as growth: keep it small so RSS tells the truth.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}quarantine_size_mb=1"
 warm=$((jobs / 10))
 
 rss_kb() { awk '/^VmRSS:/ {print $2}' "/proc/$1/status"; }
@@ -29,7 +32,15 @@ check_eq "soak: $rest more jobs, 0 failed" "$rest 0 0" \
 after=$(rss_kb "$gw")
 growth=$((after - before))
 echo "  gateway RSS: ${before} kB after $warm jobs, ${after} kB after $jobs ($(ab_field "$E2E_TMP/ab2" 'Requests per second') req/s)"
-check "gateway memory is flat (grew $growth kB; limit 4096 kB)" test "$growth" -lt 4096
+if [ -n "${OFFLOAD_E2E_SANITIZED:-}" ]; then
+    # ASan's allocator grows by ~160 bytes a job here whatever its quarantine
+    # (measured up to 600,000 jobs) while the plain build stays flat to the
+    # kilobyte; under ASan this test checks for leaks (the exits below), and
+    # `make test` checks the memory.
+    echo "  info  sanitizer build: RSS growth not checked (LeakSanitizer checks leaks)"
+else
+    check "gateway memory is flat (grew $growth kB; limit 4096 kB)" test "$growth" -lt 4096
+fi
 check_eq "every job completed on the queue" "$jobs" "$(queue_field io completed)"
 
 stop_process "$ex"
