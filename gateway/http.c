@@ -802,11 +802,10 @@ int http_pending(const http_front *h)
     return h && h->suspended;
 }
 
-void http_shutdown(http_front *h)
+/* Detaches every suspended request from its job or timer and resumes it
+ * with a 503 (answer) or with nothing (MHD then closes it). */
+static void http_resume_all(http_front *h, int answer)
 {
-    if (!h)
-        return;
-    http_quiesce(h);
     while (h->suspended) {
         http_request *req = h->suspended;
         if (req->job) {
@@ -814,11 +813,21 @@ void http_shutdown(http_front *h)
             req->job = NULL;
         }
         timers_stop(&h->gw->timers, &req->delay);
-        unsigned status;
-        struct MHD_Response *r =
-            http_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0, &status);
+        unsigned status = 0;
+        struct MHD_Response *r = NULL;
+        if (answer)
+            r = http_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0,
+                           &status);
         http_resume(req, status, r);
     }
+}
+
+void http_shutdown(http_front *h)
+{
+    if (!h)
+        return;
+    http_quiesce(h);
+    http_resume_all(h, 1);
     uint64_t until = clock_now_us() + 1000000;
     while (clock_now_us() < until) {
         const union MHD_DaemonInfo *info =
@@ -835,15 +844,7 @@ void http_stop(http_front **hp)
     if (!h)
         return;
     /* MHD refuses to stop with suspended connections: resume them first. */
-    while (h->suspended) {
-        http_request *req = h->suspended;
-        if (req->job) {
-            gateway_detach(h->gw, req->job);
-            req->job = NULL;
-        }
-        timers_stop(&h->gw->timers, &req->delay);
-        http_resume(req, 0, NULL);
-    }
+    http_resume_all(h, 0);
     MHD_stop_daemon(h->daemon);
     if (h->watch_fd >= 0)
         close(h->watch_fd);

@@ -394,6 +394,8 @@ zmq_python() {
         py=$(command -v "$py") || continue
         if "$py" -c 'import zmq' 2>/dev/null; then
             ZMQ_PY=$py
+            # pbwire.py, beside this file, speaks the protocol by hand.
+            export PYTHONPATH="$E2E_DIR${PYTHONPATH:+:$PYTHONPATH}"
             return 0
         fi
     done

@@ -79,41 +79,7 @@ import os, sys, time, zmq
 ep, out_file, go_file = sys.argv[1:4]
 out = open(out_file, "w", buffering=1)
 
-def varint(v):
-    b = bytearray()
-    while True:
-        if v < 0x80:
-            b.append(v)
-            return bytes(b)
-        b.append((v & 0x7F) | 0x80)
-        v >>= 7
-
-def vi(num, v):
-    return varint(num << 3) + varint(v)
-
-def ld(num, data):
-    return varint(num << 3 | 2) + varint(len(data)) + data
-
-def parse(b):
-    def rd(i):
-        v = shift = 0
-        while True:
-            c = b[i]; i += 1
-            v |= (c & 0x7F) << shift; shift += 7
-            if c < 0x80:
-                return v, i
-    f, i = {}, 0
-    while i < len(b):
-        tag, i = rd(i)
-        if tag & 7 == 0:
-            f[tag >> 3], i = rd(i)
-        else:
-            n, i = rd(i)
-            f[tag >> 3] = b[i:i + n]; i += n
-    return f
-
-def envelope(num, body):
-    return vi(1, 1) + ld(num, body)
+from pbwire import envelope, fields as parse, ld, vi
 
 s = zmq.Context().socket(zmq.DEALER)
 s.setsockopt(zmq.LINGER, 1000)

@@ -32,28 +32,7 @@ def dealer(linger=2000):
     s.connect(ep)
     return s
 
-def varint(b, i):
-    v = shift = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7F) << shift; shift += 7
-        if c < 0x80:
-            return v, i
-
-def fields(b):
-    """Top-level protobuf fields: {number: int or bytes}."""
-    out, i = {}, 0
-    while i < len(b):
-        tag, i = varint(b, i)
-        num, wt = tag >> 3, tag & 7
-        if wt == 0:
-            out[num], i = varint(b, i)
-        elif wt == 2:
-            n, i = varint(b, i)
-            out[num] = b[i:i + n]; i += n
-        else:
-            raise ValueError("wire type %d" % wt)
-    return out
+from pbwire import fields
 
 # Protocol version 2 first (the gateway logs 5 bad frames a second, so its
 # version_mismatch line comes before the garbage): the executors socket
@@ -155,27 +134,7 @@ with open(endpoint_file + ".tmp", "w") as f:
     f.write(r.getsockopt_string(zmq.LAST_ENDPOINT))
 os.rename(endpoint_file + ".tmp", endpoint_file)
 
-def varint(b, i):
-    v = shift = 0
-    while True:
-        c = b[i]; i += 1
-        v |= (c & 0x7F) << shift; shift += 7
-        if c < 0x80:
-            return v, i
-
-def fields(b):
-    out, i = {}, 0
-    while i < len(b):
-        tag, i = varint(b, i)
-        num, wt = tag >> 3, tag & 7
-        if wt == 0:
-            out[num], i = varint(b, i)
-        elif wt == 2:
-            n, i = varint(b, i)
-            out[num] = b[i:i + n]; i += n
-        else:
-            raise ValueError("wire type %d" % wt)
-    return out
+from pbwire import fields
 
 WELCOME = b"\x08\x01\x5a\x00"
 HEARTBEAT = b"\x08\x01\x6a\x00"
