@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,13 @@ typedef struct pool_worker {
     pool_job *current; /* the job it runs; under pool.mu */
 } pool_worker;
 
+/* How many times an idle worker yields before it sleeps on the condvar, and
+ * how many idle workers of a pool may do so at once (the others sleep at
+ * once, so a burst of finished blocking jobs does not turn into a crowd of
+ * yielding threads). */
+#define POOL_SPIN_YIELDS 50
+#define POOL_SPINNERS 16
+
 struct pool {
     char name[CODEC_NAME_MAX + 1];
     pool_results *results;
@@ -34,6 +42,7 @@ struct pool {
     pthread_cond_t ready; /* a worker started (the start-up handshake) */
     pool_job *head, *tail;
     size_t queued, running;
+    size_t spinning; /* idle workers yielding before they sleep */
     unsigned nthreads, started;
     int stop;
     pool_worker *workers;
@@ -164,6 +173,19 @@ static void *pool_worker_main(void *arg)
     p->started++;
     pthread_cond_signal(&p->ready);
     for (;;) {
+        if (!p->head && !p->stop && p->spinning < POOL_SPINNERS) {
+            /* Under a stream of short jobs the next one is usually a few
+             * microseconds away: yield a few times before sleeping, so it
+             * needs no futex wake-up (pool_submit does not signal a job a
+             * spinning worker will take). */
+            p->spinning++;
+            for (int i = 0; i < POOL_SPIN_YIELDS && !p->head && !p->stop; i++) {
+                pthread_mutex_unlock(&p->mu);
+                sched_yield();
+                pthread_mutex_lock(&p->mu);
+            }
+            p->spinning--;
+        }
         while (!p->head && !p->stop)
             pthread_cond_wait(&p->work, &p->mu);
         if (p->stop)
@@ -304,7 +326,8 @@ int pool_submit(pool *p, pool_job *job)
         p->head = job;
     p->tail = job;
     p->queued++;
-    pthread_cond_signal(&p->work);
+    if (p->queued > p->spinning)
+        pthread_cond_signal(&p->work);
     pthread_mutex_unlock(&p->mu);
     return 0;
 }
