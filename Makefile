@@ -33,7 +33,7 @@ BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor
 ifneq ($(wildcard client/main.c),)
 BINS += $(BUILD)/bin/offload
 endif
-LIBS = $(if $(CLIENT),$(BUILD)/lib/liboffload.a)
+LIBS = $(if $(CLIENT),$(BUILD)/lib/liboffload.a $(BUILD)/lib/pkgconfig/offload.pc)
 
 .PHONY: all deps run test unit e2e asan bench clean format
 all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline
@@ -64,6 +64,17 @@ $(BUILD)/bin/offload-executor: $(call obj,executor/main.c $(EXECUTOR)) $(COMMON_
 $(BUILD)/lib/liboffload.a: $(call obj,$(CLIENT)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
+
+# pkg-config file for programs built against this tree's liboffload:
+#   PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs offload
+$(BUILD)/lib/pkgconfig/offload.pc: Makefile client/offload.h
+	@mkdir -p $(dir $@)
+	@printf '%s\n' 'libdir=$${pcfiledir}/..' 'includedir=$(CURDIR)/client' '' \
+	  'Name: offload' 'Description: liboffload, the offload client library' \
+	  "Version: $$(sed -n 's/^#define OFFLOAD_VERSION \"\(.*\)\"/\1/p' client/offload.h)" \
+	  'Requires: libzmq libprotobuf-c' \
+	  'Libs: -L$${libdir} -loffload -pthread' \
+	  'Cflags: -I$${includedir}' >$@
 
 $(BUILD)/bin/offload: $(call obj,client/main.c) $(BUILD)/lib/liboffload.a
 	@mkdir -p $(dir $@)

@@ -5,6 +5,11 @@
 source "$(dirname "$0")/lib.sh"
 
 CLI="$OFFLOAD_BIN/offload"
+# A sanitizer build's liboffload needs the sanitizer runtimes at link time.
+SAN_FLAGS=""
+if nm "$OFFLOAD_BIN/../lib/liboffload.a" 2>/dev/null | grep __asan_ >/dev/null; then
+    SAN_FLAGS="-fsanitize=address,undefined"
+fi
 [ -x "$CLI" ] || abort "the offload CLI is built ($CLI)"
 
 start_gateway || abort "gateway starts"
@@ -42,7 +47,52 @@ check_eq "an invalid queue name is a usage error (2)" 2 "$?"
 "$CLI" call 2>/dev/null
 check_eq "no arguments is a usage error (2)" 2 "$?"
 
-check_eq "the gateway counted the 7 client requests" 7 \
+# The library itself, built the way a user builds against it (pkg-config),
+# running the README's example.
+cat >"$E2E_TMP/example.c" <<'C'
+#include <offload.h>
+#include <stdio.h>
+#include <string.h>
+
+int main(int argc, char **argv)
+{
+    offload_client *c = offload_connect(argv[1]);
+    if (!c || c->err)
+        return 3;
+    offload_result *r;
+    offload_call_options opts = {.timeout_ms = 2000};
+    int status = 0;
+    if (offload_call(c, "io", "echo", "hi", 2, &opts, &r) == 0) {
+        if (r->code == OFFLOAD_OK)
+            fwrite(r->payload, 1, r->len, stdout);
+        else
+            status = 1;
+        offload_result_free(r);
+    } else {
+        status = 2;
+    }
+    /* An error comes back as a result with its name and message. */
+    if (offload_call(c, "io", "sleep", "abc", 3, NULL, &r) == 0) {
+        printf(" %s", r->error);
+        offload_result_free(r);
+    }
+    offload_free(c);
+    return status;
+}
+C
+pc_dir="$OFFLOAD_BIN/../lib/pkgconfig"
+if PKG_CONFIG_PATH="$pc_dir" pkg-config --exists offload; then
+    # shellcheck disable=SC2046
+    cc -std=c11 -Wall -Werror "$E2E_TMP/example.c" -o "$E2E_TMP/example" \
+        $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs offload) $SAN_FLAGS 2>"$E2E_TMP/cc.err"
+    check_eq "a program builds against liboffload with pkg-config" 0 "$?"
+    check_eq "the README example runs: echo, then a job_failed result" "hi job_failed" \
+        "$("$E2E_TMP/example" "$GW_CLIENTS")"
+else
+    fail "pkg-config finds offload in $pc_dir"
+fi
+
+check_eq "the gateway counted the 9 client requests" 9 \
     "$(json "$(curl -s "$GW_URL/v1/stats" -o "$E2E_TMP/stats" && echo "$E2E_TMP/stats")" "j['client_requests']")"
 
 finish
