@@ -3,9 +3,11 @@
  * A job is created by gateway_submit (from HTTP or the clients socket),
  * waits in its queue's FIFO, is sent by the dispatcher to an executor with
  * a free slot, and ends in exactly one of: its Result, its deadline, the
- * loss of its executor, or its caller's detach. Whatever ends it first
+ * loss of its executor (unless it has retries left: then it goes back to
+ * the head of its queue), or its caller's detach. Whatever ends it first
  * answers the caller (job_answer); the job itself stays until its
  * executor's slot is free again, so credit always matches real capacity.
+ * On SIGTERM the loop drains (gw_on_signals) before it stops.
  *
  * Why MHD runs in external mode inside this loop rather than on MHD's own
  * thread with cross-thread resume: see http.c. */
