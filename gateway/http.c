@@ -110,9 +110,10 @@ static struct MHD_Response *http_json(json_t *obj)
     return r;
 }
 
-/* The JSON error of the interface contract; sets *status from the code. */
+/* The JSON error of the interface contract; sets *status from the code.
+ * A 503 carries Retry-After: retry_after seconds. */
 static struct MHD_Response *http_error(int code, const char *message, uint64_t job_id,
-                                       unsigned *status)
+                                       unsigned retry_after, unsigned *status)
 {
     json_t *o = json_object();
     json_object_set_new(o, "error", json_string(code_name(code)));
@@ -120,8 +121,11 @@ static struct MHD_Response *http_error(int code, const char *message, uint64_t j
     json_object_set_new(o, "job_id", job_id ? json_integer((json_int_t)job_id) : json_null());
     struct MHD_Response *r = http_json(o);
     *status = (unsigned)code_http_status(code);
-    if (r && *status == MHD_HTTP_SERVICE_UNAVAILABLE)
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r && *status == MHD_HTTP_SERVICE_UNAVAILABLE) {
+        char v[16];
+        snprintf(v, sizeof(v), "%u", retry_after);
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
+    }
     return r;
 }
 
@@ -135,10 +139,11 @@ static enum MHD_Result http_send(struct MHD_Connection *conn, unsigned status,
     return ret;
 }
 
-static enum MHD_Result http_send_error(http_request *req, int code, const char *message)
+static enum MHD_Result http_send_error(http_request *req, int code, const char *message,
+                                       unsigned retry_after)
 {
     unsigned status;
-    struct MHD_Response *r = http_error(code, message, 0, &status);
+    struct MHD_Response *r = http_error(code, message, 0, retry_after, &status);
     if (r && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
     return http_send(req->conn, status, r);
@@ -204,7 +209,7 @@ static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                     "application/octet-stream");
     } else {
-        r = http_error(o->code, o->message, job->id, &status);
+        r = http_error(o->code, o->message, job->id, 1, &status);
     }
     if (r) {
         char v[32];
@@ -430,7 +435,7 @@ static enum MHD_Result http_answer_error(http_request *req)
         status = MHD_HTTP_SERVICE_UNAVAILABLE;
         name = "too_many_connections";
     } else {
-        return http_send_error(req, req->err_code, req->err_msg);
+        return http_send_error(req, req->err_code, req->err_msg, 1);
     }
     json_t *o = json_object();
     json_object_set_new(o, "error", json_string(name));
@@ -471,19 +476,11 @@ static enum MHD_Result http_start_job(http_request *req)
     int code = gateway_submit(gw, req->queue, req->function, &payload, len,
                               (uint32_t)req->timeout_ms, (int)req->retries, http_job_done, req,
                               &job, err, sizeof(err));
-    if (code == OFFLOAD__CODE__CODE_QUEUE_FULL) {
-        unsigned status;
-        struct MHD_Response *r = http_error(code, err, 0, &status);
-        if (r) {
-            char v[16];
-            snprintf(v, sizeof(v), "%u", gateway_retry_after(gw, req->queue));
-            MHD_del_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
-            MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, v);
-        }
-        return http_send(req->conn, status, r);
-    }
     if (code != OFFLOAD__CODE__CODE_OK)
-        return http_send_error(req, code, err);
+        return http_send_error(req, code, err,
+                               code == OFFLOAD__CODE__CODE_QUEUE_FULL
+                                   ? gateway_retry_after(gw, req->queue)
+                                   : 1);
     req->job = job;
     http_suspend(req);
     return MHD_YES;
@@ -596,7 +593,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             char msg[128];
             snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
                      gw->cfg->max_payload);
-            return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg);
+            return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
         }
         return http_start_job(req);
     }
@@ -769,7 +766,7 @@ void http_check_gone(http_front *h)
          * and end the request. */
         unsigned status;
         http_resume(req, 0, http_error(OFFLOAD__CODE__CODE_CANCELLED, "the caller went away",
-                                       0, &status));
+                                       0, 1, &status));
         req->status = status;
     }
 }
@@ -816,7 +813,7 @@ static void http_resume_all(http_front *h, int answer)
         unsigned status = 0;
         struct MHD_Response *r = NULL;
         if (answer)
-            r = http_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0,
+            r = http_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0, 1,
                            &status);
         http_resume(req, status, r);
     }
