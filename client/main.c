@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "codec.h"
 #include "flags.h"
 #include "offload.h"
 
@@ -53,8 +54,8 @@ static int cmd_call(int argc, char **argv)
         if (!strcmp(argv[i], "--gateway") && i + 1 < argc) {
             gateway = argv[++i];
         } else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
-            if (parse_ll(argv[++i], &v) < 0 || v < 1 || v > 86400000) {
-                fprintf(stderr, "offload: --timeout-ms wants milliseconds 1..86400000\n");
+            if (parse_ll(argv[++i], &v) < 0 || v < 1 || v > CODEC_MS_MAX) {
+                fprintf(stderr, "offload: --timeout-ms wants milliseconds 1..%d\n", CODEC_MS_MAX);
                 return 2;
             }
             opts.timeout_ms = (uint32_t)v;

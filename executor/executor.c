@@ -38,10 +38,11 @@
 #include "flags.h"
 #include "functions.h"
 #include "link.h"
+#include "wire.h"
+#include "signals.h"
 #include "log.h"
 #include "pool.h"
 
-#define EXEC_FRAME_SLACK 65536 /* frame bytes beyond the payload limit */
 #define EXEC_RECV_BATCH 256    /* messages per link per loop turn */
 
 /* The key of a job in flight: the link it came from and its job id. */
@@ -726,9 +727,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         goto err;
     }
     sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
+    signals_stop_set(&mask);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
     x->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
     if (x->signal_fd < 0) {
@@ -761,7 +760,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "ZeroMQ context: %s", zmq_strerror(errno));
         goto err;
     }
-    size_t max_frame = cfg->max_payload + EXEC_FRAME_SLACK;
+    size_t max_frame = cfg->max_payload + WIRE_FRAME_SLACK;
     for (size_t i = 0; i < cfg->nconnect; i++) {
         x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame,
                                cfg->heartbeat_ms, cfg->liveness, err, errlen);

@@ -11,7 +11,7 @@
 #include "codec.h"
 #include "offload.pb-c.h"
 
-#define FUNCTION_MS_MAX 86400000ULL /* longest sleep or spin: one day */
+#define FUNCTION_MS_MAX ((unsigned long long)CODEC_MS_MAX) /* longest sleep or spin */
 #define FUNCTION_SLICE_US 20000ULL  /* sleep checks cancel/deadline this often */
 #define FUNCTION_QUOTE_MAX 40       /* payload bytes quoted in an error message */
 

@@ -12,7 +12,6 @@
 #define LINK_LINGER_MS 100 /* time a Goodbye gets to leave at close */
 #define LINK_RECONNECT_IVL_MS 100
 #define LINK_RECONNECT_IVL_MAX_MS 2000
-#define LINK_HWM 100000 /* messages queued per direction; credit keeps it far lower */
 
 static int link_setopt_int(void *s, int opt, int value)
 {
@@ -43,8 +42,8 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
         link_setopt_int(l->sock, ZMQ_RECONNECT_IVL_MAX,
                         heartbeat_ms < LINK_RECONNECT_IVL_MAX_MS ? (int)heartbeat_ms
                                                                  : LINK_RECONNECT_IVL_MAX_MS) ||
-        link_setopt_int(l->sock, ZMQ_SNDHWM, LINK_HWM) ||
-        link_setopt_int(l->sock, ZMQ_RCVHWM, LINK_HWM) ||
+        link_setopt_int(l->sock, ZMQ_SNDHWM, WIRE_HWM) ||
+        link_setopt_int(l->sock, ZMQ_RCVHWM, WIRE_HWM) ||
         zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
         /* ZMTP pings, answered by the gateway's I/O thread: they find a
          * connection whose peer vanished without closing it. */

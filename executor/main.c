@@ -9,6 +9,7 @@
 #include "executor.h"
 #include "flags.h"
 #include "log.h"
+#include "signals.h"
 
 static const char usage[] =
     "usage: offload-executor [flags]\n"
@@ -51,7 +52,7 @@ int main(int argc, char **argv)
          "this executor's id in Hello and the gateway's logs (default HOST-PID)",
          flag_set_string, &id, 0, 0, 0},
         {"heartbeat-ms", "MS", "heartbeat interval, 10..600000 (default 1000)",
-         flag_set_int, &heartbeat_ms, 10, 600000, 0},
+         flag_set_int, &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N",
          "missed heartbeats before a gateway counts as silent (default 3)", flag_set_int,
          &liveness, 1, 1000, 0},
@@ -63,7 +64,7 @@ int main(int argc, char **argv)
         {"drain-timeout", "MS",
          "on SIGTERM, tell the gateways to send no new jobs and finish the running ones "
          "for up to MS, then exit; 0 stops at once, a second signal too (default 30000)",
-         flag_set_int, &drain_timeout, 0, 86400000, 0},
+         flag_set_int, &drain_timeout, 0, CODEC_MS_MAX, 0},
         {"ready-fd", "FD",
          "once every gateway has answered Welcome, write 'ready' to FD and close it "
          "(default none)",
@@ -82,11 +83,7 @@ int main(int argc, char **argv)
                 log_level);
         goto out;
     }
-    size_t idlen = strlen(id);
-    int id_ok = idlen >= 1 && idlen <= CODEC_ID_MAX;
-    for (size_t i = 0; id_ok && i < idlen; i++)
-        id_ok = id[i] > 0x20 && id[i] < 0x7f;
-    if (!id_ok) {
+    if (!codec_id_valid(id, CODEC_ID_MAX)) {
         fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n",
                 id, CODEC_ID_MAX);
         goto out;
@@ -133,7 +130,7 @@ int main(int argc, char **argv)
     }
 
     log_init("executor", level);
-    signal(SIGPIPE, SIG_IGN);
+    signals_block();
     executor_config cfg = {
         .connect = connect.items,
         .nconnect = connect.count,

@@ -14,7 +14,7 @@ gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
             continue;
         uint32_t free_slots = s->size - s->busy;
         if (free_slots < best_free ||
-            (free_slots == best_free && best && e->jobs_done >= best->jobs_done))
+            (free_slots == best_free && best && e->jobs_sent >= best->jobs_sent))
             continue;
         if (!executor_offers(e, function))
             continue;
@@ -39,10 +39,13 @@ int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg)
         s->busy++;
         q->busy++;
         e->inflight++;
-        e->jobs_done++;
+        e->jobs_sent++;
         if (send(e, job, arg) < 0) {
+            int dead = e->dead;
             dispatch_release(job);
             queue_push_front(q, job);
+            if (dead)
+                continue; /* e left the fleet: try the others */
             break;
         }
         sent++;
@@ -58,7 +61,7 @@ void dispatch_release(gw_job *job)
     exec_slot *s = executor_slot(e, job->queue);
     if (s && s->busy) {
         s->busy--;
-        if (!e->draining)
+        if (e->linked)
             job->queue->busy--;
     }
     e->inflight--;

@@ -11,8 +11,9 @@
 #include "fleet.h"
 #include "queue.h"
 
-/* Sends job to e. Returns 0, or <0 if it could not be sent (the job is then
- * put back at the head of its queue and dispatching stops). */
+/* Sends job to e. Returns 0, or <0 if it could not be sent: the job is then
+ * put back at the head of its queue, and dispatching goes on with the other
+ * executors if the sender marked e dead (fleet_mark_dead), or stops. */
 typedef int (*dispatch_send_fn)(gw_executor *e, gw_job *job, void *arg);
 
 /* The executor to run a job of function on q now, or NULL if none has a free

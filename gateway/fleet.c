@@ -39,18 +39,32 @@ int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
     return 0;
 }
 
-/* Takes e's slots out of their queues' totals (a draining executor's left
- * them when it began to drain). */
-static void executor_unlink_slots(gw_executor *e)
+/* Adds e's slots to their queues' totals. */
+static void executor_link_slots(gw_executor *e)
 {
+    if (e->linked)
+        return;
     for (size_t i = 0; i < e->nslots; i++) {
         gw_queue *q = e->slots[i].queue;
-        if (e->draining)
-            continue;
+        q->capacity += e->slots[i].size;
+        q->busy += e->slots[i].busy;
+        q->executors++;
+    }
+    e->linked = 1;
+}
+
+/* Takes e's slots out of their queues' totals. */
+static void executor_unlink_slots(gw_executor *e)
+{
+    if (!e->linked)
+        return;
+    for (size_t i = 0; i < e->nslots; i++) {
+        gw_queue *q = e->slots[i].queue;
         q->capacity -= e->slots[i].size;
         q->busy -= e->slots[i].busy;
         q->executors--;
     }
+    e->linked = 0;
 }
 
 void fleet_drain(fleet *f, gw_executor *e)
@@ -58,13 +72,9 @@ void fleet_drain(fleet *f, gw_executor *e)
     (void)f;
     if (e->draining)
         return;
-    for (size_t i = 0; i < e->nslots; i++) {
-        gw_queue *q = e->slots[i].queue;
-        q->capacity -= e->slots[i].size;
-        q->busy -= e->slots[i].busy;
-        q->executors--;
+    executor_unlink_slots(e);
+    for (size_t i = 0; i < e->nslots; i++)
         e->slots[i].size = 0; /* no credit: dispatch_pick passes it over */
-    }
     e->draining = 1;
 }
 
@@ -85,6 +95,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
 {
     exec_slot *slots = calloc(hello->n_queues, sizeof(*slots));
     char **functions = calloc(hello->n_functions, sizeof(*functions));
+    size_t nfunctions = 0;
+    gw_executor *e = NULL;
     if (!slots || !functions)
         goto err;
     for (size_t i = 0; i < hello->n_queues; i++) {
@@ -94,14 +106,11 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         slots[i].size = hello->queues[i]->size;
         slots[i].kind = hello->queues[i]->kind;
     }
-    for (size_t i = 0; i < hello->n_functions; i++)
-        if (!(functions[i] = strdup(hello->functions[i]))) {
-            for (size_t j = 0; j < i; j++)
-                free(functions[j]);
+    for (; nfunctions < hello->n_functions; nfunctions++)
+        if (!(functions[nfunctions] = strdup(hello->functions[nfunctions])))
             goto err;
-        }
 
-    gw_executor *e = fleet_find(f, rid);
+    e = fleet_find(f, rid);
     if (e) {
         /* Re-registration on the same connection: keep in-flight counts. */
         for (size_t i = 0; i < hello->n_queues; i++) {
@@ -114,11 +123,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         e->draining = 0;
     } else {
         e = calloc(1, sizeof(*e));
-        if (!e) {
-            for (size_t i = 0; i < hello->n_functions; i++)
-                free(functions[i]);
+        if (!e)
             goto err;
-        }
         e->rid = *rid;
         HASH_ADD(hh, f->by_rid, rid.bytes, e->rid.len, e);
         f->count++;
@@ -131,25 +137,45 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     e->heartbeat_ms = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
     e->liveness = hello->liveness ? hello->liveness : default_liveness;
     e->last_recv_us = now_us;
-    for (size_t i = 0; i < e->nslots; i++) {
-        gw_queue *q = e->slots[i].queue;
-        q->capacity += e->slots[i].size;
-        q->busy += e->slots[i].busy;
-        q->executors++;
-    }
+    executor_link_slots(e);
     return e;
 
 err:
+    for (size_t i = 0; i < nfunctions; i++)
+        free(functions[i]);
     free(slots);
     free(functions);
     return NULL;
 }
 
-void fleet_remove(fleet *f, gw_executor *e)
+void fleet_mark_dead(fleet *f, gw_executor *e, const char *why, int clean)
 {
+    if (e->dead)
+        return;
     executor_unlink_slots(e);
     HASH_DEL(f->by_rid, e);
     f->count--;
+    e->dead = 1;
+    e->clean = clean;
+    snprintf(e->dead_reason, sizeof(e->dead_reason), "%s", why);
+    e->next_dead = f->dead;
+    f->dead = e;
+}
+
+gw_executor *fleet_next_dead(fleet *f)
+{
+    gw_executor *e = f->dead;
+    if (e) {
+        f->dead = e->next_dead;
+        e->next_dead = NULL;
+    }
+    return e;
+}
+
+void fleet_free_executor(gw_executor *e)
+{
+    if (!e)
+        return;
     executor_free_decl(e);
     free(e);
 }
@@ -159,6 +185,8 @@ void fleet_free(fleet *f)
     gw_executor *e, *tmp;
     HASH_ITER(hh, f->by_rid, e, tmp)
     {
-        fleet_remove(f, e);
+        fleet_mark_dead(f, e, "shutdown", 1);
     }
+    while ((e = fleet_next_dead(f)) != NULL)
+        fleet_free_executor(e);
 }

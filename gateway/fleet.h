@@ -1,7 +1,14 @@
 /* fleet.h -- the executor table: who is connected, which queues each
  * serves with how many slots (its credit), which functions it offers, and
  * when it was last heard from. Keyed by the ZeroMQ routing id of its
- * connection. Loop thread only. */
+ * connection. Loop thread only.
+ *
+ * An executor is never freed where a caller may still hold it (the redis
+ * freeClientAsync rule): fleet_mark_dead takes it out of the table and out
+ * of its queues' capacity at once, so lookups and dispatch no longer see
+ * it, and puts it on a dead list; whoever owns the loop turn reaps the dead
+ * list once, at the end of the turn (fleet_next_dead, fleet_free_executor),
+ * after the jobs still pointing at each were dealt with. */
 #ifndef OFFLOAD_FLEET_H
 #define OFFLOAD_FLEET_H
 
@@ -30,17 +37,24 @@ typedef struct gw_executor {
     size_t nfunctions;
     uint32_t heartbeat_ms, liveness;
     uint64_t last_recv_us, last_send_us;
-    size_t inflight; /* jobs sent, not yet answered by a Result */
-    uint64_t jobs_done;
-    int draining;    /* sent Drain: no new jobs, its slots left the capacity */
+    size_t inflight;   /* jobs sent, not yet answered by a Result */
+    uint64_t jobs_sent; /* ever; dispatch's tie-break */
+    int linked;        /* its slots count in their queues' totals */
+    int draining;      /* sent Drain: no new jobs, its slots left the capacity */
+    int dead;          /* marked dead: on the dead list, waiting to be reaped */
+    int clean;         /* dead because it said Goodbye */
+    char dead_reason[96];
+    struct gw_executor *next_dead;
     UT_hash_handle hh;
 } gw_executor;
 
 typedef struct fleet {
-    gw_executor *by_rid; /* uthash head */
-    size_t count;
+    gw_executor *by_rid; /* uthash head: live executors */
+    size_t count;        /* live executors */
+    gw_executor *dead;   /* marked dead, not yet reaped */
 } fleet;
 
+/* The live executor at rid, or NULL. */
 gw_executor *fleet_find(fleet *f, const wire_rid *rid);
 
 /* Registers (or re-registers) the executor at rid from its Hello, creating
@@ -58,10 +72,19 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
  * their Results. */
 void fleet_drain(fleet *f, gw_executor *e);
 
-/* Removes e from the table and its slots from their queues' capacity, then
- * frees it. Jobs still pointing at it must be dealt with first. */
-void fleet_remove(fleet *f, gw_executor *e);
+/* Marks e dead (once; later calls do nothing): it leaves the table and its
+ * slots leave their queues' capacity now; it stays allocated, on the dead
+ * list, until reaped. why is kept for the reaper's log line; clean says it
+ * left with a Goodbye. */
+void fleet_mark_dead(fleet *f, gw_executor *e, const char *why, int clean);
 
+/* Takes the next executor off the dead list, or NULL. The caller deals
+ * with the jobs pointing at it, then frees it with fleet_free_executor. */
+gw_executor *fleet_next_dead(fleet *f);
+
+void fleet_free_executor(gw_executor *e);
+
+/* Frees every executor, live and dead. */
 void fleet_free(fleet *f);
 
 /* e's slot for q, or NULL. */

@@ -1,20 +1,29 @@
-/* gateway.h -- the gateway's event loop and the state it owns.
+/* gateway.h -- the gateway: wires the loop, the executor protocol, the job
+ * life cycle and the two fronts (HTTP, the clients socket) together, and is
+ * the core API the fronts call.
  *
- * One thread runs gateway_run: a zmq_poll over the executors socket, the
- * clients socket, libmicrohttpd's epoll fd, a timerfd armed for the timer
- * heap's earliest timer, and a signalfd. Everything below is touched only by that
- * thread: no locks on the hot path. */
+ *   loop.c       poll sources, timers, signals, end-of-turn hooks
+ *   executors.c  the executor protocol and the fleet (fleet.c)
+ *   jobs.c       every job from submit to its one answer (queue.c, dispatch.c)
+ *   http.c       the HTTP front (libmicrohttpd), routes.c, params.c
+ *   clients.c    the liboffload front (Submit / Reply on ZeroMQ)
+ *
+ * The fronts reach the core only through the functions below (submit,
+ * detach, snapshots, counters, draining), never through its structs.
+ * Everything runs on the loop's one thread: no locks. */
 #ifndef OFFLOAD_GATEWAY_H
 #define OFFLOAD_GATEWAY_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "clients.h"
+#include "executors.h"
 #include "flags.h"
-#include "fleet.h"
+#include "jobs.h"
+#include "loop.h"
 #include "queue.h"
-#include "routes.h"
-#include "timers.h"
+#include "stats.h"
 
 typedef struct gateway_config {
     char *http;               /* HOST:PORT */
@@ -37,82 +46,87 @@ typedef struct gateway_config {
     long long ready_fd;       /* -1: none */
 } gateway_config;
 
-/* Counters of things that went wrong, for logs and GET /v1/stats. */
-typedef struct gateway_stats {
-    uint64_t frames_bad;        /* undecodable or invalid frames, both sockets */
-    uint64_t frames_version;    /* frames in another protocol version */
-    uint64_t frames_unexpected; /* valid frames that make no sense here */
-    uint64_t results_unknown;   /* results for jobs we do not know */
-    uint64_t results_late;      /* results for jobs already answered */
-    uint64_t executors_lost;    /* executors declared dead */
-    uint64_t jobs_lost;         /* jobs answered executor_lost */
-    uint64_t jobs_retried;      /* jobs sent again after their executor was lost */
-    uint64_t send_failures;     /* sends that failed (peer gone, queue full) */
-    uint64_t callers_gone;      /* HTTP callers that hung up while waiting */
-    uint64_t http_requests;
-    uint64_t client_requests;
-} gateway_stats;
-
 struct http_front;
 
 typedef struct gateway {
     const gateway_config *cfg;
+    loop loop;
     void *zctx;
     void *exec_sock;   /* ROUTER, bound: executors connect */
     void *client_sock; /* ROUTER, bound: liboffload callers connect */
     char exec_endpoint[256], client_endpoint[256], http_endpoint[128];
-    struct http_front *http;
-    timers timers;
     queue_table queues;
-    fleet fleet;
-    gw_job *jobs; /* jobs sent to an executor, by id (uthash) */
-    route_table routes;
-    uint64_t next_job_id;
-    gw_timer tick; /* heartbeats and liveness */
-    struct gw_executor *unreachable; /* set by a failed job send */
-    int signal_fd;
-    int timer_fd;            /* armed for the earliest timer */
-    uint64_t timer_armed_us; /* what timer_fd is armed for; 0: disarmed */
-    int draining;            /* a signal arrived: finish what runs, take nothing new */
-    gw_timer drain_timer;
-    int stopping;
-    uint64_t started_us;
+    jobs jobs;
+    executors executors;
+    clients clients;
+    struct http_front *http;
     gateway_stats stats;
+    int draining; /* a signal arrived: finish what runs, take nothing new */
+    gw_timer drain_timer;
+    uint64_t started_us;
 } gateway;
 
-/* Binds every socket and the HTTP listener, from cfg (which must outlive
- * gw). Returns 0, or -1 with err saying what failed and what to do. */
+/* Checks cfg (which must outlive gw), binds every socket and the HTTP
+ * listener. Returns 0, or -1 with err saying what failed and what to do;
+ * gw then holds nothing. */
 int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM and a drain (see gw_on_signals):
- * requests in progress finish for up to --drain-timeout, the rest are
- * answered 503. Returns 0. */
+/* Runs the loop until SIGINT or SIGTERM and a drain: requests in progress
+ * finish for up to --drain-timeout, the rest are answered 503. Returns 0,
+ * or -1 if the loop failed. */
 int gateway_run(gateway *gw);
 
-/* Frees everything gateway_init made. */
+/* Answers every job left, says Goodbye to the executors, frees everything
+ * gateway_init made. */
 void gateway_close(gateway *gw);
 
-#define GATEWAY_MAX_RETRIES 100
+/* ---- the core API for the fronts ------------------------------------ */
 
-/* Creates a job and queues it (sending it at once if an executor has a free
- * slot). Takes *payload (NULLs it) in every case. timeout_ms 0 means the
- * default; retries < 0 means --default-retries: how many times the job may
- * be sent again when its executor is lost before its deadline (at least
- * once with retries, at most once without). On CODE_OK (0), done(arg) will
- * be called exactly once with the
- * outcome -- never from inside this call -- unless gateway_detach comes
- * first; *out is the job. Otherwise returns the Offload__Code that refused
- * it (unknown_queue, unknown_function, queue_full, bad_request) with err
- * set, and done is never called. */
-int gateway_submit(gateway *gw, const char *queue, const char *function, uint8_t **payload,
-                   size_t len, uint32_t timeout_ms, int retries, job_done_fn done, void *arg,
-                   gw_job **out, char *err, size_t errlen);
+/* Submits a job (see jobs_submit: takes r->payload in every case; on 0
+ * (CODE_OK) done is called exactly once, later, unless gateway_detach comes
+ * first). While the gateway drains, refuses with no_executor. */
+int gateway_submit(gateway *gw, job_request *r, job_done_fn done, void *arg, gw_job **out,
+                   char *err, size_t errlen);
 
-/* The Retry-After, in seconds, for a caller refused by queue (full). */
+/* The caller of job went away: done will not be called. */
+void gateway_detach(gateway *gw, gw_job *job);
+
+/* The job's id (for logs and headers). */
+uint64_t gateway_job_id(const gw_job *job);
+
+/* The Retry-After, in seconds, for a caller refused by a full queue. */
 unsigned gateway_retry_after(gateway *gw, const char *queue);
 
-/* The caller of job went away: done will not be called. A waiting job leaves
- * its queue; a running one is cancelled on its executor. */
-void gateway_detach(gateway *gw, gw_job *job);
+/* Makes queue name known (a --route names it). Returns 0, or -1 when the
+ * name is invalid or too many queues exist. */
+int gateway_declare_queue(gateway *gw, const char *name);
+
+/* True once a signal started the drain: fronts take no new work. */
+int gateway_draining(const gateway *gw);
+
+/* Counts one event a front saw. */
+void gateway_count(gateway *gw, gateway_counter c);
+
+/* One queue, as GET /v1/queues shows it. */
+typedef struct queue_info {
+    char name[CODEC_NAME_MAX + 1];
+    uint32_t capacity, busy, available, executors;
+    uint64_t waiting, submitted, completed, failed, timeouts, rejected;
+} queue_info;
+
+/* A copy of every queue's numbers: *out (malloc'd, the caller frees it)
+ * holds *count entries. Returns 0 or -ENOMEM. */
+int gateway_queues(gateway *gw, queue_info **out, size_t *count);
+
+/* The gateway as GET /v1/stats shows it. */
+typedef struct gateway_status {
+    const char *id;
+    uint64_t uptime_ms;
+    size_t executors;
+    size_t jobs_in_flight;
+    gateway_stats counters;
+} gateway_status;
+
+void gateway_status_get(gateway *gw, gateway_status *out);
 
 #endif

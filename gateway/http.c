@@ -36,6 +36,7 @@
 #include "gateway.h"
 #include "log.h"
 #include "params.h"
+#include "routes.h"
 
 #define HTTP_CONNECTION_TIMEOUT_S 60 /* idle keep-alive connections */
 #define HTTP_LISTEN_BACKLOG 4096
@@ -58,6 +59,9 @@ typedef struct http_request http_request;
 
 struct http_front {
     gateway *gw;
+    loop *loop;
+    http_config cfg;
+    route_table routes;
     struct MHD_Daemon *daemon;
     int epoll_fd;
     http_request *suspended; /* requests waiting on a job or a timer */
@@ -200,6 +204,7 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
 static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
 {
     http_request *req = arg;
+    (void)job;
     unsigned status = MHD_HTTP_OK;
     struct MHD_Response *r;
     req->job = NULL;
@@ -209,11 +214,11 @@ static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
                                     "application/octet-stream");
     } else {
-        r = http_error(o->code, o->message, job->id, 1, &status);
+        r = http_error(o->code, o->message, o->job_id, 1, &status);
     }
     if (r) {
         char v[32];
-        snprintf(v, sizeof(v), "%llu", (unsigned long long)job->id);
+        snprintf(v, sizeof(v), "%llu", (unsigned long long)o->job_id);
         MHD_add_response_header(r, "X-Offload-Job-Id", v);
         snprintf(v, sizeof(v), "%llu", (unsigned long long)o->waited_us);
         MHD_add_response_header(r, "X-Offload-Waited-Us", v);
@@ -246,16 +251,18 @@ static void http_delay_done(gw_timer *t, void *arg)
 
 static struct MHD_Response *http_queues_json(gateway *gw)
 {
+    queue_info *qs;
+    size_t n;
+    if (gateway_queues(gw, &qs, &n) < 0)
+        return NULL;
     json_t *list = json_array();
-    gw_queue *q, *tmp;
-    HASH_ITER(hh, gw->queues.by_name, q, tmp)
-    {
+    for (size_t i = 0; i < n; i++) {
+        const queue_info *q = &qs[i];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(q->name));
         json_object_set_new(o, "capacity", json_integer(q->capacity));
         json_object_set_new(o, "busy", json_integer(q->busy));
-        json_object_set_new(o, "available",
-                            json_integer(q->capacity > q->busy ? q->capacity - q->busy : 0));
+        json_object_set_new(o, "available", json_integer(q->available));
         json_object_set_new(o, "waiting", json_integer((json_int_t)q->waiting));
         json_object_set_new(o, "executors", json_integer(q->executors));
         json_object_set_new(o, "submitted", json_integer((json_int_t)q->submitted));
@@ -265,34 +272,25 @@ static struct MHD_Response *http_queues_json(gateway *gw)
         json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
         json_array_append_new(list, o);
     }
+    free(qs);
     json_t *root = json_object();
     json_object_set_new(root, "queues", list);
     return http_json(root);
 }
 
+/* Every counter of stats.h's one table, by its name. */
 static struct MHD_Response *http_stats_json(gateway *gw)
 {
-    const gateway_stats *s = &gw->stats;
+    gateway_status st;
+    gateway_status_get(gw, &st);
     json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(gw->cfg->id));
-    json_object_set_new(o, "uptime_ms",
-                        json_integer((json_int_t)((clock_now_us() - gw->started_us) / 1000)));
-    json_object_set_new(o, "executors", json_integer((json_int_t)gw->fleet.count));
-    json_object_set_new(o, "jobs_in_flight", json_integer((json_int_t)HASH_COUNT(gw->jobs)));
-#define STAT(name) json_object_set_new(o, #name, json_integer((json_int_t)s->name))
-    STAT(http_requests);
-    STAT(client_requests);
-    STAT(frames_bad);
-    STAT(frames_version);
-    STAT(frames_unexpected);
-    STAT(results_unknown);
-    STAT(results_late);
-    STAT(executors_lost);
-    STAT(jobs_lost);
-    STAT(jobs_retried);
-    STAT(callers_gone);
-    STAT(send_failures);
-#undef STAT
+    json_object_set_new(o, "id", json_string(st.id));
+    json_object_set_new(o, "uptime_ms", json_integer((json_int_t)st.uptime_ms));
+    json_object_set_new(o, "executors", json_integer((json_int_t)st.executors));
+    json_object_set_new(o, "jobs_in_flight", json_integer((json_int_t)st.jobs_in_flight));
+    for (int c = 0; c < STAT_COUNT; c++)
+        json_object_set_new(o, stats_name((gateway_counter)c),
+                            json_integer((json_int_t)st.counters.v[c]));
     return http_json(o);
 }
 
@@ -315,14 +313,14 @@ static void http_read_job_params(http_request *req)
 {
     char err[256];
     const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
-    if (v && params_ms("timeout_ms", v, 1, req->front->gw->cfg->max_timeout_ms, &req->timeout_ms,
-                       err, sizeof(err)) < 0) {
+    if (v && params_ms("timeout_ms", v, 1, req->front->cfg.max_timeout_ms, &req->timeout_ms, err,
+                       sizeof(err)) < 0) {
         http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         return;
     }
     req->retries = -1;
     v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "retries");
-    if (v && params_uint("retries", "retries", v, 0, GATEWAY_MAX_RETRIES, &req->retries, err,
+    if (v && params_uint("retries", "retries", v, 0, JOBS_MAX_RETRIES, &req->retries, err,
                          sizeof(err)) < 0)
         http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
 }
@@ -330,7 +328,7 @@ static void http_read_job_params(http_request *req)
 /* Decides what a new request is for, from its method and path. */
 static void http_resolve(http_request *req, const char *method, const char *url)
 {
-    gateway *gw = req->front->gw;
+    http_front *h = req->front;
     char err[256], q[48];
     const int NOT_ALLOWED = -1;
     int allowed = 1;
@@ -358,7 +356,7 @@ static void http_resolve(http_request *req, const char *method, const char *url)
             if (!v)
                 http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
                           "ms is required: GET /v1/delay?ms=N");
-            else if (params_ms("ms", v, 0, gw->cfg->max_timeout_ms, &req->delay_ms, err,
+            else if (params_ms("ms", v, 0, h->cfg.max_timeout_ms, &req->delay_ms, err,
                                sizeof(err)) < 0)
                 http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         }
@@ -381,15 +379,15 @@ static void http_resolve(http_request *req, const char *method, const char *url)
             http_read_job_params(req);
     } else {
         int path_known;
-        const route *r = route_table_find(&gw->routes, method, url, &path_known);
+        const route *r = route_table_find(&h->routes, method, url, &path_known);
         if (!r && !path_known && !strcmp(method, MHD_HTTP_METHOD_HEAD))
-            r = route_table_find(&gw->routes, MHD_HTTP_METHOD_GET, url, &path_known);
+            r = route_table_find(&h->routes, MHD_HTTP_METHOD_GET, url, &path_known);
         if (!r) {
             params_quote(url, q, sizeof(q));
             if (path_known) {
                 req->target = TARGET_ERROR;
                 req->err_code = HTTP_ERR_NOT_ALLOWED;
-                route_table_methods(&gw->routes, url, req->allow_buf, sizeof(req->allow_buf));
+                route_table_methods(&h->routes, url, req->allow_buf, sizeof(req->allow_buf));
                 req->allow = req->allow_buf;
                 snprintf(req->err_msg, sizeof(req->err_msg), "%s is not allowed on '%s'; use %s",
                          method, q, req->allow);
@@ -473,9 +471,13 @@ static enum MHD_Result http_start_job(http_request *req)
         return MHD_NO;
     char err[256];
     gw_job *job;
-    int code = gateway_submit(gw, req->queue, req->function, &payload, len,
-                              (uint32_t)req->timeout_ms, (int)req->retries, http_job_done, req,
-                              &job, err, sizeof(err));
+    job_request r = {.queue = req->queue,
+                     .function = req->function,
+                     .payload = payload,
+                     .len = len,
+                     .timeout_ms = (uint32_t)req->timeout_ms,
+                     .retries = (int)req->retries};
+    int code = gateway_submit(gw, &r, http_job_done, req, &job, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK)
         return http_send_error(req, code, err,
                                code == OFFLOAD__CODE__CODE_QUEUE_FULL
@@ -503,20 +505,20 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->front = h;
         req->conn = conn;
         *con_cls = req;
-        gw->stats.http_requests++;
+        gateway_count(gw, STAT_http_requests);
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (info && info->num_connections > (unsigned)gw->cfg->max_connections) {
+        if (info && info->num_connections > (unsigned)h->cfg.max_connections) {
             /* Past --max-connections but within MHD's hard limit: answer,
              * don't reset, and close this connection. */
             req->target = TARGET_ERROR;
             req->err_code = HTTP_ERR_TOO_MANY_CONNECTIONS;
             snprintf(req->err_msg, sizeof(req->err_msg),
                      "%u connections are open, over --max-connections %lld; retry later",
-                     info->num_connections, gw->cfg->max_connections);
+                     info->num_connections, h->cfg.max_connections);
             return MHD_YES;
         }
-        if (gw->draining) {
+        if (gateway_draining(gw)) {
             req->target = TARGET_ERROR;
             req->err_code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
             snprintf(req->err_msg, sizeof(req->err_msg),
@@ -528,7 +530,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             long long n;
-            if (cl && parse_ll(cl, &n) == 0 && n > gw->cfg->max_payload)
+            if (cl && parse_ll(cl, &n) == 0 && n > h->cfg.max_payload)
                 req->too_large = 1;
         }
         return MHD_YES;
@@ -539,7 +541,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         *upload_data_size = 0;
         if (req->target != TARGET_JOB || req->too_large)
             return MHD_YES; /* a body nobody reads is discarded */
-        if ((long long)(req->len + n) > gw->cfg->max_payload) {
+        if ((long long)(req->len + n) > h->cfg.max_payload) {
             req->too_large = 1;
             free(req->body);
             req->body = NULL;
@@ -583,8 +585,9 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     case TARGET_STATS:
         return http_send(conn, MHD_HTTP_OK, http_stats_json(gw));
     case TARGET_DELAY:
-        if (timers_start(&gw->timers, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
-                         http_delay_done, req) < 0)
+        if (loop_timer_start(h->loop, &req->delay,
+                             clock_now_us() + (uint64_t)req->delay_ms * 1000, http_delay_done,
+                             req) < 0)
             return MHD_NO;
         http_suspend(req);
         return MHD_YES;
@@ -592,7 +595,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         if (req->too_large) {
             char msg[128];
             snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
-                     gw->cfg->max_payload);
+                     h->cfg.max_payload);
             return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
         }
         return http_start_job(req);
@@ -611,7 +614,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         return;
     if (req->job)
         gateway_detach(h->gw, req->job);
-    timers_stop(&h->gw->timers, &req->delay);
+    loop_timer_stop(h->loop, &req->delay);
     if (req->response)
         MHD_destroy_response(req->response);
     free(req->body);
@@ -669,8 +672,38 @@ static void http_raise_nofile(long long want)
     setrlimit(RLIMIT_NOFILE, &rl);
 }
 
-int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
+/* Parses the --route table into h->routes and declares the queues its job
+ * routes name. Returns 0 or -1 with err set. */
+static int http_load_routes(http_front *h, char *err, size_t errlen)
 {
+    const flag_list *routes = h->cfg.routes;
+    for (size_t i = 0; routes && i < routes->count; i++) {
+        if (route_table_add(&h->routes, routes->items[i], err, errlen) < 0)
+            return -1;
+        const route *r = &h->routes.routes[h->routes.count - 1];
+        if (r->kind == ROUTE_JOB && gateway_declare_queue(h->gw, r->queue) < 0) {
+            snprintf(err, errlen, "--route '%.100s': too many queues", routes->items[i]);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Frees a front that never started serving. */
+static void http_free(http_front *h)
+{
+    if (h->daemon)
+        MHD_stop_daemon(h->daemon);
+    if (h->watch_fd >= 0)
+        close(h->watch_fd);
+    route_table_free(&h->routes);
+    free(h);
+}
+
+http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound,
+                       size_t boundlen, char *err, size_t errlen)
+{
+    const char *listen = cfg->listen;
     char host[64];
     unsigned port;
     struct sockaddr_storage ss;
@@ -680,7 +713,7 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
     if (http_parse_listen(listen, host, sizeof(host), &port) < 0) {
         snprintf(err, errlen, "--http '%s': expected HOST:PORT (0.0.0.0:8080, [::1]:8080)",
                  listen);
-        return -1;
+        return NULL;
     }
     struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
     struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)&ss;
@@ -695,73 +728,74 @@ int http_start(gateway *gw, const char *listen, char *err, size_t errlen)
         flags |= MHD_USE_IPv6;
     } else {
         snprintf(err, errlen, "--http '%s': '%s' is not an IPv4 or IPv6 address", listen, host);
-        return -1;
+        return NULL;
     }
 
     http_front *h = calloc(1, sizeof(*h));
     if (!h) {
         snprintf(err, errlen, "out of memory");
-        return -1;
+        return NULL;
     }
     h->gw = gw;
+    h->loop = l;
+    h->cfg = *cfg;
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
     if (h->watch_fd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-        free(h);
-        return -1;
+        goto err;
     }
-    http_raise_nofile(http_hard_limit(gw->cfg->max_connections));
+    if (http_load_routes(h, err, errlen) < 0)
+        goto err;
+    http_raise_nofile(http_hard_limit(cfg->max_connections));
     h->daemon = MHD_start_daemon(
         flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(gw->cfg->max_connections),
+        MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(cfg->max_connections),
         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));
-        if (h->watch_fd >= 0)
-            close(h->watch_fd);
-        free(h);
-        return -1;
+        goto err;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     h->epoll_fd = info ? info->epoll_fd : -1;
     info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned bound = info ? info->port : port;
+    unsigned port_bound = info ? info->port : port;
     if (flags & MHD_USE_IPv6)
-        snprintf(gw->http_endpoint, sizeof(gw->http_endpoint), "[%s]:%u", host, bound);
+        snprintf(bound, boundlen, "[%s]:%u", host, port_bound);
     else
-        snprintf(gw->http_endpoint, sizeof(gw->http_endpoint), "%s:%u",
-                 *host ? host : "0.0.0.0", bound);
-    gw->http = h;
-    return 0;
+        snprintf(bound, boundlen, "%s:%u", *host ? host : "0.0.0.0", port_bound);
+    return h;
+
+err:
+    http_free(h);
+    return NULL;
 }
 
-int http_fd(http_front *h)
+/* Readable MHD epoll fd: the end-of-turn hook does the work. */
+static void http_on_readable(void *arg)
 {
-    return h->epoll_fd;
+    (void)arg;
 }
 
-int http_gone_fd(http_front *h)
+/* Callers of suspended requests that hung up: a waiting job leaves its
+ * queue, a running one is cancelled on its executor. */
+static void http_check_gone(void *arg)
 {
-    return h->watch_fd;
-}
-
-void http_check_gone(http_front *h)
-{
+    http_front *h = arg;
     struct epoll_event evs[64];
     int n = epoll_wait(h->watch_fd, evs, 64, 0);
     for (int i = 0; i < n; i++) {
         http_request *req = evs[i].data.ptr;
-        h->gw->stats.callers_gone++;
+        gateway_count(h->gw, STAT_callers_gone);
         log_debug("event=caller_gone job_id=%llu",
-                  (unsigned long long)(req->job ? req->job->id : 0));
+                  (unsigned long long)(req->job ? gateway_job_id(req->job) : 0));
         if (req->job) {
             gateway_detach(h->gw, req->job);
             req->job = NULL;
         }
-        timers_stop(&h->gw->timers, &req->delay);
+        loop_timer_stop(h->loop, &req->delay);
         /* Nobody reads this answer: resuming lets MHD see the closed socket
          * and end the request. */
         unsigned status;
@@ -771,17 +805,29 @@ void http_check_gone(http_front *h)
     }
 }
 
-int64_t http_timeout_us(http_front *h)
+static int64_t http_timeout_us(void *arg)
 {
+    http_front *h = arg;
     MHD_UNSIGNED_LONG_LONG ms;
     if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
         return -1;
     return (int64_t)ms * 1000;
 }
 
-void http_process(http_front *h)
+static void http_process(void *arg)
 {
+    http_front *h = arg;
     MHD_run(h->daemon);
+}
+
+int http_attach(http_front *h, loop *l)
+{
+    if (loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
+        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
+        loop_on_turn(l, http_process, h) < 0)
+        return -1;
+    loop_on_timeout(l, http_timeout_us, h);
+    return 0;
 }
 
 void http_quiesce(http_front *h)
@@ -809,7 +855,7 @@ static void http_resume_all(http_front *h, int answer)
             gateway_detach(h->gw, req->job);
             req->job = NULL;
         }
-        timers_stop(&h->gw->timers, &req->delay);
+        loop_timer_stop(h->loop, &req->delay);
         unsigned status = 0;
         struct MHD_Response *r = NULL;
         if (answer)
@@ -842,9 +888,6 @@ void http_stop(http_front **hp)
         return;
     /* MHD refuses to stop with suspended connections: resume them first. */
     http_resume_all(h, 0);
-    MHD_stop_daemon(h->daemon);
-    if (h->watch_fd >= 0)
-        close(h->watch_fd);
-    free(h);
+    http_free(h);
     *hp = NULL;
 }

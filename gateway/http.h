@@ -1,34 +1,37 @@
 /* http.h -- the gateway's HTTP front (libmicrohttpd), driven by the
- * gateway's loop: built-in routes, user --route table, job requests
- * suspended until their job ends. Loop thread only. */
+ * gateway's loop: built-in routes, the user --route table, and job
+ * requests suspended until their job ends. A peer of the clients front: it
+ * reaches the core through gateway.h's API only. Loop thread only. */
 #ifndef OFFLOAD_HTTP_H
 #define OFFLOAD_HTTP_H
 
 #include <stddef.h>
 #include <stdint.h>
 
+#include "flags.h"
+#include "loop.h"
+
 struct gateway;
 typedef struct http_front http_front;
 
-/* Listens on listen ("HOST:PORT"; port 0 picks a free one) and stores the
- * front in gw->http and the bound address in gw->http_endpoint. Returns 0,
- * or -1 with err set. */
-int http_start(struct gateway *gw, const char *listen, char *err, size_t errlen);
+typedef struct http_config {
+    const char *listen;      /* "HOST:PORT"; port 0 picks a free one */
+    const flag_list *routes; /* --route values */
+    long long max_payload;   /* bytes; larger bodies get 413 */
+    long long max_timeout_ms;
+    long long max_connections;
+} http_config;
 
-/* The fd the loop polls for readability (MHD's epoll fd). */
-int http_fd(http_front *h);
+/* Parses the routes (declaring the queues they name), listens, and writes
+ * the bound address to bound. Returns the front, or NULL with err set. */
+http_front *http_start(struct gateway *gw, loop *l, const http_config *cfg, char *bound,
+                       size_t boundlen, char *err, size_t errlen);
 
-/* An fd that becomes readable when the caller of a suspended request hangs
- * up; then call http_check_gone, which cancels its job (a waiting job
- * leaves its queue; a running one is cancelled on its executor). */
-int http_gone_fd(http_front *h);
-void http_check_gone(http_front *h);
-
-/* Microseconds until MHD needs http_process for a timeout; -1 for none. */
-int64_t http_timeout_us(http_front *h);
-
-/* Lets MHD accept, read, answer and resume; call after every poll. */
-void http_process(http_front *h);
+/* Registers the front's fds (MHD's epoll fd; the watch on suspended
+ * sockets for callers that hang up), its timeout and its end-of-turn work
+ * (MHD accepts, reads, answers and resumes) with the loop. Returns 0 or -1
+ * when the loop is full. */
+int http_attach(http_front *h, loop *l);
 
 /* Closes the listening socket: no new connections. Requests on open
  * connections are answered 503 from now on; suspended ones go on. */

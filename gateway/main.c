@@ -7,6 +7,7 @@
 
 #include "gateway.h"
 #include "log.h"
+#include "signals.h"
 
 static const char usage[] =
     "usage: offload-gateway [flags]\n"
@@ -58,9 +59,9 @@ int main(int argc, char **argv)
         {"max-payload", "BYTES", "largest job payload; larger bodies get 413 (default 1M)",
          flag_set_size, &cfg.max_payload, 0, 256LL << 20, 0},
         {"default-timeout-ms", "MS", "a job's deadline when the request sets none (default 60000)",
-         flag_set_int, &cfg.default_timeout_ms, 1, 86400000, 0},
+         flag_set_int, &cfg.default_timeout_ms, 1, CODEC_MS_MAX, 0},
         {"max-timeout-ms", "MS", "largest timeout_ms a request may ask for (default 3600000)",
-         flag_set_int, &cfg.max_timeout_ms, 1, 86400000, 0},
+         flag_set_int, &cfg.max_timeout_ms, 1, CODEC_MS_MAX, 0},
         {"max-connections", "N", "HTTP connections open at once (default 4096)", flag_set_int,
          &cfg.max_connections, 1, 1000000, 0},
         {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
@@ -72,9 +73,9 @@ int main(int argc, char **argv)
         {"drain-timeout", "MS",
          "on SIGTERM, stop accepting and let requests in progress finish for up to MS; "
          "the rest get 503; 0 stops at once, a second signal too (default 30000)",
-         flag_set_int, &cfg.drain_timeout_ms, 0, 86400000, 0},
+         flag_set_int, &cfg.drain_timeout_ms, 0, CODEC_MS_MAX, 0},
         {"heartbeat-ms", "MS", "heartbeat interval for executors that set none (default 1000)",
-         flag_set_int, &cfg.heartbeat_ms, 10, 600000, 0},
+         flag_set_int, &cfg.heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before an executor is dead (default 3)",
          flag_set_int, &cfg.liveness, 1, 1000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)",
@@ -103,12 +104,7 @@ int main(int argc, char **argv)
 
     /* SIGINT/SIGTERM arrive through a signalfd: block them before any thread
      * (ZeroMQ's I/O threads) exists, so every thread inherits the mask. */
-    sigset_t mask;
-    sigemptyset(&mask);
-    sigaddset(&mask, SIGINT);
-    sigaddset(&mask, SIGTERM);
-    sigprocmask(SIG_BLOCK, &mask, NULL);
-    signal(SIGPIPE, SIG_IGN);
+    signals_block();
 
     gateway gw;
     if (gateway_init(&gw, &cfg, err, sizeof(err)) < 0) {

@@ -83,7 +83,6 @@ void queue_remove(gw_queue *q, gw_job *job)
     else
         q->tail = job->prev;
     job->prev = job->next = NULL;
-    job->state = JOB_NEW;
     q->waiting--;
 }
 

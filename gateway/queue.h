@@ -18,18 +18,29 @@
 typedef struct gw_job gw_job;
 typedef struct gw_queue gw_queue;
 struct gw_executor;
+struct jobs;
 
+/* A job's life (jobs.c makes every transition):
+ *
+ *   NEW -> WAITING -> RUNNING -> ENDED           its Result answered the caller
+ *                  \-> ENDED                     deadline or detach while waiting
+ *          RUNNING -> ABANDONED -> ENDED         caller answered early; Result frees
+ *          RUNNING -> WAITING                    executor lost, retries left
+ *          RUNNING, ABANDONED -> ENDED           executor lost
+ */
 typedef enum job_state {
     JOB_NEW,       /* created, not yet queued */
     JOB_WAITING,   /* in its queue's FIFO */
     JOB_RUNNING,   /* sent to an executor; its caller waits */
     JOB_ABANDONED, /* sent to an executor; its caller was answered (deadline)
                       or left. Kept until the executor's Result frees its slot */
+    JOB_ENDED,     /* out of every table; freed next */
 } job_state;
 
 /* What a job ended with, handed to its origin's callback. Pointers are valid
  * only during the callback. */
 typedef struct job_outcome {
+    uint64_t job_id;
     int code;               /* Offload__Code */
     const uint8_t *payload; /* result bytes when code is OK */
     size_t len;
@@ -54,8 +65,8 @@ struct gw_job {
     gw_timer deadline;
     job_done_fn done;             /* NULL once answered or detached */
     void *done_arg;
-    void *owner;                  /* the gateway, for timer callbacks */
-    UT_hash_handle hh;            /* the gateway's table by id, while sent */
+    struct jobs *owner;           /* its table, for timer callbacks */
+    UT_hash_handle hh;            /* jobs.by_id, while sent */
 };
 
 struct gw_queue {
@@ -101,7 +112,8 @@ unsigned queue_retry_after(const gw_queue *q);
 int queue_parse_spec(const char *spec, char *name, long long *max_waiting, char *err,
                      size_t errlen);
 
-/* FIFO operations; push and pop set job->state. */
+/* FIFO operations. push and push_front set job->state to JOB_WAITING;
+ * remove leaves the state to the caller, who moves the job on. */
 void queue_push(gw_queue *q, gw_job *job);
 void queue_push_front(gw_queue *q, gw_job *job);
 gw_job *queue_peek(gw_queue *q);

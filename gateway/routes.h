@@ -18,7 +18,7 @@
 
 #define ROUTE_METHOD_MAX 15
 #define ROUTE_PATH_MAX 1024
-#define ROUTE_DELAY_MAX_MS 86400000LL
+#define ROUTE_DELAY_MAX_MS ((long long)CODEC_MS_MAX)
 
 typedef enum route_kind { ROUTE_DELAY, ROUTE_JOB } route_kind;
 

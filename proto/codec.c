@@ -22,8 +22,7 @@ int codec_name_valid(const char *s)
     return n > 0;
 }
 
-/* Printable ASCII, 1..max chars. */
-static int codec_id_valid(const char *s, size_t max)
+int codec_id_valid(const char *s, size_t max)
 {
     if (!s || !*s)
         return 0;
@@ -75,10 +74,12 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
     for (size_t i = 0; i < h->n_functions; i++)
         if (!codec_name_valid(h->functions[i]))
             INVALID("hello: function %zu has an invalid name", i);
-    if (h->heartbeat_ms && (h->heartbeat_ms < 10 || h->heartbeat_ms > 600000))
-        INVALID("hello: heartbeat_ms %u (10..600000 allowed)", h->heartbeat_ms);
-    if (h->liveness > 1000)
-        INVALID("hello: liveness %u (0..1000 allowed)", h->liveness);
+    if (h->heartbeat_ms &&
+        (h->heartbeat_ms < CODEC_HEARTBEAT_MS_MIN || h->heartbeat_ms > CODEC_HEARTBEAT_MS_MAX))
+        INVALID("hello: heartbeat_ms %u (%d..%d allowed)", h->heartbeat_ms,
+                CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX);
+    if (h->liveness > CODEC_LIVENESS_MAX)
+        INVALID("hello: liveness %u (0..%d allowed)", h->liveness, CODEC_LIVENESS_MAX);
     return 0;
 }
 
@@ -114,8 +115,8 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
             INVALID("result: message too long");
         return 0;
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
-        if (!codec_name_valid(env->submit->queue) || !codec_name_valid(env->submit->function))
-            INVALID("submit: invalid queue or function name");
+        /* Names are checked where the Submit is answered (a Reply with
+         * bad_request and the client's request_id), not dropped here. */
         return 0;
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         if (!codec_code_valid(env->reply->code))

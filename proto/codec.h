@@ -20,6 +20,10 @@
 #define CODEC_QUEUES_MAX 64     /* queues per executor */
 #define CODEC_FUNCTIONS_MAX 256 /* functions per executor */
 #define CODEC_POOL_MAX 4096     /* workers per queue */
+#define CODEC_HEARTBEAT_MS_MIN 10     /* Hello.heartbeat_ms, when set */
+#define CODEC_HEARTBEAT_MS_MAX 600000
+#define CODEC_LIVENESS_MAX 1000       /* Hello.liveness */
+#define CODEC_MS_MAX 86400000         /* longest timeout, delay or sleep: one day */
 
 typedef Offload__Envelope codec_envelope;
 
@@ -50,6 +54,10 @@ int codec_encode(codec_envelope *env, uint8_t **buf, size_t *len);
 /* True if s is a valid queue or function name: 1..CODEC_NAME_MAX chars of
  * [A-Za-z0-9_.-]. */
 int codec_name_valid(const char *s);
+
+/* True if s is a valid executor or gateway id: 1..max printable ASCII
+ * characters, no spaces. */
+int codec_id_valid(const char *s, size_t max);
 
 /* Validates a decoded envelope's body; 0 or CODEC_EINVALID with err set.
  * codec_decode calls it; exposed for tests and for locally built messages. */

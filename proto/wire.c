@@ -13,7 +13,8 @@ int wire_send(void *sock, const wire_rid *rid, codec_envelope *env, int flags)
     if (zmq_msg_init_size(&msg, n) != 0)
         return -errno;
     codec_pack(env, zmq_msg_data(&msg));
-    if (rid && zmq_send(sock, rid->bytes, rid->len, flags | ZMQ_SNDMORE) < 0) {
+    if (rid && (zmq_send(sock, rid->bytes, rid->len, flags | ZMQ_SNDMORE) < 0 ||
+                (rid->delimited && zmq_send(sock, "", 0, flags | ZMQ_SNDMORE) < 0))) {
         int e = errno;
         zmq_msg_close(&msg);
         return -e;
@@ -67,6 +68,15 @@ int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
         int e = errno;
         zmq_msg_close(&msg);
         return -e;
+    }
+    if (rid && zmq_msg_size(&msg) == 0 && wire_more(sock)) {
+        /* A REQ peer's empty delimiter: the Envelope follows. */
+        rid->delimited = 1;
+        if (zmq_msg_recv(&msg, sock, 0) < 0) {
+            int e = errno;
+            zmq_msg_close(&msg);
+            return -e;
+        }
     }
     if (wire_more(sock)) {
         wire_drain(sock);

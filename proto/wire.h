@@ -12,10 +12,15 @@
 #include "codec.h"
 
 #define WIRE_RID_MAX 255
+#define WIRE_FRAME_SLACK 65536 /* frame bytes allowed beyond the payload limit */
+#define WIRE_HWM 100000        /* messages queued per socket and direction */
 
+/* Where a message on a ROUTER socket came from, and how to answer it. */
 typedef struct wire_rid {
     uint8_t len;
     uint8_t bytes[WIRE_RID_MAX];
+    uint8_t delimited; /* the peer is a REQ: its body came after an empty
+                          frame, and the answer must too */
 } wire_rid;
 
 /* Packs env (its version set to ours) and sends it, after rid's frame when

@@ -747,18 +747,20 @@ static void test_job_submit_names(void)
     s.queue = n64;
     s.function = "echo";
     EXPECT_VALID(&senv);
+    /* A Submit's names are judged where it is answered (the gateway replies
+     * bad_request with the client's request_id), so the codec passes them:
+     * dropping the frame here would leave the client waiting. */
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         s.queue = (char *)bad[i];
         s.function = "echo";
-        EXPECT_INVALID(&senv, "submit: invalid");
+        EXPECT_VALID(&senv);
         s.queue = "io";
         s.function = (char *)bad[i];
-        EXPECT_INVALID(&senv, "submit: invalid");
+        EXPECT_VALID(&senv);
     }
-    /* An unset (empty) queue is not a name either. */
     Offload__Submit empty = OFFLOAD__SUBMIT__INIT;
     senv.submit = &empty;
-    EXPECT_INVALID(&senv, "submit: invalid");
+    EXPECT_VALID(&senv);
     free(n64);
     free(n65);
 }

@@ -50,6 +50,16 @@ static gw_executor *add_executor(fleet *f, queue_table *qt, uint8_t rid_byte, co
     return fleet_register(f, qt, &rid, &hello, 1000, 3, 0);
 }
 
+/* Marks e dead and reaps it at once, as the gateway does at the end of a
+ * turn. */
+static void remove_executor(fleet *f, gw_executor *e)
+{
+    fleet_mark_dead(f, e, "test", 0);
+    CU_ASSERT_EQUAL(fleet_next_dead(f), e);
+    CU_ASSERT_PTR_NULL(fleet_next_dead(f));
+    fleet_free_executor(e);
+}
+
 static gw_job *make_job(uint64_t id, gw_queue *q, const char *function)
 {
     uint8_t *payload = malloc(1);
@@ -230,7 +240,7 @@ static void test_reregister_and_remove(void)
     CU_ASSERT_EQUAL(q->executors, 1);
     dispatch_release(j);
     CU_ASSERT_EQUAL(q->busy, 0);
-    fleet_remove(&f, a);
+    remove_executor(&f, a);
     CU_ASSERT_EQUAL(f.count, 0);
     CU_ASSERT_EQUAL(q->capacity, 0);
     CU_ASSERT_EQUAL(q->executors, 0);
@@ -272,7 +282,7 @@ static void test_drain(void)
     dispatch_release(on_drained);
     CU_ASSERT_EQUAL(q->busy, 2);
     CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
-    fleet_remove(&f, busy_one);
+    remove_executor(&f, busy_one);
     CU_ASSERT_EQUAL(q->capacity, 2);
     CU_ASSERT_EQUAL(q->busy, 2);
     CU_ASSERT_EQUAL(q->executors, 1);

@@ -1,0 +1,279 @@
+/* executors.c -- see executors.h. */
+#include "executors.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "clock.h"
+#include "log.h"
+
+/* A flood of unexpected messages is logged in a few lines a second; the
+ * counters still count every one. */
+static log_limiter executors_limiter;
+#define executors_log_allowed() log_limiter_allow(&executors_limiter, 5)
+
+/* Sends env to e; an executor that cannot be reached is marked dead. */
+static int executors_send(executors *x, gw_executor *e, codec_envelope *env)
+{
+    if (e->dead)
+        return -1;
+    int rc = x->send(x->send_arg, &e->rid, env);
+    if (rc < 0) {
+        stats_inc(x->stats, STAT_send_failures);
+        log_warn("event=send_failed executor=%s body=%s error=\"%s\"", e->id,
+                 codec_body_name(env->body_case), strerror(-rc));
+        fleet_mark_dead(&x->fleet, e, "unreachable", 0);
+        return rc;
+    }
+    e->last_send_us = clock_now_us();
+    return 0;
+}
+
+static void executors_refuse(executors *x, const wire_rid *rid, Offload__RefuseReason reason,
+                             const char *message)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Refuse refuse = OFFLOAD__REFUSE__INIT;
+    refuse.reason = reason;
+    refuse.version = OFFLOAD_PROTOCOL_VERSION;
+    refuse.message = (char *)message;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
+    env.refuse = &refuse;
+    if (x->send(x->send_arg, rid, &env) < 0)
+        stats_inc(x->stats, STAT_send_failures);
+}
+
+int executors_send_job(gw_executor *e, gw_job *job, void *arg)
+{
+    executors *x = arg;
+    uint64_t now = clock_now_us();
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Job msg = OFFLOAD__JOB__INIT;
+    msg.job_id = job->id;
+    msg.queue = job->queue->name;
+    msg.function = job->function;
+    msg.payload.data = job->payload;
+    msg.payload.len = job->payload_len;
+    /* Never 0: the time left, rounded up, at least 1 ms. */
+    msg.timeout_ms = job->deadline_us > now ? (uint32_t)((job->deadline_us - now + 999) / 1000) : 1;
+    msg.waited_us = now - job->created_us;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
+    env.job = &msg;
+    return executors_send(x, e, &env);
+}
+
+void executors_send_cancel(gw_executor *e, gw_job *job, void *arg)
+{
+    executors *x = arg;
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Cancel cancel = OFFLOAD__CANCEL__INIT;
+    cancel.job_id = job->id;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    executors_send(x, e, &env);
+}
+
+static void executors_on_hello(executors *x, const wire_rid *rid, const Offload__Hello *hello)
+{
+    uint64_t now = clock_now_us();
+    int known = fleet_find(&x->fleet, rid) != NULL;
+    gw_executor *e = fleet_register(&x->fleet, x->queues, rid, hello, x->default_heartbeat_ms,
+                                    x->default_liveness, now);
+    if (!e) {
+        log_error("event=hello_refused executor=%s reason=\"out of memory or queues\"",
+                  hello->executor_id);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID,
+                         "the gateway cannot take more queues or executors");
+        return;
+    }
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
+    welcome.gateway_id = (char *)x->gateway_id;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
+    env.welcome = &welcome;
+    if (executors_send(x, e, &env) < 0)
+        return; /* marked dead; reaped at the end of the turn */
+    char queues[512];
+    size_t n = 0;
+    queues[0] = '\0';
+    for (size_t i = 0; i < e->nslots && n < sizeof(queues); i++)
+        n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
+                              e->slots[i].queue->name, e->slots[i].size);
+    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u",
+             known ? "executor_reregistered" : "executor_registered", e->id, queues,
+             e->nfunctions, e->heartbeat_ms, e->liveness);
+    /* Dispatch may mark e dead; it stays allocated until the reap. */
+    for (size_t i = 0; i < e->nslots; i++)
+        jobs_dispatch(x->jobs, e->slots[i].queue);
+}
+
+/* A message from a peer that is not (or no longer) registered. */
+static void executors_on_stranger(executors *x, const wire_rid *rid, codec_envelope *env)
+{
+    /* A restarted gateway meets executors that registered with the old
+     * one, and a dropped executor may still send what it finished: ask them
+     * to say Hello again. A Result here is for a job this gateway answered
+     * or retried already: dropped, and counted. */
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_RESULT) {
+        stats_inc(x->stats, STAT_results_unknown);
+        if (executors_log_allowed())
+            log_warn("event=result_dropped job_id=%llu reason=unknown_executor",
+                     (unsigned long long)env->result->job_id);
+    }
+    if (env->body_case != OFFLOAD__ENVELOPE__BODY_GOODBYE)
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_UNKNOWN,
+                         "unknown executor: send Hello");
+}
+
+void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env)
+{
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_HELLO) {
+        executors_on_hello(x, rid, env->hello);
+        return;
+    }
+    gw_executor *e = fleet_find(&x->fleet, rid);
+    if (!e) {
+        executors_on_stranger(x, rid, env);
+        return;
+    }
+    e->last_recv_us = clock_now_us();
+    switch (env->body_case) {
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
+        break;
+    case OFFLOAD__ENVELOPE__BODY_RESULT: {
+        const Offload__Result *r = env->result;
+        job_result res = {.job_id = r->job_id,
+                          .code = r->code,
+                          .payload = r->payload.data,
+                          .len = r->payload.len,
+                          .message = r->message,
+                          .run_us = r->run_us};
+        jobs_result(x->jobs, e, &res);
+        break;
+    }
+    case OFFLOAD__ENVELOPE__BODY_DRAIN:
+        log_info("event=executor_draining executor=%s jobs_in_flight=%zu timeout_ms=%u", e->id,
+                 e->inflight, env->drain->timeout_ms);
+        fleet_drain(&x->fleet, e);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE: {
+        char why[96];
+        snprintf(why, sizeof(why), "goodbye: %.80s",
+                 env->goodbye->reason && *env->goodbye->reason ? env->goodbye->reason
+                                                               : "no reason given");
+        fleet_mark_dead(&x->fleet, e, why, 1);
+        break;
+    }
+    default:
+        stats_inc(x->stats, STAT_frames_unexpected);
+        if (executors_log_allowed())
+            log_warn("event=frame_dropped socket=executors executor=%s reason=\"unexpected %s\"",
+                     e->id, codec_body_name(env->body_case));
+    }
+}
+
+static uint64_t executors_tick_us(uint32_t heartbeat_ms)
+{
+    uint64_t us = (uint64_t)heartbeat_ms * 1000 / 4;
+    return us < 10000 ? 10000 : us > 250000 ? 250000 : us;
+}
+
+/* Declares silent executors dead and heartbeats the others. */
+static void executors_tick(gw_timer *t, void *arg)
+{
+    executors *x = arg;
+    uint64_t now = clock_now_us();
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, x->fleet.by_rid, e, tmp)
+    {
+        /* Marking e dead takes e (only) out of the table: the iteration
+         * goes on from tmp. */
+        uint64_t period = (uint64_t)e->heartbeat_ms * 1000;
+        if (now - e->last_recv_us > period * e->liveness) {
+            char why[96];
+            snprintf(why, sizeof(why), "silent for %llu ms",
+                     (unsigned long long)((now - e->last_recv_us) / 1000));
+            fleet_mark_dead(&x->fleet, e, why, 0);
+            continue;
+        }
+        if (now - e->last_send_us >= period) {
+            Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+            Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
+            env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+            env.heartbeat = &hb;
+            executors_send(x, e, &env);
+        }
+    }
+    timers_start(x->timers, t, now + executors_tick_us(x->default_heartbeat_ms), executors_tick,
+                 x);
+}
+
+void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts,
+                    gateway_stats *stats, executors_send_fn send, void *send_arg,
+                    const char *gateway_id, uint32_t default_heartbeat_ms,
+                    uint32_t default_liveness)
+{
+    memset(x, 0, sizeof(*x));
+    x->queues = queues;
+    x->jobs = js;
+    x->timers = ts;
+    x->stats = stats;
+    x->send = send;
+    x->send_arg = send_arg;
+    x->gateway_id = gateway_id;
+    x->default_heartbeat_ms = default_heartbeat_ms;
+    x->default_liveness = default_liveness;
+    timers_start(ts, &x->tick, clock_now_us() + executors_tick_us(default_heartbeat_ms),
+                 executors_tick, x);
+}
+
+void executors_reap(executors *x)
+{
+    gw_executor *e;
+    while ((e = fleet_next_dead(&x->fleet)) != NULL) {
+        size_t lost, retried;
+        jobs_executor_lost(x->jobs, e, e->dead_reason, &lost, &retried);
+        if (e->clean) {
+            stats_inc(x->stats, STAT_executors_left);
+            log_info("event=executor_left executor=%s reason=\"%s\" jobs_lost=%zu "
+                     "jobs_retried=%zu",
+                     e->id, e->dead_reason, lost, retried);
+        } else {
+            stats_inc(x->stats, STAT_executors_lost);
+            log_warn("event=executor_lost executor=%s reason=\"%s\" jobs_lost=%zu "
+                     "jobs_retried=%zu",
+                     e->id, e->dead_reason, lost, retried);
+        }
+        fleet_free_executor(e);
+        /* May mark more executors dead: the loop reaps them too. */
+        if (retried)
+            jobs_dispatch_all(x->jobs);
+    }
+}
+
+void executors_goodbye(executors *x, const char *reason)
+{
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, x->fleet.by_rid, e, tmp)
+    {
+        Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+        Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
+        bye.reason = (char *)reason;
+        env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+        env.goodbye = &bye;
+        if (x->send(x->send_arg, &e->rid, &env) < 0)
+            stats_inc(x->stats, STAT_send_failures);
+    }
+}
+
+size_t executors_count(const executors *x)
+{
+    return x->fleet.count;
+}
+
+void executors_close(executors *x)
+{
+    if (x->timers)
+        timers_stop(x->timers, &x->tick);
+    fleet_free(&x->fleet);
+}

@@ -1,0 +1,160 @@
+/* loop.c -- see loop.h. */
+#include "loop.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include "clock.h"
+#include "log.h"
+#include "signals.h"
+
+int loop_init(loop *l, char *err, size_t errlen)
+{
+    memset(l, 0, sizeof(*l));
+    l->signal_fd = l->timer_fd = -1;
+    timers_init(&l->timers);
+    sigset_t mask;
+    signals_stop_set(&mask);
+    l->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+    l->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    if (l->signal_fd < 0 || l->timer_fd < 0) {
+        snprintf(err, errlen, "signalfd/timerfd: %s", strerror(errno));
+        loop_close(l);
+        return -1;
+    }
+    return 0;
+}
+
+void loop_close(loop *l)
+{
+    if (l->signal_fd >= 0)
+        close(l->signal_fd);
+    if (l->timer_fd >= 0)
+        close(l->timer_fd);
+    l->signal_fd = l->timer_fd = -1;
+    timers_free(&l->timers);
+}
+
+static int loop_add(loop *l, void *socket, int fd, loop_fn fn, void *arg)
+{
+    if (l->nsources >= LOOP_SOURCES_MAX)
+        return -1;
+    l->sources[l->nsources++] = (loop_source){.socket = socket, .fd = fd, .fn = fn, .arg = arg};
+    return 0;
+}
+
+int loop_add_socket(loop *l, void *socket, loop_fn fn, void *arg)
+{
+    return loop_add(l, socket, -1, fn, arg);
+}
+
+int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg)
+{
+    return loop_add(l, NULL, fd, fn, arg);
+}
+
+void loop_on_signal(loop *l, loop_signal_fn fn, void *arg)
+{
+    l->on_signal = fn;
+    l->signal_arg = arg;
+}
+
+int loop_on_turn(loop *l, loop_fn fn, void *arg)
+{
+    if (l->nhooks >= LOOP_HOOKS_MAX)
+        return -1;
+    l->hooks[l->nhooks++] = (loop_hook){.fn = fn, .arg = arg};
+    return 0;
+}
+
+void loop_on_timeout(loop *l, loop_timeout_fn fn, void *arg)
+{
+    l->timeout_fn = fn;
+    l->timeout_arg = arg;
+}
+
+int loop_timer_start(loop *l, gw_timer *t, uint64_t due_us, timer_fn fn, void *arg)
+{
+    return timers_start(&l->timers, t, due_us, fn, arg);
+}
+
+void loop_timer_stop(loop *l, gw_timer *t)
+{
+    timers_stop(&l->timers, t);
+}
+
+void loop_stop(loop *l)
+{
+    l->stopping = 1;
+}
+
+/* Arms the timerfd for the earliest timer, if that changed. A timerfd
+ * wakes the loop with microsecond precision; a poll timeout would round to
+ * milliseconds and make every /v1/delay and deadline up to 1 ms late. */
+static void loop_arm_timer(loop *l)
+{
+    uint64_t due = timers_next_due(&l->timers);
+    if (due == l->timer_armed_us)
+        return;
+    struct itimerspec its = {0};
+    if (due) {
+        its.it_value.tv_sec = (time_t)(due / 1000000);
+        its.it_value.tv_nsec = (long)(due % 1000000) * 1000;
+        if (!its.it_value.tv_sec && !its.it_value.tv_nsec)
+            its.it_value.tv_nsec = 1; /* zero would disarm */
+    }
+    timerfd_settime(l->timer_fd, TFD_TIMER_ABSTIME, &its, NULL);
+    l->timer_armed_us = due;
+}
+
+static void loop_read_signals(loop *l)
+{
+    struct signalfd_siginfo si;
+    while (read(l->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+        if (l->on_signal)
+            l->on_signal((int)si.ssi_signo, l->signal_arg);
+}
+
+int loop_run(loop *l)
+{
+    enum { EXTRA = 2 }; /* the timerfd and the signalfd, after the sources */
+    zmq_pollitem_t items[LOOP_SOURCES_MAX + EXTRA];
+    while (!l->stopping) {
+        loop_arm_timer(l);
+        long timeout_ms = -1;
+        if (l->timeout_fn) {
+            int64_t us = l->timeout_fn(l->timeout_arg);
+            timeout_ms = us < 0 ? -1 : (long)((us + 999) / 1000);
+        }
+        size_t n = l->nsources;
+        for (size_t i = 0; i < n; i++)
+            items[i] = (zmq_pollitem_t){l->sources[i].socket, l->sources[i].fd, ZMQ_POLLIN, 0};
+        items[n] = (zmq_pollitem_t){NULL, l->timer_fd, ZMQ_POLLIN, 0};
+        items[n + 1] = (zmq_pollitem_t){NULL, l->signal_fd, ZMQ_POLLIN, 0};
+        if (zmq_poll(items, (int)(n + EXTRA), timeout_ms) < 0 && errno != EINTR) {
+            log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
+            return -1;
+        }
+        for (size_t i = 0; i < n; i++)
+            if (items[i].revents & ZMQ_POLLIN)
+                l->sources[i].fn(l->sources[i].arg);
+        if (items[n].revents & ZMQ_POLLIN) {
+            uint64_t expirations;
+            ssize_t rc = read(l->timer_fd, &expirations, sizeof(expirations));
+            (void)rc;
+            l->timer_armed_us = 0; /* fired: re-arm on the next turn */
+        }
+        if (items[n + 1].revents & ZMQ_POLLIN)
+            loop_read_signals(l);
+        timers_run(&l->timers, clock_now_us());
+        for (size_t i = 0; i < l->nhooks; i++)
+            l->hooks[i].fn(l->hooks[i].arg);
+    }
+    return 0;
+}

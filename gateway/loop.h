@@ -1,0 +1,86 @@
+/* loop.h -- the gateway's event loop: one zmq_poll over the sources that
+ * modules register (ZeroMQ sockets and plain fds), a timer heap woken by a
+ * timerfd, SIGINT/SIGTERM through a signalfd, and hooks that run at the end
+ * of every turn (where deferred work, like reaping dead executors, is done).
+ *
+ * One thread runs the loop and owns everything its callbacks touch: no
+ * locks. SIGINT and SIGTERM must be blocked in every thread before loop_init
+ * (see signals_block in common/signals.h). */
+#ifndef OFFLOAD_LOOP_H
+#define OFFLOAD_LOOP_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "timers.h"
+
+#define LOOP_SOURCES_MAX 8
+#define LOOP_HOOKS_MAX 4
+
+typedef void (*loop_fn)(void *arg);
+typedef void (*loop_signal_fn)(int signo, void *arg);
+/* Microseconds until a source needs a call without being readable, or -1. */
+typedef int64_t (*loop_timeout_fn)(void *arg);
+
+typedef struct loop_source {
+    void *socket; /* a ZeroMQ socket, or NULL for fd */
+    int fd;
+    loop_fn fn;   /* called when readable */
+    void *arg;
+} loop_source;
+
+typedef struct loop_hook {
+    loop_fn fn;
+    void *arg;
+} loop_hook;
+
+typedef struct loop {
+    timers timers;
+    int timer_fd;            /* armed for the earliest timer */
+    uint64_t timer_armed_us; /* what timer_fd is armed for; 0: disarmed */
+    int signal_fd;
+    loop_signal_fn on_signal;
+    void *signal_arg;
+    loop_source sources[LOOP_SOURCES_MAX];
+    size_t nsources;
+    loop_hook hooks[LOOP_HOOKS_MAX];
+    size_t nhooks;
+    loop_timeout_fn timeout_fn;
+    void *timeout_arg;
+    int stopping;
+} loop;
+
+/* Creates the timerfd and the signalfd. Returns 0, or -1 with err set. */
+int loop_init(loop *l, char *err, size_t errlen);
+
+/* Closes the fds and frees the timer heap (not the timers). Safe twice. */
+void loop_close(loop *l);
+
+/* Registers a source polled for readability, in the order added (which is
+ * the order their callbacks run in a turn). Returns 0, or -1 when
+ * LOOP_SOURCES_MAX are registered. */
+int loop_add_socket(loop *l, void *socket, loop_fn fn, void *arg);
+int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg);
+
+/* fn(signo, arg) for each SIGINT or SIGTERM. */
+void loop_on_signal(loop *l, loop_signal_fn fn, void *arg);
+
+/* fn(arg) at the end of every turn, after the sources and the timers, in
+ * the order added. Returns 0 or -1 when LOOP_HOOKS_MAX are registered. */
+int loop_on_turn(loop *l, loop_fn fn, void *arg);
+
+/* A source that needs calls on its own schedule (MHD's connection
+ * timeouts): the poll waits at most fn(arg) microseconds. One only. */
+void loop_on_timeout(loop *l, loop_timeout_fn fn, void *arg);
+
+/* Timers on the loop's heap (see timers.h). */
+int loop_timer_start(loop *l, gw_timer *t, uint64_t due_us, timer_fn fn, void *arg);
+void loop_timer_stop(loop *l, gw_timer *t);
+
+/* Runs turns until loop_stop. Returns 0, or -1 if polling failed. */
+int loop_run(loop *l);
+
+/* Ends loop_run after the current turn. */
+void loop_stop(loop *l);
+
+#endif

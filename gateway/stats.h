@@ -1,0 +1,53 @@
+/* stats.h -- the gateway's counters, declared once.
+ *
+ * GATEWAY_COUNTERS is the one table: the enum, the names and the help text
+ * below are generated from it, and every view (GET /v1/stats, a metrics
+ * endpoint, logs) renders the same table, so a new counter is one line here.
+ * Loop thread only. */
+#ifndef OFFLOAD_STATS_H
+#define OFFLOAD_STATS_H
+
+#include <stdint.h>
+
+#define GATEWAY_COUNTERS(X)                                                               \
+    X(http_requests, "HTTP requests received")                                            \
+    X(client_requests, "Submits received on the clients socket")                          \
+    X(frames_bad, "frames dropped as undecodable or invalid, both sockets")               \
+    X(frames_version, "frames dropped for another protocol version")                      \
+    X(frames_unexpected, "valid frames that make no sense where they arrived")            \
+    X(results_unknown, "Results for jobs or executors the gateway does not know")         \
+    X(results_late, "Results for jobs whose caller was already answered")                 \
+    X(executors_lost, "executors dropped: silent, unreachable, or gone mid-job")          \
+    X(executors_left, "executors that left cleanly with a Goodbye")                       \
+    X(jobs_lost, "jobs answered executor_lost")                                           \
+    X(jobs_retried, "jobs sent again after their executor was lost")                      \
+    X(send_failures, "messages that could not be sent (peer gone, queue full)")           \
+    X(callers_gone, "HTTP callers that hung up while waiting")                            \
+    X(submits_refused, "Submits answered with an error before a job was made")
+
+typedef enum gateway_counter {
+#define STATS_ENUM(name, help) STAT_##name,
+    GATEWAY_COUNTERS(STATS_ENUM)
+#undef STATS_ENUM
+        STAT_COUNT
+} gateway_counter;
+
+typedef struct gateway_stats {
+    uint64_t v[STAT_COUNT];
+} gateway_stats;
+
+/* "http_requests", ...; the help line of a counter. */
+const char *stats_name(gateway_counter c);
+const char *stats_help(gateway_counter c);
+
+static inline void stats_add(gateway_stats *s, gateway_counter c, uint64_t n)
+{
+    s->v[c] += n;
+}
+
+static inline void stats_inc(gateway_stats *s, gateway_counter c)
+{
+    s->v[c]++;
+}
+
+#endif
