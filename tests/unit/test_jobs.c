@@ -1,0 +1,406 @@
+/* test_jobs.c -- the job life cycle and the executor protocol together,
+ * without sockets: executors "send" through a fake wire that records every
+ * message and can make the sends to one executor fail. Executors are lost
+ * in the middle of dispatch, of a Hello and of the heartbeat tick; run under
+ * ASan (make asan), a use after free fails the run. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "clients.h"
+#include "clock.h"
+#include "executors.h"
+#include "gateway.h"
+#include "jobs.h"
+#include "log.h"
+#include "unit.h"
+
+#define RIDS 8
+
+typedef struct harness {
+    gateway gw; /* only its tables: no sockets, no loop */
+    int fail_rid;          /* sends to this rid byte fail; 0: none */
+    int fail_body;         /* ...only of this body case; 0: any */
+    int sent[RIDS][32];    /* messages per rid byte and body case */
+    uint64_t last_job[RIDS];
+    int answers;           /* done callbacks */
+    job_outcome last;      /* the last one (pointers not kept) */
+    uint64_t last_reply_request;
+    int last_reply_code;
+    int replies;
+} harness;
+
+static harness H;
+static int saved_log_level;
+
+static int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
+{
+    harness *h = arg;
+    int r = rid->bytes[0] % RIDS;
+    if (h->fail_rid && rid->bytes[0] == h->fail_rid &&
+        (!h->fail_body || h->fail_body == (int)env->body_case))
+        return -EHOSTUNREACH;
+    h->sent[r][env->body_case % 32]++;
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_JOB)
+        h->last_job[r] = env->job->job_id;
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_REPLY) {
+        h->replies++;
+        h->last_reply_request = env->reply->request_id;
+        h->last_reply_code = env->reply->code;
+    }
+    return 0;
+}
+
+static void harness_init(void)
+{
+    memset(&H, 0, sizeof(H));
+    saved_log_level = log_level_current;
+    log_level_current = LOG_ERROR; /* the losses below are meant */
+    gateway *gw = &H.gw;
+    static gateway_config cfg = {.id = "test-gateway"};
+    gw->cfg = &cfg;
+    timers_init(&gw->loop.timers);
+    jobs_ops ops = {.send = executors_send_job, .cancel = executors_send_cancel,
+                    .arg = &gw->executors};
+    jobs_limits limits = {.max_payload = 1024,
+                          .default_timeout_ms = 60000,
+                          .max_timeout_ms = 3600000,
+                          .max_waiting = 2,
+                          .default_retries = 0};
+    jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
+              &limits, 1000);
+    executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
+                   fake_send, &H, "test-gateway", 1000, 3);
+    clients_init(&gw->clients, gw, fake_send, &H);
+}
+
+static void harness_close(void)
+{
+    gateway *gw = &H.gw;
+    executors_reap(&gw->executors);
+    jobs_close(&gw->jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "closing");
+    executors_close(&gw->executors);
+    queue_table_free(&gw->queues);
+    timers_free(&gw->loop.timers);
+    log_level_current = saved_log_level;
+}
+
+/* A Hello from rid byte b: queues "a" (and "b" when two) of size slots. */
+static void hello(uint8_t b, int two_queues, uint32_t size)
+{
+    Offload__QueueDecl qa = OFFLOAD__QUEUE_DECL__INIT, qb = OFFLOAD__QUEUE_DECL__INIT;
+    Offload__QueueDecl *decls[] = {&qa, &qb};
+    qa.name = "a";
+    qb.name = "b";
+    qa.kind = qb.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    qa.size = qb.size = size;
+    char *fns[] = {"echo", "sleep"};
+    char id[16];
+    snprintf(id, sizeof(id), "exec-%u", b);
+    Offload__Hello h = OFFLOAD__HELLO__INIT;
+    h.executor_id = id;
+    h.n_queues = two_queues ? 2 : 1;
+    h.queues = decls;
+    h.n_functions = 2;
+    h.functions = fns;
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
+    env.hello = &h;
+    wire_rid rid = {.len = 1, .bytes = {b}};
+    executors_on_message(&H.gw.executors, &rid, &env);
+}
+
+static void result(uint8_t b, uint64_t job_id, int code, const char *payload)
+{
+    Offload__Result r = OFFLOAD__RESULT__INIT;
+    r.job_id = job_id;
+    r.code = code;
+    r.payload.data = (uint8_t *)payload;
+    r.payload.len = payload ? strlen(payload) : 0;
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    wire_rid rid = {.len = 1, .bytes = {b}};
+    executors_on_message(&H.gw.executors, &rid, &env);
+}
+
+static void goodbye(uint8_t b)
+{
+    Offload__Goodbye g = OFFLOAD__GOODBYE__INIT;
+    g.reason = "drained";
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &g;
+    wire_rid rid = {.len = 1, .bytes = {b}};
+    executors_on_message(&H.gw.executors, &rid, &env);
+}
+
+static void on_done(gw_job *job, const job_outcome *out, void *arg)
+{
+    (void)job;
+    (void)arg;
+    H.answers++;
+    H.last = *out;
+    H.last.payload = NULL;
+    H.last.message = NULL;
+}
+
+static int submit(const char *queue, const char *function, uint32_t timeout_ms, int retries,
+                  gw_job **job)
+{
+    char err[256];
+    job_request r = {.queue = queue,
+                     .function = function,
+                     .payload = malloc(1),
+                     .len = 0,
+                     .timeout_ms = timeout_ms,
+                     .retries = retries};
+    return gateway_submit(&H.gw, &r, on_done, NULL, job, err, sizeof(err));
+}
+
+static uint64_t stat(gateway_counter c)
+{
+    return H.gw.stats.v[c];
+}
+
+/* Submit, dispatch, Result, answer: the plain life of a job. */
+static void test_life(void)
+{
+    harness_init();
+    hello(1, 0, 2);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_WELCOME], 1);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+    CU_ASSERT_EQUAL(H.last_job[1], 1001);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 1);
+    CU_ASSERT_EQUAL(H.answers, 0); /* never from inside submit */
+    result(1, 1001, OFFLOAD__CODE__CODE_OK, "hi");
+    CU_ASSERT_EQUAL(H.answers, 1);
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.last.job_id, 1001);
+    CU_ASSERT_EQUAL(H.last.len, 2);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 0);
+    /* A second Result for it is unknown now. */
+    result(1, 1001, OFFLOAD__CODE__CODE_OK, "hi");
+    CU_ASSERT_EQUAL(stat(STAT_results_unknown), 1);
+    CU_ASSERT_EQUAL(H.answers, 1);
+    harness_close();
+}
+
+/* Every refusal comes back as a code, and done is never called. */
+static void test_refusals(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("bad name", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_BAD_REQUEST);
+    CU_ASSERT_EQUAL(submit("a", "", 0, -1, &job), OFFLOAD__CODE__CODE_BAD_REQUEST);
+    CU_ASSERT_EQUAL(submit("nosuch", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_UNKNOWN_QUEUE);
+    CU_ASSERT_EQUAL(submit("a", "nosuch", 0, -1, &job), OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION);
+    CU_ASSERT_EQUAL(submit("a", "echo", 3600001, -1, &job), OFFLOAD__CODE__CODE_BAD_REQUEST);
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, 101, &job), OFFLOAD__CODE__CODE_BAD_REQUEST);
+    /* One running, two waiting (max_waiting 2), then full. */
+    for (int i = 0; i < 3; i++)
+        CU_ASSERT_EQUAL(submit("a", "sleep", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(submit("a", "sleep", 0, -1, &job), OFFLOAD__CODE__CODE_QUEUE_FULL);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->rejected, 1);
+    CU_ASSERT_EQUAL(H.answers, 0);
+    H.gw.draining = 1;
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_NO_EXECUTOR);
+    harness_close();
+    CU_ASSERT_EQUAL(H.answers, 3); /* the accepted ones, at close */
+}
+
+/* The executor picked first cannot be reached: it is marked dead in the
+ * middle of dispatch, the job goes to the other one, and the dead one is
+ * freed only at the reap. */
+static void test_lost_in_dispatch(void)
+{
+    harness_init();
+    hello(1, 0, 3); /* most free slots: picked first */
+    hello(2, 0, 1);
+    H.fail_rid = 1;
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
+    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(q->capacity, 1);
+    CU_ASSERT_EQUAL(q->busy, 1);
+    CU_ASSERT_PTR_NOT_NULL(H.gw.executors.fleet.dead);
+    executors_reap(&H.gw.executors);
+    CU_ASSERT_PTR_NULL(H.gw.executors.fleet.dead);
+    CU_ASSERT_EQUAL(stat(STAT_executors_lost), 1);
+    CU_ASSERT_EQUAL(stat(STAT_send_failures), 1);
+    result(2, H.last_job[2], OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_OK);
+    harness_close();
+}
+
+/* Jobs wait; an executor says Hello, its Welcome goes out but its Jobs do
+ * not: it is marked dead while the Hello still walks its queues. */
+static void test_lost_in_hello(void)
+{
+    harness_init();
+    hello(2, 1, 1);
+    gw_job *job;
+    for (int i = 0; i < 4; i++) /* 2 running on executor 2, 2 waiting */
+        submit(i % 2 ? "a" : "b", "sleep", 0, 1, &job);
+    H.fail_rid = 1;
+    H.fail_body = OFFLOAD__ENVELOPE__BODY_JOB;
+    hello(1, 1, 4);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_WELCOME], 1);
+    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
+    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(stat(STAT_executors_lost), 1);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 1);
+    CU_ASSERT_EQUAL(H.answers, 0); /* nothing was running on it */
+    harness_close();
+}
+
+/* The tick finds one executor silent and cannot reach another: both are
+ * marked dead while the tick walks the table; the reap retries the silent
+ * one's job on the third executor. */
+static void test_lost_in_tick(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    hello(2, 0, 1);
+    hello(3, 0, 1);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("a", "sleep", 0, 1, &job), OFFLOAD__CODE__CODE_OK);
+    int on = H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB] ? 1 : H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB] ? 2 : 3;
+    int unreachable = on == 1 ? 2 : 1;
+    int healthy = 6 - on - unreachable;
+    uint64_t now = clock_now_us();
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, H.gw.executors.fleet.by_rid, e, tmp)
+    {
+        e->last_send_us = now - 2000000; /* everyone is due a heartbeat */
+        if (e->rid.bytes[0] == on)
+            e->last_recv_us = now - 10000000; /* silent for 10 s */
+    }
+    H.fail_rid = unreachable;
+    H.fail_body = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+    timers_run(&H.gw.loop.timers, now + 300000);
+    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
+    CU_ASSERT_EQUAL(H.sent[healthy][OFFLOAD__ENVELOPE__BODY_HEARTBEAT], 1);
+    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(stat(STAT_executors_lost), 2);
+    CU_ASSERT_EQUAL(stat(STAT_jobs_retried), 1);
+    CU_ASSERT_EQUAL(H.sent[healthy][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+    CU_ASSERT_EQUAL(H.answers, 0);
+    result((uint8_t)healthy, H.last_job[healthy], OFFLOAD__CODE__CODE_OK, "done");
+    CU_ASSERT_EQUAL(H.answers, 1);
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_OK);
+    harness_close();
+}
+
+/* A running job's deadline: the caller gets timeout, the executor a
+ * Cancel, and the slot stays busy until the (late) Result. */
+static void test_deadline_and_late_result(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("a", "sleep", 100, -1, &job), OFFLOAD__CODE__CODE_OK);
+    uint64_t id = H.last_job[1];
+    timers_run(&H.gw.loop.timers, clock_now_us() + 200000);
+    CU_ASSERT_EQUAL(H.answers, 1);
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_TIMEOUT);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], 1);
+    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(q->busy, 1);
+    CU_ASSERT_EQUAL(jobs_open(&H.gw.jobs), 0); /* nobody waits on it */
+    result(1, id, OFFLOAD__CODE__CODE_CANCELLED, NULL);
+    CU_ASSERT_EQUAL(stat(STAT_results_late), 1);
+    CU_ASSERT_EQUAL(q->busy, 0);
+    CU_ASSERT_EQUAL(H.answers, 1);
+    harness_close();
+}
+
+/* Detach: a waiting job leaves its queue; a running one is cancelled and
+ * kept until its Result. done is never called. */
+static void test_detach(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    gw_job *running, *waiting;
+    submit("a", "sleep", 0, -1, &running);
+    submit("a", "sleep", 0, -1, &waiting);
+    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(q->waiting, 1);
+    gateway_detach(&H.gw, waiting);
+    CU_ASSERT_EQUAL(q->waiting, 0);
+    uint64_t id = H.last_job[1];
+    gateway_detach(&H.gw, running);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], 1);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 1);
+    result(1, id, OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 0);
+    CU_ASSERT_EQUAL(H.answers, 0);
+    harness_close();
+}
+
+/* A Goodbye is a clean leave: counted executors_left, not lost; a job it
+ * still ran is answered executor_lost. */
+static void test_goodbye(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    gw_job *job;
+    submit("a", "sleep", 0, -1, &job);
+    goodbye(1);
+    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 0);
+    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(stat(STAT_executors_left), 1);
+    CU_ASSERT_EQUAL(stat(STAT_executors_lost), 0);
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_EXECUTOR_LOST);
+    /* Its late Result comes from a stranger now: Refuse, counted. */
+    result(1, job ? 1001 : 0, OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_EQUAL(stat(STAT_results_unknown), 1);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_REFUSE], 1);
+    harness_close();
+}
+
+/* The clients front answers every Submit, bad names included, with the
+ * client's request_id. */
+static void test_clients_answer(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    Offload__Submit s = OFFLOAD__SUBMIT__INIT;
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
+    env.submit = &s;
+    wire_rid rid = {.len = 1, .bytes = {7}};
+    s.request_id = 42;
+    s.queue = "a b";
+    s.function = "echo";
+    clients_on_message(&H.gw.clients, &rid, &env);
+    CU_ASSERT_EQUAL(H.replies, 1);
+    CU_ASSERT_EQUAL(H.last_reply_request, 42);
+    CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_BAD_REQUEST);
+    CU_ASSERT_EQUAL(stat(STAT_submits_refused), 1);
+    s.request_id = 43;
+    s.queue = "a";
+    clients_on_message(&H.gw.clients, &rid, &env);
+    CU_ASSERT_EQUAL(H.replies, 1); /* running */
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_EQUAL(H.replies, 2);
+    CU_ASSERT_EQUAL(H.last_reply_request, 43);
+    CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.gw.clients.pending, 0);
+    harness_close();
+}
+
+UNIT_SUITE(jobs, {"submit, dispatch, result", test_life},
+           {"refusals", test_refusals},
+           {"executor lost in the middle of dispatch", test_lost_in_dispatch},
+           {"executor lost in the middle of its Hello", test_lost_in_hello},
+           {"executors lost in the middle of the tick", test_lost_in_tick},
+           {"deadline while running, then a late result", test_deadline_and_late_result},
+           {"detach", test_detach},
+           {"goodbye is a clean leave", test_goodbye},
+           {"clients front answers every submit", test_clients_answer})
