@@ -59,11 +59,14 @@ int parse_size(const char *s, long long *out)
 
 int flag_set_string(void *target, const char *value, char *err, size_t errlen)
 {
-    (void)err;
-    (void)errlen;
     char **s = target;
+    char *copy = strdup(value);
+    if (!copy) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
     free(*s);
-    *s = strdup(value);
+    *s = copy;
     return 0;
 }
 
@@ -87,13 +90,15 @@ int flag_set_switch(void *target, const char *value, char *err, size_t errlen)
 int flag_set_list(void *target, const char *value, char *err, size_t errlen)
 {
     flag_list *l = target;
-    char **items = realloc(l->items, (l->count + 1) * sizeof(*items));
+    char *copy = strdup(value);
+    char **items = copy ? realloc(l->items, (l->count + 1) * sizeof(*items)) : NULL;
     if (!items) {
+        free(copy);
         snprintf(err, errlen, "out of memory");
         return -1;
     }
     l->items = items;
-    l->items[l->count++] = strdup(value);
+    l->items[l->count++] = copy;
     return 0;
 }
 
@@ -211,6 +216,10 @@ static int flags_env(flags_state *st)
             continue;
         }
         char *copy = strdup(v), *save = NULL;
+        if (!copy) {
+            snprintf(st->err, st->errlen, "out of memory");
+            return -1;
+        }
         for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save))
             if (flags_apply(st, s, tok) < 0) {
                 free(copy);

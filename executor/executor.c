@@ -7,15 +7,15 @@
  *
  * Sessions. Every new TCP connection is a new peer to the gateway, so a
  * gateway forgets everything about us when the connection drops or when it
- * answers Refuse UNKNOWN. The jobs of such a link are then "orphaned": taken
- * out of the table, cancelled, and their Results never sent -- a restarted
- * gateway numbers its jobs from 1 again, and an old Result must not answer
- * a new job of the same id. A gateway that is merely silent keeps its jobs:
- * if it comes back on the same connection it still waits for their Results.
- * (A Job the old connection delivered but the loop had not read yet when it
- * saw the drop still counts as current: harmless unless a restarted gateway
- * reuses that job id before it ends. Job ids that do not restart at 1 on a
- * gateway restart would close this gap.)
+ * answers Refuse UNKNOWN (a Goodbye only makes us say Hello again: see
+ * exec_on_message). The jobs of such a link
+ * are then "orphaned": taken out of the table, cancelled, and their Results
+ * never sent -- the gateway that sent them has answered or retried them
+ * already, and it would drop such a Result as unknown. A gateway that is
+ * merely silent keeps its jobs: if it comes back on the same connection it
+ * still waits for their Results. Job ids start at a random point in every
+ * gateway process, so a late Result can never match a restarted gateway's
+ * new job of the same id.
  *
  * Credit. Each gateway sees the full pool sizes as its credit, so an
  * executor serving several gateways can be sent more jobs than it has

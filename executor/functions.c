@@ -10,6 +10,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "offload.pb-c.h"
+#include "text.h"
 
 #define FUNCTION_MS_MAX ((unsigned long long)CODEC_MS_MAX) /* longest sleep or spin */
 #define FUNCTION_SLICE_US 20000ULL  /* sleep checks cancel/deadline this often */
@@ -26,30 +27,6 @@ struct function_registry {
 };
 
 /* ---- helpers for the built-ins ------------------------------------------ */
-
-/* Writes at most FUNCTION_QUOTE_MAX bytes of p as printable ASCII into buf
- * ("\xNN" for the rest, "..." when cut). */
-static void function_quote(const uint8_t *p, size_t len, char *buf, size_t buflen)
-{
-    static const char hex[] = "0123456789abcdef";
-    size_t n = 0, take = len < FUNCTION_QUOTE_MAX ? len : FUNCTION_QUOTE_MAX;
-    for (size_t i = 0; i < take && n + 5 < buflen; i++) {
-        uint8_t c = p[i];
-        if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\' && c != '"') {
-            buf[n++] = (char)c;
-        } else {
-            buf[n++] = '\\';
-            buf[n++] = 'x';
-            buf[n++] = hex[c >> 4];
-            buf[n++] = hex[c & 15];
-        }
-    }
-    if (take < len && n + 4 <= buflen) {
-        memcpy(buf + n, "...", 3);
-        n += 3;
-    }
-    buf[n] = '\0';
-}
 
 /* Parses a payload of decimal milliseconds, 0..FUNCTION_MS_MAX, allowing
  * trailing whitespace (a newline from `echo`). Returns 0, or -1 with
@@ -73,7 +50,7 @@ static int function_parse_ms(const char *fn, const function_call *call, uint64_t
         return 0;
     }
     char quoted[4 * FUNCTION_QUOTE_MAX + 8];
-    function_quote(call->payload, call->len, quoted, sizeof(quoted));
+    text_quote(call->payload, call->len, FUNCTION_QUOTE_MAX, quoted, sizeof(quoted));
     snprintf(out->message, sizeof(out->message),
              "%s: payload must be milliseconds as decimal text (0..%llu), got %s%s%s", fn,
              FUNCTION_MS_MAX, call->len ? "'" : "an empty payload", quoted,

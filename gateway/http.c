@@ -329,7 +329,7 @@ static void http_read_job_params(http_request *req)
 static void http_resolve(http_request *req, const char *method, const char *url)
 {
     http_front *h = req->front;
-    char err[256], q[48];
+    char err[256], q[4 * PARAMS_QUOTE_MAX + 4];
     const int NOT_ALLOWED = -1;
     int allowed = 1;
 

@@ -4,17 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "text.h"
+
 void params_quote(const char *s, char *out, size_t outlen)
 {
-    size_t n = 0, max = outlen - 1 < 40 ? outlen - 1 : 40;
-    for (; s && s[n] && n < max; n++) {
-        unsigned char c = (unsigned char)s[n];
-        out[n] = (c < 0x20 || c > 0x7e || c == '"' || c == '\\') ? '?' : (char)c;
-    }
-    if (s && s[n] && n >= 3 && n == max) {
-        out[n - 3] = out[n - 2] = out[n - 1] = '.';
-    }
-    out[n] = '\0';
+    text_quote(s, s ? strlen(s) : 0, PARAMS_QUOTE_MAX, out, outlen);
 }
 
 int params_ms(const char *name, const char *value, long long min, long long max,
@@ -36,7 +30,7 @@ int params_uint(const char *name, const char *what, const char *value, long long
         v = v * 10 + (*p - '0');
     }
     if (digits <= 0 || v < min || v > max) {
-        char q[48];
+        char q[4 * PARAMS_QUOTE_MAX + 4];
         params_quote(value, q, sizeof(q));
         snprintf(err, errlen, "%s must be a whole number of %s in %lld..%lld, got '%s'", name,
                  what, min, max, q);
@@ -65,7 +59,7 @@ int params_job_path(const char *path, char *queue, char *function, char *err, si
     const char *q = path + plen, *slash = strchr(q, '/');
     if (!slash || slash == q || !slash[1] || strchr(slash + 1, '/'))
         return PARAMS_NOT_JOBS;
-    char name[48];
+    char name[4 * PARAMS_QUOTE_MAX + 4];
     if (params_segment(q, slash, queue) < 0) {
         char seg[CODEC_NAME_MAX * 4];
         snprintf(seg, sizeof(seg), "%.*s", (int)(slash - q), q);

@@ -29,8 +29,9 @@ int params_ms(const char *name, const char *value, long long min, long long max,
 #define PARAMS_BAD_NAME (-2)
 int params_job_path(const char *path, char *queue, char *function, char *err, size_t errlen);
 
-/* Writes a printable, truncated copy of s for messages: at most 40 chars,
- * bytes outside printable ASCII (and quotes, backslashes) as '?'. */
+/* A printable, truncated copy of s for messages (text_quote of at most
+ * PARAMS_QUOTE_MAX bytes; out holds 4 * PARAMS_QUOTE_MAX + 4 for all). */
+#define PARAMS_QUOTE_MAX 40
 void params_quote(const char *s, char *out, size_t outlen);
 
 #endif

@@ -1,6 +1,7 @@
 /* routes.c -- see routes.h. */
 #include "routes.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,8 +46,8 @@ static int route_parse_job(const char *target, route *out)
     out->function[flen] = '\0';
     if (!codec_name_valid(out->queue) || !codec_name_valid(out->function))
         return -1;
-    if (colon)
-        out->payload = strdup(colon + 1);
+    if (colon && !(out->payload = strdup(colon + 1)))
+        return -ENOMEM;
     return 0;
 }
 
@@ -74,6 +75,8 @@ int route_parse(const char *spec, route *out, char *err, size_t errlen)
             return route_fail(out, err, errlen, spec,
                               "the path may not hold spaces, '?', '#' or control bytes");
     out->path = strndup(path, plen);
+    if (!out->path)
+        return route_fail(out, err, errlen, spec, "out of memory");
     if (route_path_reserved(out->path))
         return route_fail(out, err, errlen, spec,
                           "/healthz and paths under /v1/ are built in and reserved");
@@ -89,7 +92,10 @@ int route_parse(const char *spec, route *out, char *err, size_t errlen)
     }
     if (!strncmp(target, "job:", 4)) {
         out->kind = ROUTE_JOB;
-        if (route_parse_job(target + 4, out) < 0)
+        int rc = route_parse_job(target + 4, out);
+        if (rc == -ENOMEM)
+            return route_fail(out, err, errlen, spec, "out of memory");
+        if (rc < 0)
             return route_fail(out, err, errlen, spec,
                               "job needs QUEUE/FUNCTION, names of A-Z a-z 0-9 _ . - "
                               "(at most 64 each)");

@@ -8,6 +8,11 @@
 # clients tcp://*:5555) plus two of the seed app's routes; OFFLOAD_* variables
 # override them (OFFLOAD_HTTP=0.0.0.0:9090 make run). The executor serves
 # io=threads:64 and cpu=threads:<ncpu>. Logs go to this terminal.
+#
+# Ctrl-C drains, like one SIGTERM: both processes run in their own session,
+# so the terminal's SIGINT reaches this script alone, which sends each of
+# them exactly one SIGTERM (jobs in flight finish, up to --drain-timeout).
+# A second Ctrl-C stops them at once.
 set -euo pipefail
 
 build=${1:-build}
@@ -40,14 +45,31 @@ done
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-run.XXXXXX")
 pids=()
 
+# stop: one SIGTERM each (a drain), then waits for both. A signal while
+# waiting (a second Ctrl-C) sends the second SIGTERM: stop at once.
+stopping=0
 stop() {
-    trap - INT TERM EXIT
+    trap - EXIT
     local pid
+    stopping=1
     for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-    for pid in "${pids[@]}"; do wait "$pid" 2>/dev/null || true; done
+    for pid in "${pids[@]}"; do
+        while kill -0 "$pid" 2>/dev/null; do wait "$pid" 2>/dev/null || true; done
+    done
     rm -rf "$tmp"
 }
-trap 'echo; echo "run-local: stopping"; stop; exit 0' INT TERM
+on_signal() {
+    if [ "$stopping" = 1 ]; then
+        echo "run-local: stopping at once" >&2
+        for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+        return
+    fi
+    echo
+    echo "run-local: draining: jobs in flight finish (Ctrl-C again to stop at once)" >&2
+    stop
+    exit 0
+}
+trap on_signal INT TERM
 trap stop EXIT
 
 # start NAME BINARY FLAGS...: starts it in the background with --ready-fd 3
@@ -58,7 +80,9 @@ start() {
     local name=$1 fifo="$tmp/$1.ready"
     shift
     mkfifo "$fifo"
-    "$@" --ready-fd 3 3>"$fifo" &
+    # Its own session: Ctrl-C's SIGINT to the terminal's process group
+    # reaches only this script (see stop).
+    setsid "$@" --ready-fd 3 3>"$fifo" &
     pids+=($!)
     READY=""
     if ! read -r -t 10 READY <"$fifo" || [ -z "$READY" ]; then
@@ -67,14 +91,16 @@ start() {
     fi
 }
 
-connect=${OFFLOAD_CONNECT:-tcp://127.0.0.1:$executors_port}
-[ "$executors_port" = '*' ] && connect=tcp://127.0.0.1:5556
-
 start gateway "$gateway" \
     --route 'GET /test/async=delay:3000' --route 'GET /test/sync=job:io/sleep:3000'
-for kv in $READY; do
-    case "$kv" in http=*) http=${kv#http=} ;; esac # the bound address (port 0 resolved)
+for kv in $READY; do # the bound addresses (port 0 or * resolved)
+    case "$kv" in
+    http=*) http=${kv#http=} ;;
+    executors=*) bound=${kv#executors=} ;;
+    esac
 done
+bound=${bound/\/\/0.0.0.0:/\/\/127.0.0.1:}
+connect=${OFFLOAD_CONNECT:-$bound}
 start executor "$executor" --connect "$connect" \
     --queue io=threads:64 --queue "cpu=threads:$(nproc)"
 

@@ -30,15 +30,19 @@ static void test_ms(void)
 
 static void test_quote(void)
 {
-    char out[48];
+    char out[4 * PARAMS_QUOTE_MAX + 4];
     params_quote("a\"b\\c\n\x01\xff", out, sizeof(out));
-    CU_ASSERT_STRING_EQUAL(out, "a?b?c???");
+    CU_ASSERT_STRING_EQUAL(out, "a\\x22b\\x5cc\\x0a\\x01\\xff");
     char longs[100];
     memset(longs, 'x', sizeof(longs) - 1);
     longs[99] = '\0';
     params_quote(longs, out, sizeof(out));
-    CU_ASSERT_EQUAL(strlen(out), 40);
-    CU_ASSERT_STRING_EQUAL(out + 37, "...");
+    CU_ASSERT_EQUAL(strlen(out), PARAMS_QUOTE_MAX + 3);
+    CU_ASSERT_STRING_EQUAL(out + PARAMS_QUOTE_MAX, "...");
+    /* A small buffer cuts, never overflows. */
+    char small[12];
+    params_quote("\x01\x02\x03\x04", small, sizeof(small));
+    CU_ASSERT_STRING_EQUAL(small, "\\x01\\x02...");
 }
 
 static void test_job_path(void)

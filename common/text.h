@@ -1,0 +1,14 @@
+/* text.h -- untrusted bytes made safe to put in a log line or an error
+ * message. */
+#ifndef OFFLOAD_TEXT_H
+#define OFFLOAD_TEXT_H
+
+#include <stddef.h>
+
+/* Writes at most max bytes of p (len bytes) into out as printable ASCII:
+ * quotes, backslashes and bytes outside 0x20..0x7e as "\xNN", and "..."
+ * when p was cut. out (outlen bytes, at least 8) is always terminated;
+ * 4 * max + 4 bytes hold any input. */
+void text_quote(const void *p, size_t len, size_t max, char *out, size_t outlen);
+
+#endif
