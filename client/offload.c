@@ -165,6 +165,16 @@ int offload_call(offload_client *c, const char *queue, const char *function,
             client_set_err(c, OFFLOAD_ERR_PROTOCOL, "bad reply: %s", err);
             return -1;
         }
+        if (reply->body_case == OFFLOAD__ENVELOPE__BODY_REFUSE) {
+            /* The gateway cannot serve this client at all (another
+             * protocol version, an invalid message): waiting is pointless. */
+            client_set_err(c, OFFLOAD_ERR_PROTOCOL, "the gateway refused the call: %s",
+                           reply->refuse->message && *reply->refuse->message
+                               ? reply->refuse->message
+                               : "no reason given");
+            codec_free(reply);
+            return -1;
+        }
         if (reply->body_case != OFFLOAD__ENVELOPE__BODY_REPLY ||
             reply->reply->request_id != s.request_id) {
             codec_free(reply); /* a late reply to an abandoned call */
