@@ -32,13 +32,9 @@ static int executors_send(executors *x, gw_executor *e, codec_envelope *env)
 static void executors_refuse(executors *x, const wire_rid *rid, Offload__RefuseReason reason,
                              const char *message)
 {
-    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Refuse refuse = OFFLOAD__REFUSE__INIT;
-    refuse.reason = reason;
-    refuse.version = OFFLOAD_PROTOCOL_VERSION;
-    refuse.message = (char *)message;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
-    env.refuse = &refuse;
+    Offload__Envelope env;
+    Offload__Refuse refuse;
+    codec_refuse(&env, &refuse, reason, message);
     if (x->send(x->send_arg, rid, &env) < 0)
         stats_inc(x->stats, STAT_send_failures);
 }

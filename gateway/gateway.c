@@ -46,13 +46,9 @@ static int gw_send_client(void *arg, const wire_rid *rid, codec_envelope *env)
 static void gw_refuse(void *sock, const wire_rid *rid, Offload__RefuseReason reason,
                       const char *message)
 {
-    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Refuse refuse = OFFLOAD__REFUSE__INIT;
-    refuse.reason = reason;
-    refuse.version = OFFLOAD_PROTOCOL_VERSION;
-    refuse.message = (char *)message;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
-    env.refuse = &refuse;
+    Offload__Envelope env;
+    Offload__Refuse refuse;
+    codec_refuse(&env, &refuse, reason, message);
     wire_send(sock, rid, &env, ZMQ_DONTWAIT);
 }
 

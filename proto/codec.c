@@ -212,3 +212,14 @@ const char *codec_body_name(int body_case)
     default: return "none";
     }
 }
+
+void codec_refuse(codec_envelope *env, Offload__Refuse *refuse, int reason, const char *message)
+{
+    offload__envelope__init(env);
+    offload__refuse__init(refuse);
+    refuse->reason = (Offload__RefuseReason)reason;
+    refuse->version = OFFLOAD_PROTOCOL_VERSION;
+    refuse->message = (char *)message;
+    env->body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
+    env->refuse = refuse;
+}

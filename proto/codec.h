@@ -63,6 +63,10 @@ int codec_id_valid(const char *s, size_t max);
  * codec_decode calls it; exposed for tests and for locally built messages. */
 int codec_validate(const codec_envelope *env, char *err, size_t errlen);
 
+/* Fills env with a Refuse (refuse is its body, both the caller's storage)
+ * of reason (Offload__RefuseReason) and message, saying our version. */
+void codec_refuse(codec_envelope *env, Offload__Refuse *refuse, int reason, const char *message);
+
 /* Name of the body case ("hello", "job", ...), for logs. */
 const char *codec_body_name(int body_case);
 

@@ -10,6 +10,13 @@ source "$(dirname "$0")/lib.sh"
 zmq_python || abort "a python3 with zmq (apt-get install python3-zmq)"
 command -v jq >/dev/null || abort "jq is installed (apt-get install jq)"
 
+# An id the codec would refuse in every Welcome is refused at start.
+long_id=$(printf 'g%.0s' $(seq 129))
+"$GATEWAY" --http 127.0.0.1:0 --executors 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' \
+    --id "$long_id" 2>"$E2E_TMP/longid.err"
+check_eq "a gateway --id over 128 characters exits 2" 2 "$?"
+check "and says what ids may be" grep -q -- "--id .*1..128 printable characters" "$E2E_TMP/longid.err"
+
 start_gateway || abort "gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "executor starts"
 
