@@ -36,14 +36,15 @@ static void job_end(jobs *js, gw_job *job)
     timers_stop(js->timers, &job->deadline);
     if (job->state == JOB_WAITING)
         queue_remove(job->queue, job);
+    HASH_DEL(js->by_id, job);
     job->state = JOB_ENDED;
     job_free(job);
 }
 
-/* Takes a sent job off its executor: out of the table, its slot freed. */
+/* Takes a sent job off its executor: its slot is freed. */
 static void job_unsend(jobs *js, gw_job *job)
 {
-    HASH_DEL(js->by_id, job);
+    js->sent--;
     dispatch_release(job);
 }
 
@@ -116,7 +117,7 @@ static int jobs_send(gw_executor *e, gw_job *job, void *arg)
     job->sent_us = now;
     if (js->ops.send(e, job, js->ops.arg) < 0)
         return -1;
-    HASH_ADD(hh, js->by_id, id, sizeof(job->id), job);
+    js->sent++;
     if (!job->retries) {
         /* The payload travelled and will not be sent again. */
         free(job->payload);
@@ -221,6 +222,7 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
         return OFFLOAD__CODE__CODE_NO_EXECUTOR;
     }
     js->next_id++;
+    HASH_ADD(hh, js->by_id, id, sizeof(job->id), job);
     job->owner = js;
     job->retries = (uint32_t)(r->retries < 0 ? js->limits.default_retries : r->retries);
     job->done = done;
@@ -243,9 +245,8 @@ void jobs_detach(jobs *js, gw_job *job)
 
 void jobs_result(jobs *js, gw_executor *e, const job_result *r)
 {
-    gw_job *job = NULL;
+    gw_job *job = jobs_find(js, r->job_id);
     uint64_t id = r->job_id;
-    HASH_FIND(hh, js->by_id, &id, sizeof(id), job);
     if (!job || job->executor != e) {
         stats_inc(js->stats, STAT_results_unknown);
         if (log_limiter_allow(&jobs_limiter, 5))
@@ -286,7 +287,7 @@ void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost_
     HASH_ITER(hh, js->by_id, job, tmp)
     {
         if (job->executor != e)
-            continue;
+            continue; /* set only while RUNNING or ABANDONED */
         job_unsend(js, job);
         if (job->state == JOB_RUNNING && job->retries && job->deadline_us > now) {
             job->retries--;
@@ -313,12 +314,6 @@ void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost_
 
 int jobs_open(const jobs *js)
 {
-    gw_queue *q, *qtmp;
-    HASH_ITER(hh, js->queues->by_name, q, qtmp)
-    {
-        if (q->waiting)
-            return 1;
-    }
     gw_job *job, *jtmp;
     HASH_ITER(hh, js->by_id, job, jtmp)
     {
@@ -330,7 +325,7 @@ int jobs_open(const jobs *js)
 
 size_t jobs_in_flight(const jobs *js)
 {
-    return HASH_COUNT(js->by_id);
+    return js->sent;
 }
 
 void jobs_close(jobs *js, int code, const char *message)
@@ -339,16 +334,16 @@ void jobs_close(jobs *js, int code, const char *message)
     gw_job *job, *tmp;
     HASH_ITER(hh, js->by_id, job, tmp)
     {
-        job_unsend(js, job);
+        if (job->executor)
+            job_unsend(js, job);
         job_answer_error(job, code, message, now);
         job_end(js, job);
     }
-    gw_queue *q, *qtmp;
-    HASH_ITER(hh, js->queues->by_name, q, qtmp)
-    {
-        while ((job = queue_peek(q)) != NULL) {
-            job_answer_error(job, code, message, now);
-            job_end(js, job);
-        }
-    }
+}
+
+gw_job *jobs_find(const jobs *js, uint64_t id)
+{
+    gw_job *job = NULL;
+    HASH_FIND(hh, js->by_id, &id, sizeof(id), job);
+    return job;
 }

@@ -42,7 +42,8 @@ typedef struct jobs_limits {
 } jobs_limits;
 
 typedef struct jobs {
-    gw_job *by_id; /* sent jobs (RUNNING, ABANDONED), uthash */
+    gw_job *by_id; /* every job from submit to its end, uthash */
+    size_t sent;   /* of those, on an executor (RUNNING, ABANDONED) */
     queue_table *queues;
     fleet *fleet;
     timers *timers;
@@ -119,6 +120,9 @@ size_t jobs_in_flight(const jobs *js);
 
 /* The Retry-After, in seconds, for a caller refused by a full queue. */
 unsigned jobs_retry_after(jobs *js, const char *queue);
+
+/* The job of that id (any state but ENDED), or NULL. */
+gw_job *jobs_find(const jobs *js, uint64_t id);
 
 /* Answers every job left with code and message and frees them all. */
 void jobs_close(jobs *js, int code, const char *message);

@@ -66,7 +66,7 @@ struct gw_job {
     job_done_fn done;             /* NULL once answered or detached */
     void *done_arg;
     struct jobs *owner;           /* its table, for timer callbacks */
-    UT_hash_handle hh;            /* jobs.by_id, while sent */
+    UT_hash_handle hh;            /* jobs.by_id, from submit to its end */
 };
 
 struct gw_queue {
