@@ -45,6 +45,7 @@ enum offload_code {
     OFFLOAD_EXECUTOR_LOST = 9,
     OFFLOAD_JOB_FAILED = 10,
     OFFLOAD_CANCELLED = 11,
+    OFFLOAD_INTERNAL = 12,
 };
 
 /* Transport errors, in client->err. */

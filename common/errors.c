@@ -19,6 +19,7 @@ static const struct {
     [OFFLOAD__CODE__CODE_EXECUTOR_LOST] = {"executor_lost", 502},
     [OFFLOAD__CODE__CODE_JOB_FAILED] = {"job_failed", 500},
     [OFFLOAD__CODE__CODE_CANCELLED] = {"cancelled", 409},
+    [OFFLOAD__CODE__CODE_INTERNAL] = {"internal", 500},
 };
 
 #define CODE_COUNT (int)(sizeof(code_table) / sizeof(code_table[0]))

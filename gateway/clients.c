@@ -48,7 +48,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
 {
     gateway_count(c->gw, STAT_client_requests);
     char err[256] = "the gateway is out of memory; retry later";
-    int code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
+    int code = OFFLOAD__CODE__CODE_INTERNAL;
     client_call *call = malloc(sizeof(*call));
     uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
     if (call && payload) {

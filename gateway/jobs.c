@@ -219,7 +219,7 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
         free(r->payload);
         r->payload = NULL;
         snprintf(err, errlen, "the gateway is out of memory; retry later");
-        return OFFLOAD__CODE__CODE_NO_EXECUTOR;
+        return OFFLOAD__CODE__CODE_INTERNAL;
     }
     js->next_id++;
     HASH_ADD(hh, js->by_id, id, sizeof(job->id), job);

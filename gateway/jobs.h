@@ -74,7 +74,7 @@ void jobs_init(jobs *js, queue_table *queues, fleet *f, timers *ts, gateway_stat
  * inside this call -- unless jobs_detach comes first, and *out is the job.
  * Otherwise returns the Offload__Code that refused it (bad_request,
  * unknown_queue, unknown_function, payload_too_large, queue_full, and
- * no_executor when out of memory) with err set; done is never called. */
+ * internal when out of memory) with err set; done is never called. */
 int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **out, char *err,
                 size_t errlen);
 

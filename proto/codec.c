@@ -40,7 +40,7 @@ static int codec_text_valid(const char *s, size_t max)
 
 static int codec_code_valid(int code)
 {
-    return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_CANCELLED;
+    return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_INTERNAL;
 }
 
 #define INVALID(...)                                                                     \
