@@ -12,10 +12,21 @@
 #   stop_process PID           SIGTERM and wait; sets STOP_RC
 #   http METHOD PATH [CURL ARGS...]  sets HTTP_STATUS, HTTP_BODY (a file), HTTP_HEADERS, HTTP_MS
 #   http_bg NAME METHOD PATH [CURL ARGS...] / http_wait NAME SECONDS: the same, in the background
-#   json FILE EXPR             prints a python expression over the parsed JSON `j`
-#   check NAME COMMAND...      passes when COMMAND succeeds
-#   check_eq NAME WANT GOT     passes when the strings are equal
-#   wait_until SECONDS COMMAND...  polls COMMAND every 50 ms until it succeeds
+#   json FILE FILTER           prints a jq filter over the JSON in FILE (.error)
+#   check NAME COMMAND...      passes when COMMAND succeeds; returns the verdict
+#   check_eq NAME WANT GOT     passes when the strings are equal; returns the verdict
+#   wait_until SECONDS COMMAND...  polls COMMAND every 20 ms until it succeeds
+#   load_bg NAME COUNT PAR METHOD PATH [CURL ARGS...]  COUNT requests from ONE
+#                              curl process, PAR at a time; load_wait, load_count
+#
+# Rules that keep these tests honest on a slow, loaded machine: load comes
+# from one process (load_bg, ab), never from a burst of separate curls
+# assumed to arrive together; a job meant to be "still running" lasts far
+# longer than the observation and is ended by a deadline, a hang-up or a
+# kill; bounds are asserted on server-side evidence (counters, log
+# timestamps, the X-Offload-* headers, curl's time_total for one request),
+# and a wall-clock bound that must stay has at least 3x headroom. Polling
+# runs no interpreter: JSON goes through jq.
 #   abort WHAT                 counts a failure and ends the test (setup failed)
 #   finish                     prints the tally and exits (1 on any failure)
 
@@ -88,15 +99,16 @@ to_ms() {
     echo $((10#${int:-0} * 1000 + 10#${frac:0:3}))
 }
 
-# wait_until SECONDS COMMAND... : runs COMMAND every 50 ms until it succeeds
-# (returns 0) or SECONDS (may be fractional) pass (returns 1).
+# wait_until SECONDS COMMAND... : runs COMMAND every 20 ms until it succeeds
+# (returns 0) or SECONDS (may be fractional) pass (returns 1). A deadline,
+# not a bound: give it room, it costs nothing when the condition comes soon.
 wait_until() {
     local deadline=$(($(now_ms) + $(to_ms "$1")))
     shift
     while true; do
         "$@" && return 0
         [ "$(now_ms)" -ge "$deadline" ] && return 1
-        sleep 0.05
+        sleep 0.02
     done
 }
 
@@ -174,19 +186,25 @@ stop_process() {
 HTTP_N=0
 # http METHOD PATH [CURL ARGS...]: one request to the current gateway (or to
 # an absolute URL). Sets HTTP_STATUS (000 when no answer), HTTP_BODY (file),
-# HTTP_HEADERS (file), HTTP_MS (elapsed).
+# HTTP_HEADERS (file), HTTP_MS (curl's own time_total for the request: the
+# server's time plus loopback, not the time it took to start curl).
 http() {
-    local method=$1 path=$2 url t0
+    local method=$1 path=$2 url out
     shift 2
     case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
     HTTP_N=$((HTTP_N + 1))
     HTTP_BODY="$E2E_TMP/body.$HTTP_N"
     HTTP_HEADERS="$E2E_TMP/headers.$HTTP_N"
-    t0=$(now_ms)
-    HTTP_STATUS=$(curl -s -m 30 -X "$method" -o "$HTTP_BODY" -D "$HTTP_HEADERS" \
-        -w '%{http_code}' "$@" "$url") || true
-    HTTP_MS=$(($(now_ms) - t0))
+    out=$(curl -s -m 30 -X "$method" -o "$HTTP_BODY" -D "$HTTP_HEADERS" \
+        -w '%{http_code} %{time_total}' "$@" "$url") || true
+    HTTP_STATUS=${out%% *}
+    HTTP_MS=$(to_ms "${out##* }")
     [ -n "$HTTP_STATUS" ] || HTTP_STATUS=000
+}
+
+# header NAME: the value of that header in the last http answer.
+header() {
+    sed -n "s/^$1: *\([^[:space:]]*\).*/\1/ip" "$HTTP_HEADERS" | head -n 1
 }
 
 # http_bg NAME METHOD PATH [CURL ARGS...]: the same request in the
@@ -197,10 +215,9 @@ http_bg() {
     shift 3
     case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
     (
-        t0=$(now_ms)
-        code=$(curl -s -m 60 -X "$method" -o "$E2E_TMP/$name.body" -D "$E2E_TMP/$name.headers" \
-            -w '%{http_code}' "$@" "$url")
-        echo "${code:-000} $(($(now_ms) - t0))" >"$E2E_TMP/$name.status.tmp"
+        out=$(curl -s -m 60 -X "$method" -o "$E2E_TMP/$name.body" -D "$E2E_TMP/$name.headers" \
+            -w '%{http_code} %{time_total}' "$@" "$url")
+        echo "${out%% *} $(to_ms "${out##* }")" >"$E2E_TMP/$name.status.tmp"
         mv "$E2E_TMP/$name.status.tmp" "$E2E_TMP/$name.status"
     ) &
     PIDS+=($!)
@@ -216,16 +233,12 @@ http_wait() {
     read -r HTTP_STATUS HTTP_MS <"$E2E_TMP/$name.status"
 }
 
-# json FILE EXPR: evaluates a python expression over the JSON in FILE (bound
-# to `j`) and prints the result; prints nothing and fails on bad JSON.
+# json FILE FILTER [JQ ARGS...]: the jq filter over the JSON in FILE, raw
+# (strings unquoted, null as "null"); prints nothing and fails on bad JSON.
 json() {
-    python3 - "$1" "$2" <<'EOF' 2>/dev/null
-import json, sys
-with open(sys.argv[1], "rb") as f:
-    j = json.load(f)
-v = eval(sys.argv[2], {"j": j})
-print(json.dumps(v) if not isinstance(v, str) else v)
-EOF
+    local f=$1 filter=$2
+    shift 2
+    jq -r "$@" "$filter" "$f" 2>/dev/null
 }
 
 # queue_field QUEUE FIELD: that field of QUEUE in the current gateway's
@@ -233,7 +246,7 @@ EOF
 queue_field() {
     local f="$E2E_TMP/queues.json"
     curl -s -m 5 -o "$f" "$GW_URL/v1/queues" || return 1
-    json "$f" "next((q['$2'] for q in j['queues'] if q['name'] == '$1'), '')"
+    json "$f" '.queues[] | select(.name == $q) | .[$f]' --arg q "$1" --arg f "$2"
 }
 
 # queue_is QUEUE FIELD VALUE: for wait_until.
@@ -251,28 +264,41 @@ fail() {
     echo "  FAIL  $1${2:+ -- $2}"
 }
 
-# check NAME COMMAND...: passes when COMMAND returns 0.
+# check NAME COMMAND...: passes when COMMAND returns 0. Returns the verdict
+# (0 passed, 1 failed), so `if check ...; then` branches on it.
 check() {
     local name=$1
     shift
-    if "$@"; then pass "$name"; else fail "$name" "failed: $*"; fi
+    if "$@"; then
+        pass "$name"
+        return 0
+    fi
+    fail "$name" "failed: $*"
+    return 1
 }
 
-# check_eq NAME WANT GOT
+# check_eq NAME WANT GOT: passes when the strings are equal; returns the
+# verdict.
 check_eq() {
-    if [ "$2" = "$3" ]; then pass "$1"; else fail "$1" "want '$2', got '$3'"; fi
+    if [ "$2" = "$3" ]; then
+        pass "$1"
+        return 0
+    fi
+    fail "$1" "want '$2', got '$3'"
+    return 1
 }
 
 # check_error NAME STATUS CODE: the last http answer had STATUS and the JSON
 # error CODE.
 check_error() {
     local got_code
-    got_code=$(json "$HTTP_BODY" "j['error']")
+    got_code=$(json "$HTTP_BODY" .error)
     if [ "$HTTP_STATUS" = "$2" ] && [ "$got_code" = "$3" ]; then
         pass "$1"
-    else
-        fail "$1" "want $2 $3, got $HTTP_STATUS: $(head -c 300 "$HTTP_BODY" 2>/dev/null)"
+        return 0
     fi
+    fail "$1" "want $2 $3, got $HTTP_STATUS: $(head -c 300 "$HTTP_BODY" 2>/dev/null)"
+    return 1
 }
 
 # has_header NAME: the last http answer carries that header.
@@ -310,7 +336,7 @@ finish() {
 stat_field() {
     local f="$E2E_TMP/stats.json"
     curl -s -m 5 -o "$f" "$GW_URL/v1/stats" || return 1
-    json "$f" "j['$1']"
+    json "$f" '.[$k]' --arg k "$1"
 }
 
 # stat_ge NAME N: /v1/stats NAME >= N (for wait_until).
@@ -327,24 +353,30 @@ queue_ge() {
     [ -n "$v" ] && [ "$v" -ge "$3" ]
 }
 
-# load_bg NAME COUNT PARALLEL METHOD PATH [CURL ARGS...]: COUNT requests,
-# PARALLEL at a time (xargs -P), in the background. Request i leaves
-# $E2E_TMP/NAME/i.code (HTTP status, 000 when none), i.rc (curl's exit status)
-# and i.body. Sets LOAD_PID; load_wait SECONDS waits for the whole load.
+# load_bg NAME COUNT PARALLEL METHOD PATH [CURL ARGS...]: COUNT requests from
+# one curl process (--parallel), PARALLEL connections at a time, in the
+# background. Request i leaves $E2E_TMP/NAME/i.code (HTTP status, 000 when
+# none), i.rc (curl's exit status for it), i.body and i.headers. Sets
+# LOAD_PID; load_wait SECONDS waits for the whole load.
 load_bg() {
-    local name=$1 count=$2 par=$3 method=$4 path=$5 url dir
+    local name=$1 count=$2 par=$3 method=$4 path=$5 url dir i
     shift 5
     case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
     dir="$E2E_TMP/$name"
     mkdir -p "$dir"
-    # shellcheck disable=SC2016 # expanded by the inner bash
-    seq 1 "$count" | xargs -P "$par" -I{} bash -c '
-        d=$1 i=$2 m=$3 u=$4
-        shift 4
-        code=$(curl -s -m 20 -X "$m" -o "$d/$i.body" -w "%{http_code}" "$@" "$u")
-        rc=$?
-        echo "${code:-000}" >"$d/$i.code"
-        echo "$rc" >"$d/$i.rc"' _ "$dir" {} "$method" "$url" "$@" &
+    for ((i = 1; i <= count; i++)); do
+        printf 'url = "%s"\noutput = "%s/%d.body"\ndump-header = "%s/%d.headers"\n' \
+            "$url" "$dir" "$i" "$dir" "$i"
+    done >"$dir/curl.config"
+    (
+        curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$par" \
+            -m 60 -X "$method" "$@" -K "$dir/curl.config" \
+            -w '%{filename_effective} %{http_code} %{exitcode}\n' >"$dir/results" 2>/dev/null
+        while read -r file code rc; do
+            echo "$code" >"${file%.body}.code"
+            echo "$rc" >"${file%.body}.rc"
+        done <"$dir/results"
+    ) &
     LOAD_PID=$!
     PIDS+=("$LOAD_PID")
 }
@@ -385,12 +417,12 @@ thaw_all() {
     for pid in "${STOPPED_PIDS[@]}"; do kill -CONT "$pid" 2>/dev/null; done
 }
 
-# zmq_python: sets ZMQ_PY to a python3 that can import zmq (Debian's
-# python3-zmq is for /usr/bin/python3, which another python3 on PATH may
-# hide); returns 1 when there is none.
+# zmq_python: sets ZMQ_PY to a python3 that can import zmq, chosen once:
+# Debian's /usr/bin/python3 first (python3-zmq is for it, and it starts fast;
+# the python3 first on PATH may be a slow shim); returns 1 when there is none.
 zmq_python() {
     local py
-    for py in python3 /usr/bin/python3; do
+    for py in /usr/bin/python3 python3; do
         py=$(command -v "$py") || continue
         if "$py" -c 'import zmq' 2>/dev/null; then
             ZMQ_PY=$py

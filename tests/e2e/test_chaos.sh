@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Executor death under load. Two executors share queue io; 40 jobs of 200 ms
-# run 8 at a time; one executor is killed with SIGKILL while both are busy.
+# Executor death under load. Two executors share queue io; 40 jobs of 1 s run
+# 8 at a time from one curl process (about 5 s of load, so the victim is
+# running jobs whenever the kill comes); one executor is killed with SIGKILL
+# while both are busy.
 # With ?retries=1 every job still answers 200 (its lost jobs go back to the
 # head of the queue and run on the other executor); with ?retries=0 each job
 # answers 200 or 502 executor_lost, none is lost in between. Then bad retries
@@ -20,12 +22,14 @@ chaos() {
         abort "executor b starts (retries=$retries)"
     check "retries=$retries: io has 2 executors" wait_until 3 queue_is io executors 2
 
-    load_bg "load$retries" 40 8 POST "/v1/jobs/io/sleep?retries=$retries" --data-binary 200
-    if check "retries=$retries: both executors busy (busy >= 6)" wait_until 5 queue_ge io busy 6; then
+    load_bg "load$retries" 40 8 POST "/v1/jobs/io/sleep?retries=$retries" --data-binary 1000
+    if check "retries=$retries: both executors busy (busy >= 6)" wait_until 10 queue_ge io busy 6; then
         { kill -KILL "$victim" && wait "$victim"; } 2>/dev/null
     fi
-    check "retries=$retries: the killed executor is dropped" wait_until 3 queue_is io executors 1
-    check "retries=$retries: the 40 requests finish (< 25 s)" load_wait 25
+    check "retries=$retries: the killed executor is dropped" wait_until 10 queue_is io executors 1
+    check "retries=$retries: the killed executor was running jobs (gateway log)" \
+        grep -Eq "event=executor_lost executor=ex-a$retries .*jobs_lost=[0-9]+ jobs_retried=[0-9]+" "$GW_LOG"
+    check "retries=$retries: the 40 requests finish" load_wait 60
 }
 
 # ---- retries=1: nothing is lost --------------------------------------------
@@ -49,7 +53,7 @@ check "retries=0: at least one 502 ($lost)" test "$lost" -ge 1
 bad=0
 for f in "$E2E_TMP"/load0/*.code; do
     [ "$(cat "$f")" = 502 ] || continue
-    [ "$(json "${f%.code}.body" "j['error']")" = executor_lost ] || bad=$((bad + 1))
+    [ "$(json "${f%.code}.body" .error)" = executor_lost ] || bad=$((bad + 1))
 done
 check_eq "retries=0: every 502 is executor_lost" 0 "$bad"
 check_eq "retries=0: /v1/stats jobs_retried is 0" 0 "$(stat_field jobs_retried)"
@@ -89,13 +93,17 @@ hello = (ld(1, b"py-lost") + ld(2, queue) + ld(3, b"sleep") + ld(3, b"echo")
          + vi(4, 200) + vi(5, 3))
 s.send(envelope(10, hello))
 job_id = None
-deadline = time.monotonic() + 20
+deadline = time.monotonic() + 30
+next_beat = 0
+# Alive (a heartbeat every 100 ms, liveness 3 x 200 ms) until the job comes.
 while time.monotonic() < deadline and job_id is None:
-    if s.poll(50):
+    if time.monotonic() >= next_beat:
+        s.send(envelope(13, b""))
+        next_beat = time.monotonic() + 0.1
+    if s.poll(20):
         f = parse(s.recv())
         if 11 in f:
             print("welcome", file=out)
-            s.send(envelope(13, b""))            # one heartbeat, then silence
         elif 15 in f:
             job_id = parse(f[15])[1]
             print("job %d" % job_id, file=out)
@@ -119,22 +127,25 @@ while time.monotonic() < end:
 print("answer " + (" ".join(got) or "none"), file=out)
 EOF
 PIDS+=($!)
-check "the python executor registers" wait_until 5 grep -qs welcome "$fake_out"
-check "io has 1 executor (python)" wait_until 3 queue_is io executors 1
+check "the python executor registers" wait_until 10 grep -qs welcome "$fake_out"
+check "io has 1 executor (python)" wait_until 10 queue_is io executors 1
 http_bg late POST /v1/jobs/io/sleep --data-binary 1500
-check "the python executor gets the job" wait_until 3 grep -q '^job ' "$fake_out"
+check "the python executor gets the job" wait_until 10 grep -q '^job ' "$fake_out"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:1 --id ex-spare || abort "real executor starts"
-check "the silent python executor is declared lost" wait_until 3 stat_ge executors_lost 1
-check "the job is retried (jobs_retried >= 1, default retries 1)" wait_until 1 stat_ge jobs_retried 1
+check "the silent python executor is declared lost" wait_until 10 stat_ge executors_lost 1
+check "the gateway log says it was silent" \
+    grep -q 'event=executor_lost executor=py-lost reason="silent for' "$GW_LOG"
+check "the job is retried (jobs_retried >= 1, default retries 1)" wait_until 10 stat_ge jobs_retried 1
 results_unknown0=$(stat_field results_unknown)
 touch "$E2E_TMP/fake.go"
-check "the python executor sends its late Result" wait_until 3 grep -q 'sent late' "$fake_out"
-check "the job is answered (< 5 s)" http_wait late 5
+check "the python executor sends its late Result" wait_until 10 grep -q 'sent late' "$fake_out"
+check "the job is answered" http_wait late 30
 check_eq "the retry answers it: 200, not the late Result" "200 " "$HTTP_STATUS $(cat "$HTTP_BODY")"
-check "after the retry's full 1.5 s (took $HTTP_MS ms)" test "$HTTP_MS" -ge 1500
+check "the retry ran its full 1.5 s (X-Offload-Run-Us $(header X-Offload-Run-Us))" \
+    test "$(header X-Offload-Run-Us)" -ge 1500000
 check "the late Result is counted in results_unknown (was $results_unknown0)" \
-    wait_until 2 stat_ge results_unknown $((results_unknown0 + 1))
-check "the python executor listened for an answer" wait_until 3 grep -q '^answer ' "$fake_out"
+    wait_until 10 stat_ge results_unknown $((results_unknown0 + 1))
+check "the python executor listened for an answer" wait_until 10 grep -q '^answer ' "$fake_out"
 echo "  info  the gateway answered the late Result with: $(sed -n 's/^answer //p' "$fake_out")"
 check_eq "the job was answered once: io completed 1" 1 "$(queue_field io completed)"
 http POST /v1/jobs/io/echo --data-binary after

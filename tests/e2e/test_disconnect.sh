@@ -24,9 +24,9 @@ check "the running job is cancelled: its slot is free long before 5 s" wait_unti
 elapsed=$(($(now_ms) - t0))
 check "freed within 2 s of the hang-ups ($elapsed ms)" test "$elapsed" -lt 2000
 http GET /v1/stats
-check_eq "both hang-ups are counted" 2 "$(json "$HTTP_BODY" "j['callers_gone']")"
+check_eq "both hang-ups are counted" 2 "$(json "$HTTP_BODY" .callers_gone)"
 check_eq "the cancelled job's late result is dropped, not delivered" 1 \
-    "$(json "$HTTP_BODY" "j['results_late']")"
+    "$(json "$HTTP_BODY" .results_late)"
 http POST /v1/jobs/io/echo --data-binary still-here
 check_eq "the queue serves the next caller at once" "200 still-here" "$HTTP_STATUS $(cat "$HTTP_BODY")"
 

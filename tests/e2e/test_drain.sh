@@ -36,7 +36,7 @@ check "its log says it drained" grep -q 'reason="drained"' "$ex_a_log"
 http POST /v1/jobs/io/echo --data-binary after-drain
 check_eq "new jobs flow to the other executor" "200 after-drain" "$HTTP_STATUS $(cat "$HTTP_BODY")"
 check_eq "executors_lost stays 0 (a goodbye after a drain loses nothing)" 0 \
-    "$(http GET /v1/stats >/dev/null; json "$HTTP_BODY" "j['jobs_lost']")"
+    "$(http GET /v1/stats >/dev/null; json "$HTTP_BODY" .jobs_lost)"
 
 # A drain that outlasts --drain-timeout ends with a goodbye; the job it still
 # ran is answered by the gateway (executor_lost), never left hanging.

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # An executor frozen with SIGSTOP stops heartbeating: the gateway declares it
-# dead after liveness x interval (3 x 200 ms, plus at most one interval), and
-# when it is continued it registers again by itself and serves.
+# dead after liveness x interval (3 x 200 ms, plus at most one tick), and
+# when it is continued it registers again by itself and serves. How long it
+# took is read from the gateway's own log, not from this script's clock.
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 
@@ -14,21 +15,21 @@ http POST /v1/jobs/io/echo --data-binary before
 check_eq "a job runs before the freeze" "200 before" "$HTTP_STATUS $(cat "$HTTP_BODY")"
 
 # freeze continues the process on exit, whatever happens below.
-t0=$(now_ms)
 freeze "$executor"
-check "the frozen executor is declared dead (executors 0)" wait_until 3 queue_is io executors 0
-elapsed=$(($(now_ms) - t0))
-check "declared dead within 1200 ms of SIGSTOP (took $elapsed ms)" test "$elapsed" -le 1200
-# Its last message was at most one interval before the freeze, so it cannot
-# be dead before 3 x 200 - 200 = 400 ms (less a tick of slack).
-check "not declared dead early (>= 300 ms, took $elapsed ms)" test "$elapsed" -ge 300
+check "the frozen executor is declared dead (executors 0)" wait_until 10 queue_is io executors 0
+# The gateway says how long it heard nothing: more than liveness x interval
+# (600 ms), and at most that plus a tick (50 ms) and the loop's scheduling;
+# 1200 ms leaves that slack more than 3x over.
+silent=$(sed -n 's/.*event=executor_lost .*reason="silent for \([0-9]*\) ms".*/\1/p' "$GW_LOG" | head -n 1)
+check "the gateway logs why: silent for N ms (N=$silent)" test -n "$silent"
+check "not declared dead early: silent > 600 ms ($silent)" test "${silent:-0}" -gt 600
+check "declared dead promptly: silent <= 1200 ms ($silent)" test "${silent:-99999}" -le 1200
 check_eq "io capacity drops to 0" 0 "$(queue_field io capacity)"
 
 thaw "$executor"
-t0=$(now_ms)
-check "the continued executor comes back by itself (within 3 s)" wait_until 3 queue_is io executors 1
-elapsed=$(($(now_ms) - t0))
-echo "  info  back after $elapsed ms"
+check "the continued executor comes back by itself" wait_until 10 queue_is io executors 1
+check "the gateway logs its registration again" \
+    grep -q 'event=executor_registered' <(sed -n '/event=executor_lost/,$p' "$GW_LOG")
 check_eq "io capacity is back" 2 "$(queue_field io capacity)"
 check "it is the same process" kill -0 "$executor"
 http POST /v1/jobs/io/echo --data-binary after
