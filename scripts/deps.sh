@@ -5,7 +5,7 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
       libmicrohttpd-dev libjansson-dev libinih-dev libcunit1-dev uthash-dev
-      apache2-utils curl procps python3 python3-zmq valgrind)
+      apache2-utils curl jq procps python3 python3-zmq valgrind)
 
 missing=()
 for p in "${pkgs[@]}"; do

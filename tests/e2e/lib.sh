@@ -306,6 +306,17 @@ has_header() {
     grep -qi "^$1:" "$HTTP_HEADERS"
 }
 
+# log_ms LOG PATTERN: the timestamp (ms since the epoch) of the first line
+# of LOG matching PATTERN (grep -E), or nothing: server-side time, for
+# bounds that must not include this script's own pace.
+log_ms() {
+    local ts
+    ts=$(grep -E -m1 -- "$2" "$1" | cut -d' ' -f1)
+    [ -n "$ts" ] || return 1
+    ts=${ts%Z}
+    echo $(($(date -u -d "${ts%.*}" +%s) * 1000 + 10#${ts##*.}))
+}
+
 # ab_field OUTPUT_FILE LABEL: the number after "LABEL:" in ab's report
 # (0 when the line is absent, as "Non-2xx responses" is when there are none).
 ab_field() {
@@ -356,8 +367,11 @@ queue_ge() {
 # load_bg NAME COUNT PARALLEL METHOD PATH [CURL ARGS...]: COUNT requests from
 # one curl process (--parallel), PARALLEL connections at a time, in the
 # background. Request i leaves $E2E_TMP/NAME/i.code (HTTP status, 000 when
-# none), i.rc (curl's exit status for it), i.body and i.headers. Sets
-# LOAD_PID; load_wait SECONDS waits for the whole load.
+# none), i.rc (curl's exit status for it), i.body, and i.headers with the
+# headers tests look at (Retry-After and the X-Offload-* ones). Sets
+# LOAD_PID; load_wait SECONDS [NAME] waits for the load (the last one, or
+# NAME).
+declare -A LOAD_PIDS
 load_bg() {
     local name=$1 count=$2 par=$3 method=$4 path=$5 url dir i
     shift 5
@@ -365,25 +379,35 @@ load_bg() {
     dir="$E2E_TMP/$name"
     mkdir -p "$dir"
     for ((i = 1; i <= count; i++)); do
-        printf 'url = "%s"\noutput = "%s/%d.body"\ndump-header = "%s/%d.headers"\n' \
-            "$url" "$dir" "$i" "$dir" "$i"
+        printf 'url = "%s"\noutput = "%s/%d.body"\n' "$url" "$dir" "$i"
     done >"$dir/curl.config"
     (
         curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$par" \
             -m 60 -X "$method" "$@" -K "$dir/curl.config" \
-            -w '%{filename_effective} %{http_code} %{exitcode}\n' >"$dir/results" 2>/dev/null
-        while read -r file code rc; do
-            echo "$code" >"${file%.body}.code"
-            echo "$rc" >"${file%.body}.rc"
+            -w '%{filename_effective} %{http_code} %{exitcode} %header{retry-after} %header{x-offload-waited-us} %header{x-offload-run-us} %header{x-offload-job-id}\n' \
+            >"$dir/results" 2>/dev/null
+        while read -r file code rc retry waited run job; do
+            i=${file%.body}
+            echo "$code" >"$i.code"
+            echo "$rc" >"$i.rc"
+            {
+                [ -n "$retry" ] && echo "Retry-After: $retry"
+                [ -n "$waited" ] && echo "X-Offload-Waited-Us: $waited"
+                [ -n "$run" ] && echo "X-Offload-Run-Us: $run"
+                [ -n "$job" ] && echo "X-Offload-Job-Id: $job"
+            } >"$i.headers"
         done <"$dir/results"
     ) &
     LOAD_PID=$!
+    LOAD_PIDS[$name]=$LOAD_PID
     PIDS+=("$LOAD_PID")
 }
 
 load_wait() {
-    wait_until "$1" all_gone "$LOAD_PID" || return 1
-    wait "$LOAD_PID" 2>/dev/null
+    local pid=${2:+${LOAD_PIDS[$2]}}
+    pid=${pid:-$LOAD_PID}
+    wait_until "$1" all_gone "$pid" || return 1
+    wait "$pid" 2>/dev/null
     return 0
 }
 

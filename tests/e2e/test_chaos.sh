@@ -20,7 +20,7 @@ chaos() {
     victim=$EX_PID
     start_executor --connect "$GW_EXECUTORS" --queue io=threads:4 --id "ex-b$retries" ||
         abort "executor b starts (retries=$retries)"
-    check "retries=$retries: io has 2 executors" wait_until 3 queue_is io executors 2
+    check "retries=$retries: io has 2 executors" wait_until 10 queue_is io executors 2
 
     load_bg "load$retries" 40 8 POST "/v1/jobs/io/sleep?retries=$retries" --data-binary 1000
     if check "retries=$retries: both executors busy (busy >= 6)" wait_until 10 queue_ge io busy 6; then

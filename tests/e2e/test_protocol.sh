@@ -107,7 +107,7 @@ ctx.term()
 PY
 check_eq "a python executor is welcomed" "welcome=yes" "$(cat "$E2E_TMP/bye.out")"
 check "the gateway logs its Goodbye as executor_left" \
-    wait_until 5 grep -q 'event=executor_left executor=py-exec reason="goodbye: done for today"' "$GW_LOG"
+    wait_until 10 grep -q 'event=executor_left executor=py-exec reason="goodbye: done for today"' "$GW_LOG"
 stats=$(curl -s -m 5 "$GW_URL/v1/stats")
 check_eq "counted in executors_left" 1 "$(jq -r .executors_left <<<"$stats")"
 check_eq "not in executors_lost" 0 "$(jq -r .executors_lost <<<"$stats")"
@@ -139,13 +139,13 @@ print("goodbye=%s" % got, flush=True)
 PY
 py_pid=$!
 PIDS+=("$py_pid")
-check "the second python executor is welcomed" wait_until 5 grep -q welcomed "$E2E_TMP/gwbye.out"
+check "the second python executor is welcomed" wait_until 10 grep -q welcomed "$E2E_TMP/gwbye.out"
 stop_process "$GW_PID"
 check_eq "the gateway exits 0" 0 "$STOP_RC"
 wait "$py_pid"
 check_eq "the python executor got the gateway's Goodbye" \
     "goodbye=the gateway is shutting down" "$(grep goodbye= "$E2E_TMP/gwbye.out")"
 check "the real executor logs the gateway's Goodbye" \
-    wait_until 5 grep -q 'event=gateway_goodbye' "$EX_LOG"
+    wait_until 10 grep -q 'event=gateway_goodbye' "$EX_LOG"
 
 finish

@@ -37,14 +37,8 @@ check "the executor registers again" wait_until 10 queue_is io executors 1
 # How long that took, by the new gateway's own clock: from its listening
 # line to the registration. The executor's reconnect back-off is capped at
 # one heartbeat interval (200 ms); 600 ms is 3x that.
-log_ms() { # the millisecond timestamp of the first line matching $1
-    local ts
-    ts=$(grep -m1 "$1" "$GW_LOG" | cut -d' ' -f1) || return 1
-    ts=${ts%Z}
-    echo $(($(date -u -d "${ts%.*}" +%s) * 1000 + 10#${ts##*.}))
-}
-listening=$(log_ms 'event=listening')
-registered=$(log_ms 'event=executor_registered')
+listening=$(log_ms "$GW_LOG" 'event=listening')
+registered=$(log_ms "$GW_LOG" 'event=executor_registered')
 took=$((registered - listening))
 check "... within 3 heartbeat intervals of the new gateway listening (gateway log: $took ms)" \
     test "$took" -ge 0 -a "$took" -le 600

@@ -2,8 +2,10 @@
 # The seed scenario, scaled down: the seed's exact ab command shape
 # (ab -n 1000 -c 50, its two headers) against a blocking route (a 100 ms
 # sleep job on a 50-thread queue) and an async route (a 100 ms gateway
-# timer). Every request completes, none fails, and the run is close to the
-# floor of n/c x 100 ms = 2.0 s.
+# timer). Every request completes, none fails, and the run takes less than
+# 3x the floor of n/c x 100 ms = 2.0 s (a 40-thread pool would need 2.5 s,
+# one thread 100 s: what matters is that the 50 run at once; make bench
+# measures how close to the floor it is).
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 
@@ -11,8 +13,8 @@ start_gateway --route 'GET /test/sync=job:io/sleep:100' --route 'GET /test/async
     abort "gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:50 || abort "executor starts"
 
-# Lenient enough for a sanitizer build on 2 cores; bench/bench.sh measures.
-max_s=${OFFLOAD_E2E_SEED_MAX_S:-3.0}
+# 3x the ideal; bench/bench.sh measures.
+max_s=${OFFLOAD_E2E_SEED_MAX_S:-6.0}
 
 seed_ab() {
     local route=$1 out
@@ -26,12 +28,13 @@ seed_ab() {
     local t
     t=$(ab_field "$out" 'Time taken for tests')
     check "$route: took $t s (ideal 2.0, limit $max_s)" \
-        python3 -c "import sys; t = float(sys.argv[1] or 'inf'); sys.exit(not 2.0 <= t <= float(sys.argv[2]))" \
-        "$t" "$max_s"
+        awk -v t="${t:-inf}" -v max="$max_s" 'BEGIN { exit !(t >= 2.0 && t <= max) }'
 }
 
 seed_ab /test/sync
 check_eq "io is idle afterwards" 0 "$(queue_field io busy)"
+check_eq "io completed the 1000 jobs, none timed out" "1000 0" \
+    "$(queue_field io completed) $(queue_field io timeouts)"
 seed_ab /test/async
 
 finish

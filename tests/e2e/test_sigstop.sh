@@ -10,7 +10,7 @@ start_gateway --heartbeat-ms 200 || abort "gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 --heartbeat-ms 200 --liveness 3 ||
     abort "executor starts"
 executor=$EX_PID
-check "io has 1 executor" wait_until 3 queue_is io executors 1
+check "io has 1 executor" wait_until 10 queue_is io executors 1
 http POST /v1/jobs/io/echo --data-binary before
 check_eq "a job runs before the freeze" "200 before" "$HTTP_STATUS $(cat "$HTTP_BODY")"
 

@@ -54,6 +54,33 @@ static int gated_echo(const function_call *call, function_output *out)
     return counting_echo(call, out);
 }
 
+/* A rendezvous of `meet_want` callers: each waits (up to 10 s) until that
+ * many are inside at once, then echoes; alone past 10 s it fails. Only a
+ * pool that runs them side by side lets them all succeed, however slow the
+ * machine: concurrency shown by an event, not by a clock. */
+static int meet_inside, meet_want;
+
+static int rendezvous_echo(const function_call *call, function_output *out)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += 10;
+    pthread_mutex_lock(&gate_mu);
+    meet_inside++;
+    pthread_cond_broadcast(&gate_cond);
+    int rc = 0;
+    while (meet_inside < meet_want && rc == 0)
+        rc = pthread_cond_timedwait(&gate_cond, &gate_mu, &until);
+    int met = meet_inside >= meet_want;
+    pthread_mutex_unlock(&gate_mu);
+    if (!met) {
+        snprintf(out->message, sizeof(out->message), "met only %d of %d", meet_inside,
+                 meet_want);
+        return OFFLOAD__CODE__CODE_JOB_FAILED;
+    }
+    return fn_echo(call, out);
+}
+
 static void gate_set(int open)
 {
     pthread_mutex_lock(&gate_mu);
@@ -99,22 +126,25 @@ static void test_parallel(void)
     CU_ASSERT_STRING_EQUAL(pool_name(p), "io");
     CU_ASSERT_EQUAL(pool_size(p), 4);
 
+    /* 4 jobs that each wait until all 4 are running at once. */
     pool_job jobs[4];
     pool_job *got[JOBS_MAX];
-    uint64_t t0 = clock_now_us();
+    meet_inside = 0;
+    meet_want = 4;
     for (int i = 0; i < 4; i++) {
-        pool_job_init(&jobs[i], fn_sleep, (const uint8_t *)"200", 3, 0);
+        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
         CU_ASSERT_EQUAL(pool_submit(p, &jobs[i]), 0);
     }
-    CU_ASSERT_EQUAL(wait_results(r, got, 4, 5000), 4);
-    uint64_t took = clock_now_us() - t0;
-    /* Serial would take 800 ms; a coarse bound, generous for slow CI. */
-    CU_ASSERT(took >= 200000);
-    CU_ASSERT(took < 400000);
-    for (int i = 0; i < 4; i++) {
+    CU_ASSERT_EQUAL(wait_results(r, got, 4, 30000), 4);
+    for (int i = 0; i < 4; i++)
         CU_ASSERT_EQUAL(jobs[i].code, OFFLOAD__CODE__CODE_OK);
-        CU_ASSERT(jobs[i].run_us >= 200000);
-    }
+    /* And a sleep runs for its time. */
+    pool_job nap;
+    pool_job_init(&nap, fn_sleep, (const uint8_t *)"50", 2, 0);
+    CU_ASSERT_EQUAL(pool_submit(p, &nap), 0);
+    CU_ASSERT_EQUAL(wait_results(r, got, 1, 30000), 1);
+    CU_ASSERT_EQUAL(nap.code, OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT(nap.run_us >= 50000);
     pool_destroy(&p);
     CU_ASSERT_PTR_NULL(p);
     pool_results_destroy(&r);
