@@ -384,9 +384,10 @@ load_bg() {
     (
         curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$par" \
             -m 60 -X "$method" "$@" -K "$dir/curl.config" \
-            -w '%{filename_effective} %{http_code} %{exitcode} %header{retry-after} %header{x-offload-waited-us} %header{x-offload-run-us} %header{x-offload-job-id}\n' \
+            -w '%{filename_effective}|%{http_code}|%{exitcode}|%header{retry-after}|%header{x-offload-waited-us}|%header{x-offload-run-us}|%header{x-offload-job-id}\n' \
             >"$dir/results" 2>/dev/null
-        while read -r file code rc retry waited run job; do
+        # '|' separates the fields: an absent header is an empty one.
+        while IFS='|' read -r file code rc retry waited run job; do
             i=${file%.body}
             echo "$code" >"$i.code"
             echo "$rc" >"$i.rc"
