@@ -1,25 +1,51 @@
-# offload -- build, test, run. See README.md.
+# offload -- build, test, run, install. See README.md.
 #
-#   make            binaries in build/bin, library in build/lib
+#   make            binaries in build/bin, libraries in build/lib
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make bench      the benchmarks (seed scenario, echo vs hello-world)
+#   make install    binaries, offload.h, liboffload (.a, versioned .so) and
+#                   offload.pc under $(DESTDIR)$(PREFIX); make uninstall
+#
+# A packager may set CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, BINDIR, LIBDIR,
+# INCLUDEDIR, PKGCONFIGDIR, DESTDIR and WERROR= (warnings stay warnings).
+# What the code needs to build (the C standard, include paths, -pthread,
+# warnings) is in FINAL_CFLAGS, which the command line does not replace.
 
 BUILD   ?= build
 CC      ?= cc
 PKGS     = libzmq libprotobuf-c libmicrohttpd jansson inih
+LIB_PKGS = libzmq libprotobuf-c
+
 CFLAGS  ?= -O2 -g
-CFLAGS  += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -pthread \
-           -I$(BUILD)/gen -Iproto -Icommon -Iclient \
-           $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-LDLIBS  += $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+WERROR  ?= -Werror
+WARN     = -Wall -Wextra $(WERROR)
+# -fPIC: the same objects go into liboffload.so. -fvisibility=hidden: only
+# what a header marks OFFLOAD_API leaves a shared object.
+FINAL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -fPIC -fvisibility=hidden \
+               -I$(BUILD)/gen -Iproto -Icommon -Iclient \
+               $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS) $(CFLAGS)
+FINAL_LDFLAGS = $(LDFLAGS)
+LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
+LDLIBS_LIB = $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -pthread
 ifdef SAN
-CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
-LDFLAGS += -fsanitize=address,undefined
+FINAL_CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+FINAL_LDFLAGS += -fsanitize=address,undefined
 endif
 
-GEN      = $(BUILD)/gen/offload.pb-c.c
+PREFIX       ?= /usr/local
+BINDIR       ?= $(PREFIX)/bin
+LIBDIR       ?= $(PREFIX)/lib
+INCLUDEDIR   ?= $(PREFIX)/include
+PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
+
+# liboffload's version (client/offload.h) and soname.
+VERSION  := $(shell sed -n 's/^\#define OFFLOAD_VERSION "\(.*\)"/\1/p' client/offload.h)
+SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
+SONAME    = liboffload.so.$(SOMAJOR)
+
+GEN      = $(BUILD)/gen/offload.pb-c.c $(BUILD)/gen/offload.pb-c.h
 COMMON   = $(wildcard common/*.c) proto/codec.c proto/wire.c
 GATEWAY  = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 EXECUTOR = $(filter-out executor/main.c,$(wildcard executor/*.c))
@@ -27,67 +53,116 @@ CLIENT   = $(filter-out client/main.c,$(wildcard client/*.c))
 UNIT     = $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
+
+# Objects are rebuilt when the flags change (CFLAGS=-O0, WERROR=, SAN=1):
+# the flags are kept in a file that changes only when they do.
+FLAGS_FILE = $(BUILD)/.flags
+$(shell mkdir -p $(BUILD) && echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' | cmp -s - $(FLAGS_FILE) || \
+    echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' >$(FLAGS_FILE))
 COMMON_O = $(BUILD)/obj/gen/offload.pb-c.o $(call obj,$(COMMON))
+# What liboffload holds: the client, the codec, framing and error names.
+LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c) \
+           $(BUILD)/obj/gen/offload.pb-c.o
 
-BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor
-ifneq ($(wildcard client/main.c),)
-BINS += $(BUILD)/bin/offload
-endif
-LIBS = $(if $(CLIENT),$(BUILD)/lib/liboffload.a $(BUILD)/lib/pkgconfig/offload.pc)
+BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
+LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
-.PHONY: all deps run test unit e2e asan bench clean format
+.PHONY: all deps run test unit e2e asan bench clean format install uninstall
 all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline
 
-$(BUILD)/gen/offload.pb-c.c $(BUILD)/gen/offload.pb-c.h: proto/offload.proto
+# One rule makes both files: a grouped target, so make -j runs it once.
+$(GEN) &: proto/offload.proto
 	@mkdir -p $(BUILD)/gen
 	protoc-c --proto_path=proto --c_out=$(BUILD)/gen $<
 
-$(BUILD)/obj/gen/offload.pb-c.o: $(BUILD)/gen/offload.pb-c.c
+$(BUILD)/obj/gen/offload.pb-c.o: $(BUILD)/gen/offload.pb-c.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 # Unit tests reach into every component's modules.
-$(BUILD)/obj/tests/%.o: CFLAGS += -Igateway -Iexecutor
+$(BUILD)/obj/tests/%.o: FINAL_CFLAGS += -Igateway -Iexecutor
 
-$(BUILD)/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h
+$(BUILD)/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -MMD -MP -c $< -o $@
+	$(CC) $(FINAL_CFLAGS) -MMD -MP -c $< -o $@
 
 $(BUILD)/bin/offload-gateway: $(call obj,gateway/main.c $(GATEWAY)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
 $(BUILD)/bin/offload-executor: $(call obj,executor/main.c $(EXECUTOR)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
-$(BUILD)/lib/liboffload.a: $(call obj,$(CLIENT)) $(COMMON_O)
+# The static library is one relocatable object whose hidden symbols are
+# made local, so an application's own parse_ll or wire_send cannot clash
+# with ours: only offload_* (OFFLOAD_API) stays global.
+$(BUILD)/lib/liboffload.a: $(LIB_O)
 	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
+	$(LD) -r $^ -o $(BUILD)/lib/liboffload.o
+	objcopy --localize-hidden $(BUILD)/lib/liboffload.o
+	rm -f $@ && ar rcs $@ $(BUILD)/lib/liboffload.o && rm -f $(BUILD)/lib/liboffload.o
 
-# pkg-config file for programs built against this tree's liboffload:
+$(BUILD)/lib/liboffload.so.$(VERSION): $(LIB_O)
+	@mkdir -p $(dir $@)
+	$(CC) -shared $(FINAL_LDFLAGS) -Wl,-soname,$(SONAME) -Wl,--no-undefined $^ -o $@ \
+	    $(LDLIBS_LIB)
+
+$(BUILD)/lib/liboffload.so: $(BUILD)/lib/liboffload.so.$(VERSION)
+	ln -sf liboffload.so.$(VERSION) $(BUILD)/lib/$(SONAME)
+	ln -sf $(SONAME) $@
+
+# offload.pc for programs built against this tree (the rpath finds the
+# in-tree shared library at run time):
 #   PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs offload
 $(BUILD)/lib/pkgconfig/offload.pc: Makefile client/offload.h
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'libdir=$${pcfiledir}/..' 'includedir=$(CURDIR)/client' '' \
 	  'Name: offload' 'Description: liboffload, the offload client library' \
-	  "Version: $$(sed -n 's/^#define OFFLOAD_VERSION \"\(.*\)\"/\1/p' client/offload.h)" \
-	  'Requires: libzmq libprotobuf-c' \
-	  'Libs: -L$${libdir} -loffload -pthread' \
+	  'Version: $(VERSION)' 'Requires.private: $(LIB_PKGS)' \
+	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -loffload' 'Libs.private: -pthread' \
 	  'Cflags: -I$${includedir}' >$@
 
-$(BUILD)/bin/offload: $(call obj,client/main.c) $(BUILD)/lib/liboffload.a
+# offload.pc for the installed copy.
+$(BUILD)/install/offload.pc: Makefile client/offload.h
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
+	  'Name: offload' 'Description: liboffload, the offload client library' \
+	  'Version: $(VERSION)' 'Requires.private: $(LIB_PKGS)' \
+	  'Libs: -L$${libdir} -loffload' 'Libs.private: -pthread' \
+	  'Cflags: -I$${includedir}' >$@
+
+# The CLI links liboffload and the one parser it needs: no libmicrohttpd,
+# jansson or inih.
+$(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c) $(BUILD)/lib/liboffload.a
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
 
 $(BUILD)/bin/unit-tests: $(call obj,$(UNIT) $(GATEWAY) $(EXECUTOR) $(CLIENT)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcunit
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL) -lcunit
 
 # The benchmark baseline: a minimal libmicrohttpd hello-world server.
-$(BUILD)/bin/hello-baseline: bench/hello.c
+$(BUILD)/bin/hello-baseline: bench/hello.c $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) $< -o $@ $(LDLIBS)
+	$(CC) $(FINAL_CFLAGS) $(FINAL_LDFLAGS) bench/hello.c -o $@ $(LDLIBS_ALL)
+
+install: $(BINS) $(LIBS) $(BUILD)/install/offload.pc
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
+	    $(DESTDIR)$(PKGCONFIGDIR)
+	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
+	install -m 644 client/offload.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 $(BUILD)/lib/liboffload.a $(DESTDIR)$(LIBDIR)
+	install -m 755 $(BUILD)/lib/liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)
+	ln -sf liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/liboffload.so
+	install -m 644 $(BUILD)/install/offload.pc $(DESTDIR)$(PKGCONFIGDIR)
+
+uninstall:
+	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
+	    $(DESTDIR)$(INCLUDEDIR)/offload.h $(DESTDIR)$(LIBDIR)/liboffload.a \
+	    $(DESTDIR)$(LIBDIR)/liboffload.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
+	    $(DESTDIR)$(LIBDIR)/liboffload.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/offload.pc
 
 deps:
 	@scripts/deps.sh
@@ -117,7 +192,7 @@ bench: deps
 	OFFLOAD_BIN=$(BUILD)/bin bench/bench.sh
 
 format:
-	clang-format -i $(wildcard */*.c */*.h tests/*/*.c)
+	clang-format -i $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 clean:
 	rm -rf build

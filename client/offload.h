@@ -29,6 +29,14 @@
 extern "C" {
 #endif
 
+/* The library's exported functions; everything else in it is hidden (and
+ * local in liboffload.a), so it cannot clash with an application's names. */
+#if defined(__GNUC__)
+#define OFFLOAD_API __attribute__((visibility("default")))
+#else
+#define OFFLOAD_API
+#endif
+
 #define OFFLOAD_VERSION "0.1.0"
 
 /* Job outcome codes: the wire protocol's Code enum (proto/offload.proto). */
@@ -87,21 +95,21 @@ typedef struct offload_result {
 
 /* Connects (ZeroMQ connects lazily: a gateway that is not up yet is not an
  * error here). Returns NULL only when out of memory. */
-offload_client *offload_connect(const char *endpoint);
-offload_client *offload_connect_with(const offload_options *opts);
+OFFLOAD_API offload_client *offload_connect(const char *endpoint);
+OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
 
 /* Runs function on queue with payload and waits for its outcome. Returns 0
  * with *out set (the caller frees it), or -1 with c->err set and *out NULL.
  * opts may be NULL. */
-int offload_call(offload_client *c, const char *queue, const char *function,
+OFFLOAD_API int offload_call(offload_client *c, const char *queue, const char *function,
                  const void *payload, size_t len, const offload_call_options *opts,
                  offload_result **out);
 
-void offload_result_free(offload_result *r);
-void offload_free(offload_client *c);
+OFFLOAD_API void offload_result_free(offload_result *r);
+OFFLOAD_API void offload_free(offload_client *c);
 
 /* The name of an offload_code ("timeout"), "internal" if unknown. */
-const char *offload_code_name(int code);
+OFFLOAD_API const char *offload_code_name(int code);
 
 #ifdef __cplusplus
 }

@@ -15,48 +15,6 @@ enum { SRC_DEFAULT, SRC_CONFIG, SRC_ENV, SRC_ARGV };
  * every setter taking a spec argument. Flags are parsed on one thread. */
 static const flag_spec *flags_current;
 
-int parse_ll(const char *s, long long *out)
-{
-    if (!s || !*s || isspace((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno || *end)
-        return -1;
-    *out = v;
-    return 0;
-}
-
-int parse_size(const char *s, long long *out)
-{
-    if (!s || !*s || !isdigit((unsigned char)*s))
-        return -1;
-    char *end;
-    errno = 0;
-    long long v = strtoll(s, &end, 10);
-    if (errno)
-        return -1;
-    long long mul = 1;
-    if (*end) {
-        switch (toupper((unsigned char)*end)) {
-        case 'K': mul = 1LL << 10; break;
-        case 'M': mul = 1LL << 20; break;
-        case 'G': mul = 1LL << 30; break;
-        default: return -1;
-        }
-        end++;
-        if (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0)
-            end += strlen(end);
-        if (*end)
-            return -1;
-    }
-    if (v > (1LL << 62) / mul)
-        return -1;
-    *out = v * mul;
-    return 0;
-}
-
 int flag_set_string(void *target, const char *value, char *err, size_t errlen)
 {
     char **s = target;

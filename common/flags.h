@@ -11,6 +11,8 @@
 
 #include <stddef.h>
 
+#include "parse.h"
+
 /* Sets `target` from `value`. Returns 0, or -1 with a message in err. */
 typedef int (*flag_set_fn)(void *target, const char *value, char *err, size_t errlen);
 
@@ -48,11 +50,5 @@ int flag_set_size(void *target, const char *value, char *err, size_t errlen);   
 
 void flag_list_clear(flag_list *list);
 
-/* Parses a decimal integer that must fill the string. Returns 0 or -1. */
-int parse_ll(const char *s, long long *out);
-
-/* Parses a byte count with an optional K, M or G (binary) suffix ("1M",
- * "512KiB", "1048576"). Returns 0 or -1. */
-int parse_size(const char *s, long long *out);
 
 #endif

@@ -35,7 +35,7 @@ kill -INT -- "-$rl" # Ctrl-C: SIGINT to the process group
 check "the gateway starts draining while the job runs" \
     wait_until 10 grep -q 'event=signal signal=Terminated action=drain' "$log"
 check "the job was still running then (the drain waited for it)" \
-    grep -q 'event=executor_draining .* jobs_in_flight=1' "$log"
+    wait_until 10 grep -q 'event=executor_draining .* jobs_in_flight=1' "$log"
 wait "$curl_pid"
 check_eq "the job in flight is answered 200" 200 "$(cat "$E2E_TMP/job.code")"
 check "run-local exits" wait_until 40 all_gone "$rl" "$gw_pid" "$ex_pid"
