@@ -160,9 +160,8 @@ static void job_results(bench *b)
 /* ---- MHD callbacks ---------------------------------------------------- */
 
 static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
-                                  const char *method, const char *version,
-                                  const char *upload_data, size_t *upload_data_size,
-                                  void **req_cls)
+                                  const char *method, const char *version, const char *upload_data,
+                                  size_t *upload_data_size, void **req_cls)
 {
     bench *b = cls;
     (void)url;
@@ -238,8 +237,7 @@ static int drain_signals(bench *b)
 /* external: one thread owns MHD and the job socket. */
 static void loop_external(bench *b)
 {
-    const union MHD_DaemonInfo *info =
-        MHD_get_daemon_info(b->daemon, MHD_DAEMON_INFO_EPOLL_FD);
+    const union MHD_DaemonInfo *info = MHD_get_daemon_info(b->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     int mhd_fd = info ? info->epoll_fd : -1;
     for (;;) {
         MHD_UNSIGNED_LONG_LONG ms;
@@ -304,8 +302,7 @@ static void loop_internal(bench *b)
 
 static void usage(void)
 {
-    fprintf(stderr,
-            "usage: mhd_modes --mode external|internal --port N [--zmq tcp|inproc]\n");
+    fprintf(stderr, "usage: mhd_modes --mode external|internal --port N [--zmq tcp|inproc]\n");
     exit(2);
 }
 
@@ -361,25 +358,23 @@ int main(int argc, char **argv)
     pthread_create(&echo, NULL, echo_main, &b);
 
     static const char body[] = "ok\n";
-    b.ok = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body,
-                                           MHD_RESPMEM_PERSISTENT);
-    unsigned flags =
-        MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
+    b.ok = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)body, MHD_RESPMEM_PERSISTENT);
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     if (b.internal) {
         flags |= MHD_USE_INTERNAL_POLLING_THREAD;
         pthread_mutex_init(&b.lock, NULL);
         b.wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
     }
-    b.daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, on_request, &b, MHD_OPTION_CONNECTION_LIMIT,
-        4096u, MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
-        MHD_OPTION_NOTIFY_COMPLETED, on_completed, &b, MHD_OPTION_END);
+    b.daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, on_request, &b,
+                                MHD_OPTION_CONNECTION_LIMIT, 4096u, MHD_OPTION_CONNECTION_TIMEOUT,
+                                30u, MHD_OPTION_LISTEN_BACKLOG_SIZE, 1024u,
+                                MHD_OPTION_NOTIFY_COMPLETED, on_completed, &b, MHD_OPTION_END);
     if (!b.daemon) {
         fprintf(stderr, "cannot listen on port %ld\n", port);
         return 1;
     }
-    fprintf(stderr, "mhd_modes: mode=%s port=%ld zmq=%s\n",
-            b.internal ? "internal" : "external", port, b.endpoint);
+    fprintf(stderr, "mhd_modes: mode=%s port=%ld zmq=%s\n", b.internal ? "internal" : "external",
+            port, b.endpoint);
 
     if (b.internal)
         loop_internal(&b);

@@ -60,11 +60,10 @@ offload_client *offload_connect_with(const offload_options *opts)
         return NULL;
     }
     c->priv = p;
-    p->grace_ms = opts && opts->reply_grace_ms > 0 ? opts->reply_grace_ms
-                                                    : OFFLOAD_DEFAULT_GRACE_MS;
+    p->grace_ms =
+        opts && opts->reply_grace_ms > 0 ? opts->reply_grace_ms : OFFLOAD_DEFAULT_GRACE_MS;
     p->next_request_id = 1;
-    const char *endpoint =
-        opts && opts->endpoint ? opts->endpoint : OFFLOAD_DEFAULT_ENDPOINT;
+    const char *endpoint = opts && opts->endpoint ? opts->endpoint : OFFLOAD_DEFAULT_ENDPOINT;
     int zero = 0;
     p->zctx = zmq_ctx_new();
     if (!p->zctx || !(p->sock = zmq_socket(p->zctx, ZMQ_DEALER))) {
@@ -102,9 +101,8 @@ static offload_result *client_result(const Offload__Reply *r)
     return res;
 }
 
-int offload_call(offload_client *c, const char *queue, const char *function,
-                 const void *payload, size_t len, const offload_call_options *opts,
-                 offload_result **out)
+int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
+                 size_t len, const offload_call_options *opts, offload_result **out)
 {
     client_priv *p = c->priv;
     *out = NULL;
@@ -137,7 +135,8 @@ int offload_call(offload_client *c, const char *queue, const char *function,
         return -1;
     }
 
-    uint64_t wait_ms = (s.timeout_ms ? s.timeout_ms : OFFLOAD_DEFAULT_WAIT_MS) + (uint64_t)p->grace_ms;
+    uint64_t wait_ms =
+        (s.timeout_ms ? s.timeout_ms : OFFLOAD_DEFAULT_WAIT_MS) + (uint64_t)p->grace_ms;
     uint64_t until = clock_now_ms() + wait_ms;
     for (;;) {
         uint64_t now = clock_now_ms();

@@ -63,7 +63,7 @@ enum offload_err {
     OFFLOAD_ERR_TIMEOUT = 2,  /* no reply from the gateway in time */
     OFFLOAD_ERR_PROTOCOL = 3, /* the gateway's reply was not understood */
     OFFLOAD_ERR_OOM = 4,
-    OFFLOAD_ERR_ARGS = 5,     /* an invalid argument (a bad queue name...) */
+    OFFLOAD_ERR_ARGS = 5, /* an invalid argument (a bad queue name...) */
 };
 
 typedef struct offload_options {
@@ -79,16 +79,16 @@ typedef struct offload_call_options {
 } offload_call_options;
 
 typedef struct offload_client {
-    int err;          /* enum offload_err of the last call */
+    int err; /* enum offload_err of the last call */
     char errstr[128];
-    void *priv;       /* private */
+    void *priv; /* private */
 } offload_client;
 
 typedef struct offload_result {
-    int code;           /* enum offload_code */
-    const char *error;  /* the code's name: "ok", "timeout", ... (static) */
-    char *message;      /* error message; "" when none */
-    uint8_t *payload;   /* result bytes when code is OFFLOAD_OK */
+    int code;          /* enum offload_code */
+    const char *error; /* the code's name: "ok", "timeout", ... (static) */
+    char *message;     /* error message; "" when none */
+    uint8_t *payload;  /* result bytes when code is OFFLOAD_OK */
     size_t len;
     uint64_t job_id, waited_us, run_us;
 } offload_result;
@@ -102,8 +102,8 @@ OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
  * with *out set (the caller frees it), or -1 with c->err set and *out NULL.
  * opts may be NULL. */
 OFFLOAD_API int offload_call(offload_client *c, const char *queue, const char *function,
-                 const void *payload, size_t len, const offload_call_options *opts,
-                 offload_result **out);
+                             const void *payload, size_t len, const offload_call_options *opts,
+                             offload_result **out);
 
 OFFLOAD_API void offload_result_free(offload_result *r);
 OFFLOAD_API void offload_free(offload_client *c);

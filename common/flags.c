@@ -31,8 +31,8 @@ int flag_set_string(void *target, const char *value, char *err, size_t errlen)
 int flag_set_switch(void *target, const char *value, char *err, size_t errlen)
 {
     int *b = target;
-    if (!value || !strcmp(value, "1") || !strcasecmp(value, "true") ||
-        !strcasecmp(value, "yes") || !strcasecmp(value, "on")) {
+    if (!value || !strcmp(value, "1") || !strcasecmp(value, "true") || !strcasecmp(value, "yes") ||
+        !strcasecmp(value, "on")) {
         *b = 1;
         return 0;
     }
@@ -139,8 +139,7 @@ static int flags_apply(flags_state *st, const flag_spec *s, const char *value)
     return rc;
 }
 
-static int flags_ini_handler(void *user, const char *section, const char *name,
-                             const char *value)
+static int flags_ini_handler(void *user, const char *section, const char *name, const char *value)
 {
     flags_state *st = user;
     if (strcmp(section, st->section) != 0)

@@ -23,7 +23,7 @@ typedef struct flag_spec {
     flag_set_fn set;
     void *target;
     long long min, max; /* bounds for flag_set_int / flag_set_size */
-    int repeatable;      /* target is a flag_list */
+    int repeatable;     /* target is a flag_list */
 } flag_spec;
 
 typedef struct flag_list {
@@ -49,6 +49,5 @@ int flag_set_int(void *target, const char *value, char *err, size_t errlen);    
 int flag_set_size(void *target, const char *value, char *err, size_t errlen);   /* long long * */
 
 void flag_list_clear(flag_list *list);
-
 
 #endif

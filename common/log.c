@@ -49,7 +49,9 @@ void log_write(int level, const char *fmt, ...)
     gmtime_r(&tv.tv_sec, &tm);
     size_t n = strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%S", &tm);
     int w = snprintf(line + n, sizeof(line) - n, ".%03ldZ %s %s ", (long)tv.tv_usec / 1000,
-                     log_names[level < 0 ? 0 : level > LOG_DEBUG ? LOG_DEBUG : level],
+                     log_names[level < 0           ? 0
+                               : level > LOG_DEBUG ? LOG_DEBUG
+                                                   : level],
                      log_component);
     if (w > 0)
         n += (size_t)w;

@@ -27,10 +27,10 @@ int log_limiter_allow(log_limiter *l, int per_second);
 
 void log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
-#define LOG_AT(level, ...)                                                               \
-    do {                                                                                 \
-        if ((level) <= log_level_current)                                                \
-            log_write((level), __VA_ARGS__);                                             \
+#define LOG_AT(level, ...)                                                                         \
+    do {                                                                                           \
+        if ((level) <= log_level_current)                                                          \
+            log_write((level), __VA_ARGS__);                                                       \
     } while (0)
 #define log_error(...) LOG_AT(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...) LOG_AT(LOG_WARN, __VA_ARGS__)

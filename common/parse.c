@@ -32,10 +32,17 @@ int parse_size(const char *s, long long *out)
     long long mul = 1;
     if (*end) {
         switch (toupper((unsigned char)*end)) {
-        case 'K': mul = 1LL << 10; break;
-        case 'M': mul = 1LL << 20; break;
-        case 'G': mul = 1LL << 30; break;
-        default: return -1;
+        case 'K':
+            mul = 1LL << 10;
+            break;
+        case 'M':
+            mul = 1LL << 20;
+            break;
+        case 'G':
+            mul = 1LL << 30;
+            break;
+        default:
+            return -1;
         }
         end++;
         if (strcasecmp(end, "iB") == 0 || strcasecmp(end, "B") == 0)

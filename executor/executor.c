@@ -43,7 +43,7 @@
 #include "log.h"
 #include "pool.h"
 
-#define EXEC_RECV_BATCH 256    /* messages per link per loop turn */
+#define EXEC_RECV_BATCH 256 /* messages per link per loop turn */
 
 /* The key of a job in flight: the link it came from and its job id. */
 typedef struct exec_key {
@@ -62,8 +62,7 @@ typedef struct exec_job {
 
 typedef struct exec_stats {
     uint64_t jobs, results, results_unsent, orphaned, duplicates;
-    uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown,
-        send_failures;
+    uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
 } exec_stats;
 
 struct executor {
@@ -77,9 +76,9 @@ struct executor {
     zmq_pollitem_t *items; /* per link: socket, monitor; then results, signals */
     size_t nitems;
     int signal_fd;
-    int ready_fd;   /* -1 once written */
-    int stopping;   /* leave the loop */
-    int draining;   /* a signal arrived: finish the jobs in flight, then stop */
+    int ready_fd; /* -1 once written */
+    int stopping; /* leave the loop */
+    int draining; /* a signal arrived: finish the jobs in flight, then stop */
     uint64_t drain_until_us;
     exec_job *jobs; /* uthash: in flight and not orphaned */
     size_t orphans; /* orphaned jobs still running */
@@ -114,16 +113,15 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
     }
     memcpy(out->name, spec, nlen);
     if (!codec_name_valid(out->name)) {
-        snprintf(err, errlen,
-                 "'%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -", spec,
+        snprintf(err, errlen, "'%s': a queue name is 1..%d characters of A-Z a-z 0-9 _ . -", spec,
                  CODEC_NAME_MAX);
         return -1;
     }
     const char *kind = eq + 1, *colon = strchr(kind, ':');
     long long n;
     if (!strncmp(kind, "processes:", 10)) {
-        snprintf(err, errlen,
-                 "'%s': process pools are not implemented yet; use NAME=threads:N", spec);
+        snprintf(err, errlen, "'%s': process pools are not implemented yet; use NAME=threads:N",
+                 spec);
         return -1;
     }
     if (!colon || strncmp(kind, "threads:", 8) != 0 || parse_ll(colon + 1, &n) < 0) {
@@ -131,8 +129,7 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
         return -1;
     }
     if (n < 1 || n > CODEC_POOL_MAX) {
-        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n,
-                 CODEC_POOL_MAX);
+        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n, CODEC_POOL_MAX);
         return -1;
     }
     out->threads = (unsigned)n;
@@ -213,8 +210,7 @@ static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
     x->orphans += n;
     x->stats.orphaned += n;
     if (n)
-        log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n,
-                 why);
+        log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n, why);
     return n;
 }
 
@@ -249,18 +245,14 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
     pool *p = exec_pool_find(x, j->queue);
     function_fn fn = p ? functions_find(x->functions, j->function) : NULL;
     if (!p) {
-        snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id,
-                 j->queue);
-        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg,
-                         0);
+        snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
         codec_free(env);
         return;
     }
     if (!fn) {
-        snprintf(msg, sizeof(msg), "executor %s offers no function '%s'", x->cfg->id,
-                 j->function);
-        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0,
-                         msg, 0);
+        snprintf(msg, sizeof(msg), "executor %s offers no function '%s'", x->cfg->id, j->function);
+        exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg, 0);
         codec_free(env);
         return;
     }
@@ -271,8 +263,7 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         codec_free(env);
         return;
     }
-    uint64_t deadline =
-        j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
+    uint64_t deadline = j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
     pool_job_init(&job->pj, fn, j->payload.data, j->payload.len, deadline);
     job->key = key;
     job->env = env;
@@ -285,11 +276,10 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         exec_job_free(job);
         return;
     }
-    log_debug(
-        "event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
-        "waited_us=%llu",
-        l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
-        j->timeout_ms, (unsigned long long)j->waited_us);
+    log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
+              "waited_us=%llu",
+              l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
+              j->timeout_ms, (unsigned long long)j->waited_us);
 }
 
 static void exec_on_cancel(executor *x, exec_link *l, const Offload__Cancel *c)
@@ -325,10 +315,9 @@ static void exec_drain_results(executor *x)
             const char *message = pj->out.message;
             char msg[128];
             if (code == OFFLOAD__CODE__CODE_OK && pj->out.len > x->cfg->max_payload) {
-                snprintf(
-                    msg, sizeof(msg),
-                    "the result of %zu bytes is over the limit of %zu (--max-payload)",
-                    pj->out.len, x->cfg->max_payload);
+                snprintf(msg, sizeof(msg),
+                         "the result of %zu bytes is over the limit of %zu (--max-payload)",
+                         pj->out.len, x->cfg->max_payload);
                 code = OFFLOAD__CODE__CODE_JOB_FAILED;
                 message = msg;
             }
@@ -337,9 +326,9 @@ static void exec_drain_results(executor *x)
                              ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
             log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
                       "run_us=%llu len=%zu",
-                      l->endpoint, (unsigned long long)job->key.job_id,
-                      job->env->job->queue, job->env->job->function, code_name(code),
-                      (unsigned long long)pj->run_us, ok ? pj->out.len : 0);
+                      l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,
+                      job->env->job->function, code_name(code), (unsigned long long)pj->run_us,
+                      ok ? pj->out.len : 0);
         }
         exec_job_free(job);
         pj = next;
@@ -356,8 +345,7 @@ static void exec_check_ready(executor *x)
         if (!x->links[i]->welcomed)
             return;
     if (write(x->ready_fd, "ready\n", 6) != 6)
-        log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd,
-                 strerror(errno));
+        log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd, strerror(errno));
     close(x->ready_fd);
     x->ready_fd = -1;
 }
@@ -369,8 +357,7 @@ static void exec_unregister(exec_link *l)
 
 static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w)
 {
-    snprintf(l->gateway_id, sizeof(l->gateway_id), "%s",
-             w->gateway_id ? w->gateway_id : "");
+    snprintf(l->gateway_id, sizeof(l->gateway_id), "%s", w->gateway_id ? w->gateway_id : "");
     l->hello_backoff = 0;
     if (l->state == LINK_REGISTERED)
         return; /* the answer to a second Hello */
@@ -393,8 +380,7 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
          * these (one per message we sent before it). */
         exec_orphan_jobs(x, l, "gateway_forgot_us");
         if (l->state == LINK_REGISTERED || now - l->last_hello_us >= exec_period_us(x)) {
-            log_info("event=hello gateway=%s reason=\"gateway does not know us\"",
-                     l->endpoint);
+            log_info("event=hello gateway=%s reason=\"gateway does not know us\"", l->endpoint);
             exec_unregister(l);
             exec_send_hello(x, l);
         }
@@ -408,13 +394,12 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
         l->hello_backoff = 1;
         break;
     case OFFLOAD__REFUSE_REASON__REFUSE_INVALID:
-        log_error("event=refused gateway=%s reason=invalid message=\"%s\"", l->endpoint,
-                  message);
+        log_error("event=refused gateway=%s reason=invalid message=\"%s\"", l->endpoint, message);
         l->hello_backoff = 1;
         break;
     default:
-        log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint,
-                 (int)r->reason, message);
+        log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint, (int)r->reason,
+                 message);
     }
 }
 
@@ -438,16 +423,15 @@ static void exec_on_message(executor *x, exec_link *l, codec_envelope *env)
     case OFFLOAD__ENVELOPE__BODY_GOODBYE:
         /* Its jobs keep running: a gateway that drains still wants their
          * Results, and one that exits drops the connection (orphaning them). */
-        log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"",
-                 l->endpoint, l->gateway_id,
-                 env->goodbye->reason ? env->goodbye->reason : "");
+        log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"", l->endpoint,
+                 l->gateway_id, env->goodbye->reason ? env->goodbye->reason : "");
         exec_unregister(l);
         break;
     default:
         x->stats.frames_unexpected++;
         if (exec_log_allowed())
-            log_warn("event=frame_dropped gateway=%s reason=\"unexpected %s\"",
-                     l->endpoint, codec_body_name(env->body_case));
+            log_warn("event=frame_dropped gateway=%s reason=\"unexpected %s\"", l->endpoint,
+                     codec_body_name(env->body_case));
     }
     codec_free(env);
 }
@@ -509,9 +493,8 @@ static long exec_tick(executor *x, uint64_t now)
         exec_link *l = x->links[i];
         if (!l->silent && now - l->last_recv_us >= dead) {
             l->silent = 1;
-            log_warn("event=gateway_silent gateway=%s gateway_id=%s silent_ms=%llu",
-                     l->endpoint, l->gateway_id,
-                     (unsigned long long)((now - l->last_recv_us) / 1000));
+            log_warn("event=gateway_silent gateway=%s gateway_id=%s silent_ms=%llu", l->endpoint,
+                     l->gateway_id, (unsigned long long)((now - l->last_recv_us) / 1000));
             if (l->state == LINK_REGISTERED) {
                 exec_unregister(l);
                 exec_send_hello(x, l);
@@ -655,15 +638,13 @@ int executor_run(executor *x)
         if (x->items[2 * x->nlinks + 1].revents & ZMQ_POLLIN)
             exec_on_signal(x);
     }
-    log_info(
-        "event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
-        "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
-        (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
-        (unsigned long long)x->stats.results_unsent,
-        (unsigned long long)x->stats.orphaned, (unsigned long long)x->stats.frames_bad,
-        (unsigned long long)x->stats.frames_version,
-        (unsigned long long)x->stats.frames_unexpected,
-        (unsigned long long)x->stats.send_failures);
+    log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
+             "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
+             (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
+             (unsigned long long)x->stats.results_unsent, (unsigned long long)x->stats.orphaned,
+             (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
+             (unsigned long long)x->stats.frames_unexpected,
+             (unsigned long long)x->stats.send_failures);
     return 0;
 }
 
@@ -749,8 +730,8 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         goto err;
 
     for (size_t i = 0; i < cfg->nqueues; i++) {
-        x->pools[i] = pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results,
-                               err, errlen);
+        x->pools[i] =
+            pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results, err, errlen);
         if (!x->pools[i])
             goto err;
     }
@@ -762,20 +743,18 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     }
     size_t max_frame = cfg->max_payload + WIRE_FRAME_SLACK;
     for (size_t i = 0; i < cfg->nconnect; i++) {
-        x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame,
-                               cfg->heartbeat_ms, cfg->liveness, err, errlen);
+        x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame, cfg->heartbeat_ms,
+                               cfg->liveness, err, errlen);
         if (!x->links[i])
             goto err;
         x->nlinks++;
-        x->items[2 * i] =
-            (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
+        x->items[2 * i] = (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
         x->items[2 * i + 1] =
             (zmq_pollitem_t){.socket = x->links[i]->monitor, .events = ZMQ_POLLIN};
     }
     x->items[2 * x->nlinks] =
         (zmq_pollitem_t){.fd = pool_results_fd(x->results), .events = ZMQ_POLLIN};
-    x->items[2 * x->nlinks + 1] =
-        (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
+    x->items[2 * x->nlinks + 1] = (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
 
     char queues[512] = "", gateways[512] = "";
     size_t n = 0;

@@ -29,11 +29,11 @@ typedef struct executor_config {
     size_t nconnect;
     const executor_queue *queues; /* 1..CODEC_QUEUES_MAX, names distinct */
     size_t nqueues;
-    const char *id;        /* executor id sent in Hello */
-    unsigned heartbeat_ms; /* 10..600000 */
-    unsigned liveness;     /* 1..1000 missed intervals before a gateway is silent */
-    size_t max_payload;    /* largest job payload and result, in bytes */
-    int ready_fd;          /* >= 0: write "ready\n" once every link is registered */
+    const char *id;            /* executor id sent in Hello */
+    unsigned heartbeat_ms;     /* 10..600000 */
+    unsigned liveness;         /* 1..1000 missed intervals before a gateway is silent */
+    size_t max_payload;        /* largest job payload and result, in bytes */
+    int ready_fd;              /* >= 0: write "ready\n" once every link is registered */
     unsigned drain_timeout_ms; /* on SIGTERM, finish running jobs for up to this
                                   long (0: stop at once) */
 } executor_config;

@@ -13,8 +13,8 @@
 #include "text.h"
 
 #define FUNCTION_MS_MAX ((unsigned long long)CODEC_MS_MAX) /* longest sleep or spin */
-#define FUNCTION_SLICE_US 20000ULL  /* sleep checks cancel/deadline this often */
-#define FUNCTION_QUOTE_MAX 40       /* payload bytes quoted in an error message */
+#define FUNCTION_SLICE_US 20000ULL /* sleep checks cancel/deadline this often */
+#define FUNCTION_QUOTE_MAX 40      /* payload bytes quoted in an error message */
 
 typedef struct function_def {
     char *name;
@@ -37,8 +37,8 @@ static int function_parse_ms(const char *fn, const function_call *call, uint64_t
     const uint8_t *p = call->payload;
     size_t len = call->len, i = 0;
     uint64_t v = 0;
-    while (len > 0 && (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' ||
-                       p[len - 1] == '\t'))
+    while (len > 0 &&
+           (p[len - 1] == '\n' || p[len - 1] == '\r' || p[len - 1] == ' ' || p[len - 1] == '\t'))
         len--;
     for (; i < len && p[i] >= '0' && p[i] <= '9'; i++) {
         v = v * 10 + (uint64_t)(p[i] - '0');
@@ -53,8 +53,7 @@ static int function_parse_ms(const char *fn, const function_call *call, uint64_t
     text_quote(call->payload, call->len, FUNCTION_QUOTE_MAX, quoted, sizeof(quoted));
     snprintf(out->message, sizeof(out->message),
              "%s: payload must be milliseconds as decimal text (0..%llu), got %s%s%s", fn,
-             FUNCTION_MS_MAX, call->len ? "'" : "an empty payload", quoted,
-             call->len ? "'" : "");
+             FUNCTION_MS_MAX, call->len ? "'" : "an empty payload", quoted, call->len ? "'" : "");
     return -1;
 }
 
@@ -69,11 +68,9 @@ static int function_check(const char *fn, const function_call *call, uint64_t st
                  (unsigned long long)((now_us - start_us) / 1000));
         return OFFLOAD__CODE__CODE_CANCELLED;
     }
-    if (call->deadline_us && call->deadline_us < until_us &&
-        now_us >= call->deadline_us) {
-        snprintf(out->message, sizeof(out->message),
-                 "%s: deadline passed after %llu of %llu ms", fn,
-                 (unsigned long long)((now_us - start_us) / 1000),
+    if (call->deadline_us && call->deadline_us < until_us && now_us >= call->deadline_us) {
+        snprintf(out->message, sizeof(out->message), "%s: deadline passed after %llu of %llu ms",
+                 fn, (unsigned long long)((now_us - start_us) / 1000),
                  (unsigned long long)((until_us - start_us) / 1000));
         return OFFLOAD__CODE__CODE_TIMEOUT;
     }

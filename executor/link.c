@@ -53,8 +53,8 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
 
     char addr[96];
     snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p", index, (void *)l);
-    if (zmq_socket_monitor(l->sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+    if (zmq_socket_monitor(l->sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) !=
+        0)
         goto zerr;
     l->monitor = zmq_socket(zctx, ZMQ_PAIR);
     if (!l->monitor || zmq_connect(l->monitor, addr) != 0)
@@ -100,8 +100,8 @@ int link_send(exec_link *l, codec_envelope *env, uint64_t now_us)
     return rc;
 }
 
-int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err,
-              size_t errlen, uint64_t now_us)
+int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err, size_t errlen,
+              uint64_t now_us)
 {
     int rc = wire_recv(l->sock, NULL, l->max_frame, env, peer_version, err, errlen);
     if (rc != -EAGAIN && rc != -EINTR && rc != -ETERM)

@@ -62,8 +62,8 @@ int link_send(exec_link *l, codec_envelope *env, uint64_t now_us);
  * *env to codec_free, -EAGAIN when none waits, a codec error for a frame
  * that failed decoding (err and *peer_version set, frame consumed). Any
  * frame, decodable or not, counts for last_recv_us. */
-int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err,
-              size_t errlen, uint64_t now_us);
+int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err, size_t errlen,
+              uint64_t now_us);
 
 /* Reads monitor events until one that matters: returns LINK_EV_UP or
  * LINK_EV_DOWN (and updates l->connected), or 0 when none is waiting.

@@ -48,19 +48,16 @@ int main(int argc, char **argv)
          "a queue and its thread pool, N 1..4096, repeatable "
          "(default io=threads:64 and cpu=threads:<CPUs>)",
          flag_set_list, &queue_specs, 0, 0, 1},
-        {"id", "NAME",
-         "this executor's id in Hello and the gateway's logs (default HOST-PID)",
+        {"id", "NAME", "this executor's id in Hello and the gateway's logs (default HOST-PID)",
          flag_set_string, &id, 0, 0, 0},
-        {"heartbeat-ms", "MS", "heartbeat interval, 10..600000 (default 1000)",
-         flag_set_int, &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
-        {"liveness", "N",
-         "missed heartbeats before a gateway counts as silent (default 3)", flag_set_int,
-         &liveness, 1, 1000, 0},
-        {"max-payload", "BYTES",
-         "largest job payload and result; match the gateway's (default 1M)",
+        {"heartbeat-ms", "MS", "heartbeat interval, 10..600000 (default 1000)", flag_set_int,
+         &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
+        {"liveness", "N", "missed heartbeats before a gateway counts as silent (default 3)",
+         flag_set_int, &liveness, 1, 1000, 0},
+        {"max-payload", "BYTES", "largest job payload and result; match the gateway's (default 1M)",
          flag_set_size, &max_payload, 0, 256LL << 20, 0},
-        {"log-level", "LEVEL", "error, warn, info or debug (default info)",
-         flag_set_string, &log_level, 0, 0, 0},
+        {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
+         &log_level, 0, 0, 0},
         {"drain-timeout", "MS",
          "on SIGTERM, tell the gateways to send no new jobs and finish the running ones "
          "for up to MS, then exit; 0 stops at once, a second signal too (default 30000)",
@@ -79,13 +76,12 @@ int main(int argc, char **argv)
     }
     int level = log_level_parse(log_level);
     if (level < 0) {
-        fprintf(stderr, PROG ": --log-level '%s': use error, warn, info or debug\n",
-                log_level);
+        fprintf(stderr, PROG ": --log-level '%s': use error, warn, info or debug\n", log_level);
         goto out;
     }
     if (!codec_id_valid(id, CODEC_ID_MAX)) {
-        fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n",
-                id, CODEC_ID_MAX);
+        fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n", id,
+                CODEC_ID_MAX);
         goto out;
     }
     if (connect.count == 0)
@@ -116,8 +112,7 @@ int main(int argc, char **argv)
         goto out;
     }
     for (size_t i = 0; i < queue_specs.count; i++, nqueues++) {
-        if (executor_parse_queue(queue_specs.items[i], &queues[i], err, sizeof(err)) <
-            0) {
+        if (executor_parse_queue(queue_specs.items[i], &queues[i], err, sizeof(err)) < 0) {
             fprintf(stderr, PROG ": --queue %s\n", err);
             goto out;
         }

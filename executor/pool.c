@@ -140,16 +140,14 @@ static void pool_run(pool_job *job)
     uint64_t now = clock_now_us();
     if (atomic_load_explicit(&job->cancelled, memory_order_relaxed)) {
         job->code = OFFLOAD__CODE__CODE_CANCELLED;
-        snprintf(job->out.message, sizeof(job->out.message),
-                 "cancelled before it started");
+        snprintf(job->out.message, sizeof(job->out.message), "cancelled before it started");
         return;
     }
     if (job->call.deadline_us && now >= job->call.deadline_us) {
         job->code = OFFLOAD__CODE__CODE_TIMEOUT;
-        snprintf(
-            job->out.message, sizeof(job->out.message),
-            "deadline passed before a worker was free (queued %llu ms in the executor)",
-            (unsigned long long)((now - job->submitted_us) / 1000));
+        snprintf(job->out.message, sizeof(job->out.message),
+                 "deadline passed before a worker was free (queued %llu ms in the executor)",
+                 (unsigned long long)((now - job->submitted_us) / 1000));
         return;
     }
     job->code = job->fn(&job->call, &job->out);
@@ -252,8 +250,7 @@ static void pool_free(pool *p)
     free(p);
 }
 
-pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char *err,
-               size_t errlen)
+pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char *err, size_t errlen)
 {
     if (nthreads < 1 || nthreads > CODEC_POOL_MAX) {
         snprintf(err, errlen, "pool '%s': %u threads (1..%d allowed)", name, nthreads,
@@ -280,11 +277,10 @@ pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char 
     for (; created < nthreads; created++) {
         workers[created].pool = p;
         workers[created].index = created;
-        int rc = pthread_create(&workers[created].tid, NULL, pool_worker_main,
-                                &workers[created]);
+        int rc = pthread_create(&workers[created].tid, NULL, pool_worker_main, &workers[created]);
         if (rc != 0) {
-            snprintf(err, errlen, "pool '%s': cannot start thread %u of %u: %s", name,
-                     created + 1, nthreads, strerror(rc));
+            snprintf(err, errlen, "pool '%s': cannot start thread %u of %u: %s", name, created + 1,
+                     nthreads, strerror(rc));
             goto err;
         }
     }

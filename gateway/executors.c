@@ -96,8 +96,8 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
         n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
                               e->slots[i].queue->name, e->slots[i].size);
     log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u",
-             known ? "executor_reregistered" : "executor_registered", e->id, queues,
-             e->nfunctions, e->heartbeat_ms, e->liveness);
+             known ? "executor_reregistered" : "executor_registered", e->id, queues, e->nfunctions,
+             e->heartbeat_ms, e->liveness);
     /* Dispatch may mark e dead; it stays allocated until the reap. */
     for (size_t i = 0; i < e->nslots; i++)
         jobs_dispatch(x->jobs, e->slots[i].queue);
@@ -200,14 +200,12 @@ static void executors_tick(gw_timer *t, void *arg)
             executors_send(x, e, &env);
         }
     }
-    timers_start(x->timers, t, now + executors_tick_us(x->default_heartbeat_ms), executors_tick,
-                 x);
+    timers_start(x->timers, t, now + executors_tick_us(x->default_heartbeat_ms), executors_tick, x);
 }
 
-void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts,
-                    gateway_stats *stats, executors_send_fn send, void *send_arg,
-                    const char *gateway_id, uint32_t default_heartbeat_ms,
-                    uint32_t default_liveness)
+void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gateway_stats *stats,
+                    executors_send_fn send, void *send_arg, const char *gateway_id,
+                    uint32_t default_heartbeat_ms, uint32_t default_liveness)
 {
     memset(x, 0, sizeof(*x));
     x->queues = queues;

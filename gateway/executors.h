@@ -39,10 +39,9 @@ typedef struct executors {
 
 /* Sets up the protocol over the gateway's queues, jobs, timers and
  * counters (all must outlive x) and starts the heartbeat tick. */
-void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts,
-                    gateway_stats *stats, executors_send_fn send, void *send_arg,
-                    const char *gateway_id, uint32_t default_heartbeat_ms,
-                    uint32_t default_liveness);
+void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gateway_stats *stats,
+                    executors_send_fn send, void *send_arg, const char *gateway_id,
+                    uint32_t default_heartbeat_ms, uint32_t default_liveness);
 
 /* Handles one valid message from the peer at rid (the caller frees env). */
 void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env);

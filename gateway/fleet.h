@@ -37,12 +37,12 @@ typedef struct gw_executor {
     size_t nfunctions;
     uint32_t heartbeat_ms, liveness;
     uint64_t last_recv_us, last_send_us;
-    size_t inflight;   /* jobs sent, not yet answered by a Result */
+    size_t inflight;    /* jobs sent, not yet answered by a Result */
     uint64_t jobs_sent; /* ever; dispatch's tie-break */
-    int linked;        /* its slots count in their queues' totals */
-    int draining;      /* sent Drain: no new jobs, its slots left the capacity */
-    int dead;          /* marked dead: on the dead list, waiting to be reaped */
-    int clean;         /* dead because it said Goodbye */
+    int linked;         /* its slots count in their queues' totals */
+    int draining;       /* sent Drain: no new jobs, its slots left the capacity */
+    int dead;           /* marked dead: on the dead list, waiting to be reaped */
+    int clean;          /* dead because it said Goodbye */
     char dead_reason[96];
     struct gw_executor *next_dead;
     UT_hash_handle hh;

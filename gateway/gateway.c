@@ -125,8 +125,8 @@ static void gw_read_clients(void *arg)
     gw_read(gw, gw->client_sock, "clients", gw_on_client_msg, &gw->clients);
 }
 
-static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boundlen,
-                     char *err, size_t errlen)
+static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boundlen, char *err,
+                     size_t errlen)
 {
     void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
     int one = 1, zero = 0, hwm = WIRE_HWM;
@@ -147,8 +147,8 @@ static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boun
     return s;
 
 err:
-    snprintf(err, errlen, "cannot bind ZeroMQ endpoint '%s': %s (is the port in use?)",
-             endpoint, zmq_strerror(errno));
+    snprintf(err, errlen, "cannot bind ZeroMQ endpoint '%s': %s (is the port in use?)", endpoint,
+             zmq_strerror(errno));
     if (s)
         zmq_close(s);
     return NULL;
@@ -265,8 +265,8 @@ static void gw_on_signal(int signo, void *arg)
     gw->draining = 1;
     http_quiesce(gw->http);
     loop_timer_start(&gw->loop, &gw->drain_timer,
-                     clock_now_us() + (uint64_t)gw->cfg->drain_timeout_ms * 1000,
-                     gw_drain_deadline, gw);
+                     clock_now_us() + (uint64_t)gw->cfg->drain_timeout_ms * 1000, gw_drain_deadline,
+                     gw);
 }
 
 /* The end of every turn: free the executors found dead during it, and stop
@@ -315,9 +315,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     if (loop_init(&gw->loop, err, errlen) < 0)
         return -1;
 
-    jobs_ops ops = {.send = executors_send_job,
-                    .cancel = executors_send_cancel,
-                    .arg = &gw->executors};
+    jobs_ops ops = {
+        .send = executors_send_job, .cancel = executors_send_cancel, .arg = &gw->executors};
     jobs_limits limits = {.max_payload = cfg->max_payload,
                           .default_timeout_ms = cfg->default_timeout_ms,
                           .max_timeout_ms = cfg->max_timeout_ms,
@@ -326,8 +325,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, gw_first_job_id());
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
-                   gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms,
-                   (uint32_t)cfg->liveness);
+                   gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
     clients_init(&gw->clients, gw, gw_send_client, gw);
 
     for (size_t i = 0; i < cfg->queues.count; i++) {
@@ -348,12 +346,12 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto err;
     }
-    gw->exec_sock = gw_bind(gw, cfg->executors, gw->exec_endpoint,
-                            sizeof(gw->exec_endpoint), err, errlen);
+    gw->exec_sock =
+        gw_bind(gw, cfg->executors, gw->exec_endpoint, sizeof(gw->exec_endpoint), err, errlen);
     if (!gw->exec_sock)
         goto err;
-    gw->client_sock = gw_bind(gw, cfg->clients, gw->client_endpoint,
-                              sizeof(gw->client_endpoint), err, errlen);
+    gw->client_sock =
+        gw_bind(gw, cfg->clients, gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
     if (!gw->client_sock)
         goto err;
 
@@ -362,8 +360,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .max_payload = cfg->max_payload,
                       .max_timeout_ms = cfg->max_timeout_ms,
                       .max_connections = cfg->max_connections};
-    gw->http = http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint),
-                          err, errlen);
+    gw->http =
+        http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)
         goto err;
 

@@ -26,24 +26,24 @@
 #include "stats.h"
 
 typedef struct gateway_config {
-    char *http;               /* HOST:PORT */
-    char *executors;          /* ZeroMQ bind endpoint for executors */
-    char *clients;            /* ZeroMQ bind endpoint for client-library callers */
-    char *id;                 /* gateway id, for logs and Welcome */
+    char *http;      /* HOST:PORT */
+    char *executors; /* ZeroMQ bind endpoint for executors */
+    char *clients;   /* ZeroMQ bind endpoint for client-library callers */
+    char *id;        /* gateway id, for logs and Welcome */
     char *log_level;
-    char *config;             /* the --config file (read by flags_parse) */
-    flag_list routes;         /* --route values */
-    flag_list queues;         /* --queue values: queues known from the start */
-    long long max_payload;    /* bytes */
+    char *config;          /* the --config file (read by flags_parse) */
+    flag_list routes;      /* --route values */
+    flag_list queues;      /* --queue values: queues known from the start */
+    long long max_payload; /* bytes */
     long long default_timeout_ms;
     long long max_timeout_ms;
     long long max_connections;
-    long long max_waiting;    /* per queue */
-    long long default_retries; /* for jobs whose caller sets none */
+    long long max_waiting;      /* per queue */
+    long long default_retries;  /* for jobs whose caller sets none */
     long long drain_timeout_ms; /* on SIGTERM, how long requests may finish */
     long long heartbeat_ms;
     long long liveness;
-    long long ready_fd;       /* -1: none */
+    long long ready_fd; /* -1: none */
 } gateway_config;
 
 struct http_front;

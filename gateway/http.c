@@ -47,12 +47,12 @@
 #define HTTP_ERR_TOO_MANY_CONNECTIONS (-503)
 
 typedef enum http_target {
-    TARGET_ERROR,   /* answer with the error set on the request */
+    TARGET_ERROR, /* answer with the error set on the request */
     TARGET_HEALTHZ,
     TARGET_QUEUES,
     TARGET_STATS,
-    TARGET_DELAY,   /* GET /v1/delay or a delay: route */
-    TARGET_JOB,     /* POST /v1/jobs/... or a job: route */
+    TARGET_DELAY, /* GET /v1/delay or a delay: route */
+    TARGET_JOB,   /* POST /v1/jobs/... or a job: route */
 } http_target;
 
 typedef struct http_request http_request;
@@ -73,27 +73,27 @@ struct http_request {
     http_front *front;
     struct MHD_Connection *conn;
     http_target target;
-    const route *route;          /* the user route, if one matched */
+    const route *route; /* the user route, if one matched */
     char queue[CODEC_NAME_MAX + 1];
     char function[CODEC_NAME_MAX + 1];
-    long long timeout_ms;        /* 0: the queue's default */
-    long long retries;           /* -1: the gateway's default */
+    long long timeout_ms; /* 0: the queue's default */
+    long long retries;    /* -1: the gateway's default */
     long long delay_ms;
-    uint8_t *body;               /* the request body, up to --max-payload */
+    uint8_t *body; /* the request body, up to --max-payload */
     size_t len, cap;
     int too_large;
-    gw_job *job;                 /* while the job runs */
-    gw_timer delay;              /* while a delay waits */
+    gw_job *job;    /* while the job runs */
+    gw_timer delay; /* while a delay waits */
     int is_suspended;
-    int watch_fd;                /* its socket in front->watch_fd, or -1 */
-    http_request *prev, *next;   /* front->suspended list */
+    int watch_fd;                  /* its socket in front->watch_fd, or -1 */
+    http_request *prev, *next;     /* front->suspended list */
     struct MHD_Response *response; /* set when the answer is ready */
     unsigned status;
     /* An error found while reading the request, answered at its end. */
     int err_code;
     char err_msg[256];
-    const char *allow;           /* Allow header for 405 */
-    char allow_buf[64];          /* its text, for user routes */
+    const char *allow;  /* Allow header for 405 */
+    char allow_buf[64]; /* its text, for user routes */
 };
 
 /* ---- responses ------------------------------------------------------ */
@@ -211,8 +211,7 @@ static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
     if (o->code == OFFLOAD__CODE__CODE_OK) {
         r = MHD_create_response_from_buffer(o->len, (void *)o->payload, MHD_RESPMEM_MUST_COPY);
         if (r)
-            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
-                                    "application/octet-stream");
+            MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/octet-stream");
     } else {
         r = http_error(o->code, o->message, o->job_id, 1, &status);
     }
@@ -413,8 +412,8 @@ static void http_resolve(http_request *req, const char *method, const char *url)
         req->target = TARGET_ERROR;
         req->err_code = HTTP_ERR_NOT_ALLOWED;
         params_quote(url, q, sizeof(q));
-        snprintf(req->err_msg, sizeof(req->err_msg), "%s is not allowed on '%s'; use %s",
-                 method, q, req->allow);
+        snprintf(req->err_msg, sizeof(req->err_msg), "%s is not allowed on '%s'; use %s", method, q,
+                 req->allow);
     }
 }
 
@@ -479,10 +478,9 @@ static enum MHD_Result http_start_job(http_request *req)
                      .retries = (int)req->retries};
     int code = gateway_submit(gw, &r, http_job_done, req, &job, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK)
-        return http_send_error(req, code, err,
-                               code == OFFLOAD__CODE__CODE_QUEUE_FULL
-                                   ? gateway_retry_after(gw, req->queue)
-                                   : 1);
+        return http_send_error(
+            req, code, err,
+            code == OFFLOAD__CODE__CODE_QUEUE_FULL ? gateway_retry_after(gw, req->queue) : 1);
     req->job = job;
     http_suspend(req);
     return MHD_YES;
@@ -585,9 +583,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     case TARGET_STATS:
         return http_send(conn, MHD_HTTP_OK, http_stats_json(gw));
     case TARGET_DELAY:
-        if (loop_timer_start(h->loop, &req->delay,
-                             clock_now_us() + (uint64_t)req->delay_ms * 1000, http_delay_done,
-                             req) < 0)
+        if (loop_timer_start(h->loop, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
+                             http_delay_done, req) < 0)
             return MHD_NO;
         http_suspend(req);
         return MHD_YES;
@@ -700,19 +697,17 @@ static void http_free(http_front *h)
     free(h);
 }
 
-http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound,
-                       size_t boundlen, char *err, size_t errlen)
+http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound, size_t boundlen,
+                       char *err, size_t errlen)
 {
     const char *listen = cfg->listen;
     char host[64];
     unsigned port;
     struct sockaddr_storage ss;
     memset(&ss, 0, sizeof(ss));
-    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-                     MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO | MHD_USE_ERROR_LOG;
     if (http_parse_listen(listen, host, sizeof(host), &port) < 0) {
-        snprintf(err, errlen, "--http '%s': expected HOST:PORT (0.0.0.0:8080, [::1]:8080)",
-                 listen);
+        snprintf(err, errlen, "--http '%s': expected HOST:PORT (0.0.0.0:8080, [::1]:8080)", listen);
         return NULL;
     }
     struct sockaddr_in *in4 = (struct sockaddr_in *)&ss;
@@ -747,12 +742,12 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     if (http_load_routes(h, err, errlen) < 0)
         goto err;
     http_raise_nofile(http_hard_limit(cfg->max_connections));
-    h->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(cfg->max_connections),
-        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
-        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+    h->daemon =
+        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR,
+                         &ss, MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(cfg->max_connections),
+                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
+                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));
@@ -799,8 +794,9 @@ static void http_check_gone(void *arg)
         /* Nobody reads this answer: resuming lets MHD see the closed socket
          * and end the request. */
         unsigned status;
-        http_resume(req, 0, http_error(OFFLOAD__CODE__CODE_CANCELLED, "the caller went away",
-                                       0, 1, &status));
+        http_resume(
+            req, 0,
+            http_error(OFFLOAD__CODE__CODE_CANCELLED, "the caller went away", 0, 1, &status));
         req->status = status;
     }
 }
@@ -823,8 +819,7 @@ static void http_process(void *arg)
 int http_attach(http_front *h, loop *l)
 {
     if (loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
-        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
-        loop_on_turn(l, http_process, h) < 0)
+        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 || loop_on_turn(l, http_process, h) < 0)
         return -1;
     loop_on_timeout(l, http_timeout_us, h);
     return 0;

@@ -76,8 +76,7 @@ static void job_deadline(gw_timer *t, void *arg)
         } else {
             snprintf(msg, sizeof(msg),
                      "deadline passed after %llu ms waiting in queue '%s' (%u slots, all busy)",
-                     (unsigned long long)((now - job->created_us) / 1000), q->name,
-                     q->capacity);
+                     (unsigned long long)((now - job->created_us) / 1000), q->name, q->capacity);
             q->timeouts++;
             job_answer_error(job, OFFLOAD__CODE__CODE_TIMEOUT, msg, now);
         }
@@ -190,8 +189,8 @@ static int jobs_check(jobs *js, const job_request *r, gw_queue *q, char *err, si
         return OFFLOAD__CODE__CODE_BAD_REQUEST;
     }
     if ((long long)q->waiting >= jobs_max_waiting(js, q) && q->busy >= q->capacity) {
-        snprintf(err, errlen, "queue '%s' is full: %zu jobs waiting (--max-waiting %lld)",
-                 r->queue, q->waiting, jobs_max_waiting(js, q));
+        snprintf(err, errlen, "queue '%s' is full: %zu jobs waiting (--max-waiting %lld)", r->queue,
+                 q->waiting, jobs_max_waiting(js, q));
         q->rejected++;
         return OFFLOAD__CODE__CODE_QUEUE_FULL;
     }
@@ -212,8 +211,8 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
 
     uint64_t now = clock_now_us();
     uint64_t timeout_ms = r->timeout_ms ? r->timeout_ms : (uint64_t)js->limits.default_timeout_ms;
-    gw_job *job = job_new(js->next_id + 1, q, r->function, &r->payload, r->len, now,
-                          now + timeout_ms * 1000);
+    gw_job *job =
+        job_new(js->next_id + 1, q, r->function, &r->payload, r->len, now, now + timeout_ms * 1000);
     if (!job || timers_start(js->timers, &job->deadline, job->deadline_us, job_deadline, job) < 0) {
         job_free(job);
         free(r->payload);

@@ -37,7 +37,7 @@ typedef struct jobs_limits {
     long long max_payload;        /* bytes */
     long long default_timeout_ms; /* for requests that set none */
     long long max_timeout_ms;
-    long long max_waiting;        /* per queue, unless the queue sets its own */
+    long long max_waiting; /* per queue, unless the queue sets its own */
     long long default_retries;
 } jobs_limits;
 
@@ -103,8 +103,7 @@ void jobs_result(jobs *js, gw_executor *e, const job_result *r);
  * dispatched here: the caller dispatches (jobs_dispatch_all) once it has
  * dealt with every dead executor. Counts jobs_lost and jobs_retried, and
  * says how many of e's jobs were each. */
-void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost,
-                        size_t *retried);
+void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost, size_t *retried);
 
 /* Sends q's waiting jobs while executors have credit. */
 void jobs_dispatch(jobs *js, gw_queue *q);

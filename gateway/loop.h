@@ -25,7 +25,7 @@ typedef int64_t (*loop_timeout_fn)(void *arg);
 typedef struct loop_source {
     void *socket; /* a ZeroMQ socket, or NULL for fd */
     int fd;
-    loop_fn fn;   /* called when readable */
+    loop_fn fn; /* called when readable */
     void *arg;
 } loop_source;
 

@@ -11,14 +11,14 @@ void params_quote(const char *s, char *out, size_t outlen)
     text_quote(s, s ? strlen(s) : 0, PARAMS_QUOTE_MAX, out, outlen);
 }
 
-int params_ms(const char *name, const char *value, long long min, long long max,
-              long long *out, char *err, size_t errlen)
+int params_ms(const char *name, const char *value, long long min, long long max, long long *out,
+              char *err, size_t errlen)
 {
     return params_uint(name, "milliseconds", value, min, max, out, err, errlen);
 }
 
-int params_uint(const char *name, const char *what, const char *value, long long min,
-                long long max, long long *out, char *err, size_t errlen)
+int params_uint(const char *name, const char *what, const char *value, long long min, long long max,
+                long long *out, char *err, size_t errlen)
 {
     long long v = 0;
     int digits = 0;
@@ -32,8 +32,8 @@ int params_uint(const char *name, const char *what, const char *value, long long
     if (digits <= 0 || v < min || v > max) {
         char q[4 * PARAMS_QUOTE_MAX + 4];
         params_quote(value, q, sizeof(q));
-        snprintf(err, errlen, "%s must be a whole number of %s in %lld..%lld, got '%s'", name,
-                 what, min, max, q);
+        snprintf(err, errlen, "%s must be a whole number of %s in %lld..%lld, got '%s'", name, what,
+                 min, max, q);
         return -1;
     }
     *out = v;
@@ -64,8 +64,7 @@ int params_job_path(const char *path, char *queue, char *function, char *err, si
         char seg[CODEC_NAME_MAX * 4];
         snprintf(seg, sizeof(seg), "%.*s", (int)(slash - q), q);
         params_quote(seg, name, sizeof(name));
-        snprintf(err, errlen,
-                 "queue name must be 1..%d characters of A-Z a-z 0-9 _ . -, got '%s'",
+        snprintf(err, errlen, "queue name must be 1..%d characters of A-Z a-z 0-9 _ . -, got '%s'",
                  CODEC_NAME_MAX, name);
         return PARAMS_BAD_NAME;
     }

@@ -14,12 +14,12 @@
 /* Parses value as a whole number in [min, max]: decimal digits only (no
  * sign, space, or unit). `what` names the unit in the error message
  * ("milliseconds", "retries"). Returns 0, or -1 with err set. */
-int params_uint(const char *name, const char *what, const char *value, long long min,
-                long long max, long long *out, char *err, size_t errlen);
+int params_uint(const char *name, const char *what, const char *value, long long min, long long max,
+                long long *out, char *err, size_t errlen);
 
 /* params_uint for milliseconds. */
-int params_ms(const char *name, const char *value, long long min, long long max,
-              long long *out, char *err, size_t errlen);
+int params_ms(const char *name, const char *value, long long min, long long max, long long *out,
+              char *err, size_t errlen);
 
 /* Splits a path under /v1/jobs/ into queue and function (buffers of
  * CODEC_NAME_MAX + 1). Returns 0; PARAMS_NOT_JOBS if the path is not exactly

@@ -86,8 +86,8 @@ void queue_remove(gw_queue *q, gw_job *job)
     q->waiting--;
 }
 
-gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload,
-                size_t len, uint64_t now_us, uint64_t deadline_us)
+gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload, size_t len,
+                uint64_t now_us, uint64_t deadline_us)
 {
     gw_job *job = calloc(1, sizeof(*job));
     if (!job)
@@ -137,8 +137,7 @@ unsigned queue_retry_after(const gw_queue *q)
     return s < 1 ? 1 : s > 300 ? 300 : (unsigned)(s + 0.999);
 }
 
-int queue_parse_spec(const char *spec, char *name, long long *max_waiting, char *err,
-                     size_t errlen)
+int queue_parse_spec(const char *spec, char *name, long long *max_waiting, char *err, size_t errlen)
 {
     const char *colon = strchr(spec, ':');
     size_t n = colon ? (size_t)(colon - spec) : strlen(spec);

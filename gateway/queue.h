@@ -44,7 +44,7 @@ typedef struct job_outcome {
     int code;               /* Offload__Code */
     const uint8_t *payload; /* result bytes when code is OK */
     size_t len;
-    const char *message;    /* error message, or NULL */
+    const char *message; /* error message, or NULL */
     uint64_t waited_us, run_us;
 } job_outcome;
 
@@ -58,15 +58,15 @@ struct gw_job {
     uint8_t *payload; /* owned; kept while sent if the job may be retried */
     size_t payload_len;
     uint64_t created_us, deadline_us, sent_us;
-    uint32_t retries;             /* sends left after an executor loss */
+    uint32_t retries; /* sends left after an executor loss */
     job_state state;
     struct gw_executor *executor; /* RUNNING / ABANDONED */
     gw_job *prev, *next;          /* the queue's FIFO, while WAITING */
     gw_timer deadline;
-    job_done_fn done;             /* NULL once answered or detached */
+    job_done_fn done; /* NULL once answered or detached */
     void *done_arg;
-    struct jobs *owner;           /* its table, for timer callbacks */
-    UT_hash_handle hh;            /* jobs.by_id, from submit to its end */
+    struct jobs *owner; /* its table, for timer callbacks */
+    UT_hash_handle hh;  /* jobs.by_id, from submit to its end */
 };
 
 struct gw_queue {
@@ -77,10 +77,10 @@ struct gw_queue {
     uint32_t busy;      /* of those, holding a job */
     uint32_t executors; /* live executors serving it */
     uint64_t submitted, completed, failed, timeouts, rejected;
-    long long max_waiting;       /* -1: the gateway's --max-waiting */
-    double rate;                 /* jobs finished per second, smoothed */
-    uint64_t rate_window_us;     /* start of the window being counted */
-    uint32_t rate_window_done;   /* jobs finished in it */
+    long long max_waiting;     /* -1: the gateway's --max-waiting */
+    double rate;               /* jobs finished per second, smoothed */
+    uint64_t rate_window_us;   /* start of the window being counted */
+    uint32_t rate_window_done; /* jobs finished in it */
     UT_hash_handle hh;
 };
 
@@ -120,8 +120,8 @@ gw_job *queue_peek(gw_queue *q);
 void queue_remove(gw_queue *q, gw_job *job);
 
 /* A new job in state JOB_NEW owning payload (taken: *payload is NULLed). */
-gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload,
-                size_t len, uint64_t now_us, uint64_t deadline_us);
+gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload, size_t len,
+                uint64_t now_us, uint64_t deadline_us);
 void job_free(gw_job *job);
 
 #endif

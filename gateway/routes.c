@@ -8,8 +8,7 @@
 
 #include "flags.h"
 
-#define ROUTE_FORM                                                                       \
-    "expected 'METHOD /path=delay:MS' or 'METHOD /path=job:QUEUE/FUNCTION[:PAYLOAD]'"
+#define ROUTE_FORM "expected 'METHOD /path=delay:MS' or 'METHOD /path=job:QUEUE/FUNCTION[:PAYLOAD]'"
 
 int route_path_reserved(const char *path)
 {
@@ -85,7 +84,8 @@ int route_parse(const char *spec, route *out, char *err, size_t errlen)
     if (!strncmp(target, "delay:", 6)) {
         long long ms;
         if (parse_ll(target + 6, &ms) < 0 || ms < 0 || ms > ROUTE_DELAY_MAX_MS)
-            return route_fail(out, err, errlen, spec, "delay needs milliseconds 0..86400000 (one day)");
+            return route_fail(out, err, errlen, spec,
+                              "delay needs milliseconds 0..86400000 (one day)");
         out->kind = ROUTE_DELAY;
         out->delay_ms = (uint32_t)ms;
         return 0;

@@ -26,10 +26,10 @@ typedef struct route {
     char method[ROUTE_METHOD_MAX + 1];
     char *path;
     route_kind kind;
-    uint32_t delay_ms;                  /* ROUTE_DELAY */
-    char queue[CODEC_NAME_MAX + 1];     /* ROUTE_JOB */
-    char function[CODEC_NAME_MAX + 1];  /* ROUTE_JOB */
-    char *payload;                      /* ROUTE_JOB; NULL: the request body */
+    uint32_t delay_ms;                 /* ROUTE_DELAY */
+    char queue[CODEC_NAME_MAX + 1];    /* ROUTE_JOB */
+    char function[CODEC_NAME_MAX + 1]; /* ROUTE_JOB */
+    char *payload;                     /* ROUTE_JOB; NULL: the request body */
 } route;
 
 typedef struct route_table {

@@ -9,20 +9,20 @@
 
 #include <stdint.h>
 
-#define GATEWAY_COUNTERS(X)                                                               \
-    X(http_requests, "HTTP requests received")                                            \
-    X(client_requests, "Submits received on the clients socket")                          \
-    X(frames_bad, "frames dropped as undecodable or invalid, both sockets")               \
-    X(frames_version, "frames dropped for another protocol version")                      \
-    X(frames_unexpected, "valid frames that make no sense where they arrived")            \
-    X(results_unknown, "Results for jobs or executors the gateway does not know")         \
-    X(results_late, "Results for jobs whose caller was already answered")                 \
-    X(executors_lost, "executors dropped: silent, unreachable, or gone mid-job")          \
-    X(executors_left, "executors that left cleanly with a Goodbye")                       \
-    X(jobs_lost, "jobs answered executor_lost")                                           \
-    X(jobs_retried, "jobs sent again after their executor was lost")                      \
-    X(send_failures, "messages that could not be sent (peer gone, queue full)")           \
-    X(callers_gone, "HTTP callers that hung up while waiting")                            \
+#define GATEWAY_COUNTERS(X)                                                                        \
+    X(http_requests, "HTTP requests received")                                                     \
+    X(client_requests, "Submits received on the clients socket")                                   \
+    X(frames_bad, "frames dropped as undecodable or invalid, both sockets")                        \
+    X(frames_version, "frames dropped for another protocol version")                               \
+    X(frames_unexpected, "valid frames that make no sense where they arrived")                     \
+    X(results_unknown, "Results for jobs or executors the gateway does not know")                  \
+    X(results_late, "Results for jobs whose caller was already answered")                          \
+    X(executors_lost, "executors dropped: silent, unreachable, or gone mid-job")                   \
+    X(executors_left, "executors that left cleanly with a Goodbye")                                \
+    X(jobs_lost, "jobs answered executor_lost")                                                    \
+    X(jobs_retried, "jobs sent again after their executor was lost")                               \
+    X(send_failures, "messages that could not be sent (peer gone, queue full)")                    \
+    X(callers_gone, "HTTP callers that hung up while waiting")                                     \
     X(submits_refused, "Submits answered with an error before a job was made")
 
 typedef enum gateway_counter {

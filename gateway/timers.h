@@ -13,8 +13,8 @@ typedef struct gw_timer gw_timer;
 typedef void (*timer_fn)(gw_timer *t, void *arg);
 
 struct gw_timer {
-    uint64_t due_us;  /* monotonic, see clock.h */
-    size_t index;     /* position in the heap + 1; 0 while not started */
+    uint64_t due_us; /* monotonic, see clock.h */
+    size_t index;    /* position in the heap + 1; 0 while not started */
     timer_fn fn;
     void *arg;
 };

@@ -43,10 +43,10 @@ static int codec_code_valid(int code)
     return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_INTERNAL;
 }
 
-#define INVALID(...)                                                                     \
-    do {                                                                                 \
-        snprintf(err, errlen, __VA_ARGS__);                                              \
-        return CODEC_EINVALID;                                                           \
+#define INVALID(...)                                                                               \
+    do {                                                                                           \
+        snprintf(err, errlen, __VA_ARGS__);                                                        \
+        return CODEC_EINVALID;                                                                     \
     } while (0)
 
 static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errlen)
@@ -63,8 +63,7 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
             q->kind != OFFLOAD__POOL_KIND__POOL_PROCESSES)
             INVALID("hello: queue '%s' has an unknown pool kind %d", q->name, (int)q->kind);
         if (q->size < 1 || q->size > CODEC_POOL_MAX)
-            INVALID("hello: queue '%s' size %u (1..%d allowed)", q->name, q->size,
-                    CODEC_POOL_MAX);
+            INVALID("hello: queue '%s' size %u (1..%d allowed)", q->name, q->size, CODEC_POOL_MAX);
         for (size_t j = 0; j < i; j++)
             if (!strcmp(h->queues[j]->name, q->name))
                 INVALID("hello: queue '%s' declared twice", q->name);
@@ -76,8 +75,8 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
             INVALID("hello: function %zu has an invalid name", i);
     if (h->heartbeat_ms &&
         (h->heartbeat_ms < CODEC_HEARTBEAT_MS_MIN || h->heartbeat_ms > CODEC_HEARTBEAT_MS_MAX))
-        INVALID("hello: heartbeat_ms %u (%d..%d allowed)", h->heartbeat_ms,
-                CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX);
+        INVALID("hello: heartbeat_ms %u (%d..%d allowed)", h->heartbeat_ms, CODEC_HEARTBEAT_MS_MIN,
+                CODEC_HEARTBEAT_MS_MAX);
     if (h->liveness > CODEC_LIVENESS_MAX)
         INVALID("hello: liveness %u (0..%d allowed)", h->liveness, CODEC_LIVENESS_MAX);
     return 0;
@@ -198,18 +197,30 @@ int codec_encode(codec_envelope *env, uint8_t **buf, size_t *len)
 const char *codec_body_name(int body_case)
 {
     switch (body_case) {
-    case OFFLOAD__ENVELOPE__BODY_HELLO: return "hello";
-    case OFFLOAD__ENVELOPE__BODY_WELCOME: return "welcome";
-    case OFFLOAD__ENVELOPE__BODY_REFUSE: return "refuse";
-    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT: return "heartbeat";
-    case OFFLOAD__ENVELOPE__BODY_GOODBYE: return "goodbye";
-    case OFFLOAD__ENVELOPE__BODY_JOB: return "job";
-    case OFFLOAD__ENVELOPE__BODY_RESULT: return "result";
-    case OFFLOAD__ENVELOPE__BODY_CANCEL: return "cancel";
-    case OFFLOAD__ENVELOPE__BODY_DRAIN: return "drain";
-    case OFFLOAD__ENVELOPE__BODY_SUBMIT: return "submit";
-    case OFFLOAD__ENVELOPE__BODY_REPLY: return "reply";
-    default: return "none";
+    case OFFLOAD__ENVELOPE__BODY_HELLO:
+        return "hello";
+    case OFFLOAD__ENVELOPE__BODY_WELCOME:
+        return "welcome";
+    case OFFLOAD__ENVELOPE__BODY_REFUSE:
+        return "refuse";
+    case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
+        return "heartbeat";
+    case OFFLOAD__ENVELOPE__BODY_GOODBYE:
+        return "goodbye";
+    case OFFLOAD__ENVELOPE__BODY_JOB:
+        return "job";
+    case OFFLOAD__ENVELOPE__BODY_RESULT:
+        return "result";
+    case OFFLOAD__ENVELOPE__BODY_CANCEL:
+        return "cancel";
+    case OFFLOAD__ENVELOPE__BODY_DRAIN:
+        return "drain";
+    case OFFLOAD__ENVELOPE__BODY_SUBMIT:
+        return "submit";
+    case OFFLOAD__ENVELOPE__BODY_REPLY:
+        return "reply";
+    default:
+        return "none";
     }
 }
 

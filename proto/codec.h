@@ -14,24 +14,24 @@
 
 #define OFFLOAD_PROTOCOL_VERSION 1
 
-#define CODEC_NAME_MAX 64       /* queue and function names */
-#define CODEC_ID_MAX 128        /* executor and gateway ids */
-#define CODEC_MESSAGE_MAX 4096  /* error messages */
-#define CODEC_QUEUES_MAX 64     /* queues per executor */
-#define CODEC_FUNCTIONS_MAX 256 /* functions per executor */
-#define CODEC_POOL_MAX 4096     /* workers per queue */
-#define CODEC_HEARTBEAT_MS_MIN 10     /* Hello.heartbeat_ms, when set */
+#define CODEC_NAME_MAX 64         /* queue and function names */
+#define CODEC_ID_MAX 128          /* executor and gateway ids */
+#define CODEC_MESSAGE_MAX 4096    /* error messages */
+#define CODEC_QUEUES_MAX 64       /* queues per executor */
+#define CODEC_FUNCTIONS_MAX 256   /* functions per executor */
+#define CODEC_POOL_MAX 4096       /* workers per queue */
+#define CODEC_HEARTBEAT_MS_MIN 10 /* Hello.heartbeat_ms, when set */
 #define CODEC_HEARTBEAT_MS_MAX 600000
-#define CODEC_LIVENESS_MAX 1000       /* Hello.liveness */
-#define CODEC_MS_MAX 86400000         /* longest timeout, delay or sleep: one day */
+#define CODEC_LIVENESS_MAX 1000 /* Hello.liveness */
+#define CODEC_MS_MAX 86400000   /* longest timeout, delay or sleep: one day */
 
 typedef Offload__Envelope codec_envelope;
 
 /* codec_decode results (negative errno values). */
-#define CODEC_ETOOBIG (-7)    /* -E2BIG: frame over max_len */
+#define CODEC_ETOOBIG (-7)     /* -E2BIG: frame over max_len */
 #define CODEC_EMALFORMED (-74) /* -EBADMSG: not an Envelope (or no version) */
-#define CODEC_EVERSION (-71)  /* -EPROTO: another protocol version */
-#define CODEC_EINVALID (-22)  /* -EINVAL: a field fails validation */
+#define CODEC_EVERSION (-71)   /* -EPROTO: another protocol version */
+#define CODEC_EINVALID (-22)   /* -EINVAL: a field fails validation */
 
 /* Decodes one frame. On 0, *out is an envelope the caller frees with
  * codec_free. On error *out is NULL, err says why (one line, for logs), and

@@ -84,8 +84,8 @@ int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
         snprintf(err, errlen, "message with more than one body frame");
         return CODEC_EMALFORMED;
     }
-    int rc = codec_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), max_len, env, peer_version,
-                          err, errlen);
+    int rc = codec_decode(zmq_msg_data(&msg), zmq_msg_size(&msg), max_len, env, peer_version, err,
+                          errlen);
     zmq_msg_close(&msg);
     return rc;
 }

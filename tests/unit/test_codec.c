@@ -22,9 +22,8 @@
  * the sanitizers see any over-read), checks the error contract, and returns
  * the result; *out (when not NULL) receives the envelope on success,
  * otherwise it is freed here. */
-static int decode_exact(const uint8_t *buf, size_t len, size_t max_len,
-                        codec_envelope **out, uint32_t *peer_version, char *err,
-                        size_t errlen)
+static int decode_exact(const uint8_t *buf, size_t len, size_t max_len, codec_envelope **out,
+                        uint32_t *peer_version, char *err, size_t errlen)
 {
     uint8_t *copy = malloc(len ? len : 1);
     CU_ASSERT_FATAL(copy != NULL);
@@ -66,8 +65,7 @@ static codec_envelope *roundtrip(codec_envelope *env)
     char err[256];
     int rc = decode_exact(buf, len, 0, &out, NULL, err, sizeof(err));
     if (rc != 0)
-        fprintf(stderr, "\n  roundtrip of %s: %s\n", codec_body_name(env->body_case),
-                err);
+        fprintf(stderr, "\n  roundtrip of %s: %s\n", codec_body_name(env->body_case), err);
     CU_ASSERT_EQUAL_FATAL(rc, 0);
     CU_ASSERT_EQUAL(out->body_case, env->body_case);
     free(buf);
@@ -99,18 +97,18 @@ static int bin_equal(ProtobufCBinaryData a, ProtobufCBinaryData b)
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
 }
 
-#define EXPECT_INVALID(env, substr)                                                      \
-    do {                                                                                 \
-        char err_[256];                                                                  \
-        CU_ASSERT_EQUAL(encode_decode((env), err_, sizeof(err_)), CODEC_EINVALID);       \
-        CU_ASSERT_PTR_NOT_NULL(strstr(err_, (substr)));                                  \
-        CU_ASSERT_EQUAL(codec_validate((env), err_, sizeof(err_)), CODEC_EINVALID);      \
+#define EXPECT_INVALID(env, substr)                                                                \
+    do {                                                                                           \
+        char err_[256];                                                                            \
+        CU_ASSERT_EQUAL(encode_decode((env), err_, sizeof(err_)), CODEC_EINVALID);                 \
+        CU_ASSERT_PTR_NOT_NULL(strstr(err_, (substr)));                                            \
+        CU_ASSERT_EQUAL(codec_validate((env), err_, sizeof(err_)), CODEC_EINVALID);                \
     } while (0)
 
-#define EXPECT_VALID(env)                                                                \
-    do {                                                                                 \
-        char err_[256];                                                                  \
-        CU_ASSERT_EQUAL(encode_decode((env), err_, sizeof(err_)), 0);                    \
+#define EXPECT_VALID(env)                                                                          \
+    do {                                                                                           \
+        char err_[256];                                                                            \
+        CU_ASSERT_EQUAL(encode_decode((env), err_, sizeof(err_)), 0);                              \
     } while (0)
 
 /* A valid Hello (two queues, three functions) that tests mutate. */
@@ -361,8 +359,7 @@ static void test_roundtrip_control(void)
     out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->refuse->reason, OFFLOAD__REFUSE_REASON__REFUSE_VERSION);
     CU_ASSERT_EQUAL(out->refuse->version, 3);
-    CU_ASSERT_STRING_EQUAL(out->refuse->message,
-                           "this gateway speaks protocol version 1");
+    CU_ASSERT_STRING_EQUAL(out->refuse->message, "this gateway speaks protocol version 1");
     codec_free(out);
 }
 
@@ -390,8 +387,7 @@ static void test_reject_empty_and_garbage(void)
     char err[256];
     uint32_t pv = 99;
     /* An empty frame carries no version: not an offload Envelope. */
-    CU_ASSERT_EQUAL(decode_exact(NULL, 0, 0, NULL, &pv, err, sizeof(err)),
-                    CODEC_EMALFORMED);
+    CU_ASSERT_EQUAL(decode_exact(NULL, 0, 0, NULL, &pv, err, sizeof(err)), CODEC_EMALFORMED);
     CU_ASSERT_EQUAL(pv, 0);
 
     static const struct {
@@ -402,15 +398,15 @@ static void test_reject_empty_and_garbage(void)
         {"\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", 11}, /* varint overflow */
         {"\x08", 1},                                          /* tag without value */
         {"\x08\x81", 2},                                      /* unfinished varint */
-        {"\x7a\x10\x01", 3},               /* job field claims 16 bytes, has 1 */
-        {"\x08\x01\x7a\x05\x0a\x09io", 8}, /* job's queue claims 9 bytes */
-        {"\x0f\x00", 2},                   /* field 1 with wire type 7 */
-        {"\x00\x00\x00\x00", 4},           /* field number 0 */
-        {"\x08\x01\x6a\x01\x0a", 5},       /* heartbeat with a truncated field */
+        {"\x7a\x10\x01", 3},                                  /* job field claims 16 bytes, has 1 */
+        {"\x08\x01\x7a\x05\x0a\x09io", 8},                    /* job's queue claims 9 bytes */
+        {"\x0f\x00", 2},                                      /* field 1 with wire type 7 */
+        {"\x00\x00\x00\x00", 4},                              /* field number 0 */
+        {"\x08\x01\x6a\x01\x0a", 5},                          /* heartbeat with a truncated field */
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-        int rc = decode_exact((const uint8_t *)bad[i].bytes, bad[i].len, 0, NULL, NULL,
-                              err, sizeof(err));
+        int rc = decode_exact((const uint8_t *)bad[i].bytes, bad[i].len, 0, NULL, NULL, err,
+                              sizeof(err));
         if (rc != CODEC_EMALFORMED)
             fprintf(stderr, "\n  garbage #%zu: rc %d (%s)\n", i, rc, err);
         CU_ASSERT_EQUAL(rc, CODEC_EMALFORMED);
@@ -490,8 +486,7 @@ static void test_reject_too_big(void)
     size_t len;
     CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
     char err[256];
-    CU_ASSERT_EQUAL(decode_exact(buf, len, len - 1, NULL, NULL, err, sizeof(err)),
-                    CODEC_ETOOBIG);
+    CU_ASSERT_EQUAL(decode_exact(buf, len, len - 1, NULL, NULL, err, sizeof(err)), CODEC_ETOOBIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "exceeds"));
     CU_ASSERT_EQUAL(decode_exact(buf, len, len, NULL, NULL, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)), 0);
@@ -508,8 +503,7 @@ static void test_reject_too_big(void)
     job.payload.data = payload;
     job.payload.len = big;
     CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
-    CU_ASSERT_EQUAL(decode_exact(buf, len, len - 1, NULL, NULL, err, sizeof(err)),
-                    CODEC_ETOOBIG);
+    CU_ASSERT_EQUAL(decode_exact(buf, len, len - 1, NULL, NULL, err, sizeof(err)), CODEC_ETOOBIG);
     codec_envelope *out;
     CU_ASSERT_EQUAL_FATAL(decode_exact(buf, len, len, &out, NULL, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(out->job->payload.len, big);
@@ -523,21 +517,18 @@ static void test_reject_version(void)
     codec_envelope env;
     Offload__Job job;
     job_init(&env, &job);
-    static const uint32_t versions[] = {2, OFFLOAD_PROTOCOL_VERSION + 1, 1000,
-                                        UINT32_MAX};
+    static const uint32_t versions[] = {2, OFFLOAD_PROTOCOL_VERSION + 1, 1000, UINT32_MAX};
     char err[256];
     for (size_t i = 0; i < ARRAY_LEN(versions); i++) {
         env.version = versions[i];
         uint8_t *buf;
         size_t len = pack_raw(&env, &buf);
         uint32_t pv = 0;
-        CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, &pv, err, sizeof(err)),
-                        CODEC_EVERSION);
+        CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, &pv, err, sizeof(err)), CODEC_EVERSION);
         CU_ASSERT_EQUAL(pv, versions[i]);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "protocol version"));
         /* peer_version may be NULL */
-        CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)),
-                        CODEC_EVERSION);
+        CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)), CODEC_EVERSION);
         free(buf);
     }
     /* The version is checked before the body: an invalid body from another
@@ -546,16 +537,14 @@ static void test_reject_version(void)
     env.version = 2;
     uint8_t *buf;
     size_t len = pack_raw(&env, &buf);
-    CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)),
-                    CODEC_EVERSION);
+    CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)), CODEC_EVERSION);
     free(buf);
     /* A frame without a version field is not an offload Envelope. */
     job.queue = "io";
     env.version = 0;
     len = pack_raw(&env, &buf);
     uint32_t pv = 5;
-    CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, &pv, err, sizeof(err)),
-                    CODEC_EMALFORMED);
+    CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, &pv, err, sizeof(err)), CODEC_EMALFORMED);
     CU_ASSERT_EQUAL(pv, 0);
     free(buf);
 }
@@ -566,8 +555,8 @@ static void test_odd_but_valid_frames(void)
     codec_envelope *out;
     /* Unknown fields (a newer peer's additions) are skipped. */
     static const uint8_t unknown[] = {0x08, 0x01, 0x6a, 0x00, 0xf8, 0x06, 0x05};
-    CU_ASSERT_EQUAL_FATAL(
-        decode_exact(unknown, sizeof(unknown), 0, &out, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(decode_exact(unknown, sizeof(unknown), 0, &out, NULL, err, sizeof(err)),
+                          0);
     CU_ASSERT_EQUAL(out->body_case, OFFLOAD__ENVELOPE__BODY_HEARTBEAT);
     codec_free(out);
 
@@ -585,14 +574,12 @@ static void test_odd_but_valid_frames(void)
     CU_ASSERT_FATAL(both != NULL);
     memcpy(both, a, alen);
     memcpy(both + alen, b, blen);
-    CU_ASSERT_EQUAL_FATAL(
-        decode_exact(both, alen + blen, 0, &out, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(decode_exact(both, alen + blen, 0, &out, NULL, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(out->body_case, OFFLOAD__ENVELOPE__BODY_HELLO);
     codec_free(out);
     memcpy(both, b, blen);
     memcpy(both + blen, a, alen);
-    CU_ASSERT_EQUAL_FATAL(
-        decode_exact(both, alen + blen, 0, &out, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(decode_exact(both, alen + blen, 0, &out, NULL, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(out->body_case, OFFLOAD__ENVELOPE__BODY_JOB);
     codec_free(out);
     /* The same body twice merges; an invalid second copy is caught. */
@@ -853,10 +840,9 @@ static void test_name_valid(void)
     s[CODEC_NAME_MAX - 1] = ' ';
     CU_ASSERT_FALSE(codec_name_valid(s));
     free(s);
-    static const char *bad[] = {" ",     " a",   "a ",   "a b",  "a/b",      "/",
-                                "a\\b",  "a\tb", "a\nb", "a:b",  "a@b",      "a+b",
-                                "a%20b", "\x7f", "\x01", "\xff", "\xc3\xa9", "a,b",
-                                "a=b",   "a?b",  "a#b",  "a*b",  "(",        "~"};
+    static const char *bad[] = {" ",        " a",  "a ",  "a b", "a/b",   "/",    "a\\b", "a\tb",
+                                "a\nb",     "a:b", "a@b", "a+b", "a%20b", "\x7f", "\x01", "\xff",
+                                "\xc3\xa9", "a,b", "a=b", "a?b", "a#b",   "a*b",  "(",    "~"};
     for (size_t i = 0; i < ARRAY_LEN(bad); i++)
         CU_ASSERT_FALSE(codec_name_valid(bad[i]));
 }
@@ -889,8 +875,7 @@ UNIT_SUITE(codec, {"round trip: hello", test_roundtrip_hello},
            {"round trip: job with binary payload", test_roundtrip_job},
            {"round trip: result", test_roundtrip_result},
            {"round trip: submit and reply", test_roundtrip_submit_reply},
-           {"round trip: heartbeat goodbye cancel welcome refuse",
-            test_roundtrip_control},
+           {"round trip: heartbeat goodbye cancel welcome refuse", test_roundtrip_control},
            {"size sets version; pack fills size", test_size_and_pack},
            {"rejects empty and garbage frames", test_reject_empty_and_garbage},
            {"rejects every truncation and corruption", test_reject_truncated},
@@ -935,8 +920,8 @@ static void test_error_codes(void)
      * reads as internal). */
     for (int c = OFFLOAD__CODE__CODE_OK; c < OFFLOAD__CODE__CODE_INTERNAL; c++)
         CU_ASSERT_STRING_NOT_EQUAL(code_name(c), "internal");
-    static const int out_of_range[] = {-1, OFFLOAD__CODE__CODE_INTERNAL + 1, 1000,
-                                       INT32_MIN, INT32_MAX};
+    static const int out_of_range[] = {-1, OFFLOAD__CODE__CODE_INTERNAL + 1, 1000, INT32_MIN,
+                                       INT32_MAX};
     for (size_t i = 0; i < ARRAY_LEN(out_of_range); i++) {
         CU_ASSERT_STRING_EQUAL(code_name(out_of_range[i]), "internal");
         CU_ASSERT_EQUAL(code_http_status(out_of_range[i]), 500);
@@ -1175,9 +1160,8 @@ static void test_flags_sources(void)
     flags_fx_init(&fx);
     setenv("OFFLOAD_CONFIG", path, 1);
     setenv("OFFLOAD_WORKERS", "32", 1);
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--item", "a1", "--item=a2",
-                              "--verbose=off", NULL),
-                    0);
+    CU_ASSERT_EQUAL(
+        flags_run(&fx, err, sizeof(err), "--item", "a1", "--item=a2", "--verbose=off", NULL), 0);
     CU_ASSERT_STRING_EQUAL(fx.name, "from-file");
     CU_ASSERT_EQUAL(fx.workers, 32);
     CU_ASSERT_EQUAL(fx.verbose, 0);
@@ -1208,12 +1192,10 @@ static void test_flags_errors(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "--verbose"));
     flags_fx_free(&fx);
 
-    static const char *bad_workers[] = {"65",  "0", "-1",
-                                        "abc", "",  "9999999999999999999999"};
+    static const char *bad_workers[] = {"65", "0", "-1", "abc", "", "9999999999999999999999"};
     for (size_t i = 0; i < ARRAY_LEN(bad_workers); i++) {
         flags_fx_init(&fx);
-        CU_ASSERT_EQUAL(
-            flags_run(&fx, err, sizeof(err), "--workers", bad_workers[i], NULL), -1);
+        CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--workers", bad_workers[i], NULL), -1);
         CU_ASSERT_PTR_NOT_NULL(strstr(err, "--workers"));
         CU_ASSERT_EQUAL(fx.workers, 4);
         flags_fx_free(&fx);
@@ -1221,8 +1203,7 @@ static void test_flags_errors(void)
     flags_fx_init(&fx);
     CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--workers", "65", NULL), -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
-    CU_ASSERT_EQUAL(
-        flags_run(&fx, err, sizeof(err), "--workers=64", "--max-size", "1M", NULL), 0);
+    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--workers=64", "--max-size", "1M", NULL), 0);
     CU_ASSERT_EQUAL(fx.workers, 64);
     CU_ASSERT_EQUAL(fx.max_size, 1 << 20);
     CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--max-size", "2M", NULL), -1);
@@ -1263,8 +1244,8 @@ static void test_flags_errors(void)
     free(path);
 
     flags_fx_init(&fx);
-    CU_ASSERT_EQUAL(
-        flags_run(&fx, err, sizeof(err), "--config=/nonexistent/offload.ini", NULL), -1);
+    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config=/nonexistent/offload.ini", NULL),
+                    -1);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "/nonexistent/offload.ini"));
     flags_fx_free(&fx);
 }

@@ -308,9 +308,15 @@ static void test_queue_spec_and_retry_after(void)
     CU_ASSERT_EQUAL(queue_parse_spec("cpu:max-waiting=5", name, &mw, err, sizeof(err)), 0);
     CU_ASSERT_STRING_EQUAL(name, "cpu");
     CU_ASSERT_EQUAL(mw, 5);
-    static const char *bad[] = {"", ":max-waiting=5", "io:", "io:max-waiting=",
-                                "io:max-waiting=-1", "io:max-waiting=5x", "io:waiting=5",
-                                "i o", "io:max-waiting=100000001"};
+    static const char *bad[] = {"",
+                                ":max-waiting=5",
+                                "io:",
+                                "io:max-waiting=",
+                                "io:max-waiting=-1",
+                                "io:max-waiting=5x",
+                                "io:waiting=5",
+                                "i o",
+                                "io:max-waiting=100000001"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
         CU_ASSERT_EQUAL(queue_parse_spec(bad[i], name, &mw, err, sizeof(err)), -1);
@@ -333,7 +339,8 @@ static void test_queue_spec_and_retry_after(void)
 }
 
 UNIT_SUITE(dispatch, {"draining executor", test_drain},
-           {"queue specs and Retry-After", test_queue_spec_and_retry_after}, {"fifo order and removal", test_fifo_order},
+           {"queue specs and Retry-After", test_queue_spec_and_retry_after},
+           {"fifo order and removal", test_fifo_order},
            {"credit limits jobs in flight", test_credit_limits_inflight},
            {"least busy executor first", test_least_busy_first},
            {"function offers and failed sends", test_function_and_failed_send},

@@ -14,9 +14,8 @@
 
 static function_registry *reg;
 
-static int call_fn(const char *name, const char *payload, size_t len,
-                   uint64_t deadline_us, const atomic_int *cancelled,
-                   function_output *out)
+static int call_fn(const char *name, const char *payload, size_t len, uint64_t deadline_us,
+                   const atomic_int *cancelled, function_output *out)
 {
     function_fn fn = functions_find(reg, name);
     CU_ASSERT_PTR_NOT_NULL_FATAL(fn);
@@ -62,8 +61,7 @@ static void test_echo(void)
     setup();
     function_output out;
     static const char bin[] = {'a', 0, 'b', '\xff'};
-    CU_ASSERT_EQUAL(call_fn("echo", bin, sizeof(bin), 0, NULL, &out),
-                    OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(call_fn("echo", bin, sizeof(bin), 0, NULL, &out), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(out.len, sizeof(bin));
     CU_ASSERT_EQUAL(memcmp(out.data, bin, sizeof(bin)), 0);
     CU_ASSERT_EQUAL(call_fn("echo", "", 0, 0, NULL, &out), OFFLOAD__CODE__CODE_OK);
@@ -98,8 +96,7 @@ static void test_sleep_bad(void)
     call_text("sleep", "abc", &out);
     CU_ASSERT_STRING_EQUAL(out.message, "sleep: payload must be milliseconds as decimal "
                                         "text (0..86400000), got 'abc'");
-    CU_ASSERT_EQUAL(call_fn("sleep", "", 0, 0, NULL, &out),
-                    OFFLOAD__CODE__CODE_JOB_FAILED);
+    CU_ASSERT_EQUAL(call_fn("sleep", "", 0, 0, NULL, &out), OFFLOAD__CODE__CODE_JOB_FAILED);
     CU_ASSERT_PTR_NOT_NULL(strstr(out.message, "empty"));
 
     /* Binary and long payloads are quoted escaped and cut. */
@@ -131,8 +128,7 @@ static void test_sleep_deadline(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(out.message, "deadline"));
     /* A deadline after the sleep ends does not count. */
     t0 = clock_now_us();
-    CU_ASSERT_EQUAL(call_fn("sleep", "20", 2, t0 + 500000, NULL, &out),
-                    OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(call_fn("sleep", "20", 2, t0 + 500000, NULL, &out), OFFLOAD__CODE__CODE_OK);
 }
 
 typedef struct canceller {
@@ -158,16 +154,14 @@ static void check_cancel(const char *fn)
     pthread_t t;
     uint64_t t0 = clock_now_us();
     pthread_create(&t, NULL, cancel_later, &c);
-    CU_ASSERT_EQUAL(call_fn(fn, "10000", 5, 0, &flag, &out),
-                    OFFLOAD__CODE__CODE_CANCELLED);
+    CU_ASSERT_EQUAL(call_fn(fn, "10000", 5, 0, &flag, &out), OFFLOAD__CODE__CODE_CANCELLED);
     uint64_t took = clock_now_us() - t0;
     pthread_join(t, NULL);
     CU_ASSERT(took >= 50000);
     CU_ASSERT(took < 1000000);
     CU_ASSERT_PTR_NOT_NULL(strstr(out.message, "cancelled"));
     /* Already cancelled: returns at once. */
-    CU_ASSERT_EQUAL(call_fn(fn, "10000", 5, 0, &flag, &out),
-                    OFFLOAD__CODE__CODE_CANCELLED);
+    CU_ASSERT_EQUAL(call_fn(fn, "10000", 5, 0, &flag, &out), OFFLOAD__CODE__CODE_CANCELLED);
 }
 
 static void test_sleep_cancel(void)
@@ -192,9 +186,8 @@ static void test_spin(void)
     functions_destroy(&reg);
 }
 
-UNIT_SUITE(functions, {"registry", test_registry},
-           {"echo returns the payload", test_echo}, {"sleep sleeps", test_sleep_good},
-           {"sleep refuses bad payloads", test_sleep_bad},
+UNIT_SUITE(functions, {"registry", test_registry}, {"echo returns the payload", test_echo},
+           {"sleep sleeps", test_sleep_good}, {"sleep refuses bad payloads", test_sleep_bad},
            {"sleep stops at the deadline", test_sleep_deadline},
            {"sleep stops when cancelled", test_sleep_cancel},
            {"spin spins, stops at deadline or cancel", test_spin})

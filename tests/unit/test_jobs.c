@@ -17,13 +17,13 @@
 #define RIDS 8
 
 typedef struct harness {
-    gateway gw; /* only its tables: no sockets, no loop */
-    int fail_rid;          /* sends to this rid byte fail; 0: none */
-    int fail_body;         /* ...only of this body case; 0: any */
-    int sent[RIDS][32];    /* messages per rid byte and body case */
+    gateway gw;         /* only its tables: no sockets, no loop */
+    int fail_rid;       /* sends to this rid byte fail; 0: none */
+    int fail_body;      /* ...only of this body case; 0: any */
+    int sent[RIDS][32]; /* messages per rid byte and body case */
     uint64_t last_job[RIDS];
-    int answers;           /* done callbacks */
-    job_outcome last;      /* the last one (pointers not kept) */
+    int answers;      /* done callbacks */
+    job_outcome last; /* the last one (pointers not kept) */
     uint64_t last_reply_request;
     int last_reply_code;
     int replies;
@@ -59,8 +59,8 @@ static void harness_init(void)
     static gateway_config cfg = {.id = "test-gateway"};
     gw->cfg = &cfg;
     timers_init(&gw->loop.timers);
-    jobs_ops ops = {.send = executors_send_job, .cancel = executors_send_cancel,
-                    .arg = &gw->executors};
+    jobs_ops ops = {
+        .send = executors_send_job, .cancel = executors_send_cancel, .arg = &gw->executors};
     jobs_limits limits = {.max_payload = 1024,
                           .default_timeout_ms = 60000,
                           .max_timeout_ms = 3600000,
@@ -68,8 +68,8 @@ static void harness_init(void)
                           .default_retries = 0};
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, 1000);
-    executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
-                   fake_send, &H, "test-gateway", 1000, 3);
+    executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats, fake_send,
+                   &H, "test-gateway", 1000, 3);
     clients_init(&gw->clients, gw, fake_send, &H);
 }
 
@@ -270,7 +270,9 @@ static void test_lost_in_tick(void)
     hello(3, 0, 1);
     gw_job *job;
     CU_ASSERT_EQUAL(submit("a", "sleep", 0, 1, &job), OFFLOAD__CODE__CODE_OK);
-    int on = H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB] ? 1 : H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB] ? 2 : 3;
+    int on = H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB]   ? 1
+             : H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB] ? 2
+                                                      : 3;
     int unreachable = on == 1 ? 2 : 1;
     int healthy = 6 - on - unreachable;
     uint64_t now = clock_now_us();
@@ -395,12 +397,10 @@ static void test_clients_answer(void)
     harness_close();
 }
 
-UNIT_SUITE(jobs, {"submit, dispatch, result", test_life},
-           {"refusals", test_refusals},
+UNIT_SUITE(jobs, {"submit, dispatch, result", test_life}, {"refusals", test_refusals},
            {"executor lost in the middle of dispatch", test_lost_in_dispatch},
            {"executor lost in the middle of its Hello", test_lost_in_hello},
            {"executors lost in the middle of the tick", test_lost_in_tick},
            {"deadline while running, then a late result", test_deadline_and_late_result},
-           {"detach", test_detach},
-           {"goodbye is a clean leave", test_goodbye},
+           {"detach", test_detach}, {"goodbye is a clean leave", test_goodbye},
            {"clients front answers every submit", test_clients_answer})

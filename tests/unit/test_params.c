@@ -14,8 +14,8 @@ static void test_ms(void)
     CU_ASSERT_EQUAL(v, 250);
     CU_ASSERT_EQUAL(params_ms("ms", "0", 0, 10, &v, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL(v, 0);
-    static const char *bad[] = {"", "abc", "-5", "+5", " 5", "5 ", "5ms", "1.5", "0x10",
-                                "1001", "99999999999999999999"};
+    static const char *bad[] = {
+        "", "abc", "-5", "+5", " 5", "5 ", "5ms", "1.5", "0x10", "1001", "99999999999999999999"};
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         v = 42;
         err[0] = '\0';
@@ -52,17 +52,15 @@ static void test_job_path(void)
     CU_ASSERT_STRING_EQUAL(q, "io");
     CU_ASSERT_STRING_EQUAL(f, "sleep");
     CU_ASSERT_EQUAL(params_job_path("/v1/jobs/a.b-c_D/f.1", q, f, err, sizeof(err)), 0);
-    static const char *not_jobs[] = {"/v1/job/io/sleep", "/v1/jobs/", "/v1/jobs/io",
-                                     "/v1/jobs/io/", "/v1/jobs//sleep", "/v1/jobs/io/sleep/x",
+    static const char *not_jobs[] = {"/v1/job/io/sleep", "/v1/jobs/",       "/v1/jobs/io",
+                                     "/v1/jobs/io/",     "/v1/jobs//sleep", "/v1/jobs/io/sleep/x",
                                      "/healthz"};
     for (size_t i = 0; i < sizeof(not_jobs) / sizeof(not_jobs[0]); i++)
         CU_ASSERT_EQUAL(params_job_path(not_jobs[i], q, f, err, sizeof(err)), PARAMS_NOT_JOBS);
     err[0] = '\0';
-    CU_ASSERT_EQUAL(params_job_path("/v1/jobs/i o/sleep", q, f, err, sizeof(err)),
-                    PARAMS_BAD_NAME);
+    CU_ASSERT_EQUAL(params_job_path("/v1/jobs/i o/sleep", q, f, err, sizeof(err)), PARAMS_BAD_NAME);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "queue name"));
-    CU_ASSERT_EQUAL(params_job_path("/v1/jobs/io/sl%eep", q, f, err, sizeof(err)),
-                    PARAMS_BAD_NAME);
+    CU_ASSERT_EQUAL(params_job_path("/v1/jobs/io/sl%eep", q, f, err, sizeof(err)), PARAMS_BAD_NAME);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "function name"));
     char longpath[200] = "/v1/jobs/";
     memset(longpath + 9, 'q', 65);

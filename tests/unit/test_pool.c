@@ -74,8 +74,7 @@ static int rendezvous_echo(const function_call *call, function_output *out)
     int met = meet_inside >= meet_want;
     pthread_mutex_unlock(&gate_mu);
     if (!met) {
-        snprintf(out->message, sizeof(out->message), "met only %d of %d", meet_inside,
-                 meet_want);
+        snprintf(out->message, sizeof(out->message), "met only %d of %d", meet_inside, meet_want);
         return OFFLOAD__CODE__CODE_JOB_FAILED;
     }
     return fn_echo(call, out);

@@ -39,22 +39,22 @@ static void test_parse_rejects(void)
     static const char *bad[] = {
         "",
         "GET",
-        "/x=delay:1",               /* no method */
-        "get /x=delay:1",           /* lower case */
-        "GET x=delay:1",            /* path without / */
-        "GET /x",                   /* no target */
-        "GET /x=sleep:1",           /* unknown target */
-        "GET /x=delay:",            /* no ms */
+        "/x=delay:1",     /* no method */
+        "get /x=delay:1", /* lower case */
+        "GET x=delay:1",  /* path without / */
+        "GET /x",         /* no target */
+        "GET /x=sleep:1", /* unknown target */
+        "GET /x=delay:",  /* no ms */
         "GET /x=delay:-1",
         "GET /x=delay:abc",
         "GET /x=delay:86400001",
-        "GET /x=job:io",            /* no function */
+        "GET /x=job:io", /* no function */
         "GET /x=job:/sleep",
         "GET /x=job:io/",
         "GET /x=job:i o/sleep",
-        "GET /a b=delay:1",         /* space in path */
+        "GET /a b=delay:1", /* space in path */
         "GET /a?b=delay:1",
-        "GET /healthz=delay:1",     /* reserved */
+        "GET /healthz=delay:1", /* reserved */
         "GET /v1/queues=delay:1",
         "GET /v1=delay:1",
         "TOOLONGMETHODNAMEX /x=delay:1",

@@ -13,12 +13,12 @@ typedef struct unit_test {
 
 void unit_register(const char *suite, const unit_test *tests, size_t count);
 
-#define UNIT_SUITE(suite, ...)                                                           \
-    static const unit_test unit_tests_##suite[] = {__VA_ARGS__};                         \
-    __attribute__((constructor)) static void unit_register_##suite(void)                 \
-    {                                                                                    \
-        unit_register(#suite, unit_tests_##suite,                                        \
-                      sizeof(unit_tests_##suite) / sizeof(unit_tests_##suite[0]));       \
+#define UNIT_SUITE(suite, ...)                                                                     \
+    static const unit_test unit_tests_##suite[] = {__VA_ARGS__};                                   \
+    __attribute__((constructor)) static void unit_register_##suite(void)                           \
+    {                                                                                              \
+        unit_register(#suite, unit_tests_##suite,                                                  \
+                      sizeof(unit_tests_##suite) / sizeof(unit_tests_##suite[0]));                 \
     }
 
 #endif
