@@ -83,6 +83,10 @@ static int cmd_call(int argc, char **argv)
     } else if (pos[2]) {
         payload = strdup(pos[2]);
         len = strlen(pos[2]);
+        if (!payload) {
+            fprintf(stderr, "offload: out of memory\n");
+            return 2;
+        }
     }
 
     offload_options o = {.endpoint = gateway};

@@ -36,6 +36,12 @@ int main(int argc, char **argv)
     char default_id[128];
     snprintf(default_id, sizeof(default_id), "%s-%d", host, (int)getpid());
     id = strdup(default_id);
+    if (!id || !log_level) {
+        fprintf(stderr, PROG ": out of memory\n");
+        free(id);
+        free(log_level);
+        return 2;
+    }
 
     const flag_spec specs[] = {
         {"config", "FILE", "read flags from the [executor] section of this INI file",

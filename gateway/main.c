@@ -39,6 +39,12 @@ int main(int argc, char **argv)
     char id[128];
     snprintf(id, sizeof(id), "%s-%d", host, (int)getpid());
     cfg.id = strdup(id);
+    char err[512] = "";
+    int rc = 2;
+    if (!cfg.http || !cfg.executors || !cfg.clients || !cfg.log_level || !cfg.id) {
+        fprintf(stderr, "offload-gateway: out of memory\n");
+        goto out;
+    }
 
     const flag_spec specs[] = {
         {"config", "FILE", "read flags from the [gateway] section of this INI file",
@@ -88,8 +94,6 @@ int main(int argc, char **argv)
         {0},
     };
 
-    char err[512] = "";
-    int rc = 2;
     if (flags_parse(specs, "gateway", usage, argc, argv, err, sizeof(err)) < 0) {
         fprintf(stderr, "offload-gateway: %s\n", err);
         goto out;
