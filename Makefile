@@ -29,6 +29,7 @@ FINAL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -fPIC -fvisibility=hidden
 FINAL_LDFLAGS = $(LDFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 LDLIBS_LIB = $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -pthread
+LDLIBS_EXEC = $(shell pkg-config --libs $(LIB_PKGS) inih 2>/dev/null) -pthread
 ifdef SAN
 FINAL_CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FINAL_LDFLAGS += -fsanitize=address,undefined
@@ -90,9 +91,10 @@ $(BUILD)/bin/offload-gateway: $(call obj,gateway/main.c $(GATEWAY)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
+# The executor needs no HTTP and no JSON.
 $(BUILD)/bin/offload-executor: $(call obj,executor/main.c $(EXECUTOR)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_EXEC)
 
 # The static library is one relocatable object whose hidden symbols are
 # made local, so an application's own parse_ll or wire_send cannot clash
@@ -195,6 +197,6 @@ format:
 	clang-format -i $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 clean:
-	rm -rf build
+	rm -rf build $(BUILD)
 
 -include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)

@@ -52,6 +52,9 @@ check "the API is there (offload_call)" \
 needed=$(readelf -d "$root$prefix/bin/offload" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 check "the CLI does not link libmicrohttpd, jansson or inih ($needed)" \
     sh -c "! echo '$needed' | grep -Eq 'microhttpd|jansson|inih'"
+needed=$(readelf -d "$root$prefix/bin/offload-executor" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
+check "the executor does not link libmicrohttpd or jansson ($needed)" \
+    sh -c "! echo '$needed' | grep -Eq 'microhttpd|jansson'"
 
 # A program against the installed copy, run against a real gateway.
 start_gateway || abort "gateway starts"
