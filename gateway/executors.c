@@ -12,6 +12,9 @@
 static log_limiter executors_limiter;
 #define executors_log_allowed() log_limiter_allow(&executors_limiter, 5)
 
+static uint64_t executors_tick_us(const executors *x);
+static void executors_tick(gw_timer *t, void *arg);
+
 /* Sends env to e; an executor that cannot be reached is marked dead. */
 static int executors_send(executors *x, gw_executor *e, codec_envelope *env)
 {
@@ -95,9 +98,13 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     for (size_t i = 0; i < e->nslots && n < sizeof(queues); i++)
         n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
                               e->slots[i].queue->name, e->slots[i].size);
-    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u",
+    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u%s",
              known ? "executor_reregistered" : "executor_registered", e->id, queues, e->nfunctions,
-             e->heartbeat_ms, e->liveness);
+             e->heartbeat_ms, e->liveness, e->draining ? " draining=1" : "");
+    /* A shorter interval than the tick's: tick sooner from now on. */
+    uint64_t due = now + executors_tick_us(x);
+    if (due < x->tick.due_us)
+        timers_start(x->timers, &x->tick, due, executors_tick, x);
     /* Dispatch may mark e dead; it stays allocated until the reap. */
     for (size_t i = 0; i < e->nslots; i++)
         jobs_dispatch(x->jobs, e->slots[i].queue);
@@ -168,9 +175,19 @@ void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env
     }
 }
 
-static uint64_t executors_tick_us(uint32_t heartbeat_ms)
+/* The tick runs four times per the shortest heartbeat interval among the
+ * executors (and the default), 10..250 ms: an executor that asked for
+ * 50 ms heartbeats gets them every 50 ms, not every 250. */
+static uint64_t executors_tick_us(const executors *x)
 {
-    uint64_t us = (uint64_t)heartbeat_ms * 1000 / 4;
+    uint32_t ms = x->default_heartbeat_ms;
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, x->fleet.by_rid, e, tmp)
+    {
+        if (e->heartbeat_ms < ms)
+            ms = e->heartbeat_ms;
+    }
+    uint64_t us = (uint64_t)ms * 1000 / 4;
     return us < 10000 ? 10000 : us > 250000 ? 250000 : us;
 }
 
@@ -200,7 +217,7 @@ static void executors_tick(gw_timer *t, void *arg)
             executors_send(x, e, &env);
         }
     }
-    timers_start(x->timers, t, now + executors_tick_us(x->default_heartbeat_ms), executors_tick, x);
+    timers_start(x->timers, t, now + executors_tick_us(x), executors_tick, x);
 }
 
 void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gateway_stats *stats,
@@ -217,8 +234,7 @@ void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gat
     x->gateway_id = gateway_id;
     x->default_heartbeat_ms = default_heartbeat_ms;
     x->default_liveness = default_liveness;
-    timers_start(ts, &x->tick, clock_now_us() + executors_tick_us(default_heartbeat_ms),
-                 executors_tick, x);
+    timers_start(ts, &x->tick, clock_now_us() + executors_tick_us(x), executors_tick, x);
 }
 
 void executors_reap(executors *x)

@@ -111,6 +111,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
             goto err;
 
     e = fleet_find(f, rid);
+    int was_draining = 0;
     if (e) {
         /* Re-registration on the same connection: keep in-flight counts. */
         for (size_t i = 0; i < hello->n_queues; i++) {
@@ -120,6 +121,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         }
         executor_unlink_slots(e);
         executor_free_decl(e);
+        was_draining = e->draining;
         e->draining = 0;
     } else {
         e = calloc(1, sizeof(*e));
@@ -138,6 +140,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     e->liveness = hello->liveness ? hello->liveness : default_liveness;
     e->last_recv_us = now_us;
     executor_link_slots(e);
+    if (was_draining)
+        fleet_drain(f, e); /* a drain is for good: a Hello does not end it */
     return e;
 
 err:

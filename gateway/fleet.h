@@ -59,7 +59,8 @@ gw_executor *fleet_find(fleet *f, const wire_rid *rid);
 
 /* Registers (or re-registers) the executor at rid from its Hello, creating
  * its queues in qt as needed and adding its slots to their capacity. A
- * re-registration keeps the busy count of queues it still declares.
+ * re-registration keeps the busy count of queues it still declares, and a
+ * drain (a draining executor that says Hello again stays out of service).
  * heartbeat_ms/liveness fall back to the given defaults when the Hello has
  * 0. Returns the executor, or NULL when out of memory or out of queues. */
 gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,

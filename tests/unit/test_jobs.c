@@ -30,6 +30,7 @@ typedef struct harness {
 } harness;
 
 static harness H;
+static uint32_t hello_heartbeat_ms;
 static int saved_log_level;
 
 static int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
@@ -53,6 +54,7 @@ static int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
 static void harness_init(void)
 {
     memset(&H, 0, sizeof(H));
+    hello_heartbeat_ms = 0;
     saved_log_level = log_level_current;
     log_level_current = LOG_ERROR; /* the losses below are meant */
     gateway *gw = &H.gw;
@@ -84,7 +86,9 @@ static void harness_close(void)
     log_level_current = saved_log_level;
 }
 
-/* A Hello from rid byte b: queues "a" (and "b" when two) of size slots. */
+/* A Hello from rid byte b: queues "a" (and "b" when two) of size slots,
+ * heartbeat interval hello_heartbeat_ms (0: the gateway's default). */
+
 static void hello(uint8_t b, int two_queues, uint32_t size)
 {
     Offload__QueueDecl qa = OFFLOAD__QUEUE_DECL__INIT, qb = OFFLOAD__QUEUE_DECL__INIT;
@@ -102,6 +106,7 @@ static void hello(uint8_t b, int two_queues, uint32_t size)
     h.queues = decls;
     h.n_functions = 2;
     h.functions = fns;
+    h.heartbeat_ms = hello_heartbeat_ms;
     codec_envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
     env.hello = &h;
@@ -397,10 +402,69 @@ static void test_clients_answer(void)
     harness_close();
 }
 
+
+/* A result over --max-payload (1024 here) is not passed on. */
+static void test_oversized_result(void)
+{
+    harness_init();
+    hello(1, 0, 1);
+    gw_job *job;
+    submit("a", "echo", 0, -1, &job);
+    char big[1026];
+    memset(big, 'x', sizeof(big) - 1);
+    big[sizeof(big) - 1] = '\0';
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, big);
+    CU_ASSERT_EQUAL(H.answers, 1);
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_JOB_FAILED);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->busy, 0);
+    harness_close();
+}
+
+/* A draining executor that says Hello again stays drained. */
+static void test_drain_survives_hello(void)
+{
+    harness_init();
+    hello(1, 0, 2);
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Drain d = OFFLOAD__DRAIN__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_DRAIN;
+    env.drain = &d;
+    wire_rid rid = {.len = 1, .bytes = {1}};
+    executors_on_message(&H.gw.executors, &rid, &env);
+    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(q->capacity, 0);
+    hello(1, 0, 2);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_WELCOME], 2);
+    CU_ASSERT_EQUAL(q->capacity, 0);
+    CU_ASSERT_EQUAL(q->executors, 0);
+    gw_job *job;
+    submit("a", "echo", 0, -1, &job);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 0);
+    harness_close();
+}
+
+/* An executor with a 40 ms heartbeat gets heartbeats at its pace: the tick
+ * runs every 10 ms from its Hello on, not every 250 ms. */
+static void test_tick_follows_shortest_heartbeat(void)
+{
+    harness_init();
+    CU_ASSERT(H.gw.executors.tick.due_us > clock_now_us() + 100000); /* 1000 ms / 4 */
+    hello_heartbeat_ms = 40;
+    hello(1, 0, 1);
+    uint64_t now = clock_now_us();
+    CU_ASSERT(H.gw.executors.tick.due_us <= now + 10000);
+    timers_run(&H.gw.loop.timers, now + 50000); /* past one interval */
+    CU_ASSERT(H.gw.executors.tick.due_us <= clock_now_us() + 10000);
+    harness_close();
+}
+
 UNIT_SUITE(jobs, {"submit, dispatch, result", test_life}, {"refusals", test_refusals},
            {"executor lost in the middle of dispatch", test_lost_in_dispatch},
            {"executor lost in the middle of its Hello", test_lost_in_hello},
            {"executors lost in the middle of the tick", test_lost_in_tick},
            {"deadline while running, then a late result", test_deadline_and_late_result},
            {"detach", test_detach}, {"goodbye is a clean leave", test_goodbye},
-           {"clients front answers every submit", test_clients_answer})
+           {"clients front answers every submit", test_clients_answer},
+           {"a result over --max-payload is not passed on", test_oversized_result},
+           {"a drain survives a second Hello", test_drain_survives_hello},
+           {"the tick follows the shortest heartbeat", test_tick_follows_shortest_heartbeat})
