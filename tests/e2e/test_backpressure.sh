@@ -48,16 +48,20 @@ check_eq "refused = the queue's rejected counter" 44 "$(queue_field io rejected)
 check_eq "io still holds 5 waiting" 5 "$(queue_field io waiting)"
 
 # The gateway's own routes stay fast while io is saturated: curl's
-# time_total for one request (typically about 1 ms; the bound is far above
-# it and far below what waiting on the queue would take).
-worst=0
-for _ in 1 2 3 4 5; do
-    ms=$(to_ms "$(curl -s -o /dev/null -w '%{time_total}' "$GW_URL/healthz")")
-    [ "$ms" -gt "$worst" ] && worst=$ms
+# time_total, 11 requests (typically under 1 ms each). The median is held
+# to 50 ms and every answer to 1 s: far above what the gateway takes, far
+# below the 30 s a route stuck behind the queue would, and not at the mercy
+# of one slow moment on a shared machine.
+times=()
+for _ in $(seq 11); do
+    times+=("$(to_ms "$(curl -s -m 5 -o /dev/null -w '%{time_total}' "$GW_URL/healthz")")")
 done
-check "/healthz answers in under 100 ms while io is saturated (worst $worst ms)" test "$worst" -lt 100
-ms=$(to_ms "$(curl -s -o /dev/null -w '%{time_total}' "$GW_URL/v1/queues")")
-check "/v1/queues stays fast too ($ms ms)" test "$ms" -lt 100
+median=$(printf '%s\n' "${times[@]}" | sort -n | sed -n 6p)
+worst=$(printf '%s\n' "${times[@]}" | sort -n | tail -n 1)
+check "/healthz answers fast while io is saturated (median $median ms < 50)" test "$median" -lt 50
+check "every /healthz answer in under 1 s (worst $worst ms)" test "$worst" -lt 1000
+ms=$(to_ms "$(curl -s -m 5 -o /dev/null -w '%{time_total}' "$GW_URL/v1/queues")")
+check "/v1/queues stays fast too ($ms ms < 1000)" test "$ms" -lt 1000
 
 # The blocker's caller hangs up: the 5 waiting jobs run.
 kill "$BLOCKER"
