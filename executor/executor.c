@@ -28,7 +28,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 #include <uthash.h>
 #include <zmq.h>
@@ -38,10 +37,11 @@
 #include "flags.h"
 #include "functions.h"
 #include "link.h"
-#include "wire.h"
-#include "signals.h"
 #include "log.h"
+#include "loop.h"
 #include "pool.h"
+#include "signals.h"
+#include "wire.h"
 
 #define EXEC_RECV_BATCH 256 /* messages per link per loop turn */
 
@@ -73,9 +73,7 @@ struct executor {
     pool **pools; /* one per cfg->queues entry, same order */
     exec_link **links;
     size_t nlinks;
-    zmq_pollitem_t *items; /* per link: socket, monitor; then results, signals */
-    size_t nitems;
-    int signal_fd;
+    loop loop;    /* per link: its monitor, its socket; then the results */
     int ready_fd; /* -1 once written */
     int stopping; /* leave the loop */
     int draining; /* a signal arrived: finish the jobs in flight, then stop */
@@ -565,25 +563,26 @@ static void exec_stop(executor *x, const char *reason)
     log_info("event=stopping reason=\"%s\" jobs_in_flight=%u", reason, HASH_COUNT(x->jobs));
     exec_goodbye(x, reason);
     x->stopping = 1;
+    loop_stop(&x->loop);
 }
 
-static void exec_on_signal(executor *x)
+static void exec_on_signal(int signo, void *arg)
 {
-    struct signalfd_siginfo si;
-    while (read(x->signal_fd, &si, sizeof(si)) == (ssize_t)sizeof(si)) {
-        const char *name = si.ssi_signo == SIGINT ? "SIGINT" : "SIGTERM";
-        char reason[64];
-        if (x->draining || !x->cfg->drain_timeout_ms) {
-            snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
-            exec_stop(x, reason);
-            return;
-        }
-        log_info("event=draining signal=%s jobs_in_flight=%u drain_timeout_ms=%u", name,
-                 HASH_COUNT(x->jobs), x->cfg->drain_timeout_ms);
-        x->draining = 1;
-        x->drain_until_us = clock_now_us() + (uint64_t)x->cfg->drain_timeout_ms * 1000;
-        exec_send_drain(x);
+    executor *x = arg;
+    const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
+    char reason[64];
+    if (x->stopping)
+        return;
+    if (x->draining || !x->cfg->drain_timeout_ms) {
+        snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
+        exec_stop(x, reason);
+        return;
     }
+    log_info("event=draining signal=%s jobs_in_flight=%u drain_timeout_ms=%u", name,
+             HASH_COUNT(x->jobs), x->cfg->drain_timeout_ms);
+    x->draining = 1;
+    x->drain_until_us = clock_now_us() + (uint64_t)x->cfg->drain_timeout_ms * 1000;
+    exec_send_drain(x);
 }
 
 /* While draining: stops once no job runs, or at the drain deadline. Returns
@@ -602,6 +601,40 @@ static long exec_check_drain(executor *x)
     return (long)((x->drain_until_us - now + 999) / 1000);
 }
 
+/* Before every poll: what is due on the links (exec_tick), and the drain.
+ * Returns the microseconds the poll may wait. */
+static int64_t exec_before_poll(void *arg)
+{
+    executor *x = arg;
+    long timeout = exec_tick(x, clock_now_us());
+    if (x->draining) {
+        long left = exec_check_drain(x);
+        if (left < timeout)
+            timeout = left;
+    }
+    return (int64_t)timeout * 1000;
+}
+
+/* A link's sources. Connection events always first: a drop is seen before
+ * data that came on the connection after it. */
+static void exec_on_monitor(void *arg)
+{
+    exec_link *l = arg;
+    exec_link_events(l->owner, l);
+}
+
+static void exec_on_link(void *arg)
+{
+    exec_link *l = arg;
+    exec_link_events(l->owner, l);
+    exec_read_link(l->owner, l);
+}
+
+static void exec_on_results(void *arg)
+{
+    exec_drain_results(arg);
+}
+
 int executor_run(executor *x)
 {
     uint64_t now = clock_now_us();
@@ -609,35 +642,7 @@ int executor_run(executor *x)
         x->links[i]->last_recv_us = now;
         exec_send_hello(x, x->links[i]);
     }
-    while (!x->stopping) {
-        long timeout = exec_tick(x, clock_now_us());
-        if (x->draining) {
-            long left = exec_check_drain(x);
-            if (x->stopping)
-                break;
-            if (left < timeout)
-                timeout = left;
-        }
-        int rc = zmq_poll(x->items, (int)x->nitems, timeout);
-        if (rc < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            log_error("event=poll_failed error=\"%s\"", zmq_strerror(e));
-            return -e;
-        }
-        for (size_t i = 0; i < x->nlinks; i++) {
-            /* Connection events first: a drop is seen before data that came
-             * on the connection after it. */
-            exec_link_events(x, x->links[i]);
-            if (x->items[2 * i].revents & ZMQ_POLLIN)
-                exec_read_link(x, x->links[i]);
-        }
-        if (x->items[2 * x->nlinks].revents & ZMQ_POLLIN)
-            exec_drain_results(x);
-        if (x->items[2 * x->nlinks + 1].revents & ZMQ_POLLIN)
-            exec_on_signal(x);
-    }
+    int rc = loop_run(&x->loop);
     log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
              "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
              (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
@@ -645,7 +650,7 @@ int executor_run(executor *x)
              (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
              (unsigned long long)x->stats.frames_unexpected,
              (unsigned long long)x->stats.send_failures);
-    return 0;
+    return rc < 0 ? -EIO : 0;
 }
 
 /* ---- set-up -------------------------------------------------------------- */
@@ -700,8 +705,8 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         return NULL;
     }
     x->cfg = cfg;
-    x->signal_fd = -1;
     x->ready_fd = cfg->ready_fd;
+    x->loop.signal_fd = x->loop.timer_fd = -1;
 
     if (cfg->nconnect < 1) {
         snprintf(err, errlen, "no gateway to connect to (--connect)");
@@ -710,19 +715,14 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     sigset_t mask;
     signals_stop_set(&mask);
     pthread_sigmask(SIG_BLOCK, &mask, NULL);
-    x->signal_fd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
-    if (x->signal_fd < 0) {
-        snprintf(err, errlen, "signalfd: %s", strerror(errno));
+    if (loop_init(&x->loop, err, errlen) < 0)
         goto err;
-    }
 
     x->functions = functions_new();
     x->results = pool_results_new();
     x->pools = calloc(cfg->nqueues ? cfg->nqueues : 1, sizeof(*x->pools));
     x->links = calloc(cfg->nconnect, sizeof(*x->links));
-    x->nitems = 2 * cfg->nconnect + 2;
-    x->items = calloc(x->nitems, sizeof(*x->items));
-    if (!x->functions || !x->results || !x->pools || !x->links || !x->items) {
+    if (!x->functions || !x->results || !x->pools || !x->links) {
         snprintf(err, errlen, "out of memory or file descriptors");
         goto err;
     }
@@ -748,13 +748,19 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         if (!x->links[i])
             goto err;
         x->nlinks++;
-        x->items[2 * i] = (zmq_pollitem_t){.socket = x->links[i]->sock, .events = ZMQ_POLLIN};
-        x->items[2 * i + 1] =
-            (zmq_pollitem_t){.socket = x->links[i]->monitor, .events = ZMQ_POLLIN};
+        x->links[i]->owner = x;
+        if (loop_add_socket(&x->loop, x->links[i]->monitor, exec_on_monitor, x->links[i]) < 0 ||
+            loop_add_socket(&x->loop, x->links[i]->sock, exec_on_link, x->links[i]) < 0) {
+            snprintf(err, errlen, "out of memory");
+            goto err;
+        }
     }
-    x->items[2 * x->nlinks] =
-        (zmq_pollitem_t){.fd = pool_results_fd(x->results), .events = ZMQ_POLLIN};
-    x->items[2 * x->nlinks + 1] = (zmq_pollitem_t){.fd = x->signal_fd, .events = ZMQ_POLLIN};
+    if (loop_add_fd(&x->loop, pool_results_fd(x->results), exec_on_results, x) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto err;
+    }
+    loop_on_signal(&x->loop, exec_on_signal, x);
+    loop_on_timeout(&x->loop, exec_before_poll, x);
 
     char queues[512] = "", gateways[512] = "";
     size_t n = 0;
@@ -800,12 +806,10 @@ void executor_destroy(executor **xp)
         link_destroy(&x->links[i]);
     if (x->zctx)
         zmq_ctx_term(x->zctx);
-    if (x->signal_fd >= 0)
-        close(x->signal_fd);
+    loop_close(&x->loop);
     functions_destroy(&x->functions);
     free(x->pools);
     free(x->links);
-    free(x->items);
     free(x->decls);
     free(x->decl_ptrs);
     free(x->function_names);

@@ -3,10 +3,12 @@
  *
  * One thread, the loop thread, owns all state here: the ZeroMQ sockets, the
  * table of jobs in flight and the registration of every link. Pool workers
- * only run functions and hand finished jobs back (pool.h). The loop waits in
- * one zmq_poll on every link's socket and monitor, the pools' completion
- * eventfd and a signalfd for SIGINT/SIGTERM, with the next heartbeat or
- * liveness deadline as its timeout. */
+ * only run functions and hand finished jobs back (pool.h). The loop
+ * (common/loop.c, the gateway's too) polls the sources registered here --
+ * every link's monitor and socket, the pools' completion eventfd -- and its
+ * signalfd for SIGINT/SIGTERM; before each poll the heartbeat logic sends
+ * what is due and sets the timeout to the next heartbeat or liveness
+ * deadline. */
 #ifndef OFFLOAD_EXECUTOR_H
 #define OFFLOAD_EXECUTOR_H
 

@@ -26,6 +26,7 @@ typedef enum link_state {
 #define LINK_EV_DOWN 2 /* the connection dropped; ZeroMQ reconnects */
 
 typedef struct exec_link {
+    void *owner;    /* the executor, for loop callbacks */
     char *endpoint; /* "tcp://host:port", as given */
     unsigned index; /* position in the executor's link table */
     void *sock;     /* DEALER */

@@ -2,7 +2,7 @@
  * life cycle and the two fronts (HTTP, the clients socket) together, and is
  * the core API the fronts call.
  *
- *   loop.c       poll sources, timers, signals, end-of-turn hooks
+ *   loop.c       (common/) poll sources, timers, signals, end-of-turn hooks
  *   executors.c  the executor protocol and the fleet (fleet.c)
  *   jobs.c       every job from submit to its one answer (queue.c, dispatch.c)
  *   http.c       the HTTP front (libmicrohttpd), routes.c, params.c

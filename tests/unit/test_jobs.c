@@ -402,7 +402,6 @@ static void test_clients_answer(void)
     harness_close();
 }
 
-
 /* A result over --max-payload (1024 here) is not passed on. */
 static void test_oversized_result(void)
 {

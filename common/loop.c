@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/timerfd.h>
@@ -33,6 +34,11 @@ int loop_init(loop *l, char *err, size_t errlen)
 
 void loop_close(loop *l)
 {
+    free(l->sources);
+    free(l->items);
+    l->sources = NULL;
+    l->items = NULL;
+    l->nsources = 0;
     if (l->signal_fd >= 0)
         close(l->signal_fd);
     if (l->timer_fd >= 0)
@@ -43,8 +49,15 @@ void loop_close(loop *l)
 
 static int loop_add(loop *l, void *socket, int fd, loop_fn fn, void *arg)
 {
-    if (l->nsources >= LOOP_SOURCES_MAX)
+    enum { EXTRA = 2 }; /* the timerfd and the signalfd */
+    loop_source *s = realloc(l->sources, (l->nsources + 1) * sizeof(*s));
+    if (!s)
         return -1;
+    l->sources = s;
+    zmq_pollitem_t *items = realloc(l->items, (l->nsources + 1 + EXTRA) * sizeof(*items));
+    if (!items)
+        return -1;
+    l->items = items;
     l->sources[l->nsources++] = (loop_source){.socket = socket, .fd = fd, .fn = fn, .arg = arg};
     return 0;
 }
@@ -124,12 +137,15 @@ static void loop_read_signals(loop *l)
 int loop_run(loop *l)
 {
     enum { EXTRA = 2 }; /* the timerfd and the signalfd, after the sources */
-    zmq_pollitem_t items[LOOP_SOURCES_MAX + EXTRA];
+    zmq_pollitem_t fixed[EXTRA];
     while (!l->stopping) {
+        zmq_pollitem_t *items = l->items ? l->items : fixed;
         loop_arm_timer(l);
         long timeout_ms = -1;
         if (l->timeout_fn) {
             int64_t us = l->timeout_fn(l->timeout_arg);
+            if (l->stopping)
+                break; /* the hook did the last work */
             timeout_ms = us < 0 ? -1 : (long)((us + 999) / 1000);
         }
         size_t n = l->nsources;

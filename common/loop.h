@@ -1,7 +1,8 @@
-/* loop.h -- the gateway's event loop: one zmq_poll over the sources that
- * modules register (ZeroMQ sockets and plain fds), a timer heap woken by a
- * timerfd, SIGINT/SIGTERM through a signalfd, and hooks that run at the end
- * of every turn (where deferred work, like reaping dead executors, is done).
+/* loop.h -- the event loop of the gateway and of the executor: one zmq_poll
+ * over the sources that modules register (ZeroMQ sockets and plain fds), a
+ * timer heap woken by a timerfd, SIGINT/SIGTERM through a signalfd, and
+ * hooks that run at the end of every turn (where deferred work, like
+ * reaping dead executors, is done).
  *
  * One thread runs the loop and owns everything its callbacks touch: no
  * locks. SIGINT and SIGTERM must be blocked in every thread before loop_init
@@ -12,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <zmq.h>
+
 #include "timers.h"
 
-#define LOOP_SOURCES_MAX 8
 #define LOOP_HOOKS_MAX 4
 
 typedef void (*loop_fn)(void *arg);
@@ -41,8 +43,9 @@ typedef struct loop {
     int signal_fd;
     loop_signal_fn on_signal;
     void *signal_arg;
-    loop_source sources[LOOP_SOURCES_MAX];
+    loop_source *sources; /* grown by loop_add_* */
     size_t nsources;
+    zmq_pollitem_t *items; /* one per source, then the timerfd and signalfd */
     loop_hook hooks[LOOP_HOOKS_MAX];
     size_t nhooks;
     loop_timeout_fn timeout_fn;
@@ -57,8 +60,8 @@ int loop_init(loop *l, char *err, size_t errlen);
 void loop_close(loop *l);
 
 /* Registers a source polled for readability, in the order added (which is
- * the order their callbacks run in a turn). Returns 0, or -1 when
- * LOOP_SOURCES_MAX are registered. */
+ * the order their callbacks run in a turn). Returns 0, or -1 when out of
+ * memory. */
 int loop_add_socket(loop *l, void *socket, loop_fn fn, void *arg);
 int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg);
 
@@ -70,7 +73,9 @@ void loop_on_signal(loop *l, loop_signal_fn fn, void *arg);
 int loop_on_turn(loop *l, loop_fn fn, void *arg);
 
 /* A source that needs calls on its own schedule (MHD's connection
- * timeouts): the poll waits at most fn(arg) microseconds. One only. */
+ * timeouts, the executor's heartbeats): fn(arg) runs before every poll,
+ * which then waits at most the microseconds it returns (-1: no limit). It
+ * may stop the loop. One only. */
 void loop_on_timeout(loop *l, loop_timeout_fn fn, void *arg);
 
 /* Timers on the loop's heap (see timers.h). */

@@ -1,0 +1,153 @@
+/* test_loop.c -- the event loop shared by the gateway and the executor:
+ * sources run in the order they were added (any number of them), hooks at
+ * the end of the turn, timers on the timerfd, the before-poll hook that may
+ * stop the loop, and SIGTERM through the signalfd. */
+#include <pthread.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "loop.h"
+#include "signals.h"
+#include "unit.h"
+
+#define SOURCES 20
+
+typedef struct probe {
+    loop *l;
+    int fds[SOURCES];
+    int order[SOURCES * 2]; /* source index per call, then -1 for the hook */
+    int n;
+    int turns;
+    int signo;
+} probe;
+
+typedef struct source_arg {
+    probe *p;
+    int index;
+} source_arg;
+
+static void on_source(void *arg)
+{
+    source_arg *s = arg;
+    uint64_t v;
+    if (read(s->p->fds[s->index], &v, sizeof(v)) == sizeof(v) && s->p->n < SOURCES * 2)
+        s->p->order[s->p->n++] = s->index;
+}
+
+static void on_turn(void *arg)
+{
+    probe *p = arg;
+    if (p->n < SOURCES * 2)
+        p->order[p->n++] = -1;
+    loop_stop(p->l);
+}
+
+/* More sources than a fixed table would hold, run in the order added, the
+ * end-of-turn hook after them. */
+static void test_sources_in_order(void)
+{
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    probe p = {.l = &l};
+    source_arg args[SOURCES];
+    for (int i = 0; i < SOURCES; i++) {
+        p.fds[i] = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+        args[i] = (source_arg){&p, i};
+        CU_ASSERT_EQUAL(loop_add_fd(&l, p.fds[i], on_source, &args[i]), 0);
+    }
+    CU_ASSERT_EQUAL(loop_on_turn(&l, on_turn, &p), 0);
+    uint64_t one = 1;
+    for (int i = SOURCES - 1; i >= 0; i -= 3) /* readable in reverse: order is by adding */
+        CU_ASSERT_EQUAL(write(p.fds[i], &one, sizeof(one)), (ssize_t)sizeof(one));
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    int want = 0;
+    for (int i = 0; i < SOURCES; i++)
+        if ((SOURCES - 1 - i) % 3 == 0)
+            CU_ASSERT_EQUAL(p.order[want++], i);
+    CU_ASSERT_EQUAL(p.n, want + 1);
+    CU_ASSERT_EQUAL(p.order[want], -1);
+    for (int i = 0; i < SOURCES; i++)
+        close(p.fds[i]);
+    loop_close(&l);
+}
+
+static void on_timer(gw_timer *t, void *arg)
+{
+    probe *p = arg;
+    (void)t;
+    p->turns++;
+    loop_stop(p->l);
+}
+
+/* A timer wakes the poll (no source is readable) and may stop the loop. */
+static void test_timer_wakes(void)
+{
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    probe p = {.l = &l};
+    gw_timer t = {0};
+    uint64_t start = clock_now_us();
+    CU_ASSERT_EQUAL(loop_timer_start(&l, &t, start + 20000, on_timer, &p), 0);
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    CU_ASSERT_EQUAL(p.turns, 1);
+    CU_ASSERT(clock_now_us() >= start + 20000); /* not before it was due */
+    loop_close(&l);
+}
+
+static int64_t before_poll(void *arg)
+{
+    probe *p = arg;
+    if (++p->turns == 3)
+        loop_stop(p->l);
+    return 0; /* do not wait */
+}
+
+/* The before-poll hook runs every turn and may stop the loop: no poll
+ * follows that would wait forever. */
+static void test_before_poll_stops(void)
+{
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    probe p = {.l = &l};
+    loop_on_timeout(&l, before_poll, &p);
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    CU_ASSERT_EQUAL(p.turns, 3);
+    loop_close(&l);
+}
+
+static void on_signal(int signo, void *arg)
+{
+    probe *p = arg;
+    p->signo = signo;
+    loop_stop(p->l);
+}
+
+/* SIGTERM, blocked as main does, arrives through the signalfd. */
+static void test_signal(void)
+{
+    sigset_t set, old;
+    signals_stop_set(&set);
+    pthread_sigmask(SIG_BLOCK, &set, &old);
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    probe p = {.l = &l};
+    loop_on_signal(&l, on_signal, &p);
+    pthread_kill(pthread_self(), SIGTERM); /* this thread: others keep the default */
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    CU_ASSERT_EQUAL(p.signo, SIGTERM);
+    loop_close(&l);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+UNIT_SUITE(loop, {"sources run in the order added, then the hooks", test_sources_in_order},
+           {"a timer wakes the poll", test_timer_wakes},
+           {"the before-poll hook may stop the loop", test_before_poll_stops},
+           {"SIGTERM through the signalfd", test_signal})
