@@ -15,6 +15,15 @@
 #include "log.h"
 #include "signals.h"
 
+enum { LOOP_EXTRA = 2 }; /* poll items after the sources': the timerfd, the signalfd */
+
+/* Writes the timerfd's and the signalfd's items after the sources'. */
+static void loop_set_extra(loop *l)
+{
+    l->items[l->nsources] = (zmq_pollitem_t){NULL, l->timer_fd, ZMQ_POLLIN, 0};
+    l->items[l->nsources + 1] = (zmq_pollitem_t){NULL, l->signal_fd, ZMQ_POLLIN, 0};
+}
+
 int loop_init(loop *l, char *err, size_t errlen)
 {
     memset(l, 0, sizeof(*l));
@@ -29,6 +38,13 @@ int loop_init(loop *l, char *err, size_t errlen)
         loop_close(l);
         return -1;
     }
+    l->items = calloc(LOOP_EXTRA, sizeof(*l->items));
+    if (!l->items) {
+        snprintf(err, errlen, "out of memory");
+        loop_close(l);
+        return -1;
+    }
+    loop_set_extra(l);
     return 0;
 }
 
@@ -47,18 +63,21 @@ void loop_close(loop *l)
     timers_free(&l->timers);
 }
 
+/* The poll items are built here, once per source, not on every turn. */
 static int loop_add(loop *l, void *socket, int fd, loop_fn fn, void *arg)
 {
-    enum { EXTRA = 2 }; /* the timerfd and the signalfd */
     loop_source *s = realloc(l->sources, (l->nsources + 1) * sizeof(*s));
     if (!s)
         return -1;
     l->sources = s;
-    zmq_pollitem_t *items = realloc(l->items, (l->nsources + 1 + EXTRA) * sizeof(*items));
+    zmq_pollitem_t *items = realloc(l->items, (l->nsources + 1 + LOOP_EXTRA) * sizeof(*items));
     if (!items)
         return -1;
     l->items = items;
-    l->sources[l->nsources++] = (loop_source){.socket = socket, .fd = fd, .fn = fn, .arg = arg};
+    l->sources[l->nsources] = (loop_source){.socket = socket, .fd = fd, .fn = fn, .arg = arg};
+    l->items[l->nsources] = (zmq_pollitem_t){socket, fd, ZMQ_POLLIN, 0};
+    l->nsources++;
+    loop_set_extra(l);
     return 0;
 }
 
@@ -136,10 +155,8 @@ static void loop_read_signals(loop *l)
 
 int loop_run(loop *l)
 {
-    enum { EXTRA = 2 }; /* the timerfd and the signalfd, after the sources */
-    zmq_pollitem_t fixed[EXTRA];
+    zmq_pollitem_t *items = l->items;
     while (!l->stopping) {
-        zmq_pollitem_t *items = l->items ? l->items : fixed;
         loop_arm_timer(l);
         long timeout_ms = -1;
         if (l->timeout_fn) {
@@ -148,12 +165,8 @@ int loop_run(loop *l)
                 break; /* the hook did the last work */
             timeout_ms = us < 0 ? -1 : (long)((us + 999) / 1000);
         }
-        size_t n = l->nsources;
-        for (size_t i = 0; i < n; i++)
-            items[i] = (zmq_pollitem_t){l->sources[i].socket, l->sources[i].fd, ZMQ_POLLIN, 0};
-        items[n] = (zmq_pollitem_t){NULL, l->timer_fd, ZMQ_POLLIN, 0};
-        items[n + 1] = (zmq_pollitem_t){NULL, l->signal_fd, ZMQ_POLLIN, 0};
-        if (zmq_poll(items, (int)(n + EXTRA), timeout_ms) < 0 && errno != EINTR) {
+        size_t n = l->nsources; /* callbacks add no sources */
+        if (zmq_poll(items, (int)(n + LOOP_EXTRA), timeout_ms) < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return -1;
         }

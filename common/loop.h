@@ -60,8 +60,8 @@ int loop_init(loop *l, char *err, size_t errlen);
 void loop_close(loop *l);
 
 /* Registers a source polled for readability, in the order added (which is
- * the order their callbacks run in a turn). Returns 0, or -1 when out of
- * memory. */
+ * the order their callbacks run in a turn). Before loop_run, not from a
+ * callback. Returns 0, or -1 when out of memory. */
 int loop_add_socket(loop *l, void *socket, loop_fn fn, void *arg);
 int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg);
 

@@ -75,7 +75,6 @@ struct executor {
     size_t nlinks;
     loop loop;    /* per link: its monitor, its socket; then the results */
     int ready_fd; /* -1 once written */
-    int stopping; /* leave the loop */
     int draining; /* a signal arrived: finish the jobs in flight, then stop */
     uint64_t drain_until_us;
     exec_job *jobs; /* uthash: in flight and not orphaned */
@@ -562,7 +561,6 @@ static void exec_stop(executor *x, const char *reason)
 {
     log_info("event=stopping reason=\"%s\" jobs_in_flight=%u", reason, HASH_COUNT(x->jobs));
     exec_goodbye(x, reason);
-    x->stopping = 1;
     loop_stop(&x->loop);
 }
 
@@ -571,7 +569,7 @@ static void exec_on_signal(int signo, void *arg)
     executor *x = arg;
     const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     char reason[64];
-    if (x->stopping)
+    if (x->loop.stopping)
         return;
     if (x->draining || !x->cfg->drain_timeout_ms) {
         snprintf(reason, sizeof(reason), "executor stopping (%s)", name);

@@ -263,14 +263,14 @@ void executors_reap(executors *x)
 
 void executors_goodbye(executors *x, const char *reason)
 {
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
+    bye.reason = (char *)reason;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &bye;
     gw_executor *e, *tmp;
     HASH_ITER(hh, x->fleet.by_rid, e, tmp)
     {
-        Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-        Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
-        bye.reason = (char *)reason;
-        env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-        env.goodbye = &bye;
         if (x->send(x->send_arg, &e->rid, &env) < 0)
             stats_inc(x->stats, STAT_send_failures);
     }

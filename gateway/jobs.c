@@ -256,28 +256,26 @@ void jobs_result(jobs *js, gw_executor *e, const job_result *r)
     job_unsend(js, job);
     gw_queue *q = job->queue;
     queue_note_done(q, clock_now_us());
-    char msg[CODEC_ID_MAX + 128];
-    if (job->state == JOB_RUNNING && r->code == OFFLOAD__CODE__CODE_OK &&
-        (long long)r->len > js->limits.max_payload) {
-        /* The frame limit leaves room for the envelope: the payload itself
-         * is held to --max-payload, as requests are. */
-        snprintf(msg, sizeof(msg),
-                 "executor %s returned %zu bytes, over the limit of %lld (--max-payload)", e->id,
-                 r->len, js->limits.max_payload);
-        job_outcome out = {.code = OFFLOAD__CODE__CODE_JOB_FAILED,
-                           .message = msg,
-                           .waited_us = job->sent_us - job->created_us,
-                           .run_us = r->run_us};
-        q->failed++;
-        job_answer(job, &out);
-    } else if (job->state == JOB_RUNNING) {
+    if (job->state == JOB_RUNNING) {
         job_outcome out = {.code = r->code,
                            .payload = r->payload,
                            .len = r->len,
                            .message = r->message && *r->message ? r->message : NULL,
                            .waited_us = job->sent_us - job->created_us,
                            .run_us = r->run_us};
-        if (r->code == OFFLOAD__CODE__CODE_OK)
+        char msg[CODEC_ID_MAX + 128];
+        if (out.code == OFFLOAD__CODE__CODE_OK && (long long)out.len > js->limits.max_payload) {
+            /* The frame limit leaves room for the envelope: the payload
+             * itself is held to --max-payload, as requests are. */
+            snprintf(msg, sizeof(msg),
+                     "executor %s returned %zu bytes, over the limit of %lld (--max-payload)",
+                     e->id, out.len, js->limits.max_payload);
+            out = (job_outcome){.code = OFFLOAD__CODE__CODE_JOB_FAILED,
+                                .message = msg,
+                                .waited_us = out.waited_us,
+                                .run_us = out.run_us};
+        }
+        if (out.code == OFFLOAD__CODE__CODE_OK)
             q->completed++;
         else
             q->failed++;
