@@ -670,6 +670,8 @@ static int exec_build_hello(executor *x, char *err, size_t errlen)
         x->decls[i].name = (char *)cfg->queues[i].name;
         x->decls[i].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
         x->decls[i].size = cfg->queues[i].threads;
+        x->decls[i].n_functions = nf;
+        x->decls[i].functions = x->function_names;
         x->decl_ptrs[i] = &x->decls[i];
     }
     for (size_t i = 0; i < nf; i++)
@@ -679,8 +681,6 @@ static int exec_build_hello(executor *x, char *err, size_t errlen)
     x->hello.executor_id = (char *)cfg->id;
     x->hello.n_queues = cfg->nqueues;
     x->hello.queues = x->decl_ptrs;
-    x->hello.n_functions = nf;
-    x->hello.functions = x->function_names;
     x->hello.heartbeat_ms = cfg->heartbeat_ms;
     x->hello.liveness = cfg->liveness;
 

@@ -16,7 +16,7 @@ gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
         if (free_slots < best_free ||
             (free_slots == best_free && best && e->jobs_sent >= best->jobs_sent))
             continue;
-        if (!executor_offers(e, function))
+        if (!slot_offers(s, function))
             continue;
         best = e;
         best_free = free_slots;

@@ -20,10 +20,10 @@ exec_slot *executor_slot(gw_executor *e, const gw_queue *q)
     return NULL;
 }
 
-int executor_offers(const gw_executor *e, const char *function)
+int slot_offers(const exec_slot *s, const char *function)
 {
-    for (size_t i = 0; i < e->nfunctions; i++)
-        if (!strcmp(e->functions[i], function))
+    for (size_t i = 0; i < s->nfunctions; i++)
+        if (!strcmp(s->functions[i], function))
             return 1;
     return 0;
 }
@@ -33,7 +33,8 @@ int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
     gw_executor *e, *tmp;
     HASH_ITER(hh, f->by_rid, e, tmp)
     {
-        if (executor_slot(e, q) && executor_offers(e, function))
+        exec_slot *s = executor_slot(e, q);
+        if (s && slot_offers(s, function))
             return 1;
     }
     return 0;
@@ -78,13 +79,19 @@ void fleet_drain(fleet *f, gw_executor *e)
     e->draining = 1;
 }
 
+static void slots_free(exec_slot *slots, size_t n)
+{
+    for (size_t i = 0; slots && i < n; i++) {
+        for (size_t f = 0; f < slots[i].nfunctions; f++)
+            free(slots[i].functions[f]);
+        free(slots[i].functions);
+    }
+    free(slots);
+}
+
 static void executor_free_decl(gw_executor *e)
 {
-    for (size_t i = 0; i < e->nfunctions; i++)
-        free(e->functions[i]);
-    free(e->functions);
-    free(e->slots);
-    e->functions = NULL;
+    slots_free(e->slots, e->nslots);
     e->slots = NULL;
     e->nfunctions = e->nslots = 0;
 }
@@ -94,21 +101,24 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
                             uint32_t default_liveness, uint64_t now_us)
 {
     exec_slot *slots = calloc(hello->n_queues, sizeof(*slots));
-    char **functions = calloc(hello->n_functions, sizeof(*functions));
     size_t nfunctions = 0;
     gw_executor *e = NULL;
-    if (!slots || !functions)
+    if (!slots)
         goto err;
     for (size_t i = 0; i < hello->n_queues; i++) {
-        slots[i].queue = queue_get(qt, hello->queues[i]->name);
-        if (!slots[i].queue)
+        const Offload__QueueDecl *d = hello->queues[i];
+        exec_slot *s = &slots[i];
+        s->queue = queue_get(qt, d->name);
+        s->functions = calloc(d->n_functions, sizeof(*s->functions));
+        if (!s->queue || !s->functions)
             goto err;
-        slots[i].size = hello->queues[i]->size;
-        slots[i].kind = hello->queues[i]->kind;
+        s->size = d->size;
+        s->kind = d->kind;
+        for (; s->nfunctions < d->n_functions; s->nfunctions++)
+            if (!(s->functions[s->nfunctions] = strdup(d->functions[s->nfunctions])))
+                goto err;
+        nfunctions += s->nfunctions;
     }
-    for (; nfunctions < hello->n_functions; nfunctions++)
-        if (!(functions[nfunctions] = strdup(hello->functions[nfunctions])))
-            goto err;
 
     e = fleet_find(f, rid);
     int was_draining = 0;
@@ -134,8 +144,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     snprintf(e->id, sizeof(e->id), "%s", hello->executor_id);
     e->slots = slots;
     e->nslots = hello->n_queues;
-    e->functions = functions;
-    e->nfunctions = hello->n_functions;
+    e->nfunctions = nfunctions;
     e->heartbeat_ms = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
     e->liveness = hello->liveness ? hello->liveness : default_liveness;
     e->last_recv_us = now_us;
@@ -145,10 +154,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     return e;
 
 err:
-    for (size_t i = 0; i < nfunctions; i++)
-        free(functions[i]);
-    free(slots);
-    free(functions);
+    slots_free(slots, hello->n_queues);
     return NULL;
 }
 

@@ -1,5 +1,6 @@
 /* fleet.h -- the executor table: who is connected, which queues each
- * serves with how many slots (its credit), which functions it offers, and
+ * serves with how many slots (its credit), which functions it offers on
+ * each, and
  * when it was last heard from. Keyed by the ZeroMQ routing id of its
  * connection. Loop thread only.
  *
@@ -26,6 +27,8 @@ typedef struct exec_slot {
     uint32_t size; /* credit: at most this many of the queue's jobs in flight */
     uint32_t busy; /* jobs in flight (running or abandoned) */
     int kind;      /* Offload__PoolKind */
+    char **functions; /* what the executor runs on this queue */
+    size_t nfunctions;
 } exec_slot;
 
 typedef struct gw_executor {
@@ -33,8 +36,7 @@ typedef struct gw_executor {
     char id[CODEC_ID_MAX + 1];
     exec_slot *slots;
     size_t nslots;
-    char **functions;
-    size_t nfunctions;
+    size_t nfunctions; /* over all its queues, for logs */
     uint32_t heartbeat_ms, liveness;
     uint64_t last_recv_us, last_send_us;
     size_t inflight;    /* jobs sent, not yet answered by a Result */
@@ -91,8 +93,8 @@ void fleet_free(fleet *f);
 /* e's slot for q, or NULL. */
 exec_slot *executor_slot(gw_executor *e, const gw_queue *q);
 
-/* True if e offers the function. */
-int executor_offers(const gw_executor *e, const char *function);
+/* True if slot s (an executor's queue) offers the function. */
+int slot_offers(const exec_slot *s, const char *function);
 
 /* True if some live executor serving q offers the function. */
 int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function);

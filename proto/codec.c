@@ -67,12 +67,18 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
         for (size_t j = 0; j < i; j++)
             if (!strcmp(h->queues[j]->name, q->name))
                 INVALID("hello: queue '%s' declared twice", q->name);
+        if (q->n_functions < 1 || q->n_functions > CODEC_FUNCTIONS_MAX)
+            INVALID("hello: queue '%s' has %zu functions (1..%d allowed)", q->name,
+                    q->n_functions, CODEC_FUNCTIONS_MAX);
+        for (size_t f = 0; f < q->n_functions; f++) {
+            if (!codec_name_valid(q->functions[f]))
+                INVALID("hello: queue '%s': function %zu has an invalid name", q->name, f);
+            for (size_t g = 0; g < f; g++)
+                if (!strcmp(q->functions[g], q->functions[f]))
+                    INVALID("hello: queue '%s': function '%s' declared twice", q->name,
+                            q->functions[f]);
+        }
     }
-    if (h->n_functions < 1 || h->n_functions > CODEC_FUNCTIONS_MAX)
-        INVALID("hello: %zu functions (1..%d allowed)", h->n_functions, CODEC_FUNCTIONS_MAX);
-    for (size_t i = 0; i < h->n_functions; i++)
-        if (!codec_name_valid(h->functions[i]))
-            INVALID("hello: function %zu has an invalid name", i);
     if (h->heartbeat_ms &&
         (h->heartbeat_ms < CODEC_HEARTBEAT_MS_MIN || h->heartbeat_ms > CODEC_HEARTBEAT_MS_MAX))
         INVALID("hello: heartbeat_ms %u (%d..%d allowed)", h->heartbeat_ms, CODEC_HEARTBEAT_MS_MIN,

@@ -12,13 +12,13 @@
 
 #include "offload.pb-c.h"
 
-#define OFFLOAD_PROTOCOL_VERSION 1
+#define OFFLOAD_PROTOCOL_VERSION 2
 
 #define CODEC_NAME_MAX 64         /* queue and function names */
 #define CODEC_ID_MAX 128          /* executor and gateway ids */
 #define CODEC_MESSAGE_MAX 4096    /* error messages */
 #define CODEC_QUEUES_MAX 64       /* queues per executor */
-#define CODEC_FUNCTIONS_MAX 256   /* functions per executor */
+#define CODEC_FUNCTIONS_MAX 256   /* functions per queue of an executor */
 #define CODEC_POOL_MAX 4096       /* workers per queue */
 #define CODEC_HEARTBEAT_MS_MIN 10 /* Hello.heartbeat_ms, when set */
 #define CODEC_HEARTBEAT_MS_MAX 600000

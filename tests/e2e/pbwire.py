@@ -3,8 +3,8 @@ proto/offload.proto by hand in the e2e tests (no generated python code):
 hostile peers, fake executors and fake gateways.
 
     from pbwire import envelope, fields, ld, vi
-    hello = ld(1, b"py-exec") + ld(2, ld(1, b"io") + vi(2, 1) + vi(3, 1)) + ld(3, b"echo")
-    sock.send(envelope(10, hello))          # Envelope{version 1, hello}
+    hello = ld(1, b"py-exec") + ld(2, ld(1, b"io") + vi(2, 1) + vi(3, 1) + ld(4, b"echo"))
+    sock.send(envelope(10, hello))          # Envelope{version 2, hello}
     f = fields(sock.recv())                 # {field number: int or bytes}
 """
 
@@ -42,7 +42,7 @@ def ld(num, data):
     return varint(num << 3 | 2) + varint(len(data)) + data
 
 
-def envelope(body_field, body, version=1):
+def envelope(body_field, body, version=2):
     """An Envelope: the protocol version, then one body field."""
     return vi(1, version) + ld(body_field, body)
 

@@ -88,9 +88,9 @@ from pbwire import envelope, fields as parse, ld, vi
 s = zmq.Context().socket(zmq.DEALER)
 s.setsockopt(zmq.LINGER, 1000)
 s.connect(ep)
-queue = ld(1, b"io") + vi(2, 1) + vi(3, 1)   # QueueDecl io, threads, size 1
-hello = (ld(1, b"py-lost") + ld(2, queue) + ld(3, b"sleep") + ld(3, b"echo")
-         + vi(4, 200) + vi(5, 3))
+# QueueDecl io, threads, size 1, functions sleep and echo
+queue = ld(1, b"io") + vi(2, 1) + vi(3, 1) + ld(4, b"sleep") + ld(4, b"echo")
+hello = ld(1, b"py-lost") + ld(2, queue) + vi(4, 200) + vi(5, 3)
 s.send(envelope(10, hello))
 job_id = None
 deadline = time.monotonic() + 30

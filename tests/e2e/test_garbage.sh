@@ -17,7 +17,7 @@ check "io has 1 executor" wait_until 10 queue_is io executors 1
 
 # hostile_dealer ENDPOINT SOCKET_NAME: sends the garbage, prints how many
 # frames it sent that must count as frames_bad, and checks the answer to the
-# version-2 frame (a Refuse, on the executors socket only). Exits 1 on a
+# version-3 frame (a Refuse, on the executors socket only). Exits 1 on a
 # wrong answer.
 hostile_dealer() {
     "$ZMQ_PY" - "$1" "$2" <<'EOF'
@@ -34,25 +34,25 @@ def dealer(linger=2000):
 
 from pbwire import fields
 
-# Protocol version 2 first (the gateway logs 5 bad frames a second, so its
+# Protocol version 3 first (the gateway logs 5 bad frames a second, so its
 # version_mismatch line comes before the garbage): the executors socket
-# answers with a Refuse (field 12), REFUSE_VERSION (1), in version 1.
+# answers with a Refuse (field 12), REFUSE_VERSION (1), in version 2.
 v2 = dealer()
-v2.send(b"\x08\x02\x6a\x00")
+v2.send(b"\x08\x03\x6a\x00")
 rc = 0
 if kind == "executors":
     if v2.poll(1000):
         frames = v2.recv_multipart()
         f = fields(frames[0])
         refuse = fields(f.get(12, b""))
-        if not (len(frames) == 1 and frames[0][:2] == b"\x08\x01" and 12 in f
-                and refuse.get(1) == 1 and refuse.get(2) == 1):
-            print("bad answer to version 2: %r" % frames, file=sys.stderr)
+        if not (len(frames) == 1 and frames[0][:2] == b"\x08\x02" and 12 in f
+                and refuse.get(1) == 1 and refuse.get(2) == 2):
+            print("bad answer to version 3: %r" % frames, file=sys.stderr)
             rc = 1
         else:
             print("refuse %r" % refuse.get(3, b"").decode(), file=sys.stderr)
     else:
-        print("no answer to version 2 within 1 s", file=sys.stderr)
+        print("no answer to version 3 within 1 s", file=sys.stderr)
         rc = 1
 
 # Every one of these must be dropped as frames_bad. The random frames come
@@ -60,17 +60,17 @@ if kind == "executors":
 rnd = random.Random(20261124)
 garbage = [bytes(rnd.getrandbits(8) for _ in range(n)) for n in (1, 3, 17, 256, 4000)]
 garbage.append(b"")                                  # empty frame
-garbage.append(b"\x08\x01\x52\x20\x0a\x05ex")        # Hello that claims 32 bytes, has 4
-garbage.append(b"\x08\x01\x6a")                      # Heartbeat tag, no length
+garbage.append(b"\x08\x02\x52\x20\x0a\x05ex")        # Hello that claims 32 bytes, has 4
+garbage.append(b"\x08\x02\x6a")                      # Heartbeat tag, no length
 s = dealer()
 for g in garbage:
     s.send(g)
-s.send_multipart([b"\x08\x01\x6a\x00", b"\x08\x01\x6a\x00"])  # two body frames
+s.send_multipart([b"\x08\x02\x6a\x00", b"\x08\x02\x6a\x00"])  # two body frames
 nbad = len(garbage) + 1
 
 # Over --max-payload + 64 KiB (ZMQ_MAXMSGSIZE): libzmq drops the connection.
 big = dealer(linger=500)
-big.send(b"\x08\x01" + b"\x00" * (1 << 20))
+big.send(b"\x08\x02" + b"\x00" * (1 << 20))
 
 s.close(); v2.close(); big.close()
 ctx.term()
@@ -85,7 +85,7 @@ if [ -z "$bad0" ] || [ -z "$version0" ]; then abort "/v1/stats has frames_bad an
 
 # ---- the gateway's executors socket ------------------------------------------
 nbad=$(hostile_dealer "$GW_EXECUTORS" executors 2>"$E2E_TMP/dealer-executors.err")
-check "executors socket: version 2 is answered with a Refuse (REFUSE_VERSION, in version 1)" \
+check "executors socket: version 3 is answered with a Refuse (REFUSE_VERSION, in version 2)" \
     test $? -eq 0
 echo "  info  $(tr '\n' ' ' <"$E2E_TMP/dealer-executors.err")"
 want=$((bad0 + ${nbad:-1}))
@@ -116,7 +116,7 @@ check "the gateway logged frame_dropped" grep -q 'event=frame_dropped' "$GW_LOG"
 check "the gateway logged version_mismatch" grep -q 'event=version_mismatch' "$GW_LOG"
 
 # ---- an executor whose second gateway is hostile -------------------------------
-# A python ROUTER answers the executor's Hello with a Welcome (version 1,
+# A python ROUTER answers the executor's Hello with a Welcome (version 2,
 # field 11 empty) and heartbeats like a gateway, then sends it garbage and a
 # Job for a queue it does not serve, and records what comes back. At most 4
 # frames get a log line: the executor logs 5 bad-input lines a second.
@@ -136,11 +136,11 @@ os.rename(endpoint_file + ".tmp", endpoint_file)
 
 from pbwire import fields
 
-WELCOME = b"\x08\x01\x5a\x00"
-HEARTBEAT = b"\x08\x01\x6a\x00"
+WELCOME = b"\x08\x02\x5a\x00"
+HEARTBEAT = b"\x08\x02\x6a\x00"
 # Job{job_id 7, queue "nope", function "echo"} as Envelope field 15.
 job = b"\x08\x07\x12\x04nope\x1a\x04echo"
-JOB = b"\x08\x01\x7a" + bytes([len(job)]) + job
+JOB = b"\x08\x02\x7a" + bytes([len(job)]) + job
 
 peer, sent, next_hb = None, False, 0.0
 deadline = time.monotonic() + 60
@@ -164,9 +164,9 @@ while time.monotonic() < deadline:
         r.send_multipart([peer, HEARTBEAT])
         next_hb = now + 0.2
     if peer is not None and not sent:
-        r.send_multipart([peer, b"\x08\x02\x6a\x00"])            # version 2
+        r.send_multipart([peer, b"\x08\x03\x6a\x00"])            # version 3
         r.send_multipart([peer, random.Random(7).randbytes(64)])  # random bytes
-        r.send_multipart([peer, b"\x08\x01\x7a\x40\x08\x07"])    # truncated Job
+        r.send_multipart([peer, b"\x08\x02\x7a\x40\x08\x07"])    # truncated Job
         r.send_multipart([peer, HEARTBEAT, HEARTBEAT])           # two body frames
         r.send_multipart([peer, JOB])                            # unknown queue
         sent = True

@@ -60,8 +60,8 @@ print("unknown_queue=%s" % reply_of(ask(d, submit(10, b"nosuch", b"echo"))))
 print("unknown_function=%s" % reply_of(ask(d, submit(11, b"io", b"nosuch"))))
 
 # Another protocol version: a Refuse (field 12) saying REFUSE_VERSION (1)
-# and our version (1).
-env = ask(d, submit(12, b"io", b"echo")[:1] + b"\x02" + submit(12, b"io", b"echo")[2:])
+# and our version (2).
+env = ask(d, submit(12, b"io", b"echo")[:1] + b"\x03" + submit(12, b"io", b"echo")[2:])
 if env is None or 12 not in env:
     print("version_refuse=none")
 else:
@@ -80,14 +80,14 @@ check_eq "a bad queue name gets bad_request, not silence" "8/1/" "$(val bad_queu
 check_eq "an empty function name gets bad_request" "9/1/" "$(val empty_function)"
 check_eq "an unknown queue gets unknown_queue" "10/2/" "$(val unknown_queue)"
 check_eq "an unknown function gets unknown_function" "11/3/" "$(val unknown_function)"
-check_eq "another protocol version gets a Refuse (VERSION, ours: 1)" "1/1" "$(val version_refuse)"
+check_eq "another protocol version gets a Refuse (VERSION, ours: 2)" "1/2" "$(val version_refuse)"
 check_eq "a REQ socket gets its Reply" "13/0/req" "$(val req_echo)"
 check_eq "and a second one (REQ's lock-step holds)" "14/0/again" "$(val req_again)"
 [ "$FAILED" -eq 0 ] || cat "$E2E_TMP/clients.err" >&2
 
 stats=$(curl -s -m 5 "$GW_URL/v1/stats")
 check_eq "refused Submits are counted (submits_refused)" 4 "$(jq -r .submits_refused <<<"$stats")"
-check_eq "the version-2 frame is counted (frames_version)" 1 "$(jq -r .frames_version <<<"$stats")"
+check_eq "the version-3 frame is counted (frames_version)" 1 "$(jq -r .frames_version <<<"$stats")"
 
 # ---- an executor's Goodbye is a clean leave --------------------------------
 "$ZMQ_PY" - "$GW_EXECUTORS" >"$E2E_TMP/bye.out" 2>&1 <<'PY'
@@ -97,7 +97,7 @@ ctx = zmq.Context()
 s = ctx.socket(zmq.DEALER)
 s.setsockopt(zmq.LINGER, 2000)
 s.connect(sys.argv[1])
-hello = ld(1, b"py-exec") + ld(2, ld(1, b"py") + vi(2, 1) + vi(3, 1)) + ld(3, b"echo")
+hello = ld(1, b"py-exec") + ld(2, ld(1, b"py") + vi(2, 1) + vi(3, 1) + ld(4, b"echo"))
 s.send(envelope(10, hello))
 ok = s.poll(5000) and 11 in fields(s.recv())
 print("welcome=%s" % ("yes" if ok else "no"))
@@ -123,7 +123,7 @@ ctx = zmq.Context()
 s = ctx.socket(zmq.DEALER)
 s.setsockopt(zmq.LINGER, 0)
 s.connect(sys.argv[1])
-hello = ld(1, b"py-exec-2") + ld(2, ld(1, b"py") + vi(2, 1) + vi(3, 1)) + ld(3, b"echo") + vi(4, 200)
+hello = ld(1, b"py-exec-2") + ld(2, ld(1, b"py") + vi(2, 1) + vi(3, 1) + ld(4, b"echo")) + vi(4, 200)
 s.send(envelope(10, hello))
 got = "none"
 while s.poll(20000):

@@ -132,6 +132,8 @@ static void hello_fx_init(hello_fx *fx)
         fx->q[i].name = fx->qname[i];
         fx->q[i].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
         fx->q[i].size = 1;
+        fx->q[i].n_functions = 3;
+        fx->q[i].functions = fx->fn;
         fx->qp[i] = &fx->q[i];
     }
     for (size_t i = 0; i < ARRAY_LEN(fx->fn); i++) {
@@ -151,8 +153,6 @@ static void hello_fx_init(hello_fx *fx)
     fx->hello.executor_id = "exec-1@host";
     fx->hello.n_queues = 2;
     fx->hello.queues = fx->qp;
-    fx->hello.n_functions = 3;
-    fx->hello.functions = fx->fn;
     fx->hello.heartbeat_ms = 1000;
     fx->hello.liveness = 3;
     codec_envelope einit = OFFLOAD__ENVELOPE__INIT;
@@ -206,10 +206,10 @@ static void test_roundtrip_hello(void)
     CU_ASSERT_STRING_EQUAL(h->queues[1]->name, "cpu");
     CU_ASSERT_EQUAL(h->queues[1]->kind, OFFLOAD__POOL_KIND__POOL_PROCESSES);
     CU_ASSERT_EQUAL(h->queues[1]->size, 2);
-    CU_ASSERT_EQUAL_FATAL(h->n_functions, 3);
-    CU_ASSERT_STRING_EQUAL(h->functions[0], "echo");
-    CU_ASSERT_STRING_EQUAL(h->functions[1], "sleep");
-    CU_ASSERT_STRING_EQUAL(h->functions[2], "spin");
+    CU_ASSERT_EQUAL_FATAL(h->queues[1]->n_functions, 3);
+    CU_ASSERT_STRING_EQUAL(h->queues[1]->functions[0], "echo");
+    CU_ASSERT_STRING_EQUAL(h->queues[1]->functions[1], "sleep");
+    CU_ASSERT_STRING_EQUAL(h->queues[1]->functions[2], "spin");
     CU_ASSERT_EQUAL(h->heartbeat_ms, 1000);
     CU_ASSERT_EQUAL(h->liveness, 3);
     codec_free(out);
@@ -399,10 +399,10 @@ static void test_reject_empty_and_garbage(void)
         {"\x08", 1},                                          /* tag without value */
         {"\x08\x81", 2},                                      /* unfinished varint */
         {"\x7a\x10\x01", 3},                                  /* job field claims 16 bytes, has 1 */
-        {"\x08\x01\x7a\x05\x0a\x09io", 8},                    /* job's queue claims 9 bytes */
+        {"\x08\x02\x7a\x05\x0a\x09io", 8},                    /* job's queue claims 9 bytes */
         {"\x0f\x00", 2},                                      /* field 1 with wire type 7 */
         {"\x00\x00\x00\x00", 4},                              /* field number 0 */
-        {"\x08\x01\x6a\x01\x0a", 5},                          /* heartbeat with a truncated field */
+        {"\x08\x02\x6a\x01\x0a", 5},                          /* heartbeat with a truncated field */
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         int rc = decode_exact((const uint8_t *)bad[i].bytes, bad[i].len, 0, NULL, NULL, err,
@@ -517,7 +517,7 @@ static void test_reject_version(void)
     codec_envelope env;
     Offload__Job job;
     job_init(&env, &job);
-    static const uint32_t versions[] = {2, OFFLOAD_PROTOCOL_VERSION + 1, 1000, UINT32_MAX};
+    static const uint32_t versions[] = {1, OFFLOAD_PROTOCOL_VERSION + 1, 1000, UINT32_MAX};
     char err[256];
     for (size_t i = 0; i < ARRAY_LEN(versions); i++) {
         env.version = versions[i];
@@ -534,7 +534,7 @@ static void test_reject_version(void)
     /* The version is checked before the body: an invalid body from another
      * version is still a version mismatch (so the peer learns why). */
     job.queue = "bad name";
-    env.version = 2;
+    env.version = 1;
     uint8_t *buf;
     size_t len = pack_raw(&env, &buf);
     CU_ASSERT_EQUAL(decode_exact(buf, len, 0, NULL, NULL, err, sizeof(err)), CODEC_EVERSION);
@@ -554,7 +554,7 @@ static void test_odd_but_valid_frames(void)
     char err[256];
     codec_envelope *out;
     /* Unknown fields (a newer peer's additions) are skipped. */
-    static const uint8_t unknown[] = {0x08, 0x01, 0x6a, 0x00, 0xf8, 0x06, 0x05};
+    static const uint8_t unknown[] = {0x08, OFFLOAD_PROTOCOL_VERSION, 0x6a, 0x00, 0xf8, 0x06, 0x05};
     CU_ASSERT_EQUAL_FATAL(decode_exact(unknown, sizeof(unknown), 0, &out, NULL, err, sizeof(err)),
                           0);
     CU_ASSERT_EQUAL(out->body_case, OFFLOAD__ENVELOPE__BODY_HEARTBEAT);
@@ -609,7 +609,7 @@ static void test_hello_valid_limits(void)
     EXPECT_VALID(&fx.env);
     fx.hello.n_queues = CODEC_QUEUES_MAX;
     fx.q[0].name = "io";
-    fx.hello.n_functions = CODEC_FUNCTIONS_MAX;
+    fx.q[0].n_functions = CODEC_FUNCTIONS_MAX;
     EXPECT_VALID(&fx.env);
     char *id = repeat_char('x', CODEC_ID_MAX);
     fx.hello.executor_id = id;
@@ -672,10 +672,13 @@ static void test_hello_rejects_other(void)
 {
     hello_fx fx;
     hello_fx_init(&fx);
-    fx.hello.n_functions = 0;
+    fx.q[1].n_functions = 0;
+    EXPECT_INVALID(&fx.env, "queue 'cpu' has 0 functions");
+    fx.q[1].n_functions = CODEC_FUNCTIONS_MAX + 1;
     EXPECT_INVALID(&fx.env, "functions");
-    fx.hello.n_functions = CODEC_FUNCTIONS_MAX + 1;
-    EXPECT_INVALID(&fx.env, "functions");
+    hello_fx_init(&fx);
+    fx.fn[2] = "echo";
+    EXPECT_INVALID(&fx.env, "function 'echo' declared twice");
 
     char *n65 = repeat_char('f', CODEC_NAME_MAX + 1);
     const char *badfn[] = {"", "a b", "x/y", n65, "tab\t"};

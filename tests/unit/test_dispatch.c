@@ -38,14 +38,14 @@ static gw_executor *add_executor(fleet *f, queue_table *qt, uint8_t rid_byte, co
     decl.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
     decl.size = size;
     char *fns[] = {(char *)function, "echo"};
+    decl.n_functions = 2;
+    decl.functions = fns;
     Offload__Hello hello = OFFLOAD__HELLO__INIT;
     char id[16];
     snprintf(id, sizeof(id), "exec-%u", rid_byte);
     hello.executor_id = id;
     hello.n_queues = 1;
     hello.queues = decls;
-    hello.n_functions = 2;
-    hello.functions = fns;
     wire_rid rid = {.len = 1, .bytes = {rid_byte}};
     return fleet_register(f, qt, &rid, &hello, 1000, 3, 0);
 }
@@ -182,6 +182,54 @@ static void test_least_busy_first(void)
         job_free(jobs[i]);
     job_free(next);
     fleet_free(&f);
+    queue_table_free(&qt);
+}
+
+/* Functions are per queue: one executor offering resize on cpu only does
+ * not offer it on io, and a job for it there is not sent. */
+static void test_functions_per_queue(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    Offload__QueueDecl io = OFFLOAD__QUEUE_DECL__INIT, cpu = OFFLOAD__QUEUE_DECL__INIT;
+    Offload__QueueDecl *decls[] = {&io, &cpu};
+    char *io_fns[] = {"sleep"}, *cpu_fns[] = {"resize", "echo"};
+    io.name = "io";
+    io.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    io.size = 2;
+    io.n_functions = 1;
+    io.functions = io_fns;
+    cpu.name = "cpu";
+    cpu.kind = OFFLOAD__POOL_KIND__POOL_PROCESSES;
+    cpu.size = 2;
+    cpu.n_functions = 2;
+    cpu.functions = cpu_fns;
+    Offload__Hello hello = OFFLOAD__HELLO__INIT;
+    hello.executor_id = "both";
+    hello.n_queues = 2;
+    hello.queues = decls;
+    wire_rid rid = {.len = 1, .bytes = {9}};
+    gw_executor *e = fleet_register(&f, &qt, &rid, &hello, 1000, 3, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    CU_ASSERT_EQUAL(e->nfunctions, 3);
+    gw_queue *qio = queue_find(&qt, "io"), *qcpu = queue_find(&qt, "cpu");
+    CU_ASSERT_TRUE(fleet_queue_offers(&f, qio, "sleep"));
+    CU_ASSERT_FALSE(fleet_queue_offers(&f, qio, "resize"));
+    CU_ASSERT_FALSE(fleet_queue_offers(&f, qio, "echo"));
+    CU_ASSERT_TRUE(fleet_queue_offers(&f, qcpu, "resize"));
+    CU_ASSERT_FALSE(fleet_queue_offers(&f, qcpu, "sleep"));
+    gw_job *j = make_job(1, qio, "resize");
+    queue_push(qio, j);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, qio, record_send, &log), 0);
+    CU_ASSERT_EQUAL(qio->waiting, 1);
+    gw_job *k = make_job(2, qcpu, "resize");
+    queue_push(qcpu, k);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, qcpu, record_send, &log), 1);
+    queue_remove(qio, j);
+    job_free(j);
+    job_free(k);
+    remove_executor(&f, e);
     queue_table_free(&qt);
 }
 
@@ -344,4 +392,5 @@ UNIT_SUITE(dispatch, {"draining executor", test_drain},
            {"credit limits jobs in flight", test_credit_limits_inflight},
            {"least busy executor first", test_least_busy_first},
            {"function offers and failed sends", test_function_and_failed_send},
+           {"functions are per queue", test_functions_per_queue},
            {"re-registration and removal", test_reregister_and_remove})

@@ -98,14 +98,14 @@ static void hello(uint8_t b, int two_queues, uint32_t size)
     qa.kind = qb.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
     qa.size = qb.size = size;
     char *fns[] = {"echo", "sleep"};
+    qa.n_functions = qb.n_functions = 2;
+    qa.functions = qb.functions = fns;
     char id[16];
     snprintf(id, sizeof(id), "exec-%u", b);
     Offload__Hello h = OFFLOAD__HELLO__INIT;
     h.executor_id = id;
     h.n_queues = two_queues ? 2 : 1;
     h.queues = decls;
-    h.n_functions = 2;
-    h.functions = fns;
     h.heartbeat_ms = hello_heartbeat_ms;
     codec_envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
