@@ -29,7 +29,7 @@ FINAL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -fPIC -fvisibility=hidden
 FINAL_LDFLAGS = $(LDFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 LDLIBS_LIB = $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -pthread
-LDLIBS_EXEC = $(shell pkg-config --libs $(LIB_PKGS) inih 2>/dev/null) -pthread
+LDLIBS_EXEC = $(shell pkg-config --libs $(LIB_PKGS) inih 2>/dev/null) -pthread -ldl
 ifdef SAN
 FINAL_CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FINAL_LDFLAGS += -fsanitize=address,undefined
@@ -91,10 +91,11 @@ $(BUILD)/bin/offload-gateway: $(call obj,gateway/main.c $(GATEWAY)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
-# The executor needs no HTTP and no JSON.
+# The executor needs no HTTP and no JSON. -rdynamic: plugins call the
+# offload_* functions of offload_plugin.h, the only ones not hidden.
 $(BUILD)/bin/offload-executor: $(call obj,executor/main.c $(EXECUTOR)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_EXEC)
+	$(CC) $(FINAL_LDFLAGS) -rdynamic $^ -o $@ $(LDLIBS_EXEC)
 
 # The static library is one relocatable object whose hidden symbols are
 # made local, so an application's own parse_ll or wire_send cannot clash
@@ -142,7 +143,7 @@ $(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c) $(BUILD)/lib/libo
 
 $(BUILD)/bin/unit-tests: $(call obj,$(UNIT) $(GATEWAY) $(EXECUTOR) $(CLIENT)) $(COMMON_O)
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL) -lcunit
+	$(CC) $(FINAL_LDFLAGS) -rdynamic $^ -o $@ $(LDLIBS_ALL) -ldl -lcunit
 
 # The benchmark baseline: a minimal libmicrohttpd hello-world server.
 $(BUILD)/bin/hello-baseline: bench/hello.c $(FLAGS_FILE)

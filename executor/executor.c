@@ -24,6 +24,7 @@
 #include "executor.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,9 +40,12 @@
 #include "link.h"
 #include "log.h"
 #include "loop.h"
+#include "plugin.h"
 #include "pool.h"
+#include "proc.h"
 #include "signals.h"
 #include "wire.h"
+#include "wproto.h"
 
 #define EXEC_RECV_BATCH 256 /* messages per link per loop turn */
 
@@ -53,12 +57,24 @@ typedef struct exec_key {
 } exec_key;
 
 typedef struct exec_job {
-    pool_job pj;
+    pool_job pj; /* what the pool runs; exec_job_of finds the job again */
     exec_key key;
     codec_envelope *env; /* the Job message; owns the payload pj runs on */
     int orphaned;        /* its gateway forgot it: no Result, not in the table */
     UT_hash_handle hh;
 } exec_job;
+
+#define exec_job_of(p) ((exec_job *)((char *)(p)-offsetof(exec_job, pj)))
+
+/* A queue as the executor serves it: its pool and the functions it runs. */
+typedef struct exec_queue {
+    const executor_queue *cfg;
+    pool *pool;
+    char **functions; /* the registry's names, or those the workers announced */
+    size_t nfunctions;
+    proc_config proc; /* processes: how its workers run */
+    char **argv;      /* processes: proc.argv (owned) */
+} exec_queue;
 
 typedef struct exec_stats {
     uint64_t jobs, results, results_unsent, orphaned, duplicates;
@@ -68,14 +84,16 @@ typedef struct exec_stats {
 struct executor {
     const executor_config *cfg;
     void *zctx;
-    function_registry *functions;
+    function_registry *functions; /* built-ins and plugins */
+    plugin **plugins;             /* cfg->nplugins */
     pool_results *results;
-    pool **pools; /* one per cfg->queues entry, same order */
+    exec_queue *queues; /* one per cfg->queues entry, same order */
     exec_link **links;
     size_t nlinks;
-    loop loop;    /* per link: its monitor, its socket; then the results */
-    int ready_fd; /* -1 once written */
-    int draining; /* a signal arrived: finish the jobs in flight, then stop */
+    loop loop;                 /* per link: its monitor, its socket; then the results */
+    char max_payload_text[32]; /* for serve-worker's --max-payload */
+    int ready_fd;              /* -1 once written */
+    int draining;              /* a signal arrived: finish the jobs in flight, then stop */
     uint64_t drain_until_us;
     exec_job *jobs; /* uthash: in flight and not orphaned */
     size_t orphans; /* orphaned jobs still running */
@@ -83,7 +101,6 @@ struct executor {
     Offload__Hello hello;
     Offload__QueueDecl *decls;
     Offload__QueueDecl **decl_ptrs;
-    char **function_names;
     exec_stats stats;
 };
 
@@ -101,11 +118,13 @@ static uint64_t exec_period_us(const executor *x)
 
 int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_t errlen)
 {
+    static const char expected[] = "expected NAME=threads:N, NAME=threads:MIN-MAX or "
+                                   "NAME=processes:N";
     const char *eq = strchr(spec, '=');
     size_t nlen = eq ? (size_t)(eq - spec) : 0;
     memset(out, 0, sizeof(*out));
     if (!eq || nlen == 0 || nlen > CODEC_NAME_MAX) {
-        snprintf(err, errlen, "'%s': expected NAME=threads:N", spec);
+        snprintf(err, errlen, "'%s': %s", spec, expected);
         return -1;
     }
     memcpy(out->name, spec, nlen);
@@ -115,21 +134,44 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
         return -1;
     }
     const char *kind = eq + 1, *colon = strchr(kind, ':');
-    long long n;
-    if (!strncmp(kind, "processes:", 10)) {
-        snprintf(err, errlen, "'%s': process pools are not implemented yet; use NAME=threads:N",
-                 spec);
+    if (!colon) {
+        snprintf(err, errlen, "'%s': %s", spec, expected);
         return -1;
     }
-    if (!colon || strncmp(kind, "threads:", 8) != 0 || parse_ll(colon + 1, &n) < 0) {
-        snprintf(err, errlen, "'%s': expected NAME=threads:N", spec);
+    size_t klen = (size_t)(colon - kind);
+    if (klen == 9 && !strncmp(kind, "processes", 9))
+        out->processes = 1;
+    else if (!(klen == 7 && !strncmp(kind, "threads", 7))) {
+        snprintf(err, errlen, "'%s': %s", spec, expected);
         return -1;
     }
-    if (n < 1 || n > CODEC_POOL_MAX) {
-        snprintf(err, errlen, "'%s': %lld threads (1..%d allowed)", spec, n, CODEC_POOL_MAX);
+    const char *what = out->processes ? "processes" : "threads";
+    char num[32];
+    const char *dash = strchr(colon + 1, '-');
+    long long lo, hi;
+    if (dash && !out->processes) {
+        size_t dlen = (size_t)(dash - colon - 1);
+        if (dlen >= sizeof(num))
+            dlen = sizeof(num) - 1;
+        memcpy(num, colon + 1, dlen);
+        num[dlen] = '\0';
+        if (parse_ll(num, &lo) < 0 || parse_ll(dash + 1, &hi) < 0) {
+            snprintf(err, errlen, "'%s': %s", spec, expected);
+            return -1;
+        }
+    } else if (parse_ll(colon + 1, &lo) < 0) {
+        snprintf(err, errlen, "'%s': %s", spec, expected);
+        return -1;
+    } else {
+        hi = lo;
+    }
+    if (lo < 1 || hi > CODEC_POOL_MAX || lo > hi) {
+        snprintf(err, errlen, "'%s': %lld..%lld %s (1..%d allowed, MIN <= MAX)", spec, lo, hi, what,
+                 CODEC_POOL_MAX);
         return -1;
     }
-    out->threads = (unsigned)n;
+    out->min = (unsigned)lo;
+    out->max = (unsigned)hi;
     return 0;
 }
 
@@ -211,12 +253,20 @@ static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
     return n;
 }
 
-static pool *exec_pool_find(executor *x, const char *queue)
+static exec_queue *exec_queue_find(executor *x, const char *queue)
 {
     for (size_t i = 0; i < x->cfg->nqueues; i++)
         if (!strcmp(x->cfg->queues[i].name, queue))
-            return x->pools[i];
+            return &x->queues[i];
     return NULL;
+}
+
+static int exec_queue_offers(const exec_queue *q, const char *function)
+{
+    for (size_t i = 0; i < q->nfunctions; i++)
+        if (!strcmp(q->functions[i], function))
+            return 1;
+    return 0;
 }
 
 /* Takes env (a Job) unless it answers at once. */
@@ -239,16 +289,16 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         codec_free(env);
         return;
     }
-    pool *p = exec_pool_find(x, j->queue);
-    function_fn fn = p ? functions_find(x->functions, j->function) : NULL;
-    if (!p) {
+    exec_queue *q = exec_queue_find(x, j->queue);
+    if (!q) {
         snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
         exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
         codec_free(env);
         return;
     }
-    if (!fn) {
-        snprintf(msg, sizeof(msg), "executor %s offers no function '%s'", x->cfg->id, j->function);
+    if (!exec_queue_offers(q, j->function)) {
+        snprintf(msg, sizeof(msg), "executor %s offers no function '%s' on queue '%s'", x->cfg->id,
+                 j->function, j->queue);
         exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg, 0);
         codec_free(env);
         return;
@@ -261,12 +311,15 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         return;
     }
     uint64_t deadline = j->timeout_ms ? clock_now_us() + (uint64_t)j->timeout_ms * 1000 : 0;
-    pool_job_init(&job->pj, fn, j->payload.data, j->payload.len, deadline);
+    const function_def *def = q->cfg->processes ? NULL : functions_get(x->functions, j->function);
+    pool_job_init(&job->pj, def ? def->fn : NULL, j->payload.data, j->payload.len, deadline);
+    job->pj.call.data = def ? def->data : NULL;
+    job->pj.name = j->function; /* the envelope, which the job keeps, owns it */
     job->key = key;
     job->env = env;
     job->orphaned = 0;
     HASH_ADD(hh, x->jobs, key, sizeof(key), job);
-    if (pool_submit(p, &job->pj) < 0) {
+    if (pool_submit(q->pool, &job->pj) < 0) {
         HASH_DEL(x->jobs, job);
         exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_CANCELLED, NULL, 0,
                          "the executor is stopping", 0);
@@ -302,7 +355,7 @@ static void exec_drain_results(executor *x)
     pool_job *pj = pool_results_take(x->results);
     while (pj) {
         pool_job *next = pj->next;
-        exec_job *job = (exec_job *)pj; /* pj is the first member */
+        exec_job *job = exec_job_of(pj);
         if (job->orphaned) {
             x->orphans--;
         } else {
@@ -322,10 +375,10 @@ static void exec_drain_results(executor *x)
             exec_send_result(x, l, job->key.job_id, code, ok ? pj->out.data : NULL,
                              ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
             log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
-                      "run_us=%llu len=%zu",
+                      "run_us=%llu len=%zu pid=%d",
                       l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,
                       job->env->job->function, code_name(code), (unsigned long long)pj->run_us,
-                      ok ? pj->out.len : 0);
+                      ok ? pj->out.len : 0, pj->pid);
         }
         exec_job_free(job);
         pj = next;
@@ -653,14 +706,87 @@ int executor_run(executor *x)
 
 /* ---- set-up -------------------------------------------------------------- */
 
+/* The command line of a process pool's workers: --command through the
+ * shell (exec'd, so the worker is the shell's pid), or this executor in
+ * serve-worker mode with the same plugins. */
+static int exec_worker_argv(executor *x, exec_queue *q, char *err, size_t errlen)
+{
+    const executor_config *cfg = x->cfg;
+    size_t n = 0, max = 8 + 2 * cfg->nplugins;
+    char **argv = calloc(max, sizeof(*argv));
+    if (!argv) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    if (q->cfg->command) {
+        argv[n++] = "/bin/sh";
+        argv[n++] = "-c";
+        argv[n++] = (char *)q->cfg->command;
+    } else {
+        if (!cfg->self_exe) {
+            snprintf(err, errlen, "queue '%s': cannot find this program to start its workers",
+                     q->cfg->name);
+            free(argv);
+            return -1;
+        }
+        argv[n++] = (char *)cfg->self_exe;
+        argv[n++] = "serve-worker";
+        argv[n++] = "--max-payload";
+        argv[n++] = (char *)x->max_payload_text;
+        for (size_t i = 0; i < cfg->nplugins; i++) {
+            argv[n++] = "--plugin";
+            argv[n++] = cfg->plugins[i];
+        }
+    }
+    argv[n] = NULL;
+    q->argv = argv;
+    return 0;
+}
+
+/* Starts queue q's pool, and sets the functions it offers. */
+static int exec_queue_start(executor *x, exec_queue *q, const executor_queue *qc, char *err,
+                            size_t errlen)
+{
+    const executor_config *cfg = x->cfg;
+    q->cfg = qc;
+    pool_config pc = {.name = qc->name, .min = qc->min, .max = qc->max};
+    if (!qc->processes) {
+        pc.kind = POOL_THREADS;
+        pc.idle_ms = cfg->thread_idle_ms;
+        q->functions = functions_names(x->functions);
+        q->nfunctions = functions_count(x->functions);
+    } else {
+        pc.kind = POOL_PROCESSES;
+        if (exec_worker_argv(x, q, err, errlen) < 0)
+            return -1;
+        q->proc = (proc_config){
+            .queue = qc->name,
+            .argv = q->argv,
+            .kill_grace_ms = cfg->kill_grace_ms,
+            .start_timeout_ms = cfg->worker_start_ms,
+            .max_jobs = qc->max_jobs,
+            .max_rss_kb = (size_t)qc->max_rss_mb * 1024,
+            .max_frame = cfg->max_payload + WP_SLACK,
+            /* The executor's own workers must offer what it loaded. */
+            .expect = qc->command ? NULL : functions_names(x->functions),
+            .nexpect = qc->command ? 0 : functions_count(x->functions),
+        };
+        pc.proc = &q->proc;
+    }
+    q->pool = pool_start(&pc, x->results, err, errlen);
+    if (!q->pool)
+        return -1;
+    if (qc->processes)
+        q->functions = pool_functions(q->pool, &q->nfunctions);
+    return 0;
+}
+
 static int exec_build_hello(executor *x, char *err, size_t errlen)
 {
     const executor_config *cfg = x->cfg;
-    size_t nf = functions_count(x->functions);
     x->decls = calloc(cfg->nqueues, sizeof(*x->decls));
     x->decl_ptrs = calloc(cfg->nqueues, sizeof(*x->decl_ptrs));
-    x->function_names = calloc(nf, sizeof(*x->function_names));
-    if (!x->decls || !x->decl_ptrs || !x->function_names) {
+    if (!x->decls || !x->decl_ptrs) {
         snprintf(err, errlen, "out of memory");
         return -ENOMEM;
     }
@@ -668,14 +794,13 @@ static int exec_build_hello(executor *x, char *err, size_t errlen)
         Offload__QueueDecl init = OFFLOAD__QUEUE_DECL__INIT;
         x->decls[i] = init;
         x->decls[i].name = (char *)cfg->queues[i].name;
-        x->decls[i].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
-        x->decls[i].size = cfg->queues[i].threads;
-        x->decls[i].n_functions = nf;
-        x->decls[i].functions = x->function_names;
+        x->decls[i].kind = cfg->queues[i].processes ? OFFLOAD__POOL_KIND__POOL_PROCESSES
+                                                    : OFFLOAD__POOL_KIND__POOL_THREADS;
+        x->decls[i].size = pool_size(x->queues[i].pool);
+        x->decls[i].n_functions = x->queues[i].nfunctions;
+        x->decls[i].functions = x->queues[i].functions;
         x->decl_ptrs[i] = &x->decls[i];
     }
-    for (size_t i = 0; i < nf; i++)
-        x->function_names[i] = (char *)functions_name(x->functions, i);
     Offload__Hello init = OFFLOAD__HELLO__INIT;
     x->hello = init;
     x->hello.executor_id = (char *)cfg->id;
@@ -704,6 +829,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     }
     x->cfg = cfg;
     x->ready_fd = cfg->ready_fd;
+    snprintf(x->max_payload_text, sizeof(x->max_payload_text), "%zu", cfg->max_payload);
     x->loop.signal_fd = x->loop.timer_fd = -1;
 
     if (cfg->nconnect < 1) {
@@ -718,21 +844,21 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
 
     x->functions = functions_new();
     x->results = pool_results_new();
-    x->pools = calloc(cfg->nqueues ? cfg->nqueues : 1, sizeof(*x->pools));
+    x->queues = calloc(cfg->nqueues ? cfg->nqueues : 1, sizeof(*x->queues));
+    x->plugins = calloc(cfg->nplugins + 1, sizeof(*x->plugins));
     x->links = calloc(cfg->nconnect, sizeof(*x->links));
-    if (!x->functions || !x->results || !x->pools || !x->links) {
+    if (!x->functions || !x->results || !x->queues || !x->plugins || !x->links) {
         snprintf(err, errlen, "out of memory or file descriptors");
         goto err;
     }
+    for (size_t i = 0; i < cfg->nplugins; i++)
+        if (!(x->plugins[i] = plugin_load(x->functions, cfg->plugins[i], err, errlen)))
+            goto err;
+    for (size_t i = 0; i < cfg->nqueues; i++)
+        if (exec_queue_start(x, &x->queues[i], &cfg->queues[i], err, errlen) < 0)
+            goto err;
     if (exec_build_hello(x, err, errlen) < 0)
         goto err;
-
-    for (size_t i = 0; i < cfg->nqueues; i++) {
-        x->pools[i] =
-            pool_new(cfg->queues[i].name, cfg->queues[i].threads, x->results, err, errlen);
-        if (!x->pools[i])
-            goto err;
-    }
 
     x->zctx = zmq_ctx_new();
     if (!x->zctx) {
@@ -760,19 +886,27 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     loop_on_signal(&x->loop, exec_on_signal, x);
     loop_on_timeout(&x->loop, exec_before_poll, x);
 
-    char queues[512] = "", gateways[512] = "";
+    char queues[1024] = "", gateways[512] = "";
     size_t n = 0;
-    for (size_t i = 0; i < cfg->nqueues && n < sizeof(queues); i++)
-        n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
-                              cfg->queues[i].name, cfg->queues[i].threads);
+    for (size_t i = 0; i < cfg->nqueues && n < sizeof(queues); i++) {
+        const executor_queue *q = &cfg->queues[i];
+        char size[32];
+        if (q->min == q->max)
+            snprintf(size, sizeof(size), "%u", q->max);
+        else
+            snprintf(size, sizeof(size), "%u-%u", q->min, q->max);
+        n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s=%s:%s/%zu", i ? "," : "",
+                              q->name, q->processes ? "processes" : "threads", size,
+                              x->queues[i].nfunctions);
+    }
     n = 0;
     for (size_t i = 0; i < cfg->nconnect && n < sizeof(gateways); i++)
         n += (size_t)snprintf(gateways + n, sizeof(gateways) - n, "%s%s", i ? "," : "",
                               cfg->connect[i]);
-    log_info("event=started id=%s queues=%s functions=%zu gateways=%s heartbeat_ms=%u "
-             "liveness=%u max_payload=%zu",
-             cfg->id, queues, functions_count(x->functions), gateways, cfg->heartbeat_ms,
-             cfg->liveness, cfg->max_payload);
+    log_info("event=started id=%s queues=%s functions=%zu plugins=%zu gateways=%s "
+             "heartbeat_ms=%u liveness=%u max_payload=%zu",
+             cfg->id, queues, functions_count(x->functions), cfg->nplugins, gateways,
+             cfg->heartbeat_ms, cfg->liveness, cfg->max_payload);
     return x;
 
 err:
@@ -786,13 +920,15 @@ void executor_destroy(executor **xp)
     if (!x)
         return;
     /* Pools first: once joined, every job is in the results list. */
-    for (size_t i = 0; x->pools && i < x->cfg->nqueues; i++)
-        pool_destroy(&x->pools[i]);
+    for (size_t i = 0; x->queues && i < x->cfg->nqueues; i++) {
+        pool_destroy(&x->queues[i].pool);
+        free(x->queues[i].argv);
+    }
     if (x->results) {
         pool_job *pj = pool_results_take(x->results);
         while (pj) {
             pool_job *next = pj->next;
-            exec_job *job = (exec_job *)pj;
+            exec_job *job = exec_job_of(pj);
             if (!job->orphaned)
                 HASH_DEL(x->jobs, job);
             exec_job_free(job);
@@ -806,11 +942,13 @@ void executor_destroy(executor **xp)
         zmq_ctx_term(x->zctx);
     loop_close(&x->loop);
     functions_destroy(&x->functions);
-    free(x->pools);
+    for (size_t i = 0; x->plugins && i < x->cfg->nplugins; i++)
+        plugin_unload(&x->plugins[i]);
+    free(x->plugins);
+    free(x->queues);
     free(x->links);
     free(x->decls);
     free(x->decl_ptrs);
-    free(x->function_names);
     free(x);
     *xp = NULL;
 }

@@ -18,10 +18,15 @@
 
 typedef struct executor executor;
 
-/* One queue the executor serves: a thread pool of `threads` workers. */
+/* One queue the executor serves, and its pool. */
 typedef struct executor_queue {
     char name[CODEC_NAME_MAX + 1];
-    unsigned threads;
+    int processes;       /* 0: a thread pool; 1: a process pool */
+    unsigned min, max;   /* threads:N (min == max), threads:MIN-MAX, processes:N */
+    const char *command; /* processes: the worker program (--command), run with
+                            /bin/sh -c; NULL: the executor's own serve-worker */
+    unsigned max_jobs;   /* processes: jobs per worker process; 0: no limit */
+    unsigned max_rss_mb; /* processes: resident memory limit; 0: none */
 } executor_queue;
 
 /* Read by executor_new and during the executor's life: keep it (and what
@@ -38,14 +43,22 @@ typedef struct executor_config {
     int ready_fd;              /* >= 0: write "ready\n" once every link is registered */
     unsigned drain_timeout_ms; /* on SIGTERM, finish running jobs for up to this
                                   long (0: stop at once) */
+    char **plugins;            /* shared objects to load (offload_plugin.h) */
+    size_t nplugins;
+    const char *self_exe;     /* this program, for serve-worker processes */
+    unsigned kill_grace_ms;   /* SIGTERM to SIGKILL of a worker process */
+    unsigned thread_idle_ms;  /* an elastic pool's idle thread exits after this */
+    unsigned worker_start_ms; /* a worker process's spawn to hello */
 } executor_config;
 
-/* Parses a --queue value, "NAME=threads:N" (N 1..CODEC_POOL_MAX). Returns 0,
- * or -1 with err saying what is expected ("NAME=processes:N" is refused:
- * process pools are not built yet). */
+/* Parses a --queue value: "NAME=threads:N", "NAME=threads:MIN-MAX" or
+ * "NAME=processes:N" (sizes 1..CODEC_POOL_MAX). Returns 0, or -1 with err
+ * saying what is expected. */
 int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_t errlen);
 
-/* Starts the pools (every worker up) and connects every link; the first
+/* Loads the plugins, starts the pools (every worker up, every worker
+ * process started and its functions announced) and connects every link;
+ * the first
  * Hellos go out when executor_run starts. Blocks SIGINT and SIGTERM in the
  * calling thread first, so that every thread it starts inherits the mask
  * and the signals reach the loop's signalfd. Returns NULL with err set. */

@@ -16,13 +16,9 @@
 #define FUNCTION_SLICE_US 20000ULL /* sleep checks cancel/deadline this often */
 #define FUNCTION_QUOTE_MAX 40      /* payload bytes quoted in an error message */
 
-typedef struct function_def {
-    char *name;
-    function_fn fn;
-} function_def;
-
 struct function_registry {
     function_def *defs;
+    char **names; /* the names again, for functions_names */
     size_t count;
 };
 
@@ -156,11 +152,18 @@ void functions_destroy(function_registry **rp)
     for (size_t i = 0; i < r->count; i++)
         free(r->defs[i].name);
     free(r->defs);
+    free(r->names);
     free(r);
     *rp = NULL;
 }
 
 int functions_add(function_registry *r, const char *name, function_fn fn)
+{
+    return functions_add_data(r, name, fn, NULL, "built-in");
+}
+
+int functions_add_data(function_registry *r, const char *name, function_fn fn, const void *data,
+                       const char *origin)
 {
     if (!codec_name_valid(name) || !fn)
         return -EINVAL;
@@ -172,20 +175,45 @@ int functions_add(function_registry *r, const char *name, function_fn fn)
     if (!defs)
         return -ENOMEM;
     r->defs = defs;
-    defs[r->count].name = strdup(name);
-    if (!defs[r->count].name)
+    char **names = realloc(r->names, (r->count + 1) * sizeof(*names));
+    if (!names)
         return -ENOMEM;
-    defs[r->count].fn = fn;
+    r->names = names;
+    function_def *d = &defs[r->count];
+    d->name = strdup(name);
+    if (!d->name)
+        return -ENOMEM;
+    d->fn = fn;
+    d->data = data;
+    d->origin = origin;
+    names[r->count] = d->name;
     r->count++;
     return 0;
 }
 
-function_fn functions_find(const function_registry *r, const char *name)
+const function_def *functions_get(const function_registry *r, const char *name)
 {
     for (size_t i = 0; i < r->count; i++)
         if (!strcmp(r->defs[i].name, name))
-            return r->defs[i].fn;
+            return &r->defs[i];
     return NULL;
+}
+
+function_fn functions_find(const function_registry *r, const char *name)
+{
+    const function_def *d = functions_get(r, name);
+    return d ? d->fn : NULL;
+}
+
+int functions_call(const function_def *def, function_call *call, function_output *out)
+{
+    call->data = def->data;
+    return def->fn(call, out);
+}
+
+char **functions_names(const function_registry *r)
+{
+    return r->names;
 }
 
 size_t functions_count(const function_registry *r)

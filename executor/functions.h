@@ -13,9 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define FUNCTION_MESSAGE_MAX 256
+#define FUNCTION_MESSAGE_MAX 1024
 
 typedef struct function_call {
+    const void *data;       /* the function's own (function_def.data) */
     const uint8_t *payload; /* the job's bytes; valid for the whole call */
     size_t len;
     uint64_t deadline_us;        /* clock_now_us() time to give up at; 0: none */
@@ -36,6 +37,14 @@ typedef int (*function_fn)(const function_call *call, function_output *out);
 
 typedef struct function_registry function_registry;
 
+/* One registered function. */
+typedef struct function_def {
+    char *name;
+    function_fn fn;
+    const void *data;   /* handed to fn as call->data */
+    const char *origin; /* "built-in", or the plugin's path */
+} function_def;
+
 /* A registry holding the built-ins. Returns NULL when out of memory. */
 function_registry *functions_new(void);
 
@@ -47,8 +56,22 @@ void functions_destroy(function_registry **r);
  * -ENOMEM. Call before the registry is shared with worker threads. */
 int functions_add(function_registry *r, const char *name, function_fn fn);
 
+/* The same with the function's data and where it comes from (kept, not
+ * copied: it must outlive the registry). */
+int functions_add_data(function_registry *r, const char *name, function_fn fn, const void *data,
+                       const char *origin);
+
 /* The function of that name, or NULL. Safe from any thread once set up. */
 function_fn functions_find(const function_registry *r, const char *name);
+
+/* The same, whole. */
+const function_def *functions_get(const function_registry *r, const char *name);
+
+/* Runs def on call: sets call->data, returns the function's code. */
+int functions_call(const function_def *def, function_call *call, function_output *out);
+
+/* Every name in registration order, as an array the registry owns. */
+char **functions_names(const function_registry *r);
 
 size_t functions_count(const function_registry *r);
 

@@ -10,20 +10,99 @@
 #include "flags.h"
 #include "log.h"
 #include "signals.h"
+#include "worker.h"
 
 static const char usage[] =
     "usage: offload-executor [flags]\n"
+    "       offload-executor serve-worker [--plugin PATH]...   (a process pool's worker)\n"
     "\n"
     "The offload executor: connects to one or more gateways (--connect), declares\n"
-    "its queues (--queue NAME=threads:N) and the functions it offers (echo, sleep,\n"
-    "spin), and runs the jobs the gateways send in a thread pool per queue.\n"
+    "its queues and the functions each offers, and runs the jobs the gateways send\n"
+    "in a pool per queue:\n"
+    "  --queue NAME=threads:N        N threads run the functions in-process\n"
+    "  --queue NAME=threads:MIN-MAX  elastic: grows to MAX under load, back to MIN\n"
+    "  --queue NAME=processes:N      N worker processes, one job each at a time:\n"
+    "                                crash isolation, hard deadlines, memory limits\n"
+    "Functions: the built-ins echo, sleep and spin, those of every --plugin, and on\n"
+    "a --command queue those its worker program announces (only there).\n"
     "Default queues: io=threads:64 and cpu=threads:<number of CPUs>.\n";
+
+/* Finds the queue a per-queue flag value names: "NAME=VALUE" sets that
+ * queue's; a bare "VALUE" (allow_all) every process queue's. Returns the
+ * value part, or NULL with err set. *all is set for a bare value. */
+static const char *queue_flag(const char *flag, const char *spec, executor_queue *queues,
+                              size_t nqueues, int allow_all, executor_queue **q, int *all,
+                              char *err, size_t errlen)
+{
+    const char *eq = strchr(spec, '=');
+    *q = NULL;
+    *all = 0;
+    if (!eq) {
+        if (allow_all) {
+            *all = 1;
+            return spec;
+        }
+        snprintf(err, errlen, "--%s '%s': expected NAME=VALUE", flag, spec);
+        return NULL;
+    }
+    for (size_t i = 0; i < nqueues; i++)
+        if (strlen(queues[i].name) == (size_t)(eq - spec) &&
+            !strncmp(queues[i].name, spec, (size_t)(eq - spec)))
+            *q = &queues[i];
+    if (!*q) {
+        snprintf(err, errlen, "--%s '%s': no --queue named '%.*s'", flag, spec, (int)(eq - spec),
+                 spec);
+        return NULL;
+    }
+    if (!(*q)->processes) {
+        snprintf(err, errlen, "--%s '%s': queue '%s' is not a process pool (NAME=processes:N)",
+                 flag, spec, (*q)->name);
+        return NULL;
+    }
+    return eq + 1;
+}
+
+/* Applies --max-jobs-per-worker or --max-rss-mb values ([NAME=]N). */
+static int queue_limits(const char *flag, const flag_list *values, long long max,
+                        executor_queue *queues, size_t nqueues, int rss, char *err, size_t errlen)
+{
+    for (size_t i = 0; i < values->count; i++) {
+        executor_queue *q;
+        int all;
+        const char *v =
+            queue_flag(flag, values->items[i], queues, nqueues, 1, &q, &all, err, errlen);
+        long long n;
+        if (!v)
+            return -1;
+        if (parse_ll(v, &n) < 0 || n < 0 || n > max) {
+            snprintf(err, errlen, "--%s '%s': expected [NAME=]N, N 0..%lld (0: no limit)", flag,
+                     values->items[i], max);
+            return -1;
+        }
+        for (size_t k = 0; k < nqueues; k++) {
+            executor_queue *t = &queues[k];
+            if (all ? !t->processes : t != q)
+                continue;
+            if (rss)
+                t->max_rss_mb = (unsigned)n;
+            else
+                t->max_jobs = (unsigned)n;
+        }
+    }
+    return 0;
+}
 
 #define PROG "offload-executor"
 
 int main(int argc, char **argv)
 {
-    flag_list connect = {0}, queue_specs = {0};
+    if (argc > 1 && !strcmp(argv[1], "serve-worker"))
+        return worker_serve(argc - 1, argv + 1);
+
+    flag_list connect = {0}, queue_specs = {0}, plugins = {0}, commands = {0};
+    flag_list max_jobs = {0}, max_rss = {0};
+    long long kill_grace = 1000, thread_idle = 10000, worker_start = 10000;
+    char self_exe[4096] = "";
     char *id = NULL, *log_level = strdup("info"), *config = NULL;
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
     long long drain_timeout = 30000;
@@ -50,9 +129,9 @@ int main(int argc, char **argv)
          "gateway to join, repeatable; each sees the full pool sizes as credit "
          "(default tcp://127.0.0.1:5556)",
          flag_set_list, &connect, 0, 0, 1},
-        {"queue", "NAME=threads:N",
-         "a queue and its thread pool, N 1..4096, repeatable "
-         "(default io=threads:64 and cpu=threads:<CPUs>)",
+        {"queue", "NAME=KIND:SIZE",
+         "a queue and its pool: threads:N, threads:MIN-MAX or processes:N, sizes 1..4096, "
+         "repeatable (default io=threads:64 and cpu=threads:<CPUs>)",
          flag_set_list, &queue_specs, 0, 0, 1},
         {"id", "NAME", "this executor's id in Hello and the gateway's logs (default HOST-PID)",
          flag_set_string, &id, 0, 0, 0},
@@ -68,6 +147,33 @@ int main(int argc, char **argv)
          "on SIGTERM, tell the gateways to send no new jobs and finish the running ones "
          "for up to MS, then exit; 0 stops at once, a second signal too (default 30000)",
          flag_set_int, &drain_timeout, 0, CODEC_MS_MAX, 0},
+        {"plugin", "PATH",
+         "a plugin (a shared object, executor/offload_plugin.h) whose functions every "
+         "queue without --command offers, repeatable",
+         flag_set_list, &plugins, 0, 0, 1},
+        {"command", "NAME=CMD",
+         "queue NAME (processes:N) runs CMD (through /bin/sh -c) as its worker program, "
+         "speaking proto/worker.md on stdin/stdout; its functions exist on NAME only, "
+         "repeatable",
+         flag_set_list, &commands, 0, 0, 1},
+        {"max-jobs-per-worker", "[NAME=]N",
+         "replace a worker process after N jobs; NAME= for one process queue, else all "
+         "(default 0: never)",
+         flag_set_list, &max_jobs, 0, 0, 1},
+        {"max-rss-mb", "[NAME=]MB",
+         "kill a worker process whose resident memory passes MB while a job runs (the caller "
+         "gets 502 crashed); NAME= for one process queue, else all (default 0: no limit)",
+         flag_set_list, &max_rss, 0, 0, 1},
+        {"kill-grace-ms", "MS",
+         "a worker process past its job's deadline, or whose job was cancelled, gets SIGTERM, "
+         "then SIGKILL after MS (default 1000)",
+         flag_set_int, &kill_grace, 0, 60000, 0},
+        {"thread-idle-ms", "MS",
+         "an elastic pool's thread idle for MS exits, down to MIN (default 10000)", flag_set_int,
+         &thread_idle, 1, CODEC_MS_MAX, 0},
+        {"worker-start-timeout", "MS",
+         "a worker process must announce its functions within MS of its start (default 10000)",
+         flag_set_int, &worker_start, 1, 600000, 0},
         {"ready-fd", "FD",
          "once every gateway has answered Welcome, write 'ready' to FD and close it "
          "(default none)",
@@ -130,6 +236,34 @@ int main(int argc, char **argv)
             }
     }
 
+    for (size_t i = 0; i < commands.count; i++) {
+        executor_queue *q;
+        int all;
+        const char *cmd = queue_flag("command", commands.items[i], queues, nqueues, 0, &q, &all,
+                                     err, sizeof(err));
+        if (!cmd) {
+            fprintf(stderr, PROG ": %s\n", err);
+            goto out;
+        }
+        if (!*cmd) {
+            fprintf(stderr, PROG ": --command '%s': an empty command\n", commands.items[i]);
+            goto out;
+        }
+        if (q->command) {
+            fprintf(stderr, PROG ": --command: queue '%s' has two commands\n", q->name);
+            goto out;
+        }
+        q->command = cmd;
+    }
+    if (queue_limits("max-jobs-per-worker", &max_jobs, 1000000000, queues, nqueues, 0, err,
+                     sizeof(err)) < 0 ||
+        queue_limits("max-rss-mb", &max_rss, 1 << 24, queues, nqueues, 1, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
+    ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+    self_exe[sl > 0 ? sl : 0] = '\0';
+
     log_init("executor", level);
     signals_block();
     executor_config cfg = {
@@ -143,6 +277,12 @@ int main(int argc, char **argv)
         .max_payload = (size_t)max_payload,
         .ready_fd = (int)ready_fd,
         .drain_timeout_ms = (unsigned)drain_timeout,
+        .plugins = plugins.items,
+        .nplugins = plugins.count,
+        .self_exe = self_exe[0] ? self_exe : NULL,
+        .kill_grace_ms = (unsigned)kill_grace,
+        .thread_idle_ms = (unsigned)thread_idle,
+        .worker_start_ms = (unsigned)worker_start,
     };
     executor *x = executor_new(&cfg, err, sizeof(err));
     if (!x) {
@@ -155,6 +295,10 @@ int main(int argc, char **argv)
 out:
     flag_list_clear(&connect);
     flag_list_clear(&queue_specs);
+    flag_list_clear(&plugins);
+    flag_list_clear(&commands);
+    flag_list_clear(&max_jobs);
+    flag_list_clear(&max_rss);
     free(queues);
     free(id);
     free(log_level);

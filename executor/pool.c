@@ -8,11 +8,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "clock.h"
 #include "codec.h"
+#include "log.h"
 #include "offload.pb-c.h"
+#include "proc.h"
 
 struct pool_results {
     pthread_mutex_t mu;
@@ -20,11 +23,19 @@ struct pool_results {
     int fd; /* eventfd: written when the list goes from empty to non-empty */
 };
 
+typedef enum worker_state {
+    WORKER_FREE = 0, /* no thread */
+    WORKER_UP,       /* a thread runs (idle or busy) */
+    WORKER_EXITED,   /* its thread returned (an elastic shrink): join it */
+} worker_state;
+
 typedef struct pool_worker {
     pool *pool;
     pthread_t tid;
     unsigned index;
-    pool_job *current; /* the job it runs; under pool.mu */
+    worker_state state; /* under pool.mu */
+    pool_job *current;  /* the job it runs; under pool.mu */
+    proc_worker *proc;  /* processes: its worker process */
 } pool_worker;
 
 /* How many times an idle worker yields before it sleeps on the condvar, and
@@ -36,16 +47,22 @@ typedef struct pool_worker {
 
 struct pool {
     char name[CODEC_NAME_MAX + 1];
+    pool_config cfg;
     pool_results *results;
     pthread_mutex_t mu;
     pthread_cond_t work;  /* a job was queued, or stop was set */
-    pthread_cond_t ready; /* a worker started (the start-up handshake) */
+    pthread_cond_t ready; /* a worker started or failed to (start-up handshake) */
     pool_job *head, *tail;
     size_t queued, running;
-    size_t spinning; /* idle workers yielding before they sleep */
-    unsigned nthreads, started;
-    int stop;
-    pool_worker *workers;
+    size_t spinning;          /* idle workers yielding before they sleep */
+    unsigned alive;           /* threads up */
+    unsigned idle;            /* threads waiting for a job */
+    unsigned started, failed; /* start-up handshake */
+    char start_err[256];
+    atomic_int stop;
+    uint64_t grown, shrunk;
+    proc_announce announce; /* processes: the functions the workers announced */
+    pool_worker *workers;   /* cfg.max slots */
 };
 
 /* ---- jobs and results --------------------------------------------------- */
@@ -135,19 +152,31 @@ pool_job *pool_results_take(pool_results *r)
 
 /* ---- workers ------------------------------------------------------------ */
 
-static void pool_run(pool_job *job)
+/* What every job goes through before it runs; 0 if it may run. */
+static int pool_precheck(pool_job *job, uint64_t now)
 {
-    uint64_t now = clock_now_us();
     if (atomic_load_explicit(&job->cancelled, memory_order_relaxed)) {
         job->code = OFFLOAD__CODE__CODE_CANCELLED;
         snprintf(job->out.message, sizeof(job->out.message), "cancelled before it started");
-        return;
+        return -1;
     }
     if (job->call.deadline_us && now >= job->call.deadline_us) {
         job->code = OFFLOAD__CODE__CODE_TIMEOUT;
         snprintf(job->out.message, sizeof(job->out.message),
                  "deadline passed before a worker was free (queued %llu ms in the executor)",
                  (unsigned long long)((now - job->submitted_us) / 1000));
+        return -1;
+    }
+    return 0;
+}
+
+static void pool_run(pool_worker *w, pool_job *job)
+{
+    uint64_t now = clock_now_us();
+    if (pool_precheck(job, now) < 0)
+        return;
+    if (w->proc) {
+        proc_worker_run(w->proc, job);
         return;
     }
     job->code = job->fn(&job->call, &job->out);
@@ -159,6 +188,20 @@ static void pool_run(pool_job *job)
     }
 }
 
+/* An elastic thread above min waits this long for a job before it exits. */
+static int pool_wait_idle(pool *p)
+{
+    struct timespec until;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_sec += p->cfg.idle_ms / 1000;
+    until.tv_nsec += (long)(p->cfg.idle_ms % 1000) * 1000000;
+    if (until.tv_nsec >= 1000000000) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000;
+    }
+    return pthread_cond_timedwait(&p->work, &p->mu, &until);
+}
+
 static void *pool_worker_main(void *arg)
 {
     pool_worker *w = arg;
@@ -167,9 +210,27 @@ static void *pool_worker_main(void *arg)
     snprintf(tname, sizeof(tname), "%.10s:%u", p->name, w->index);
     pthread_setname_np(pthread_self(), tname);
 
+    char err[256] = "";
+    if (p->cfg.kind == POOL_PROCESSES) {
+        w->proc = proc_worker_new(p->cfg.proc, w->index, &p->announce, &p->stop);
+        if (!w->proc || proc_worker_spawn(w->proc, err, sizeof(err)) < 0) {
+            if (!w->proc)
+                snprintf(err, sizeof(err), "out of memory");
+            proc_worker_destroy(&w->proc);
+            pthread_mutex_lock(&p->mu);
+            if (!p->failed++)
+                snprintf(p->start_err, sizeof(p->start_err), "%s", err);
+            p->alive--;
+            w->state = WORKER_EXITED;
+            pthread_cond_broadcast(&p->ready);
+            pthread_mutex_unlock(&p->mu);
+            return NULL;
+        }
+    }
+
     pthread_mutex_lock(&p->mu);
     p->started++;
-    pthread_cond_signal(&p->ready);
+    pthread_cond_broadcast(&p->ready);
     for (;;) {
         if (!p->head && !p->stop && p->spinning < POOL_SPINNERS) {
             /* Under a stream of short jobs the next one is usually a few
@@ -184,10 +245,30 @@ static void *pool_worker_main(void *arg)
             }
             p->spinning--;
         }
-        while (!p->head && !p->stop)
-            pthread_cond_wait(&p->work, &p->mu);
+        int timed_out = 0;
+        p->idle++;
+        while (!p->head && !p->stop && !timed_out) {
+            if (p->alive > p->cfg.min)
+                timed_out = pool_wait_idle(p) == ETIMEDOUT;
+            else
+                pthread_cond_wait(&p->work, &p->mu);
+        }
+        p->idle--;
         if (p->stop)
             break;
+        if (!p->head && timed_out && p->alive > p->cfg.min) {
+            /* Idle for idle_ms with more threads than min: shrink. */
+            p->alive--;
+            p->shrunk++;
+            w->state = WORKER_EXITED;
+            unsigned alive = p->alive;
+            pthread_mutex_unlock(&p->mu);
+            log_info("event=pool_shrink queue=%s threads=%u min=%u max=%u", p->name, alive,
+                     p->cfg.min, p->cfg.max);
+            return NULL;
+        }
+        if (!p->head)
+            continue;
         pool_job *job = p->head;
         p->head = job->next;
         if (!p->head)
@@ -197,7 +278,7 @@ static void *pool_worker_main(void *arg)
         w->current = job;
         pthread_mutex_unlock(&p->mu);
 
-        pool_run(job);
+        pool_run(w, job);
 
         /* Forget the job before handing it back: the loop may free it at
          * once. It counts as running until it is in the results list. */
@@ -205,25 +286,46 @@ static void *pool_worker_main(void *arg)
         w->current = NULL;
         pthread_mutex_unlock(&p->mu);
         pool_results_push(p->results, job);
+        if (w->proc) /* replace a dead or worn-out process before the next job */
+            proc_worker_after(w->proc);
         pthread_mutex_lock(&p->mu);
         p->running--;
     }
+    p->alive--;
     pthread_mutex_unlock(&p->mu);
+    proc_worker_destroy(&w->proc);
     return NULL;
+}
+
+/* Starts the thread of slot w; under p->mu. Returns 0 or an errno. */
+static int pool_spawn_locked(pool *p, pool_worker *w)
+{
+    if (w->state == WORKER_EXITED)
+        pthread_join(w->tid, NULL); /* it returned already, or is returning */
+    w->state = WORKER_UP;
+    w->pool = p;
+    w->current = NULL;
+    p->alive++;
+    int rc = pthread_create(&w->tid, NULL, pool_worker_main, w);
+    if (rc != 0) {
+        w->state = WORKER_FREE;
+        p->alive--;
+    }
+    return rc;
 }
 
 /* ---- pools -------------------------------------------------------------- */
 
-/* Stops and joins the first `count` workers. Queued jobs are handed back
- * cancelled; running ones are asked to stop. */
-static void pool_stop(pool *p, unsigned count)
+/* Stops and joins every worker. Queued jobs are handed back cancelled;
+ * running ones are asked to stop. */
+static void pool_stop(pool *p)
 {
     pthread_mutex_lock(&p->mu);
-    p->stop = 1;
+    atomic_store(&p->stop, 1);
     pool_job *queued = p->head;
     p->head = p->tail = NULL;
     p->queued = 0;
-    for (unsigned i = 0; i < count; i++)
+    for (unsigned i = 0; i < p->cfg.max; i++)
         if (p->workers[i].current)
             pool_job_cancel(p->workers[i].current);
     pthread_cond_broadcast(&p->work);
@@ -237,8 +339,12 @@ static void pool_stop(pool *p, unsigned count)
         pool_results_push(p->results, queued);
         queued = next;
     }
-    for (unsigned i = 0; i < count; i++)
-        pthread_join(p->workers[i].tid, NULL);
+    /* Slots only change under p->mu, and no thread starts once stop is set. */
+    for (unsigned i = 0; i < p->cfg.max; i++) {
+        if (p->workers[i].state != WORKER_FREE)
+            pthread_join(p->workers[i].tid, NULL);
+        p->workers[i].state = WORKER_FREE;
+    }
 }
 
 static void pool_free(pool *p)
@@ -246,55 +352,77 @@ static void pool_free(pool *p)
     pthread_cond_destroy(&p->work);
     pthread_cond_destroy(&p->ready);
     pthread_mutex_destroy(&p->mu);
+    proc_announce_clear(&p->announce);
     free(p->workers);
     free(p);
 }
 
-pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char *err, size_t errlen)
+pool *pool_start(const pool_config *cfg, pool_results *results, char *err, size_t errlen)
 {
-    if (nthreads < 1 || nthreads > CODEC_POOL_MAX) {
-        snprintf(err, errlen, "pool '%s': %u threads (1..%d allowed)", name, nthreads,
-                 CODEC_POOL_MAX);
+    if (cfg->min < 1 || cfg->max < cfg->min || cfg->max > CODEC_POOL_MAX ||
+        (cfg->kind == POOL_PROCESSES && (cfg->min != cfg->max || !cfg->proc))) {
+        snprintf(err, errlen, "pool '%s': %u..%u workers (1..%d allowed)", cfg->name, cfg->min,
+                 cfg->max, CODEC_POOL_MAX);
         return NULL;
     }
     pool *p = calloc(1, sizeof(*p));
-    pool_worker *workers = calloc(nthreads, sizeof(*workers));
+    pool_worker *workers = calloc(cfg->max, sizeof(*workers));
     if (!p || !workers) {
         free(p);
         free(workers);
-        snprintf(err, errlen, "pool '%s': out of memory", name);
+        snprintf(err, errlen, "pool '%s': out of memory", cfg->name);
         return NULL;
     }
-    snprintf(p->name, sizeof(p->name), "%s", name);
+    snprintf(p->name, sizeof(p->name), "%s", cfg->name);
+    p->cfg = *cfg;
+    p->cfg.name = p->name;
     p->results = results;
-    p->nthreads = nthreads;
     p->workers = workers;
+    atomic_init(&p->stop, 0);
     pthread_mutex_init(&p->mu, NULL);
-    pthread_cond_init(&p->work, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&p->work, &ca);
+    pthread_condattr_destroy(&ca);
     pthread_cond_init(&p->ready, NULL);
+    proc_announce_init(&p->announce);
 
-    unsigned created = 0;
-    for (; created < nthreads; created++) {
-        workers[created].pool = p;
-        workers[created].index = created;
-        int rc = pthread_create(&workers[created].tid, NULL, pool_worker_main, &workers[created]);
+    pthread_mutex_lock(&p->mu);
+    for (unsigned i = 0; i < cfg->min; i++) {
+        workers[i].index = i;
+        int rc = pool_spawn_locked(p, &workers[i]);
         if (rc != 0) {
-            snprintf(err, errlen, "pool '%s': cannot start thread %u of %u: %s", name, created + 1,
-                     nthreads, strerror(rc));
+            snprintf(err, errlen, "pool '%s': cannot start thread %u of %u: %s", p->name, i + 1,
+                     cfg->min, strerror(rc));
+            pthread_mutex_unlock(&p->mu);
             goto err;
         }
     }
-    /* The handshake: return only once every worker waits for jobs. */
-    pthread_mutex_lock(&p->mu);
-    while (p->started < nthreads)
+    for (unsigned i = cfg->min; i < cfg->max; i++)
+        workers[i].index = i;
+    /* The handshake: return once every worker waits for jobs (or one failed:
+     * a process that did not start). */
+    while (p->started + p->failed < cfg->min)
         pthread_cond_wait(&p->ready, &p->mu);
+    int failed = p->failed > 0;
+    if (failed)
+        snprintf(err, errlen, "queue '%s': %s", p->name, p->start_err);
     pthread_mutex_unlock(&p->mu);
+    if (failed)
+        goto err;
     return p;
 
 err:
-    pool_stop(p, created);
+    pool_stop(p);
     pool_free(p);
     return NULL;
+}
+
+pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char *err, size_t errlen)
+{
+    pool_config cfg = {.name = name, .kind = POOL_THREADS, .min = nthreads, .max = nthreads};
+    return pool_start(&cfg, results, err, errlen);
 }
 
 void pool_destroy(pool **pp)
@@ -302,7 +430,7 @@ void pool_destroy(pool **pp)
     pool *p = *pp;
     if (!p)
         return;
-    pool_stop(p, p->nthreads);
+    pool_stop(p);
     pool_free(p);
     *pp = NULL;
 }
@@ -324,7 +452,24 @@ int pool_submit(pool *p, pool_job *job)
     p->queued++;
     if (p->queued > p->spinning)
         pthread_cond_signal(&p->work);
+    /* Elastic: every thread busy (more jobs queued than idle threads to
+     * take them) and room to grow: one more thread. */
+    unsigned grown_to = 0;
+    if (p->queued > p->idle + p->spinning && p->alive < p->cfg.max) {
+        for (unsigned i = 0; i < p->cfg.max; i++) {
+            if (p->workers[i].state == WORKER_UP)
+                continue;
+            if (pool_spawn_locked(p, &p->workers[i]) == 0) {
+                p->grown++;
+                grown_to = p->alive;
+            }
+            break;
+        }
+    }
     pthread_mutex_unlock(&p->mu);
+    if (grown_to)
+        log_info("event=pool_grow queue=%s threads=%u min=%u max=%u", p->name, grown_to, p->cfg.min,
+                 p->cfg.max);
     return 0;
 }
 
@@ -333,15 +478,37 @@ const char *pool_name(const pool *p)
     return p->name;
 }
 
+pool_kind pool_kind_of(const pool *p)
+{
+    return p->cfg.kind;
+}
+
 unsigned pool_size(const pool *p)
 {
-    return p->nthreads;
+    return p->cfg.max;
+}
+
+char **pool_functions(const pool *p, size_t *count)
+{
+    *count = p->announce.count;
+    return p->announce.names;
+}
+
+void pool_get_stats(pool *p, pool_stats *st)
+{
+    pthread_mutex_lock(&p->mu);
+    st->queued = p->queued;
+    st->running = p->running;
+    st->workers = p->alive;
+    st->grown = p->grown;
+    st->shrunk = p->shrunk;
+    pthread_mutex_unlock(&p->mu);
 }
 
 void pool_counts(pool *p, size_t *queued, size_t *running)
 {
-    pthread_mutex_lock(&p->mu);
-    *queued = p->queued;
-    *running = p->running;
-    pthread_mutex_unlock(&p->mu);
+    pool_stats st;
+    pool_get_stats(p, &st);
+    *queued = st.queued;
+    *running = st.running;
 }

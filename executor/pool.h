@@ -1,11 +1,20 @@
-/* pool.h -- a fixed-size thread pool per queue, in the style of libuv's
- * threadpool: N workers share a mutex+condvar FIFO of jobs; a finished job
- * is appended to a completion list (pool_results) that all pools share,
- * and the loop thread, woken through one eventfd, takes the finished jobs.
+/* pool.h -- the executor's pools: one per queue, of one of two kinds
+ * behind one interface.
  *
- * Threads: pool_new, pool_submit, pool_destroy and pool_results_* are
+ *   threads    N (or MIN..MAX, elastic) threads run in-process functions
+ *              (built-ins, plugins) directly;
+ *   processes  N threads each own one long-lived worker process
+ *              (proc.h) and hand it their job over a pipe; the process runs
+ *              it, and dies alone if it crashes.
+ *
+ * Both kinds share everything else, in the style of libuv's threadpool: a
+ * mutex+condvar FIFO of jobs, and a completion list (pool_results) that all
+ * pools share, whose one eventfd wakes the loop thread to take the
+ * finished jobs.
+ *
+ * Threads: pool_start, pool_submit, pool_destroy and pool_results_* are
  * called by the loop thread; pool_job_cancel from any thread. Workers run
- * the job's function and touch nothing else: no ZeroMQ, no loop state.
+ * jobs and touch nothing else: no ZeroMQ, no loop state.
  *
  * Ownership: the caller allocates each job (usually embedded in its own
  * struct) and owns it throughout; between pool_submit and the moment
@@ -23,27 +32,33 @@
 
 typedef struct pool pool;
 typedef struct pool_results pool_results;
+typedef struct proc_config proc_config;
 
+/* The job type both kinds run. */
 typedef struct pool_job {
     /* In: set with pool_job_init before pool_submit. */
-    function_fn fn;
+    function_fn fn;     /* threads: what runs; processes: unused */
+    const char *name;   /* the function's name (processes send it on) */
     function_call call; /* call.cancelled points at `cancelled` */
     atomic_int cancelled;
     uint64_t submitted_us;
     /* Out: set by the pool before the job comes back. */
     int code;        /* Offload__Code; CODE_OK when the function succeeded */
     uint64_t run_us; /* time the function ran; 0 when it did not run */
+    int pid;         /* processes: the worker process that ran it (0: none) */
     function_output out;
     struct pool_job *next; /* owned by whichever list holds the job */
 } pool_job;
 
 /* Clears job and sets what to run. deadline_us: a clock_now_us() time, or
- * 0 for none. The payload must stay valid until the job comes back. */
+ * 0 for none. The payload (and name) must stay valid until the job comes
+ * back. fn may be NULL for a process pool's job. */
 void pool_job_init(pool_job *job, function_fn fn, const uint8_t *payload, size_t len,
                    uint64_t deadline_us);
 
 /* Asks the job to stop: a queued job is handed back CODE_CANCELLED without
- * running; a running function sees its cancel flag. Any thread. */
+ * running; a running function sees its cancel flag (threads), or its
+ * worker process is killed (processes). Any thread. */
 void pool_job_cancel(pool_job *job);
 
 /* ---- the completion list --------------------------------------------- */
@@ -65,25 +80,58 @@ pool_job *pool_results_take(pool_results *r);
 
 /* ---- pools ------------------------------------------------------------- */
 
-/* Starts a pool of nthreads (1..CODEC_POOL_MAX) workers named after the
- * queue and returns once every worker is up. Finished jobs go to results.
- * Returns NULL with err set on failure (nothing left running). */
+typedef enum pool_kind { POOL_THREADS = 1, POOL_PROCESSES = 2 } pool_kind;
+
+typedef struct pool_config {
+    const char *name; /* the queue's; names the threads */
+    pool_kind kind;
+    unsigned min, max;       /* threads: min..max workers, 1 <= min <= max <= CODEC_POOL_MAX;
+                                processes: min == max, the number of processes */
+    unsigned idle_ms;        /* elastic threads: a thread idle this long exits, down to min */
+    const proc_config *proc; /* processes: how to run and police them (proc.h) */
+} pool_config;
+
+/* Starts a pool and returns once its first `min` workers are up (for a
+ * process pool: every process has announced its functions). Finished jobs
+ * go to results. Returns NULL with err set on failure (nothing left
+ * running). cfg is copied; cfg->proc must outlive the pool. */
+pool *pool_start(const pool_config *cfg, pool_results *results, char *err, size_t errlen);
+
+/* A fixed pool of nthreads threads (1..CODEC_POOL_MAX). */
 pool *pool_new(const char *name, unsigned nthreads, pool_results *results, char *err,
                size_t errlen);
 
 /* Stops the pool: jobs still queued come back CODE_CANCELLED without
- * running, running jobs get their cancel flag set, and the workers are
- * joined (so it waits for running functions to return; built-ins do within
- * 20 ms). Sets *p to NULL. Afterwards every job submitted to the pool is in
- * the results list. */
+ * running, running jobs are cancelled, the workers are joined (so it waits
+ * for running thread functions to return; built-ins do within 20 ms;
+ * worker processes are told to exit, then killed after their grace) and
+ * *p is set to NULL. Afterwards every job submitted is in the results. */
 void pool_destroy(pool **p);
 
-/* Queues job (FIFO) for the next free worker. Returns 0; -ESHUTDOWN once
- * the pool is stopping, in which case the job is not taken. */
+/* Queues job (FIFO) for the next free worker, starting another thread if
+ * the pool is elastic, every thread is busy and it is under max. Returns
+ * 0; -ESHUTDOWN once the pool is stopping, in which case the job is not
+ * taken. */
 int pool_submit(pool *p, pool_job *job);
 
 const char *pool_name(const pool *p);
+pool_kind pool_kind_of(const pool *p);
+
+/* The capacity the gateway is told: max. */
 unsigned pool_size(const pool *p);
+
+/* A process pool's functions, as its first worker announced them (the
+ * strings belong to the pool); NULL and 0 for a thread pool. */
+char **pool_functions(const pool *p, size_t *count);
+
+typedef struct pool_stats {
+    size_t queued;          /* waiting for a worker */
+    size_t running;         /* taken by a worker, not yet in the results */
+    unsigned workers;       /* threads alive */
+    uint64_t grown, shrunk; /* elastic threads started and ended */
+} pool_stats;
+
+void pool_get_stats(pool *p, pool_stats *st);
 
 /* Jobs waiting for a worker, and jobs taken by a worker and not yet in the
  * results list. */

@@ -24,9 +24,9 @@
 /* One queue an executor serves. */
 typedef struct exec_slot {
     gw_queue *queue;
-    uint32_t size; /* credit: at most this many of the queue's jobs in flight */
-    uint32_t busy; /* jobs in flight (running or abandoned) */
-    int kind;      /* Offload__PoolKind */
+    uint32_t size;    /* credit: at most this many of the queue's jobs in flight */
+    uint32_t busy;    /* jobs in flight (running or abandoned) */
+    int kind;         /* Offload__PoolKind */
     char **functions; /* what the executor runs on this queue */
     size_t nfunctions;
 } exec_slot;

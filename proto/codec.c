@@ -68,8 +68,8 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
             if (!strcmp(h->queues[j]->name, q->name))
                 INVALID("hello: queue '%s' declared twice", q->name);
         if (q->n_functions < 1 || q->n_functions > CODEC_FUNCTIONS_MAX)
-            INVALID("hello: queue '%s' has %zu functions (1..%d allowed)", q->name,
-                    q->n_functions, CODEC_FUNCTIONS_MAX);
+            INVALID("hello: queue '%s' has %zu functions (1..%d allowed)", q->name, q->n_functions,
+                    CODEC_FUNCTIONS_MAX);
         for (size_t f = 0; f < q->n_functions; f++) {
             if (!codec_name_valid(q->functions[f]))
                 INVALID("hello: queue '%s': function %zu has an invalid name", q->name, f);
