@@ -11,4 +11,10 @@
  * 4 * max + 4 bytes hold any input. */
 void text_quote(const void *p, size_t len, size_t max, char *out, size_t outlen);
 
+/* Copies p (len bytes) into out as one line of valid UTF-8 for a message
+ * a person reads: valid UTF-8 kept, control characters as spaces, bytes
+ * that are not UTF-8 as '?', "..." when cut. out (outlen >= 8) is always
+ * terminated. */
+void text_clean(const void *p, size_t len, char *out, size_t outlen);
+
 #endif

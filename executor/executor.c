@@ -47,6 +47,8 @@
 #include "wire.h"
 #include "wproto.h"
 
+extern char **environ;
+
 #define EXEC_RECV_BATCH 256 /* messages per link per loop turn */
 
 /* The key of a job in flight: the link it came from and its job id. */
@@ -74,6 +76,9 @@ typedef struct exec_queue {
     size_t nfunctions;
     proc_config proc; /* processes: how its workers run */
     char **argv;      /* processes: proc.argv (owned) */
+    char **envp;      /* processes: proc.envp, the executor's plus OFFLOAD_WORKER_* */
+    char env_text[3][96];
+    char shell_cmd[4096 + 8];
 } exec_queue;
 
 typedef struct exec_stats {
@@ -706,6 +711,42 @@ int executor_run(executor *x)
 
 /* ---- set-up -------------------------------------------------------------- */
 
+/* cmd for /bin/sh -c, with "exec" put before the program when cmd is a
+ * simple command (after its leading plain NAME=value words, which the
+ * shell takes before exec too): the worker is then the program's own process,
+ * so its pid, exit status and memory are the program's. A compound
+ * command (; & | ` or a newline), or one whose leading assignment is
+ * quoted or expanded, is left as it is: the worker is the shell,
+ * still killed with its whole process group. */
+static void exec_shell_command(const char *cmd, char *out, size_t outlen)
+{
+    if (strpbrk(cmd, ";&|\n`")) {
+        snprintf(out, outlen, "%s", cmd);
+        return;
+    }
+    const char *p = cmd;
+    for (;;) {
+        while (*p == ' ' || *p == '\t')
+            p++;
+        const char *w = p;
+        if (!((*w >= 'A' && *w <= 'Z') || (*w >= 'a' && *w <= 'z') || *w == '_'))
+            break;
+        while ((*w >= 'A' && *w <= 'Z') || (*w >= 'a' && *w <= 'z') || *w == '_' ||
+               (*w >= '0' && *w <= '9'))
+            w++;
+        if (*w != '=')
+            break;
+        while (*w && *w != ' ' && *w != '\t' && !strchr("'\"\\$", *w))
+            w++;
+        if (*w && *w != ' ' && *w != '\t') {
+            snprintf(out, outlen, "%s", cmd); /* a quoted or expanded value: as it is */
+            return;
+        }
+        p = w;
+    }
+    snprintf(out, outlen, "%.*sexec %s", (int)(p - cmd), cmd, p);
+}
+
 /* The command line of a process pool's workers: --command through the
  * shell (exec'd, so the worker is the shell's pid), or this executor in
  * serve-worker mode with the same plugins. */
@@ -719,9 +760,10 @@ static int exec_worker_argv(executor *x, exec_queue *q, char *err, size_t errlen
         return -1;
     }
     if (q->cfg->command) {
+        exec_shell_command(q->cfg->command, q->shell_cmd, sizeof(q->shell_cmd));
         argv[n++] = "/bin/sh";
         argv[n++] = "-c";
-        argv[n++] = (char *)q->cfg->command;
+        argv[n++] = q->shell_cmd;
     } else {
         if (!cfg->self_exe) {
             snprintf(err, errlen, "queue '%s': cannot find this program to start its workers",
@@ -740,6 +782,28 @@ static int exec_worker_argv(executor *x, exec_queue *q, char *err, size_t errlen
     }
     argv[n] = NULL;
     q->argv = argv;
+
+    /* The environment: ours, minus OFFLOAD_WORKER_*, plus what the worker
+     * may want to know. */
+    size_t nenv = 0;
+    while (environ[nenv])
+        nenv++;
+    q->envp = calloc(nenv + 4, sizeof(*q->envp));
+    if (!q->envp) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < nenv; i++)
+        if (strncmp(environ[i], "OFFLOAD_WORKER_", 15) != 0)
+            q->envp[k++] = environ[i];
+    snprintf(q->env_text[0], sizeof(q->env_text[0]), "OFFLOAD_WORKER_QUEUE=%s", q->cfg->name);
+    snprintf(q->env_text[1], sizeof(q->env_text[1]), "OFFLOAD_WORKER_MAX_FRAME=%zu",
+             cfg->max_payload + WP_SLACK);
+    snprintf(q->env_text[2], sizeof(q->env_text[2]), "OFFLOAD_WORKER_PROTOCOL=%d", WP_VERSION);
+    for (int i = 0; i < 3; i++)
+        q->envp[k++] = q->env_text[i];
+    q->envp[k] = NULL;
     return 0;
 }
 
@@ -762,6 +826,7 @@ static int exec_queue_start(executor *x, exec_queue *q, const executor_queue *qc
         q->proc = (proc_config){
             .queue = qc->name,
             .argv = q->argv,
+            .envp = q->envp,
             .kill_grace_ms = cfg->kill_grace_ms,
             .start_timeout_ms = cfg->worker_start_ms,
             .max_jobs = qc->max_jobs,
@@ -923,6 +988,7 @@ void executor_destroy(executor **xp)
     for (size_t i = 0; x->queues && i < x->cfg->nqueues; i++) {
         pool_destroy(&x->queues[i].pool);
         free(x->queues[i].argv);
+        free(x->queues[i].envp);
     }
     if (x->results) {
         pool_job *pj = pool_results_take(x->results);

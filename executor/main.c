@@ -245,8 +245,9 @@ int main(int argc, char **argv)
             fprintf(stderr, PROG ": %s\n", err);
             goto out;
         }
-        if (!*cmd) {
-            fprintf(stderr, PROG ": --command '%s': an empty command\n", commands.items[i]);
+        if (!*cmd || strlen(cmd) > 4096) {
+            fprintf(stderr, PROG ": --command '%s': a command of 1..4096 characters\n",
+                    commands.items[i]);
             goto out;
         }
         if (q->command) {

@@ -57,8 +57,7 @@ void offload_reply_set(offload_reply *reply, const void *data, size_t len)
 
 void offload_reply_error(offload_reply *reply, const char *message)
 {
-    snprintf(reply->out->message, sizeof(reply->out->message), "%.1000s",
-             message ? message : "");
+    snprintf(reply->out->message, sizeof(reply->out->message), "%.1000s", message ? message : "");
 }
 
 int offload_cancelled(const offload_reply *reply)

@@ -25,8 +25,6 @@
 #include "text.h"
 #include "wproto.h"
 
-extern char **environ;
-
 #define PROC_SLICE_MS 10        /* cancel and memory checks while a job runs */
 #define PROC_BACKOFF_MIN_MS 100 /* the second crash in a row waits this, then doubles */
 #define PROC_BACKOFF_MAX_MS 5000
@@ -38,8 +36,8 @@ struct proc_worker {
     const atomic_int *stopping;
     pid_t pid; /* 0: no process */
     int pidfd, in_fd, out_fd;
-    unsigned jobs;    /* run by this process */
-    unsigned crashes; /* in a row, without a job that ended well between */
+    unsigned jobs;      /* run by this process */
+    unsigned crashes;   /* in a row, without a job that ended well between */
     const char *retire; /* why to replace it after this job; NULL: keep it */
     uint64_t started_us;
     wp_reader rd;
@@ -142,8 +140,7 @@ static int proc_wait_exit(proc_worker *w, int ms)
         /* No pidfd (an old kernel): poll waitpid. */
         for (int t = 0; t <= ms; t += 5) {
             int status;
-            if (waitpid(w->pid, &status, WNOHANG | __WNOTHREAD) != 0 ||
-                kill(w->pid, 0) < 0)
+            if (waitpid(w->pid, &status, WNOHANG | __WNOTHREAD) != 0 || kill(w->pid, 0) < 0)
                 return 1;
             struct timespec ts = {0, 5000000};
             nanosleep(&ts, NULL);
@@ -216,10 +213,10 @@ static int proc_start(proc_worker *w, char *err, size_t errlen)
     posix_spawnattr_setsigmask(&attr, &none);
     posix_spawnattr_setsigdefault(&attr, &deflt);
     posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setflags(&attr,
-                             POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | POSIX_SPAWN_SETPGROUP);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETPGROUP);
     pid_t pid;
-    int rc = posix_spawn(&pid, w->cfg->argv[0], &fa, &attr, w->cfg->argv, environ);
+    int rc = posix_spawn(&pid, w->cfg->argv[0], &fa, &attr, w->cfg->argv, w->cfg->envp);
     posix_spawn_file_actions_destroy(&fa);
     posix_spawnattr_destroy(&attr);
     if (rc != 0) {
@@ -268,8 +265,8 @@ int proc_worker_spawn(proc_worker *w, char *err, size_t errlen)
             }
             char **names;
             size_t n;
-            if (wp_parse_hello(f.body, f.len, CODEC_FUNCTIONS_MAX, &names, &n, why,
-                               sizeof(why)) < 0 ||
+            if (wp_parse_hello(f.body, f.len, CODEC_FUNCTIONS_MAX, &names, &n, why, sizeof(why)) <
+                    0 ||
                 proc_announced(w, names, n, why, sizeof(why)) < 0)
                 goto broken;
             log_info("event=worker_started queue=%s slot=%u pid=%d functions=%zu start_ms=%llu",
@@ -384,8 +381,8 @@ static void proc_died(proc_worker *w, pool_job *job, uint64_t start)
 {
     pid_t pid = w->pid;
     if (!proc_wait_exit(w, 100)) {
-        proc_end(w, job, OFFLOAD__CODE__CODE_CRASHED, 1,
-                 "worker pid %d closed its stdout mid-job", (int)pid);
+        proc_end(w, job, OFFLOAD__CODE__CODE_CRASHED, 1, "worker pid %d closed its stdout mid-job",
+                 (int)pid);
         w->crashes++;
         return;
     }
@@ -417,8 +414,7 @@ static int proc_on_frame(proc_worker *w, pool_job *job, const wp_frame *f, int w
     } else if (f->type == WP_ERROR) {
         job->code = OFFLOAD__CODE__CODE_JOB_FAILED;
         if (f->len)
-            text_quote(f->body, f->len, FUNCTION_MESSAGE_MAX / 4 - 2, job->out.message,
-                       sizeof(job->out.message));
+            text_clean(f->body, f->len, job->out.message, sizeof(job->out.message));
         else
             snprintf(job->out.message, sizeof(job->out.message), "the function failed");
     } else {
@@ -471,9 +467,9 @@ void proc_worker_run(proc_worker *w, pool_job *job)
             size_t rss = proc_rss_kb(w->pid);
             if (rss > w->cfg->max_rss_kb) {
                 proc_end(w, job, OFFLOAD__CODE__CODE_CRASHED, 1,
-                         "worker pid %d used %zu MB of memory, over the limit of %zu MB "
+                         "the job used %zu MB of memory, over the limit of %zu MB "
                          "(--max-rss-mb)",
-                         (int)w->pid, rss / 1024, w->cfg->max_rss_kb / 1024);
+                         rss / 1024, w->cfg->max_rss_kb / 1024);
                 break;
             }
             next_rss = now + PROC_SLICE_MS * 1000;
@@ -593,8 +589,8 @@ void proc_worker_after(proc_worker *w)
                 delay *= 2;
             if (delay > PROC_BACKOFF_MAX_MS)
                 delay = PROC_BACKOFF_MAX_MS;
-            log_warn("event=worker_backoff queue=%s slot=%u crashes=%u delay_ms=%u",
-                     w->cfg->queue, w->index, w->crashes, delay);
+            log_warn("event=worker_backoff queue=%s slot=%u crashes=%u delay_ms=%u", w->cfg->queue,
+                     w->index, w->crashes, delay);
         }
         for (unsigned t = 0; t < delay && !proc_stopping(w); t += 50) {
             struct timespec ts = {0, 50 * 1000000L};

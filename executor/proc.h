@@ -35,6 +35,7 @@ struct pool_job;
 struct proc_config {
     const char *queue;
     char *const *argv;         /* the program and its arguments; argv[0] a path */
+    char *const *envp;         /* its environment */
     unsigned kill_grace_ms;    /* SIGTERM to SIGKILL; also how long a worker told
                                   to exit (stdin closed) may take */
     unsigned start_timeout_ms; /* spawn to hello */

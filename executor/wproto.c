@@ -86,8 +86,8 @@ int wp_reader_next(wp_reader *r, wp_frame *f, char *err, size_t errlen)
         return 0;
     uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     if (len == 0 || len > r->max) {
-        char quoted[64];
-        text_quote(p, have < 16 ? have : 16, 16, quoted, sizeof(quoted));
+        char quoted[4 * 32 + 8];
+        text_quote(p, have < 32 ? have : 32, 32, quoted, sizeof(quoted));
         snprintf(err, errlen,
                  "not a frame: a length of %u (1..%zu allowed); the bytes were '%s' (is the "
                  "worker printing to stdout?)",
@@ -138,8 +138,8 @@ int wp_parse_job(const uint8_t *body, size_t len, wp_job *job, char *err, size_t
         snprintf(err, errlen, "job frame of %zu bytes cannot hold its %zu-byte name", len, nlen);
         return -1;
     }
-    job->timeout_ms = (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 |
-                      (uint32_t)body[2] << 8 | body[3];
+    job->timeout_ms =
+        (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 | body[3];
     memcpy(job->name, body + WP_JOB_FIXED, nlen);
     job->name[nlen] = '\0';
     if (!codec_name_valid(job->name)) {
@@ -158,8 +158,8 @@ void wp_names_free(char **names, size_t count)
     free(names);
 }
 
-int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names,
-                   size_t *count, char *err, size_t errlen)
+int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names, size_t *count,
+                   char *err, size_t errlen)
 {
     char **out = NULL;
     size_t n = 0, i = 0, line = 0;
@@ -195,9 +195,8 @@ int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***na
         if (!codec_name_valid(text)) {
             char quoted[4 * sizeof(text)];
             text_quote((const uint8_t *)text, llen, 40, quoted, sizeof(quoted));
-            snprintf(err, errlen,
-                     "hello: '%s' is not a function name (1..%d of A-Z a-z 0-9 _ . -)", quoted,
-                     CODEC_NAME_MAX);
+            snprintf(err, errlen, "hello: '%s' is not a function name (1..%d of A-Z a-z 0-9 _ . -)",
+                     quoted, CODEC_NAME_MAX);
             goto fail;
         }
         for (size_t k = 0; k < n; k++)

@@ -22,9 +22,9 @@
 
 #define WP_VERSION 1
 #define WP_MAGIC "offload-worker"
-#define WP_HEADER 4         /* the length prefix */
-#define WP_JOB_FIXED 5      /* timeout_ms and the name length */
-#define WP_SLACK 4096       /* a frame may be max payload + this */
+#define WP_HEADER 4    /* the length prefix */
+#define WP_JOB_FIXED 5 /* timeout_ms and the name length */
+#define WP_SLACK 4096  /* a frame may be max payload + this */
 #define WP_HELLO 'H'
 #define WP_JOB 'J'
 #define WP_RESULT 'R'
@@ -83,8 +83,8 @@ int wp_parse_job(const uint8_t *body, size_t len, wp_job *job, char *err, size_t
  * (*names, *count; free with wp_names_free). Checks the magic and version,
  * 1..max_names names, each a valid function name, none twice. 0, or -1
  * with err set. */
-int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names,
-                   size_t *count, char *err, size_t errlen);
+int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names, size_t *count,
+                   char *err, size_t errlen);
 
 void wp_names_free(char **names, size_t count);
 

@@ -28,6 +28,21 @@ int slot_offers(const exec_slot *s, const char *function)
     return 0;
 }
 
+const char *fleet_queue_kind(fleet *f, const gw_queue *q)
+{
+    int threads = 0, processes = 0;
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, f->by_rid, e, tmp)
+    {
+        exec_slot *s = executor_slot(e, q);
+        if (s && s->kind == OFFLOAD__POOL_KIND__POOL_PROCESSES)
+            processes = 1;
+        else if (s)
+            threads = 1;
+    }
+    return threads && processes ? "mixed" : processes ? "processes" : threads ? "threads" : NULL;
+}
+
 int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
 {
     gw_executor *e, *tmp;

@@ -96,6 +96,10 @@ exec_slot *executor_slot(gw_executor *e, const gw_queue *q);
 /* True if slot s (an executor's queue) offers the function. */
 int slot_offers(const exec_slot *s, const char *function);
 
+/* The pool kind of q's live executors: "threads", "processes", "mixed",
+ * or NULL when none serves it. */
+const char *fleet_queue_kind(fleet *f, const gw_queue *q);
+
 /* True if some live executor serving q offers the function. */
 int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function);
 

@@ -216,6 +216,7 @@ int gateway_queues(gateway *gw, queue_info **out, size_t *count)
         o->busy = q->busy;
         o->available = q->capacity > q->busy ? q->capacity - q->busy : 0;
         o->executors = q->executors;
+        o->kind = fleet_queue_kind(&gw->executors.fleet, q);
         o->waiting = q->waiting;
         o->submitted = q->submitted;
         o->completed = q->completed;

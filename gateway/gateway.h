@@ -111,6 +111,8 @@ void gateway_count(gateway *gw, gateway_counter c);
 typedef struct queue_info {
     char name[CODEC_NAME_MAX + 1];
     uint32_t capacity, busy, available, executors;
+    const char *kind; /* its executors' pools: "threads", "processes", "mixed",
+                         or NULL (none) */
     uint64_t waiting, submitted, completed, failed, timeouts, rejected;
 } queue_info;
 

@@ -259,6 +259,7 @@ static struct MHD_Response *http_queues_json(gateway *gw)
         const queue_info *q = &qs[i];
         json_t *o = json_object();
         json_object_set_new(o, "name", json_string(q->name));
+        json_object_set_new(o, "kind", q->kind ? json_string(q->kind) : json_null());
         json_object_set_new(o, "capacity", json_integer(q->capacity));
         json_object_set_new(o, "busy", json_integer(q->busy));
         json_object_set_new(o, "available", json_integer(q->available));

@@ -285,6 +285,68 @@ static void test_one_wakeup(void)
     pool_results_destroy(&r);
 }
 
+/* threads:1-4: four jobs that each wait for all four run at once only if
+ * the pool grew to 4; idle for idle_ms, it shrinks back to 1. */
+static void test_elastic(void)
+{
+    setup();
+    char err[256];
+    pool_results *r = pool_results_new();
+    pool_config cfg = {.name = "io", .kind = POOL_THREADS, .min = 1, .max = 4, .idle_ms = 50};
+    pool *p = pool_start(&cfg, r, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    CU_ASSERT_EQUAL(pool_size(p), 4);
+    pool_stats st;
+    pool_get_stats(p, &st);
+    CU_ASSERT_EQUAL(st.workers, 1);
+
+    pool_job jobs[4];
+    pool_job *got[JOBS_MAX];
+    meet_inside = 0;
+    meet_want = 4;
+    for (int i = 0; i < 4; i++) {
+        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
+        CU_ASSERT_EQUAL(pool_submit(p, &jobs[i]), 0);
+    }
+    CU_ASSERT_EQUAL(wait_results(r, got, 4, 30000), 4);
+    for (int i = 0; i < 4; i++)
+        CU_ASSERT_EQUAL(jobs[i].code, OFFLOAD__CODE__CODE_OK);
+    pool_get_stats(p, &st);
+    CU_ASSERT_EQUAL(st.grown, 3);
+
+    /* A fifth job never grows it past max. */
+    meet_inside = 0;
+    meet_want = 5;
+    pool_job five[5];
+    for (int i = 0; i < 5; i++) {
+        pool_job_init(&five[i], counting_echo, (const uint8_t *)"x", 1, 0);
+        pool_submit(p, &five[i]);
+    }
+    CU_ASSERT_EQUAL(wait_results(r, got, 5, 30000), 5);
+    pool_get_stats(p, &st);
+    CU_ASSERT(st.workers <= 4);
+
+    /* Shrinks to min once idle (each thread after its own 50 ms). */
+    uint64_t end = clock_now_ms() + 10000;
+    do
+        pool_get_stats(p, &st);
+    while (st.workers > 1 && clock_now_ms() < end && !usleep(5000));
+    CU_ASSERT_EQUAL(st.workers, 1);
+    CU_ASSERT_EQUAL(st.shrunk, st.grown);
+    /* And grows again. */
+    meet_inside = 0;
+    meet_want = 2;
+    for (int i = 0; i < 2; i++) {
+        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
+        pool_submit(p, &jobs[i]);
+    }
+    CU_ASSERT_EQUAL(wait_results(r, got, 2, 30000), 2);
+    CU_ASSERT_EQUAL(jobs[0].code, OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(jobs[1].code, OFFLOAD__CODE__CODE_OK);
+    pool_destroy(&p);
+    pool_results_destroy(&r);
+}
+
 static void test_destroy(void)
 {
     setup();
@@ -334,4 +396,5 @@ UNIT_SUITE(pool, {"N threads run N jobs at once", test_parallel},
            {"cancelled jobs are not run or stop early", test_cancel_queued},
            {"expired jobs time out without running", test_expired},
            {"completions arrive with one eventfd wake-up", test_one_wakeup},
+           {"an elastic pool grows under load and shrinks when idle", test_elastic},
            {"destroy cancels, hands every job back and joins", test_destroy})
