@@ -10,12 +10,18 @@
 #   2. echo round trips per second through HTTP at 50 connections beside
 #      hello-baseline (a bare libmicrohttpd hello-world) with the same ab
 #      command, with and without keep-alive: 3 runs each, alternating, median.
+#   3. pools: 20 concurrent 200 ms spin jobs on cpu=processes:2 beside
+#      threads:2 (ideal 20 x 0.2 / 2 = 2.0 s; sent by one curl --parallel);
+#      and no-op (echo) round trips
+#      per second through a 2-thread pool, a 2-process pool (serve-worker)
+#      and 2 Python workers (client/python/offload_worker.py), keep-alive,
+#      c=8, median of the runs.
 #
 # Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
 # target is reported, not fatal). Every process started is stopped by pid.
 #
 #   OFFLOAD_BIN=build/bin bench/bench.sh
-#   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_RUNS=3 (defaults)
+#   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_POOL_N=10000 BENCH_RUNS=3 (defaults)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,6 +29,7 @@ bin=${OFFLOAD_BIN:-build/bin}
 case "$bin" in /*) ;; *) bin="$root/$bin" ;; esac
 echo_n=${BENCH_ECHO_N:-50000}
 noka_n=${BENCH_ECHO_NOKA_N:-20000}
+pool_n=${BENCH_POOL_N:-10000}
 runs=${BENCH_RUNS:-3}
 
 for b in offload-gateway offload-executor hello-baseline; do
@@ -78,8 +85,14 @@ start gateway "$bin/offload-gateway" --http 127.0.0.1:0 \
     --executors 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' --log-level warn \
     --route 'GET /test/sync=job:io/sleep:100' --route 'GET /test/async=delay:100'
 gw="http://$(field "$READY" http)"
-start executor "$bin/offload-executor" --connect "$(field "$READY" executors)" \
+executors=$(field "$READY" executors)
+start executor "$bin/offload-executor" --connect "$executors" \
     --queue io=threads:50 --log-level warn
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
+start pools "$bin/offload-executor" --connect "$executors" --log-level warn \
+    --queue p_threads=threads:2 --queue p_procs=processes:2 --queue p_py=processes:2 \
+    --command "p_py=PYTHONPATH=$root/client/python $python $root/bench/noop_worker.py"
 start hello "$bin/hello-baseline" --port 0
 hello="http://$(field "$READY" http)"
 start floor "$bin/hello-baseline" --port 0 --delay-ms 100
@@ -170,6 +183,53 @@ echo_vs_hello() {
 }
 echo_vs_hello "echo 1 B POST, c=50, keep-alive" "$echo_n" -k
 echo_vs_hello "echo 1 B POST, c=50, no keep-alive" "$noka_n"
+
+echo
+row "pools" result ideal ratio target
+row ----- ------ ----- ----- ------
+# spin_round QUEUE LABEL [TARGET]: 20 spins of 200 ms sent at once by one
+# curl process (ab sends its first request alone and would add a round);
+# the time is the last answer's (the longest curl time_total).
+spin_round() {
+    local times=() i m r out bad
+    for ((i = 1; i <= 20; i++)); do printf 'url = "%s"\n' "$gw/v1/jobs/$1/spin"; done >"$tmp/spin.cfg"
+    for ((i = 0; i < runs; i++)); do
+        out=$(curl -s --parallel --parallel-immediate --parallel-max 20 -m 60 \
+            --data-binary 200 -o /dev/null -w '%{http_code} %{time_total}\n' -K "$tmp/spin.cfg")
+        bad=$(awk '$1 != 200' <<<"$out" | wc -l)
+        if [ "$bad" -ne 0 ] || [ "$(wc -l <<<"$out")" -ne 20 ]; then
+            echo "bench: $2: $bad of 20 not 200" >&2
+            failures=$((failures + 1))
+        fi
+        times+=("$(awk '$2 > m { m = $2 } END { printf "%.3f", m }' <<<"$out")")
+    done
+    m=$(median "${times[@]}")
+    r=$(ratio "$m" 2.0)
+    row "$2" "$m s" "2.000 s" "$r" "${3:+<= 1.10 $(verdict "$r" '<=' 1.1)}"
+    detail+=("$2 (s): ${times[*]}")
+}
+spin_round p_procs "cpu: 20 x spin 200 ms, processes:2" target
+spin_round p_threads "cpu: 20 x spin 200 ms, threads:2"
+# noop QUEUE LABEL: echo round trips per second (the pool's own cost).
+noop() {
+    local rps=() i
+    for ((i = 0; i < runs; i++)); do
+        ab_run "$2" "$pool_n" -k -c 8 -p "$tmp/payload" -T application/octet-stream \
+            "$gw/v1/jobs/$1/echo"
+        rps+=("${AB_RPS:-0}")
+    done
+    NOOP=$(median "${rps[@]}")
+    detail+=("$2 (req/s): ${rps[*]}")
+}
+noop p_threads "no-op, threads:2"
+t=$NOOP
+noop p_procs "no-op, processes:2"
+p=$NOOP
+noop p_py "no-op, Python worker x2"
+y=$NOOP
+row "no-op round trips, threads:2" "$(printf '%.0f/s' "$t")" "" "1.000" ""
+row "no-op round trips, processes:2" "$(printf '%.0f/s' "$p")" "" "$(ratio "$p" "$t")" ""
+row "no-op round trips, Python x2" "$(printf '%.0f/s' "$y")" "" "$(ratio "$y" "$t")" ""
 
 echo
 printf '%s\n' "${detail[@]}"

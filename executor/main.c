@@ -25,7 +25,7 @@ static const char usage[] =
     "                                crash isolation, hard deadlines, memory limits\n"
     "Functions: the built-ins echo, sleep and spin, those of every --plugin, and on\n"
     "a --command queue those its worker program announces (only there).\n"
-    "Default queues: io=threads:64 and cpu=threads:<number of CPUs>.\n";
+    "Default queues: io=threads:64 and cpu=processes:<number of CPUs>.\n";
 
 /* Finds the queue a per-queue flag value names: "NAME=VALUE" sets that
  * queue's; a bare "VALUE" (allow_all) every process queue's. Returns the
@@ -131,7 +131,7 @@ int main(int argc, char **argv)
          flag_set_list, &connect, 0, 0, 1},
         {"queue", "NAME=KIND:SIZE",
          "a queue and its pool: threads:N, threads:MIN-MAX or processes:N, sizes 1..4096, "
-         "repeatable (default io=threads:64 and cpu=threads:<CPUs>)",
+         "repeatable (default io=threads:64 and cpu=processes:<CPUs>)",
          flag_set_list, &queue_specs, 0, 0, 1},
         {"id", "NAME", "this executor's id in Hello and the gateway's logs (default HOST-PID)",
          flag_set_string, &id, 0, 0, 0},
@@ -206,7 +206,7 @@ int main(int argc, char **argv)
     if (queue_specs.count == 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
         char cpu[64];
-        snprintf(cpu, sizeof(cpu), "cpu=threads:%ld",
+        snprintf(cpu, sizeof(cpu), "cpu=processes:%ld",
                  ncpu < 1                ? 1
                  : ncpu > CODEC_POOL_MAX ? CODEC_POOL_MAX
                                          : ncpu);

@@ -450,6 +450,7 @@ void proc_worker_run(proc_worker *w, pool_job *job)
     size_t total = hlen + job->call.len, sent = 0;
     uint64_t next_rss = start;
     char why[512];
+    int writable = 1;
 
     for (;;) {
         uint64_t now = clock_now_us();
@@ -480,11 +481,13 @@ void proc_worker_run(proc_worker *w, pool_job *job)
         struct pollfd pfd[3] = {{.fd = w->out_fd, .events = POLLIN},
                                 {.fd = w->pidfd, .events = POLLIN},
                                 {.fd = sent < total ? w->in_fd : -1, .events = POLLOUT}};
-        if (poll(pfd, 3, ms) < 0 && errno != EINTR) {
+        /* The first turn writes before it polls: a pipe usually takes a
+         * whole small job at once. */
+        if (!writable && poll(pfd, 3, ms) < 0 && errno != EINTR) {
             proc_end(w, job, OFFLOAD__CODE__CODE_CRASHED, 1, "poll: %s", strerror(errno));
             break;
         }
-        if (pfd[2].revents && sent < total) {
+        if (sent < total && (writable || pfd[2].revents)) {
             /* Write what the pipe takes; the payload is not copied. */
             struct iovec v[2];
             int nv = 0;
@@ -504,6 +507,10 @@ void proc_worker_run(proc_worker *w, pool_job *job)
                 sent += (size_t)n;
             else if (n < 0 && errno != EAGAIN && errno != EINTR)
                 sent = total; /* EPIPE: it is gone; its death is seen below */
+        }
+        if (writable) {
+            writable = 0;
+            continue; /* now poll for the answer (or for room to write) */
         }
         int over = 0;
         if (pfd[0].revents) {

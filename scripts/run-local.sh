@@ -7,7 +7,9 @@
 # The gateway runs on its defaults (HTTP 0.0.0.0:8080, executors tcp://*:5556,
 # clients tcp://*:5555) plus two of the seed app's routes; OFFLOAD_* variables
 # override them (OFFLOAD_HTTP=0.0.0.0:9090 make run). The executor serves
-# io=threads:64 and cpu=threads:<ncpu>. Logs go to this terminal.
+# io=threads:64, cpu=processes:<ncpu> and py=processes:2, whose workers run
+# examples/python/worker.py (the seed's sleep and a CPU-bound function).
+# Logs go to this terminal.
 #
 # Ctrl-C drains, like one SIGTERM: both processes run in their own session,
 # so the terminal's SIGINT reaches this script alone, which sends each of
@@ -101,20 +103,27 @@ for kv in $READY; do # the bound addresses (port 0 or * resolved)
 done
 bound=${bound/\/\/0.0.0.0:/\/\/127.0.0.1:}
 connect=${OFFLOAD_CONNECT:-$bound}
+root=$(cd "$(dirname "$0")/.." && pwd)
+python=/usr/bin/python3
+[ -x "$python" ] || python=python3
 start executor "$executor" --connect "$connect" \
-    --queue io=threads:64 --queue "cpu=threads:$(nproc)"
+    --queue io=threads:64 --queue "cpu=processes:$(nproc)" --queue py=processes:2 \
+    --command "py=PYTHONPATH=$root/client/python $python $root/examples/python/worker.py"
 
 url="http://localhost:${http##*:}"
 cat <<EOF
 
 offload is running: gateway pid ${pids[0]} on $http, executor pid ${pids[1]}
-(queues io=threads:64, cpu=threads:$(nproc)). Try, from another terminal:
+(queues io=threads:64, cpu=processes:$(nproc), py=processes:2 running
+examples/python/worker.py). Try, from another terminal:
 
   curl -s $url/healthz
   curl -s $url/v1/queues
   curl -s --data-binary 'hello' $url/v1/jobs/io/echo
   curl -s --data-binary 1000 $url/v1/jobs/io/sleep        # a 1 s blocking job
-  curl -s --data-binary 500 $url/v1/jobs/cpu/spin         # 0.5 s of CPU
+  curl -s --data-binary 500 $url/v1/jobs/cpu/spin         # 0.5 s of CPU, in a worker process
+  curl -s --data-binary 3000 $url/v1/jobs/py/sleep        # the seed's time.sleep(3), in Python
+  curl -s --data-binary 2000000 $url/v1/jobs/py/primes    # CPU-bound Python
   curl -s '$url/v1/delay?ms=1000'                         # the gateway's timer, no thread
   curl -s $url/test/sync                                   # the seed's routes (3 s each)
   curl -s $url/test/async

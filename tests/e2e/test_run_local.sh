@@ -24,12 +24,16 @@ read -r gw_pid ex_pid url < <(sed -n \
 PIDS+=("$gw_pid" "$ex_pid")
 url=${url/0.0.0.0/127.0.0.1}
 check "the executor serves io" wait_until 10 sh -c "curl -s -m 2 '$url/v1/queues' | grep -q '\"executors\":1'"
+check_eq "the Python example worker serves py (primes below 1000)" 168 \
+    "$(curl -s -m 10 -X POST --data-binary 1000 "$url/v1/jobs/py/primes")"
+check_eq "cpu is a process pool" processes \
+    "$(curl -s -m 2 "$url/v1/queues" | jq -r '.queues[] | select(.name == "cpu") | .kind')"
 
 # A job that is running when Ctrl-C comes (5 s; the drain waits for it).
 curl -s -m 30 -o "$E2E_TMP/job.body" -w '%{http_code}' -X POST --data-binary 5000 \
     "$url/v1/jobs/io/sleep" >"$E2E_TMP/job.code" &
 curl_pid=$!
-check "the job is running" wait_until 10 sh -c "curl -s -m 2 '$url/v1/queues' | grep -q '\"busy\":1'"
+check "the job is running" wait_until 10 sh -c "curl -s -m 2 '$url/v1/queues' | jq -e '.queues[] | select(.name == \"io\") | .busy == 1' >/dev/null"
 
 kill -INT -- "-$rl" # Ctrl-C: SIGINT to the process group
 check "the gateway starts draining while the job runs" \

@@ -58,8 +58,7 @@ static pool *start(fixture *fx, unsigned n, unsigned max_jobs, char *const *argv
     fx->cfg.max_frame = (1 << 20) + 4096;
     if (!fx->r)
         fx->r = pool_results_new();
-    pool_config pc = {
-        .name = "cpu", .kind = POOL_PROCESSES, .min = n, .max = n, .proc = &fx->cfg};
+    pool_config pc = {.name = "cpu", .kind = POOL_PROCESSES, .min = n, .max = n, .proc = &fx->cfg};
     fx->p = pool_start(&pc, fx->r, fx->err, sizeof(fx->err));
     return fx->p;
 }
@@ -215,8 +214,7 @@ static void test_crash_and_garbage(void)
     stop(&fx);
 
     char *garbage[] = {"/bin/sh", "-c",
-                       SH_HELLO "head -c 1 >/dev/null; echo this is not a frame; sleep 30",
-                       NULL};
+                       SH_HELLO "head -c 1 >/dev/null; echo this is not a frame; sleep 30", NULL};
     CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, garbage));
     uint64_t t0 = clock_now_us();
     CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
@@ -263,8 +261,12 @@ static void test_start_failures(void)
     char *silent[] = {"/bin/sh", "-c", "sleep 30", NULL};
     memset(&fx, 0, sizeof(fx));
     fx.r = pool_results_new();
-    fx.cfg = (proc_config){.queue = "cpu", .argv = silent, .envp = environ, .kill_grace_ms = 100,
-                           .start_timeout_ms = 200, .max_frame = 4096};
+    fx.cfg = (proc_config){.queue = "cpu",
+                           .argv = silent,
+                           .envp = environ,
+                           .kill_grace_ms = 100,
+                           .start_timeout_ms = 200,
+                           .max_frame = 4096};
     pool_config pc = {.name = "cpu", .kind = POOL_PROCESSES, .min = 1, .max = 1, .proc = &fx.cfg};
     CU_ASSERT_PTR_NULL(pool_start(&pc, fx.r, fx.err, sizeof(fx.err)));
     CU_ASSERT_PTR_NOT_NULL(strstr(fx.err, "no hello within 200 ms"));

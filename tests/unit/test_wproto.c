@@ -172,8 +172,8 @@ static int hello_rc(const char *text, size_t max_names, size_t *count, char *err
 {
     char **names;
     size_t n;
-    int rc = wp_parse_hello((const uint8_t *)text, strlen(text), max_names, &names, &n, err,
-                            errlen);
+    int rc =
+        wp_parse_hello((const uint8_t *)text, strlen(text), max_names, &names, &n, err, errlen);
     if (rc == 0) {
         *count = n;
         wp_names_free(names, n);
@@ -187,9 +187,8 @@ static void test_hello(void)
     size_t n = 0;
     char **names;
     const char *ok = "offload-worker 1\nresize\nthumb.v2\n";
-    CU_ASSERT_EQUAL_FATAL(wp_parse_hello((const uint8_t *)ok, strlen(ok), 10, &names, &n, err,
-                                         sizeof(err)),
-                          0);
+    CU_ASSERT_EQUAL_FATAL(
+        wp_parse_hello((const uint8_t *)ok, strlen(ok), 10, &names, &n, err, sizeof(err)), 0);
     CU_ASSERT_EQUAL_FATAL(n, 2);
     CU_ASSERT_STRING_EQUAL(names[0], "resize");
     CU_ASSERT_STRING_EQUAL(names[1], "thumb.v2");
