@@ -203,6 +203,9 @@ static int proc_start(proc_worker *w, char *err, size_t errlen)
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_adddup2(&fa, in[0], STDIN_FILENO);
     posix_spawn_file_actions_adddup2(&fa, out[1], STDOUT_FILENO);
+    /* Nothing else of ours (a --ready-fd, descriptors the executor's own
+     * parent left open) reaches the worker. */
+    posix_spawn_file_actions_addclosefrom_np(&fa, STDERR_FILENO + 1);
     posix_spawnattr_init(&attr);
     sigset_t none, deflt;
     sigemptyset(&none);

@@ -41,6 +41,11 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
         }
         if (got == 0) {
             long n = wp_reader_fill(&rd, STDIN_FILENO);
+            if (n == 0 && wp_reader_pending(&rd)) {
+                fprintf(stderr, PROG ": stdin ended inside a frame\n");
+                rc = 2;
+                break;
+            }
             if (n == 0)
                 break; /* the executor closed our stdin: exit */
             if (n < 0 && n != -EINTR) {

@@ -60,6 +60,8 @@ static int wp_reader_reserve(wp_reader *r, size_t more)
 
 int wp_reader_feed(wp_reader *r, const void *data, size_t len)
 {
+    if (len == 0)
+        return 0;
     if (wp_reader_reserve(r, len) < 0)
         return -ENOMEM;
     memcpy(r->buf + r->len, data, len);
@@ -81,9 +83,9 @@ long wp_reader_fill(wp_reader *r, int fd)
 int wp_reader_next(wp_reader *r, wp_frame *f, char *err, size_t errlen)
 {
     size_t have = r->len - r->off;
-    const uint8_t *p = r->buf + r->off;
     if (have < WP_HEADER)
         return 0;
+    const uint8_t *p = r->buf + r->off;
     uint32_t len = (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
     if (len == 0 || len > r->max) {
         char quoted[4 * 32 + 8];

@@ -169,6 +169,39 @@ stop_process "$EX_PID"
 check_eq "the executor stops cleanly (exit 0)" 0 "$STOP_RC"
 check "its worker processes are gone" wait_until 5 eval '! pgrep -f testworker.py -P '"$EX_PID"' >/dev/null'
 
+# ---- the worker side alone, fed by hand ------------------------------------------
+# worker_alone NAME INPUT CMD...: runs CMD with INPUT (printf format) on
+# stdin; sets W_RC, W_OUT (stdout file) and W_ERR (stderr text).
+worker_alone() {
+    local name=$1 input=$2
+    shift 2
+    W_OUT="$E2E_TMP/$name.out"
+    # shellcheck disable=SC2059
+    printf "$input" | "$@" >"$W_OUT" 2>"$E2E_TMP/$name.err"
+    W_RC=$?
+    W_ERR=$(cat "$E2E_TMP/$name.err")
+}
+hello_line() { tail -c +6 "$W_OUT" | head -n 1; }
+for side in python c; do
+    if [ "$side" = python ]; then cmd=($PY "$E2E_DIR/workers/testworker.py"); else cmd=("$EXECUTOR" serve-worker); fi
+    worker_alone "$side-eof" '' "${cmd[@]}"
+    check_eq "$side worker: says hello, exits 0 at the end of stdin" "0 offload-worker 1" \
+        "$W_RC $(hello_line)"
+    worker_alone "$side-zero" '\0\0\0\0' "${cmd[@]}"
+    check "$side worker: a frame length of 0 is an error, exit 2 ($W_ERR)" \
+        test "$W_RC" = 2 -a -n "$W_ERR"
+    worker_alone "$side-cut" '\0\0\0\20J\0\0' "${cmd[@]}"
+    check "$side worker: stdin ending inside a frame is an error, exit 2 ($W_ERR)" \
+        eval '[ "$W_RC" = 2 ] && grep -q "inside a frame" <<<"$W_ERR"'
+    worker_alone "$side-type" '\0\0\0\1R' "${cmd[@]}"
+    check "$side worker: a frame that is not a job is an error, exit 2 ($W_ERR)" \
+        eval '[ "$W_RC" = 2 ] && grep -q "not a job" <<<"$W_ERR"'
+    # A whole job for echo ("hi"), then the end: one R frame, exit 0.
+    worker_alone "$side-job" '\0\0\0\14J\0\0\0\0\4echohi' "${cmd[@]}"
+    got=$(tail -c 3 "$W_OUT" | od -An -c | tr -s ' ' | sed 's/^ //')
+    check_eq "$side worker: a job is answered with one result frame" "0 R h i" "$W_RC $got"
+done
+
 # ---- refused at start ---------------------------------------------------------
 refused() { # WANT_TEXT FLAGS...: the executor exits 2 and says WANT_TEXT
     local want=$1 out rc

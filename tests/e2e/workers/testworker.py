@@ -10,6 +10,11 @@ from offload_worker import function, serve
 
 
 @function
+def echo(payload):
+    return payload
+
+
+@function
 def pid(payload):
     return str(os.getpid())
 
