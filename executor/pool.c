@@ -77,6 +77,7 @@ void pool_job_init(pool_job *job, function_fn fn, const uint8_t *payload, size_t
     job->call.deadline_us = deadline_us;
     job->call.cancelled = &job->cancelled;
     atomic_init(&job->cancelled, 0);
+    atomic_init(&job->started, 0);
 }
 
 void pool_job_cancel(pool_job *job)
@@ -175,6 +176,7 @@ static void pool_run(pool_worker *w, pool_job *job)
     uint64_t now = clock_now_us();
     if (pool_precheck(job, now) < 0)
         return;
+    atomic_store_explicit(&job->started, 1, memory_order_relaxed);
     if (w->proc) {
         proc_worker_run(w->proc, job);
         return;

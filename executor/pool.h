@@ -41,6 +41,7 @@ typedef struct pool_job {
     const char *name;   /* the function's name (processes send it on) */
     function_call call; /* call.cancelled points at `cancelled` */
     atomic_int cancelled;
+    atomic_int started; /* set once a worker starts running it (tests, logs) */
     uint64_t submitted_us;
     /* Out: set by the pool before the job comes back. */
     int code;        /* Offload__Code; CODE_OK when the function succeeded */

@@ -36,6 +36,7 @@ struct proc_worker {
     const atomic_int *stopping;
     pid_t pid; /* 0: no process */
     int pidfd, in_fd, out_fd;
+    int reaped, status; /* without a pidfd: reaped while waiting, and how */
     unsigned jobs;      /* run by this process */
     unsigned crashes;   /* in a row, without a job that ended well between */
     const char *retire; /* why to replace it after this job; NULL: keep it */
@@ -139,9 +140,12 @@ static int proc_wait_exit(proc_worker *w, int ms)
     if (w->pidfd < 0) {
         /* No pidfd (an old kernel): poll waitpid. */
         for (int t = 0; t <= ms; t += 5) {
-            int status;
-            if (waitpid(w->pid, &status, WNOHANG | __WNOTHREAD) != 0 || kill(w->pid, 0) < 0)
+            if (w->reaped)
                 return 1;
+            if (waitpid(w->pid, &w->status, WNOHANG) == w->pid) {
+                w->reaped = 1;
+                return 1;
+            }
             struct timespec ts = {0, 5000000};
             nanosleep(&ts, NULL);
         }
@@ -159,9 +163,11 @@ static int proc_wait_exit(proc_worker *w, int ms)
  * Returns its wait status. */
 static int proc_reap(proc_worker *w)
 {
-    int status = 0;
-    while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
-        ;
+    int status = w->status;
+    if (!w->reaped)
+        while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
+            ;
+    w->reaped = 0;
     proc_close_fds(w);
     wp_reader_reset(&w->rd);
     w->pid = 0;
@@ -231,7 +237,9 @@ static int proc_start(proc_worker *w, char *err, size_t errlen)
     w->pid = pid;
     w->in_fd = in[1];
     w->out_fd = out[0];
-    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+    w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 (ENOSYS): waitpid polling */
+    w->reaped = 0;
+    w->status = 0;
     w->jobs = 0;
     w->retire = NULL;
     w->started_us = clock_now_us();
@@ -365,7 +373,7 @@ static void proc_end(proc_worker *w, pool_job *job, int code, int kill_it, const
     va_start(ap, fmt);
     vsnprintf(what, sizeof(what), fmt, ap);
     va_end(ap);
-    pid_t pid = w->pid;
+    pid_t pid = job->pid; /* w->pid is 0 once a dead worker is reaped */
     job->code = code;
     if (kill_it) {
         int killed;

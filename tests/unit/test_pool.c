@@ -108,6 +108,23 @@ static size_t wait_results(pool_results *r, pool_job **got, size_t n, int timeou
     return count;
 }
 
+/* Runs n (<= 4) rendezvous jobs on p: each succeeds only if all n run
+ * at once. */
+static void meet(pool *p, pool_results *r, int n)
+{
+    pool_job jobs[4];
+    pool_job *got[JOBS_MAX];
+    meet_inside = 0;
+    meet_want = n;
+    for (int i = 0; i < n; i++) {
+        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
+        CU_ASSERT_EQUAL(pool_submit(p, &jobs[i]), 0);
+    }
+    CU_ASSERT_EQUAL(wait_results(r, got, (size_t)n, 30000), (size_t)n);
+    for (int i = 0; i < n; i++)
+        CU_ASSERT_EQUAL(jobs[i].code, OFFLOAD__CODE__CODE_OK);
+}
+
 static int readable(int fd)
 {
     struct pollfd pfd = {.fd = fd, .events = POLLIN};
@@ -126,17 +143,8 @@ static void test_parallel(void)
     CU_ASSERT_EQUAL(pool_size(p), 4);
 
     /* 4 jobs that each wait until all 4 are running at once. */
-    pool_job jobs[4];
     pool_job *got[JOBS_MAX];
-    meet_inside = 0;
-    meet_want = 4;
-    for (int i = 0; i < 4; i++) {
-        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
-        CU_ASSERT_EQUAL(pool_submit(p, &jobs[i]), 0);
-    }
-    CU_ASSERT_EQUAL(wait_results(r, got, 4, 30000), 4);
-    for (int i = 0; i < 4; i++)
-        CU_ASSERT_EQUAL(jobs[i].code, OFFLOAD__CODE__CODE_OK);
+    meet(p, r, 4);
     /* And a sleep runs for its time. */
     pool_job nap;
     pool_job_init(&nap, fn_sleep, (const uint8_t *)"50", 2, 0);
@@ -300,23 +308,12 @@ static void test_elastic(void)
     pool_get_stats(p, &st);
     CU_ASSERT_EQUAL(st.workers, 1);
 
-    pool_job jobs[4];
     pool_job *got[JOBS_MAX];
-    meet_inside = 0;
-    meet_want = 4;
-    for (int i = 0; i < 4; i++) {
-        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
-        CU_ASSERT_EQUAL(pool_submit(p, &jobs[i]), 0);
-    }
-    CU_ASSERT_EQUAL(wait_results(r, got, 4, 30000), 4);
-    for (int i = 0; i < 4; i++)
-        CU_ASSERT_EQUAL(jobs[i].code, OFFLOAD__CODE__CODE_OK);
+    meet(p, r, 4);
     pool_get_stats(p, &st);
     CU_ASSERT_EQUAL(st.grown, 3);
 
     /* A fifth job never grows it past max. */
-    meet_inside = 0;
-    meet_want = 5;
     pool_job five[5];
     for (int i = 0; i < 5; i++) {
         pool_job_init(&five[i], counting_echo, (const uint8_t *)"x", 1, 0);
@@ -334,15 +331,7 @@ static void test_elastic(void)
     CU_ASSERT_EQUAL(st.workers, 1);
     CU_ASSERT_EQUAL(st.shrunk, st.grown);
     /* And grows again. */
-    meet_inside = 0;
-    meet_want = 2;
-    for (int i = 0; i < 2; i++) {
-        pool_job_init(&jobs[i], rendezvous_echo, (const uint8_t *)"met", 3, 0);
-        pool_submit(p, &jobs[i]);
-    }
-    CU_ASSERT_EQUAL(wait_results(r, got, 2, 30000), 2);
-    CU_ASSERT_EQUAL(jobs[0].code, OFFLOAD__CODE__CODE_OK);
-    CU_ASSERT_EQUAL(jobs[1].code, OFFLOAD__CODE__CODE_OK);
+    meet(p, r, 2);
     pool_destroy(&p);
     pool_results_destroy(&r);
 }
