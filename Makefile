@@ -5,8 +5,9 @@
 #   make test       install what is missing, build, run every test
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make bench      the benchmarks (seed scenario, echo vs hello-world)
-#   make install    binaries, offload.h, liboffload (.a, versioned .so) and
-#                   offload.pc under $(DESTDIR)$(PREFIX); make uninstall
+#   make install    binaries, offload.h, offload_plugin.h, liboffload (.a,
+#                   versioned .so) and offload.pc under $(DESTDIR)$(PREFIX);
+#                   make uninstall
 #
 # A packager may set CFLAGS, CPPFLAGS, LDFLAGS, PREFIX, BINDIR, LIBDIR,
 # INCLUDEDIR, PKGCONFIGDIR, DESTDIR and WERROR= (warnings stay warnings).
@@ -154,7 +155,7 @@ install: $(BINS) $(LIBS) $(BUILD)/install/offload.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 644 client/offload.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 client/offload.h executor/offload_plugin.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(BUILD)/lib/liboffload.a $(DESTDIR)$(LIBDIR)
 	install -m 755 $(BUILD)/lib/liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)
 	ln -sf liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
@@ -163,7 +164,8 @@ install: $(BINS) $(LIBS) $(BUILD)/install/offload.pc
 
 uninstall:
 	rm -f $(addprefix $(DESTDIR)$(BINDIR)/,$(notdir $(BINS))) \
-	    $(DESTDIR)$(INCLUDEDIR)/offload.h $(DESTDIR)$(LIBDIR)/liboffload.a \
+	    $(DESTDIR)$(INCLUDEDIR)/offload.h $(DESTDIR)$(INCLUDEDIR)/offload_plugin.h \
+	    $(DESTDIR)$(LIBDIR)/liboffload.a \
 	    $(DESTDIR)$(LIBDIR)/liboffload.so $(DESTDIR)$(LIBDIR)/$(SONAME) \
 	    $(DESTDIR)$(LIBDIR)/liboffload.so.$(VERSION) $(DESTDIR)$(PKGCONFIGDIR)/offload.pc
 

@@ -384,13 +384,14 @@ load_bg() {
     (
         curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max "$par" \
             -m 60 -X "$method" "$@" -K "$dir/curl.config" \
-            -w '%{filename_effective}|%{http_code}|%{exitcode}|%header{retry-after}|%header{x-offload-waited-us}|%header{x-offload-run-us}|%header{x-offload-job-id}\n' \
+            -w '%{filename_effective}|%{http_code}|%{exitcode}|%header{retry-after}|%header{x-offload-waited-us}|%header{x-offload-run-us}|%header{x-offload-job-id}|%{time_total}\n' \
             >"$dir/results" 2>/dev/null
         # '|' separates the fields: an absent header is an empty one.
-        while IFS='|' read -r file code rc retry waited run job; do
+        while IFS='|' read -r file code rc retry waited run job total; do
             i=${file%.body}
             echo "$code" >"$i.code"
             echo "$rc" >"$i.rc"
+            to_ms "$total" >"$i.ms"
             {
                 [ -n "$retry" ] && echo "Retry-After: $retry"
                 [ -n "$waited" ] && echo "X-Offload-Waited-Us: $waited"

@@ -22,6 +22,7 @@ unset MAKEFLAGS MFLAGS MAKELEVEL # a make of our own, not a sub-make of make tes
 make "${make_args[@]}" install >"$E2E_TMP/install.log" 2>&1
 check_eq "make install DESTDIR=... PREFIX=$prefix succeeds" 0 "$?" || cat "$E2E_TMP/install.log" >&2
 for f in bin/offload-gateway bin/offload-executor bin/offload include/offload.h \
+    include/offload_plugin.h \
     lib/liboffload.a lib/liboffload.so.0.1.0 lib/pkgconfig/offload.pc; do
     check "installs $prefix/$f" test -f "$root$prefix/$f"
 done
@@ -107,6 +108,19 @@ check_eq "the same program links liboffload.a statically, no clash" 0 "$?" ||
 check "it does not need liboffload.so" \
     sh -c "! readelf -d '$E2E_TMP/app-static' | grep -q 'NEEDED.*liboffload'"
 check_eq "it runs against the gateway" installed "$("$E2E_TMP/app-static" "$GW_CLIENTS")"
+
+# A plugin built against the installed header, loaded by the installed
+# executor.
+cc -shared -fPIC -I"$root$prefix/include" "$REPO_ROOT/examples/plugin/example_plugin.c" \
+    -o "$E2E_TMP/plugin.so" 2>"$E2E_TMP/cc-plugin.err"
+check_eq "the example plugin builds against the installed offload_plugin.h" 0 "$?" ||
+    cat "$E2E_TMP/cc-plugin.err" >&2
+start_process installed-executor "$E2E_TMP/installed-executor.log" \
+    "$root$prefix/bin/offload-executor" --connect "$GW_EXECUTORS" --queue plug=threads:1 \
+    --plugin "$E2E_TMP/plugin.so" && installed_ex=$STARTED_PID
+http POST /v1/jobs/plug/upper --data-binary installed
+check_eq "the installed executor runs it" "200 INSTALLED" "$HTTP_STATUS $(cat "$HTTP_BODY")"
+[ -n "${installed_ex:-}" ] && stop_process "$installed_ex"
 
 make "${make_args[@]}" uninstall >>"$E2E_TMP/install.log" 2>&1
 check_eq "make uninstall succeeds" 0 "$?"
