@@ -71,6 +71,12 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
             code = functions_call(def, &call, &o);
         else
             snprintf(o.message, sizeof(o.message), "this worker has no function '%s'", job.name);
+        if (code == OFFLOAD__CODE__CODE_OK && o.len + 1 > max_frame) {
+            snprintf(o.message, sizeof(o.message),
+                     "%s: a result of %zu bytes is over the limit of %zu (--max-payload)", job.name,
+                     o.len, max_frame - 1 - WP_SLACK);
+            code = OFFLOAD__CODE__CODE_JOB_FAILED;
+        }
         int wrc = code == OFFLOAD__CODE__CODE_OK
                       ? wp_write_frame(out, WP_RESULT, o.data, o.len)
                       : wp_write_frame(out, WP_ERROR, o.message, strlen(o.message));

@@ -172,4 +172,8 @@ def serve(functions=None, *, max_frame=None):
             _write_frame(out, "E", ("this worker has no function %r" % name).encode())
             continue
         ftype, body = _call(fn, payload)
+        if len(body) + 1 > max_frame:
+            ftype, body = "E", ("%s: a result of %d bytes is over the frame limit of %d "
+                                "(the executor's --max-payload + 4096)"
+                                % (name, len(body), max_frame - 1)).encode()
         _write_frame(out, ftype, body)

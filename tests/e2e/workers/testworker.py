@@ -15,6 +15,11 @@ def echo(payload):
 
 
 @function
+def big(payload):
+    return b"x" * (int(payload) << 20)
+
+
+@function
 def pid(payload):
     return str(os.getpid())
 
