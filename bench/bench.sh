@@ -194,7 +194,7 @@ spin_round() {
     local times=() i m r out bad
     for ((i = 1; i <= 20; i++)); do printf 'url = "%s"\n' "$gw/v1/jobs/$1/spin"; done >"$tmp/spin.cfg"
     for ((i = 0; i < runs; i++)); do
-        out=$(curl -s --parallel --parallel-immediate --parallel-max 20 -m 60 \
+        out=$(curl -s --no-progress-meter --parallel --parallel-immediate --parallel-max 20 -m 60 \
             --data-binary 200 -o /dev/null -w '%{http_code} %{time_total}\n' -K "$tmp/spin.cfg")
         bad=$(awk '$1 != 200' <<<"$out" | wc -l)
         if [ "$bad" -ne 0 ] || [ "$(wc -l <<<"$out")" -ne 20 ]; then
