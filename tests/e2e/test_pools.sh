@@ -82,7 +82,7 @@ check_error "a Python exception is 500 job_failed" 500 job_failed
 check_eq "  with the exception's message" "ValueError: bad input: x" "$(json "$HTTP_BODY" .message)"
 http POST /v1/jobs/py/big --data-binary 2
 check_error "a Python result over the frame limit is 500 job_failed, not a broken worker" 500 job_failed
-check "  saying so ($(json "$HTTP_BODY" .message))" grep -q "over the limit" "$HTTP_BODY"
+check "  saying so ($(json "$HTTP_BODY" .message))" grep -q "over the frame limit" "$HTTP_BODY"
 http POST /v1/jobs/py/noisy
 check_eq "print() in a function does not break the protocol" "200 fine" \
     "$HTTP_STATUS $(cat "$HTTP_BODY")"
