@@ -174,6 +174,25 @@ void gateway_detach(gateway *gw, gw_job *job)
     jobs_detach(&gw->jobs, job);
 }
 
+int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detached_job **out,
+                            int *existing, char *err, size_t errlen)
+{
+    if (gw->draining) {
+        free(r->payload);
+        r->payload = NULL;
+        *out = NULL;
+        *existing = 0;
+        snprintf(err, errlen, "the gateway is shutting down; retry on another gateway");
+        return OFFLOAD__CODE__CODE_NO_EXECUTOR;
+    }
+    return detached_submit(&gw->detached, r, key, out, existing, err, errlen);
+}
+
+detached *gateway_detached(gateway *gw)
+{
+    return &gw->detached;
+}
+
 uint64_t gateway_job_id(const gw_job *job)
 {
     return job->id;
@@ -325,6 +344,10 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                           .default_retries = cfg->default_retries};
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, gw_first_job_id());
+    detached_limits dl = {.ttl_ms = cfg->result_ttl_ms,
+                          .max_bytes = cfg->result_max_bytes,
+                          .max_jobs = cfg->max_detached};
+    detached_init(&gw->detached, &gw->jobs, &gw->loop.timers, &dl);
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
                    gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
     clients_init(&gw->clients, gw, gw_send_client, gw);
@@ -400,6 +423,7 @@ void gateway_close(gateway *gw)
     if (gw->exec_sock)
         executors_goodbye(&gw->executors, "the gateway is shutting down");
     http_stop(&gw->http);
+    detached_free(&gw->detached);
     executors_close(&gw->executors);
     queue_table_free(&gw->queues);
     loop_close(&gw->loop);

@@ -18,6 +18,7 @@
 #include <stdint.h>
 
 #include "clients.h"
+#include "detached.h"
 #include "executors.h"
 #include "flags.h"
 #include "jobs.h"
@@ -43,7 +44,10 @@ typedef struct gateway_config {
     long long drain_timeout_ms; /* on SIGTERM, how long requests may finish */
     long long heartbeat_ms;
     long long liveness;
-    long long ready_fd; /* -1: none */
+    long long ready_fd;         /* -1: none */
+    long long result_ttl_ms;    /* a detached job's outcome is kept this long */
+    long long result_max_bytes; /* outcomes kept, in bytes */
+    long long max_detached;     /* detached jobs kept at once */
 } gateway_config;
 
 struct http_front;
@@ -57,6 +61,7 @@ typedef struct gateway {
     char exec_endpoint[256], client_endpoint[256], http_endpoint[128];
     queue_table queues;
     jobs jobs;
+    detached detached; /* jobs nobody waits on (?wait=false, Idempotency-Key) */
     executors executors;
     clients clients;
     struct http_front *http;
@@ -90,6 +95,13 @@ int gateway_submit(gateway *gw, job_request *r, job_done_fn done, void *arg, gw_
 
 /* The caller of job went away: done will not be called. */
 void gateway_detach(gateway *gw, gw_job *job);
+
+/* Detached jobs (detached.h): a submit that nobody waits on, and its
+ * lookups. gateway_submit_detached refuses with no_executor while the
+ * gateway drains, like gateway_submit. */
+int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detached_job **out,
+                            int *existing, char *err, size_t errlen);
+detached *gateway_detached(gateway *gw);
 
 /* The job's id (for logs and headers). */
 uint64_t gateway_job_id(const gw_job *job);

@@ -51,8 +51,11 @@ typedef enum http_target {
     TARGET_HEALTHZ,
     TARGET_QUEUES,
     TARGET_STATS,
-    TARGET_DELAY, /* GET /v1/delay or a delay: route */
-    TARGET_JOB,   /* POST /v1/jobs/... or a job: route */
+    TARGET_DELAY,      /* GET /v1/delay or a delay: route */
+    TARGET_JOB,        /* POST /v1/jobs/... or a job: route */
+    TARGET_JOB_STATUS, /* GET /v1/jobs/ID */
+    TARGET_JOB_RESULT, /* GET /v1/jobs/ID/result */
+    TARGET_JOB_CANCEL, /* DELETE /v1/jobs/ID */
 } http_target;
 
 typedef struct http_request http_request;
@@ -82,8 +85,13 @@ struct http_request {
     uint8_t *body; /* the request body, up to --max-payload */
     size_t len, cap;
     int too_large;
-    gw_job *job;    /* while the job runs */
-    gw_timer delay; /* while a delay waits */
+    gw_job *job;                    /* while the job runs */
+    gw_timer delay;                 /* while a delay waits; a result's wait_ms */
+    int detach;                     /* ?wait=false */
+    char key[DETACHED_KEY_MAX + 1]; /* Idempotency-Key, or "" */
+    uint64_t ref;                   /* the job a /v1/jobs/ID request names */
+    long long wait_ms;              /* GET .../result?wait_ms= */
+    detached_waiter waiter;         /* while waiting on a detached job */
     int is_suspended;
     int watch_fd;                  /* its socket in front->watch_fd, or -1 */
     http_request *prev, *next;     /* front->suspended list */
@@ -201,13 +209,12 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
     MHD_resume_connection(req->conn);
 }
 
-static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
+/* A job's outcome as the synchronous call answers it: the result bytes or
+ * the JSON error, with the X-Offload-* headers. */
+static struct MHD_Response *http_outcome(const job_outcome *o, unsigned *status_out)
 {
-    http_request *req = arg;
-    (void)job;
     unsigned status = MHD_HTTP_OK;
     struct MHD_Response *r;
-    req->job = NULL;
     if (o->code == OFFLOAD__CODE__CODE_OK) {
         r = MHD_create_response_from_buffer(o->len, (void *)o->payload, MHD_RESPMEM_MUST_COPY);
         if (r)
@@ -224,7 +231,143 @@ static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
         snprintf(v, sizeof(v), "%llu", (unsigned long long)o->run_us);
         MHD_add_response_header(r, "X-Offload-Run-Us", v);
     }
+    *status_out = status;
+    return r;
+}
+
+static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
+{
+    http_request *req = arg;
+    (void)job;
+    unsigned status;
+    req->job = NULL;
+    struct MHD_Response *r = http_outcome(o, &status);
     http_resume(req, status, r);
+}
+
+/* ---- detached jobs -------------------------------------------------- */
+
+static job_outcome http_detached_outcome(const detached_job *d)
+{
+    job_outcome o = {.job_id = d->id,
+                     .code = d->code,
+                     .payload = d->payload,
+                     .len = d->len,
+                     .message = d->message,
+                     .waited_us = d->waited_us,
+                     .run_us = d->run_us};
+    return o;
+}
+
+/* {"job_id", "state", ...}: what GET /v1/jobs/ID answers. */
+static struct MHD_Response *http_detached_json(const detached_job *d, int full)
+{
+    json_t *o = json_object();
+    char loc[64];
+    snprintf(loc, sizeof(loc), PARAMS_JOBS_PREFIX "%llu", (unsigned long long)d->id);
+    json_object_set_new(o, "job_id", json_integer((json_int_t)d->id));
+    json_object_set_new(o, "state", json_string(detached_state_name(detached_state_of(d))));
+    json_object_set_new(o, "location", json_string(loc));
+    if (full) {
+        uint64_t now = clock_now_us();
+        json_object_set_new(o, "queue", json_string(d->queue));
+        json_object_set_new(o, "function", json_string(d->function));
+        json_object_set_new(o, "age_ms", json_integer((json_int_t)((now - d->created_us) / 1000)));
+        if (d->ended) {
+            json_object_set_new(o, "error",
+                                d->code ? json_string(code_name(d->code)) : json_null());
+            json_object_set_new(o, "message", d->message ? json_string(d->message) : json_null());
+            json_object_set_new(o, "waited_us", json_integer((json_int_t)d->waited_us));
+            json_object_set_new(o, "run_us", json_integer((json_int_t)d->run_us));
+            json_object_set_new(o, "result_bytes", json_integer((json_int_t)d->len));
+            json_object_set_new(
+                o, "expires_in_ms",
+                json_integer((json_int_t)(d->owner->limits.ttl_ms -
+                                          (long long)((now - d->ended_us) / 1000))));
+        }
+    }
+    struct MHD_Response *r = http_json(o);
+    if (r) {
+        MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
+        snprintf(loc, sizeof(loc), "%llu", (unsigned long long)d->id);
+        MHD_add_response_header(r, "X-Offload-Job-Id", loc);
+    }
+    return r;
+}
+
+/* The answer to .../result (or a keyed synchronous call) once d ended. */
+static struct MHD_Response *http_detached_result(const detached_job *d, unsigned *status)
+{
+    job_outcome o = http_detached_outcome(d);
+    return http_outcome(&o, status);
+}
+
+static void http_detached_ended(detached_job *d, void *arg)
+{
+    http_request *req = arg;
+    loop_timer_stop(req->front->loop, &req->delay);
+    if (!req->is_suspended)
+        return; /* answered already (the gateway is stopping) */
+    unsigned status;
+    struct MHD_Response *r = http_detached_result(d, &status);
+    http_resume(req, status, r);
+}
+
+/* wait_ms passed before the job ended: 202 and its state. */
+static void http_detached_wait_over(gw_timer *t, void *arg)
+{
+    http_request *req = arg;
+    (void)t;
+    detached_job *d = req->waiter.d;
+    detached_unwait(&req->waiter);
+    if (!d || !req->is_suspended)
+        return;
+    http_resume(req, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
+}
+
+static enum MHD_Result http_unknown_job(http_request *req)
+{
+    char msg[256];
+    snprintf(msg, sizeof(msg),
+             "no job %llu: it never existed, or it ended more than --result-ttl ago (or was "
+             "evicted by --result-max-bytes); only detached jobs (?wait=false) are kept",
+             (unsigned long long)req->ref);
+    json_t *o = json_object();
+    json_object_set_new(o, "error", json_string("unknown_job"));
+    json_object_set_new(o, "message", json_string(msg));
+    json_object_set_new(o, "job_id", json_integer((json_int_t)req->ref));
+    return http_send(req->conn, MHD_HTTP_NOT_FOUND, http_json(o));
+}
+
+static enum MHD_Result http_job_ref(http_request *req)
+{
+    detached *ds = gateway_detached(req->front->gw);
+    detached_job *d = detached_find(ds, req->ref);
+    if (!d)
+        return http_unknown_job(req);
+    unsigned status;
+    switch (req->target) {
+    case TARGET_JOB_STATUS:
+        return http_send(req->conn, MHD_HTTP_OK, http_detached_json(d, 1));
+    case TARGET_JOB_CANCEL:
+        detached_cancel(ds, d);
+        return http_send(req->conn, MHD_HTTP_OK, http_detached_json(d, 1));
+    default:
+        break;
+    }
+    if (d->ended) {
+        struct MHD_Response *r = http_detached_result(d, &status);
+        return http_send(req->conn, status, r);
+    }
+    if (req->wait_ms <= 0)
+        return http_send(req->conn, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
+    if (loop_timer_start(req->front->loop, &req->delay,
+                         clock_now_us() + (uint64_t)req->wait_ms * 1000, http_detached_wait_over,
+                         req) < 0)
+        return MHD_NO;
+    http_suspend(req);
+    detached_wait(d, &req->waiter, http_detached_ended, req);
+    return MHD_YES;
 }
 
 static void http_delay_done(gw_timer *t, void *arg)
@@ -321,8 +464,25 @@ static void http_read_job_params(http_request *req)
     req->retries = -1;
     v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "retries");
     if (v && params_uint("retries", "retries", v, 0, JOBS_MAX_RETRIES, &req->retries, err,
-                         sizeof(err)) < 0)
+                         sizeof(err)) < 0) {
         http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        return;
+    }
+    int wait = 1;
+    v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "wait");
+    if (v && params_bool("wait", v, &wait, err, sizeof(err)) < 0) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        return;
+    }
+    req->detach = !wait;
+    v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
+    if (v && !detached_key_valid(v)) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                  "Idempotency-Key must be 1..128 printable characters, no spaces");
+        return;
+    }
+    if (v)
+        snprintf(req->key, sizeof(req->key), "%s", v);
 }
 
 /* Decides what a new request is for, from its method and path. */
@@ -331,7 +491,7 @@ static void http_resolve(http_request *req, const char *method, const char *url)
     http_front *h = req->front;
     char err[256], q[4 * PARAMS_QUOTE_MAX + 4];
     const int NOT_ALLOWED = -1;
-    int allowed = 1;
+    int allowed = 1, is_result = 0;
 
     static const struct {
         const char *path;
@@ -360,6 +520,18 @@ static void http_resolve(http_request *req, const char *method, const char *url)
                                sizeof(err)) < 0)
                 http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         }
+    } else if (!strncmp(url, PARAMS_JOBS_PREFIX, strlen(PARAMS_JOBS_PREFIX)) &&
+               strcmp(method, MHD_HTTP_METHOD_POST) != 0 &&
+               params_job_ref(url, &req->ref, &is_result) == 0) {
+        /* GET (or DELETE) /v1/jobs/ID[/result]: a detached job. */
+        int del = !strcmp(method, MHD_HTTP_METHOD_DELETE);
+        req->target = is_result ? TARGET_JOB_RESULT : del ? TARGET_JOB_CANCEL : TARGET_JOB_STATUS;
+        req->allow = is_result ? "GET, HEAD" : "GET, HEAD, DELETE";
+        allowed = http_is_get(method) || (del && !is_result) ? 1 : NOT_ALLOWED;
+        const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "wait_ms");
+        if (allowed == 1 && is_result && v &&
+            params_ms("wait_ms", v, 0, h->cfg.max_timeout_ms, &req->wait_ms, err, sizeof(err)) < 0)
+            http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
     } else if (!strncmp(url, PARAMS_JOBS_PREFIX, strlen(PARAMS_JOBS_PREFIX))) {
         int rc = params_job_path(url, req->queue, req->function, err, sizeof(err));
         if (rc == PARAMS_NOT_JOBS) {
@@ -477,6 +649,27 @@ static enum MHD_Result http_start_job(http_request *req)
                      .len = len,
                      .timeout_ms = (uint32_t)req->timeout_ms,
                      .retries = (int)req->retries};
+    if (req->detach || req->key[0]) {
+        /* Detached (?wait=false), or keyed: the store is the job's caller,
+         * so a second call with the key finds it. */
+        detached_job *d;
+        int existing;
+        int code = gateway_submit_detached(gw, &r, req->key, &d, &existing, err, sizeof(err));
+        if (code != OFFLOAD__CODE__CODE_OK)
+            return http_send_error(
+                req, code, err,
+                code == OFFLOAD__CODE__CODE_QUEUE_FULL ? gateway_retry_after(gw, req->queue) : 1);
+        if (req->detach) {
+            struct MHD_Response *resp = http_detached_json(d, 0);
+            if (resp && existing)
+                MHD_add_response_header(resp, "X-Offload-Idempotent-Replay", "true");
+            return http_send(req->conn, MHD_HTTP_ACCEPTED, resp);
+        }
+        req->ref = d->id;
+        http_suspend(req);
+        detached_wait(d, &req->waiter, http_detached_ended, req);
+        return MHD_YES;
+    }
     int code = gateway_submit(gw, &r, http_job_done, req, &job, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK)
         return http_send_error(
@@ -597,6 +790,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
         }
         return http_start_job(req);
+    case TARGET_JOB_STATUS:
+    case TARGET_JOB_RESULT:
+    case TARGET_JOB_CANCEL:
+        return http_job_ref(req);
     }
     return MHD_NO;
 }
@@ -612,6 +809,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         return;
     if (req->job)
         gateway_detach(h->gw, req->job);
+    detached_unwait(&req->waiter);
     loop_timer_stop(h->loop, &req->delay);
     if (req->response)
         MHD_destroy_response(req->response);
@@ -791,6 +989,7 @@ static void http_check_gone(void *arg)
             gateway_detach(h->gw, req->job);
             req->job = NULL;
         }
+        detached_unwait(&req->waiter); /* a detached job runs on without it */
         loop_timer_stop(h->loop, &req->delay);
         /* Nobody reads this answer: resuming lets MHD see the closed socket
          * and end the request. */
@@ -851,6 +1050,7 @@ static void http_resume_all(http_front *h, int answer)
             gateway_detach(h->gw, req->job);
             req->job = NULL;
         }
+        detached_unwait(&req->waiter); /* a detached job runs on without it */
         loop_timer_stop(h->loop, &req->delay);
         unsigned status = 0;
         struct MHD_Response *r = NULL;

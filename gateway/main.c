@@ -29,6 +29,9 @@ int main(int argc, char **argv)
         .max_timeout_ms = 3600000,
         .max_connections = 4096,
         .max_waiting = 10000,
+        .result_ttl_ms = 300000,
+        .result_max_bytes = 64LL << 20,
+        .max_detached = 10000,
         .heartbeat_ms = 1000,
         .liveness = 3,
         .drain_timeout_ms = 30000,
@@ -72,6 +75,18 @@ int main(int argc, char **argv)
          &cfg.max_connections, 1, 1000000, 0},
         {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
          flag_set_int, &cfg.max_waiting, 0, 100000000, 0},
+        {"result-ttl", "MS",
+         "a detached job's (?wait=false, Idempotency-Key) outcome is kept this long after it "
+         "ends (default 300000)",
+         flag_set_int, &cfg.result_ttl_ms, 1, CODEC_MS_MAX, 0},
+        {"result-max-bytes", "BYTES",
+         "outcome bytes of detached jobs kept at once; past it the oldest ended go first "
+         "(default 64M)",
+         flag_set_size, &cfg.result_max_bytes, 0, 16LL << 30, 0},
+        {"max-detached", "N",
+         "detached jobs kept at once, open and ended; past it a new one gets 503 queue_full "
+         "(default 10000)",
+         flag_set_int, &cfg.max_detached, 1, 10000000, 0},
         {"default-retries", "N",
          "times a job may be sent again when its executor is lost, unless the request says "
          "(default 0)",

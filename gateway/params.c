@@ -77,3 +77,44 @@ int params_job_path(const char *path, char *queue, char *function, char *err, si
     }
     return 0;
 }
+
+int params_job_ref(const char *path, uint64_t *id, int *result)
+{
+    size_t plen = strlen(PARAMS_JOBS_PREFIX);
+    if (strncmp(path, PARAMS_JOBS_PREFIX, plen) != 0)
+        return PARAMS_NOT_JOBS;
+    const char *p = path + plen;
+    uint64_t v = 0;
+    size_t n = 0;
+    for (; p[n] >= '0' && p[n] <= '9'; n++) {
+        if (n >= 20 || v > (UINT64_MAX - (uint64_t)(p[n] - '0')) / 10)
+            return PARAMS_NOT_JOBS;
+        v = v * 10 + (uint64_t)(p[n] - '0');
+    }
+    if (n == 0 || v == 0)
+        return PARAMS_NOT_JOBS;
+    if (p[n] == '\0')
+        *result = 0;
+    else if (!strcmp(p + n, "/result"))
+        *result = 1;
+    else
+        return PARAMS_NOT_JOBS;
+    *id = v;
+    return 0;
+}
+
+int params_bool(const char *name, const char *value, int *out, char *err, size_t errlen)
+{
+    if (!strcmp(value, "true") || !strcmp(value, "1")) {
+        *out = 1;
+        return 0;
+    }
+    if (!strcmp(value, "false") || !strcmp(value, "0")) {
+        *out = 0;
+        return 0;
+    }
+    char q[4 * PARAMS_QUOTE_MAX + 4];
+    params_quote(value, q, sizeof(q));
+    snprintf(err, errlen, "%s must be true or false, got '%s'", name, q);
+    return -1;
+}

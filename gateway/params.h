@@ -6,6 +6,7 @@
 #define OFFLOAD_PARAMS_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "codec.h"
 
@@ -28,6 +29,15 @@ int params_ms(const char *name, const char *value, long long min, long long max,
 #define PARAMS_NOT_JOBS (-1)
 #define PARAMS_BAD_NAME (-2)
 int params_job_path(const char *path, char *queue, char *function, char *err, size_t errlen);
+
+/* Parses /v1/jobs/ID or /v1/jobs/ID/result (ID: 1..20 decimal digits, a
+ * job id, 1..UINT64_MAX). Returns 0 with *id and *result set (1 for the
+ * /result form), or PARAMS_NOT_JOBS. */
+int params_job_ref(const char *path, uint64_t *id, int *result);
+
+/* Parses a boolean query value: true, false, 1 or 0. Returns 0, or -1
+ * with err set. */
+int params_bool(const char *name, const char *value, int *out, char *err, size_t errlen);
 
 /* A printable, truncated copy of s for messages (text_quote of at most
  * PARAMS_QUOTE_MAX bytes; out holds 4 * PARAMS_QUOTE_MAX + 4 for all). */
