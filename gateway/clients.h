@@ -1,14 +1,23 @@
-/* clients.h -- the liboffload front: Submit in, Reply out, on the gateway's
- * "clients" ROUTER socket. A peer of the HTTP front: it reaches the core
- * through gateway.h's API only.
+/* clients.h -- the liboffload front: Submit and Cancel in, Reply out, on
+ * the gateway's "clients" ROUTER socket. A peer of the HTTP front: it
+ * reaches the core through gateway.h's API only.
  *
  * Every Submit that can be routed back is answered, never dropped: a Reply
  * with the job's outcome, or with the code that refused it (bad_request for
  * an invalid name, unknown_queue, queue_full...). Frames that are not a
  * valid Envelope are dropped and counted by the reader (gateway.c), and a
- * frame in another protocol version gets a Refuse. Replies go out through a
- * send callback, so the front runs in unit tests without sockets. Loop
- * thread only. */
+ * frame in another protocol version gets a Refuse.
+ *
+ * Leases. ROUTER sockets report no disconnects, so a client that wants its
+ * jobs cancelled when it goes away sets Submit.lease_ms and sends a message
+ * (a Heartbeat will do) at least that often; a client silent for longer is
+ * gone: its jobs are cancelled on their executors, as an HTTP caller's are
+ * when it hangs up, and counted in callers_gone. Without a lease its jobs
+ * run to their end or deadline. A Cancel names a request_id of the same
+ * client: its job is cancelled and the Submit answered CODE_CANCELLED.
+ *
+ * Replies go out through a send callback, so the front runs in unit tests
+ * without sockets. Loop thread only. */
 #ifndef OFFLOAD_CLIENTS_H
 #define OFFLOAD_CLIENTS_H
 
@@ -17,23 +26,36 @@
 
 #include "codec.h"
 #include "stats.h"
+#include "timers.h"
 #include "wire.h"
 
 struct gateway;
+struct client_peer;
 
 /* Sends env to the peer at rid. Returns 0 or -errno (wire_send). */
 typedef int (*clients_send_fn)(void *arg, const wire_rid *rid, codec_envelope *env);
 
 typedef struct clients {
     struct gateway *gw;
+    timers *timers;
     clients_send_fn send;
     void *send_arg;
-    size_t pending; /* Submits whose job has not ended */
+    struct client_peer *peers; /* uthash by routing id: clients with calls */
+    size_t pending;            /* Submits whose job has not ended */
+    gw_timer lease_tick;       /* while a leased call is pending */
 } clients;
 
-void clients_init(clients *c, struct gateway *gw, clients_send_fn send, void *send_arg);
+void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg);
 
-/* Handles one valid message from the peer at rid (the caller frees env). */
-void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env);
+/* Handles one valid message from the peer at rid (the caller frees env).
+ * now_us is when it came (any message renews the peer's lease). */
+void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, uint64_t now_us);
+
+/* Cancels every lease whose client has been silent past it, at now_us;
+ * the lease tick calls it. Returns how many clients were found gone. */
+size_t clients_check_leases(clients *c, uint64_t now_us);
+
+/* Frees every peer and call (jobs_close answered their jobs first). */
+void clients_close(clients *c);
 
 #endif

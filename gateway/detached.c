@@ -148,8 +148,8 @@ int detached_submit(detached *ds, job_request *r, const char *key, detached_job 
     if ((long long)ds->count >= ds->limits.max_jobs) {
         free(r->payload);
         r->payload = NULL;
-        snprintf(err, errlen,
-                 "%zu detached jobs are kept, the limit (--max-detached); retry later", ds->count);
+        snprintf(err, errlen, "%zu detached jobs are kept, the limit (--max-detached); retry later",
+                 ds->count);
         return OFFLOAD__CODE__CODE_QUEUE_FULL;
     }
     detached_job *d = calloc(1, sizeof(*d));

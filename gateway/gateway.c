@@ -110,7 +110,7 @@ static void gw_on_exec_msg(void *front, const wire_rid *rid, codec_envelope *env
 
 static void gw_on_client_msg(void *front, const wire_rid *rid, codec_envelope *env)
 {
-    clients_on_message(front, rid, env);
+    clients_on_message(front, rid, env, clock_now_us());
 }
 
 static void gw_read_executors(void *arg)
@@ -350,7 +350,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     detached_init(&gw->detached, &gw->jobs, &gw->loop.timers, &dl);
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
                    gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
-    clients_init(&gw->clients, gw, gw_send_client, gw);
+    clients_init(&gw->clients, gw, &gw->loop.timers, gw_send_client, gw);
 
     for (size_t i = 0; i < cfg->queues.count; i++) {
         char name[CODEC_NAME_MAX + 1];
@@ -424,6 +424,7 @@ void gateway_close(gateway *gw)
         executors_goodbye(&gw->executors, "the gateway is shutting down");
     http_stop(&gw->http);
     detached_free(&gw->detached);
+    clients_close(&gw->clients);
     executors_close(&gw->executors);
     queue_table_free(&gw->queues);
     loop_close(&gw->loop);

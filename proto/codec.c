@@ -120,8 +120,9 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
             INVALID("result: message too long");
         return 0;
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
-        /* Names are checked where the Submit is answered (a Reply with
-         * bad_request and the client's request_id), not dropped here. */
+        /* Names and lease_ms are checked where the Submit is answered (a
+         * Reply with bad_request and the client's request_id), not dropped
+         * here. */
         return 0;
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         if (!codec_code_valid(env->reply->code))

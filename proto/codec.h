@@ -24,6 +24,8 @@
 #define CODEC_HEARTBEAT_MS_MAX 600000
 #define CODEC_LIVENESS_MAX 1000 /* Hello.liveness */
 #define CODEC_MS_MAX 86400000   /* longest timeout, delay or sleep: one day */
+#define CODEC_LEASE_MS_MIN 100  /* Submit.lease_ms, when set */
+#define CODEC_LEASE_MS_MAX 600000
 
 typedef Offload__Envelope codec_envelope;
 
