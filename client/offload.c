@@ -1,6 +1,7 @@
-/* offload.c -- liboffload, see offload.h. A DEALER socket per client; one
- * call in flight at a time; replies to earlier calls that gave up are
- * recognised by request id and dropped. */
+/* offload.c -- liboffload, see offload.h. A DEALER socket per client and a
+ * table of requests in flight (requests.h); offload_call is a submit plus
+ * dispatching until its own callback ran, so synchronous and asynchronous
+ * calls share one path and may be mixed on a client. */
 #include "offload.h"
 
 #include <errno.h>
@@ -13,18 +14,23 @@
 #include "clock.h"
 #include "codec.h"
 #include "errors.h"
+#include "requests.h"
 #include "wire.h"
 
 #define OFFLOAD_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define OFFLOAD_DEFAULT_GRACE_MS 5000
+#define OFFLOAD_DEFAULT_LEASE_MS 5000
 /* The gateway's default deadline is unknown here; wait at least this long
  * for calls that set none. */
 #define OFFLOAD_DEFAULT_WAIT_MS 60000
+#define OFFLOAD_CLOSE_LINGER_MS 200 /* for the Cancels offload_free sends */
+#define OFFLOAD_RECV_BATCH 1024     /* replies read per dispatch turn */
 
 typedef struct client_priv {
     void *zctx, *sock;
-    uint64_t next_request_id;
-    int grace_ms;
+    int grace_ms, lease_ms; /* lease_ms 0: none */
+    request_table requests;
+    uint64_t last_send_ms;
 } client_priv;
 
 static void client_set_err(offload_client *c, int err, const char *fmt, ...)
@@ -39,9 +45,43 @@ static void client_set_err(offload_client *c, int err, const char *fmt, ...)
     va_end(ap);
 }
 
+static void client_clear_err(offload_client *c)
+{
+    c->err = OFFLOAD_ERR_NONE;
+    c->errstr[0] = '\0';
+}
+
 const char *offload_code_name(int code)
 {
-    return code_name(code);
+    return code == OFFLOAD_NO_REPLY ? "no_reply" : code_name(code);
+}
+
+int offload_err(const offload_client *c)
+{
+    return c->err;
+}
+
+const char *offload_errstr(const offload_client *c)
+{
+    return c->errstr;
+}
+
+int offload_result_status(const offload_result *r)
+{
+    return r->code;
+}
+
+const void *offload_result_data(const offload_result *r, size_t *len)
+{
+    if (len)
+        *len = r->len;
+    return r->payload;
+}
+
+size_t offload_pending(const offload_client *c)
+{
+    const client_priv *p = c->priv;
+    return p ? p->requests.count : 0;
 }
 
 offload_client *offload_connect(const char *endpoint)
@@ -60,9 +100,16 @@ offload_client *offload_connect_with(const offload_options *opts)
         return NULL;
     }
     c->priv = p;
+    requests_init(&p->requests);
     p->grace_ms =
         opts && opts->reply_grace_ms > 0 ? opts->reply_grace_ms : OFFLOAD_DEFAULT_GRACE_MS;
-    p->next_request_id = 1;
+    p->lease_ms = !opts || opts->lease_ms == 0 ? OFFLOAD_DEFAULT_LEASE_MS
+                  : opts->lease_ms < 0         ? 0
+                                               : opts->lease_ms;
+    if (p->lease_ms && p->lease_ms < CODEC_LEASE_MS_MIN)
+        p->lease_ms = CODEC_LEASE_MS_MIN;
+    if (p->lease_ms > CODEC_LEASE_MS_MAX)
+        p->lease_ms = CODEC_LEASE_MS_MAX;
     const char *endpoint = opts && opts->endpoint ? opts->endpoint : OFFLOAD_DEFAULT_ENDPOINT;
     int zero = 0;
     p->zctx = zmq_ctx_new();
@@ -77,14 +124,34 @@ offload_client *offload_connect_with(const offload_options *opts)
     return c;
 }
 
-/* Turns a Reply into a result the caller owns. */
+/* ---- results ----------------------------------------------------------- */
+
+/* A result the library makes itself (no Reply): cancelled, no_reply. */
+static offload_result *client_result_local(uint64_t request_id, int code, const char *message)
+{
+    offload_result *res = calloc(1, sizeof(*res));
+    if (!res)
+        return NULL;
+    res->code = code;
+    res->error = offload_code_name(code);
+    res->message = strdup(message);
+    res->payload = calloc(1, 1);
+    res->request_id = request_id;
+    if (!res->message || !res->payload) {
+        offload_result_free(res);
+        return NULL;
+    }
+    return res;
+}
+
+/* Turns a Reply into a result. */
 static offload_result *client_result(const Offload__Reply *r)
 {
     offload_result *res = calloc(1, sizeof(*res));
     if (!res)
         return NULL;
     res->code = r->code;
-    res->error = code_name(r->code);
+    res->error = offload_code_name(r->code);
     res->message = strdup(r->message ? r->message : "");
     res->payload = malloc(r->payload.len + 1);
     if (!res->message || !res->payload) {
@@ -98,95 +165,8 @@ static offload_result *client_result(const Offload__Reply *r)
     res->job_id = r->job_id;
     res->waited_us = r->waited_us;
     res->run_us = r->run_us;
+    res->request_id = r->request_id;
     return res;
-}
-
-int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
-                 size_t len, const offload_call_options *opts, offload_result **out)
-{
-    client_priv *p = c->priv;
-    *out = NULL;
-    if (!p->sock) {
-        client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
-        return -1;
-    }
-    c->err = OFFLOAD_ERR_NONE;
-    c->errstr[0] = '\0';
-    if (!codec_name_valid(queue) || !codec_name_valid(function)) {
-        client_set_err(c, OFFLOAD_ERR_ARGS,
-                       "queue and function names are 1..%d characters of A-Z a-z 0-9 _ . -",
-                       CODEC_NAME_MAX);
-        return -1;
-    }
-    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Submit s = OFFLOAD__SUBMIT__INIT;
-    s.request_id = p->next_request_id++;
-    s.queue = (char *)queue;
-    s.function = (char *)function;
-    s.payload.data = (uint8_t *)payload;
-    s.payload.len = len;
-    s.timeout_ms = opts ? opts->timeout_ms : 0;
-    s.retries = opts ? opts->retries : 0;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    env.submit = &s;
-    int rc = wire_send(p->sock, NULL, &env, 0);
-    if (rc < 0) {
-        client_set_err(c, OFFLOAD_ERR_IO, "send: %s", zmq_strerror(-rc));
-        return -1;
-    }
-
-    uint64_t wait_ms =
-        (s.timeout_ms ? s.timeout_ms : OFFLOAD_DEFAULT_WAIT_MS) + (uint64_t)p->grace_ms;
-    uint64_t until = clock_now_ms() + wait_ms;
-    for (;;) {
-        uint64_t now = clock_now_ms();
-        if (now >= until) {
-            client_set_err(c, OFFLOAD_ERR_TIMEOUT,
-                           "no reply from the gateway within %llu ms (is it running?)",
-                           (unsigned long long)wait_ms);
-            return -1;
-        }
-        zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, (long)(until - now)) < 0) {
-            if (errno == EINTR)
-                continue;
-            client_set_err(c, OFFLOAD_ERR_IO, "poll: %s", zmq_strerror(errno));
-            return -1;
-        }
-        if (!(item.revents & ZMQ_POLLIN))
-            continue;
-        codec_envelope *reply;
-        char err[256];
-        rc = wire_recv(p->sock, NULL, 0, &reply, NULL, err, sizeof(err));
-        if (rc == -EAGAIN || rc == -EINTR)
-            continue;
-        if (rc < 0) {
-            client_set_err(c, OFFLOAD_ERR_PROTOCOL, "bad reply: %s", err);
-            return -1;
-        }
-        if (reply->body_case == OFFLOAD__ENVELOPE__BODY_REFUSE) {
-            /* The gateway cannot serve this client at all (another
-             * protocol version, an invalid message): waiting is pointless. */
-            client_set_err(c, OFFLOAD_ERR_PROTOCOL, "the gateway refused the call: %s",
-                           reply->refuse->message && *reply->refuse->message
-                               ? reply->refuse->message
-                               : "no reason given");
-            codec_free(reply);
-            return -1;
-        }
-        if (reply->body_case != OFFLOAD__ENVELOPE__BODY_REPLY ||
-            reply->reply->request_id != s.request_id) {
-            codec_free(reply); /* a late reply to an abandoned call */
-            continue;
-        }
-        *out = client_result(reply->reply);
-        codec_free(reply);
-        if (!*out) {
-            client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
-            return -1;
-        }
-        return 0;
-    }
 }
 
 void offload_result_free(offload_result *r)
@@ -198,12 +178,342 @@ void offload_result_free(offload_result *r)
     free(r);
 }
 
+/* Runs the callback of request q, already out of the table, and frees
+ * q. res is the result (NULL: make one of code and message; if even that
+ * fails, a static result of that code). */
+static void client_end(offload_client *c, request *q, offload_result *res, int code,
+                       const char *message)
+{
+    offload_callback *cb = (offload_callback *)(uintptr_t)q->cb;
+    void *arg = q->arg;
+    uint64_t id = q->id;
+    free(q);
+    if (!res)
+        res = client_result_local(id, code, message);
+    offload_result fallback = {.code = code, .error = offload_code_name(code), .request_id = id};
+    cb(c, res ? res : &fallback, arg);
+    offload_result_free(res);
+}
+
+/* Ends a request in the table with a Reply's result. */
+static void client_finish(offload_client *c, request *q, offload_result *res)
+{
+    client_priv *p = c->priv;
+    HASH_DEL(p->requests.by_id, q);
+    p->requests.count--;
+    client_end(c, q, res, OFFLOAD_INTERNAL, "out of memory in the client");
+}
+
+/* ---- sending ------------------------------------------------------------- */
+
+static int client_send(offload_client *c, codec_envelope *env)
+{
+    client_priv *p = c->priv;
+    int rc = wire_send(p->sock, NULL, env, ZMQ_DONTWAIT);
+    if (rc < 0) {
+        client_set_err(c, OFFLOAD_ERR_IO, "send: %s", zmq_strerror(-rc));
+        return -1;
+    }
+    p->last_send_ms = clock_now_ms();
+    return 0;
+}
+
+/* A heartbeat when one is due: jobs in flight, a lease, and nothing sent
+ * for a third of it. */
+static void client_heartbeat(offload_client *c, uint64_t now)
+{
+    client_priv *p = c->priv;
+    if (!p->lease_ms || !p->requests.count || now - p->last_send_ms < (uint64_t)p->lease_ms / 3)
+        return;
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &hb;
+    if (client_send(c, &env) < 0)
+        p->last_send_ms = now; /* retry on schedule, not in a spin */
+}
+
+int offload_submit(offload_client *c, const char *queue, const char *function, const void *payload,
+                   size_t len, const offload_call_options *opts, offload_callback *cb, void *arg,
+                   uint64_t *request_id)
+{
+    client_priv *p = c->priv;
+    client_clear_err(c);
+    if (!p || !p->sock) {
+        client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
+        return -1;
+    }
+    if (!cb || !queue || !function || (!payload && len)) {
+        client_set_err(c, OFFLOAD_ERR_ARGS,
+                       "offload_submit: a callback, a queue and a function "
+                       "are required");
+        return -1;
+    }
+    if (!codec_name_valid(queue) || !codec_name_valid(function)) {
+        client_set_err(c, OFFLOAD_ERR_ARGS,
+                       "queue and function names are 1..%d characters of A-Z a-z 0-9 _ . -",
+                       CODEC_NAME_MAX);
+        return -1;
+    }
+    uint32_t timeout_ms = opts ? opts->timeout_ms : 0;
+    uint64_t reply_by = clock_now_ms() + (timeout_ms ? timeout_ms : OFFLOAD_DEFAULT_WAIT_MS) +
+                        (uint64_t)p->grace_ms;
+    request *q = requests_add(&p->requests, reply_by, (void *)(uintptr_t)cb, arg);
+    if (!q) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Submit s = OFFLOAD__SUBMIT__INIT;
+    s.request_id = q->id;
+    s.queue = (char *)queue;
+    s.function = (char *)function;
+    s.payload.data = (uint8_t *)payload;
+    s.payload.len = len;
+    s.timeout_ms = timeout_ms;
+    s.retries = opts ? opts->retries : 0;
+    s.lease_ms = (uint32_t)p->lease_ms;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
+    env.submit = &s;
+    if (client_send(c, &env) < 0) {
+        requests_remove(&p->requests, q);
+        return -1;
+    }
+    if (request_id)
+        *request_id = s.request_id;
+    return 0;
+}
+
+int offload_cancel(offload_client *c, uint64_t request_id)
+{
+    client_priv *p = c->priv;
+    client_clear_err(c);
+    request *q = p ? requests_find(&p->requests, request_id) : NULL;
+    if (!q) {
+        client_set_err(c, OFFLOAD_ERR_ARGS, "no request %llu in flight",
+                       (unsigned long long)request_id);
+        return -1;
+    }
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Cancel m = OFFLOAD__CANCEL__INIT;
+    m.request_id = request_id;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+    env.cancel = &m;
+    if (client_send(c, &env) < 0)
+        return -1;
+    q->cancel_sent = 1;
+    return 0;
+}
+
+/* ---- dispatching ----------------------------------------------------------- */
+
+int offload_fd(offload_client *c)
+{
+    client_priv *p = c->priv;
+    int fd = -1;
+    size_t len = sizeof(fd);
+    if (!p || !p->sock || zmq_getsockopt(p->sock, ZMQ_FD, &fd, &len) != 0) {
+        client_set_err(c, OFFLOAD_ERR_IO, "the client has no socket");
+        return -1;
+    }
+    return fd;
+}
+
+int offload_timeout_ms(offload_client *c)
+{
+    client_priv *p = c->priv;
+    if (!p || !p->requests.count)
+        return -1;
+    /* ZMQ_FD is edge-triggered: replies that came while we sent do not
+     * make it readable again. If any wait, the caller must not block. */
+    int events = 0;
+    size_t elen = sizeof(events);
+    if (p->sock && zmq_getsockopt(p->sock, ZMQ_EVENTS, &events, &elen) == 0 &&
+        (events & ZMQ_POLLIN))
+        return 0;
+    uint64_t now = clock_now_ms(), due = requests_next_due(&p->requests);
+    if (p->lease_ms) {
+        uint64_t beat = p->last_send_ms + (uint64_t)p->lease_ms / 3;
+        if (beat < due)
+            due = beat;
+    }
+    return due > now ? (int)(due - now < 3600000 ? due - now : 3600000) : 0;
+}
+
+/* Reads every reply waiting; runs their callbacks. Returns how many ran,
+ * or -1 (c->err set). */
+static int client_read(offload_client *c)
+{
+    client_priv *p = c->priv;
+    int ran = 0;
+    for (int i = 0; i < OFFLOAD_RECV_BATCH; i++) {
+        codec_envelope *env;
+        char err[256];
+        int rc = wire_recv(p->sock, NULL, 0, &env, NULL, err, sizeof(err));
+        if (rc == -EAGAIN || rc == -EINTR)
+            break;
+        if (rc < 0) {
+            client_set_err(c, OFFLOAD_ERR_PROTOCOL, "bad reply: %s", err);
+            continue; /* dropped; its request ends at its reply time */
+        }
+        if (env->body_case == OFFLOAD__ENVELOPE__BODY_REFUSE) {
+            /* The gateway cannot serve this client at all (another protocol
+             * version, an invalid message): every request ends now. */
+            client_set_err(c, OFFLOAD_ERR_PROTOCOL, "the gateway refused the call: %s",
+                           env->refuse->message && *env->refuse->message ? env->refuse->message
+                                                                         : "no reason given");
+            char msg[sizeof(c->errstr)];
+            snprintf(msg, sizeof(msg), "%s", c->errstr);
+            codec_free(env);
+            request *q;
+            while ((q = requests_take_any(&p->requests)) != NULL) {
+                client_end(c, q, NULL, OFFLOAD_INTERNAL, msg);
+                ran++;
+            }
+            return -1;
+        }
+        if (env->body_case == OFFLOAD__ENVELOPE__BODY_REPLY) {
+            request *q = requests_find(&p->requests, env->reply->request_id);
+            if (q) {
+                client_finish(c, q, client_result(env->reply));
+                ran++;
+            }
+        }
+        codec_free(env); /* a late reply to an ended request, or a Heartbeat */
+    }
+    return ran;
+}
+
+/* Ends requests past their reply time with OFFLOAD_NO_REPLY. */
+static int client_expire(offload_client *c, uint64_t now)
+{
+    client_priv *p = c->priv;
+    int ran = 0;
+    request *q;
+    while ((q = requests_take_expired(&p->requests, now)) != NULL) {
+        client_end(c, q, NULL, OFFLOAD_NO_REPLY,
+                   "no reply from the gateway by the job's deadline plus the grace (is it "
+                   "running?)");
+        ran++;
+    }
+    return ran;
+}
+
+int offload_dispatch(offload_client *c, int timeout_ms)
+{
+    client_priv *p = c->priv;
+    if (!p || !p->sock) {
+        client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
+        return -1;
+    }
+    int ran = 0;
+    uint64_t start = clock_now_ms();
+    for (;;) {
+        int rc = client_read(c);
+        if (rc < 0)
+            return -1;
+        ran += rc;
+        uint64_t now = clock_now_ms();
+        ran += client_expire(c, now);
+        client_heartbeat(c, now);
+        if (ran || timeout_ms == 0 || !p->requests.count)
+            return ran;
+        if (timeout_ms > 0 && now - start >= (uint64_t)timeout_ms)
+            return 0;
+        long wait = offload_timeout_ms(c);
+        if (timeout_ms > 0 && (wait < 0 || (uint64_t)wait > start + timeout_ms - now))
+            wait = (long)(start + (uint64_t)timeout_ms - now);
+        zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, wait) < 0 && errno != EINTR) {
+            client_set_err(c, OFFLOAD_ERR_IO, "poll: %s", zmq_strerror(errno));
+            return -1;
+        }
+    }
+}
+
+/* ---- synchronous ------------------------------------------------------------ */
+
+typedef struct call_slot {
+    int done;
+    offload_result *res; /* taken from the callback */
+} call_slot;
+
+static void client_call_done(offload_client *c, offload_result *r, void *arg)
+{
+    call_slot *slot = arg;
+    (void)c;
+    slot->done = 1;
+    /* Keep a copy: r is freed after the callback returns. */
+    offload_result *copy = calloc(1, sizeof(*copy));
+    if (copy) {
+        *copy = *r;
+        copy->message = strdup(r->message ? r->message : "");
+        copy->payload = malloc(r->len + 1);
+        if (!copy->message || !copy->payload) {
+            offload_result_free(copy);
+            copy = NULL;
+        } else {
+            memcpy(copy->payload, r->payload ? r->payload : (const uint8_t *)"", r->len);
+            copy->payload[r->len] = '\0';
+        }
+    }
+    slot->res = copy;
+}
+
+int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
+                 size_t len, const offload_call_options *opts, offload_result **out)
+{
+    *out = NULL;
+    call_slot slot = {0};
+    uint64_t id;
+    if (offload_submit(c, queue, function, payload, len, opts, client_call_done, &slot, &id) < 0)
+        return -1;
+    while (!slot.done)
+        if (offload_dispatch(c, -1) < 0 && !slot.done) {
+            /* The request may still be in flight: forget it quietly. */
+            client_priv *p = c->priv;
+            request *q = requests_find(&p->requests, id);
+            if (q)
+                requests_remove(&p->requests, q);
+            return -1;
+        }
+    if (!slot.res) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    if (slot.res->code == OFFLOAD_NO_REPLY) {
+        client_set_err(c, OFFLOAD_ERR_TIMEOUT, "%s", slot.res->message);
+        offload_result_free(slot.res);
+        return -1;
+    }
+    client_clear_err(c);
+    *out = slot.res;
+    return 0;
+}
+
 void offload_free(offload_client *c)
 {
     if (!c)
         return;
     client_priv *p = c->priv;
     if (p) {
+        if (p->sock && p->requests.count) {
+            /* Cancel what is still in flight at the gateway, and give the
+             * Cancels a moment to leave. */
+            for (request *q = p->requests.by_id; q; q = q->hh.next) {
+                Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+                Offload__Cancel m = OFFLOAD__CANCEL__INIT;
+                m.request_id = q->id;
+                env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+                env.cancel = &m;
+                wire_send(p->sock, NULL, &env, ZMQ_DONTWAIT);
+            }
+            int linger = OFFLOAD_CLOSE_LINGER_MS;
+            zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger));
+        }
+        request *q;
+        while ((q = requests_take_any(&p->requests)) != NULL)
+            client_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled: the client was freed");
         if (p->sock)
             zmq_close(p->sock);
         if (p->zctx)

@@ -1,6 +1,8 @@
 /* offload.h -- liboffload: run a function on an offload executor fleet
  * through a gateway's "clients" ZeroMQ socket.
  *
+ * Synchronous:
+ *
  *   offload_client *c = offload_connect("tcp://127.0.0.1:5555");
  *   if (c->err) { fprintf(stderr, "%s\n", c->errstr); offload_free(c); ... }
  *   offload_result *r;
@@ -17,8 +19,39 @@
  * whose code is not OFFLOAD_OK.
  *
  * Threads: a client belongs to one thread at a time (ZeroMQ sockets are not
- * thread safe); use one client per thread. Ownership: results are the
- * caller's to free with offload_result_free; the client with offload_free. */
+ * thread safe); use one client per thread. Ownership: results of offload_call
+ * are the caller's to free with offload_result_free; the client with
+ * offload_free.
+ *
+ * Asynchronous: offload_submit sends a job and returns at once; the
+ * callback runs later, from offload_dispatch, with the result (which the
+ * library frees after the callback returns). The library never owns the
+ * caller's loop: poll offload_fd() for input and call offload_dispatch(c,
+ * 0) when it is readable, and at the latest after offload_timeout_ms(c)
+ * (leases and transport deadlines run from there):
+ *
+ *   static void done(offload_client *c, offload_result *r, void *arg) {
+ *       size_t len;
+ *       const void *data = offload_result_data(r, &len);
+ *       if (offload_result_status(r) == OFFLOAD_OK) use(data, len);
+ *   }
+ *   uint64_t id;
+ *   if (offload_submit(c, "io", "echo", "hi", 2, NULL, done, NULL, &id) < 0)
+ *       fprintf(stderr, "%s\n", offload_errstr(c));  // done will not run
+ *   while (offload_pending(c) > 0)
+ *       offload_dispatch(c, 1000);                  // or: poll offload_fd()
+ *
+ * Exactly once: a submit that fails (returns -1) never calls its callback;
+ * every submit that succeeds gets exactly one callback -- the job's
+ * outcome, an error refusing it, OFFLOAD_CANCELLED (offload_cancel, or
+ * offload_free with jobs in flight), or OFFLOAD_NO_REPLY when the gateway
+ * stayed silent past the job's deadline plus reply_grace_ms.
+ *
+ * Leases: a client with jobs in flight sends the gateway a heartbeat every
+ * lease_ms / 3 (from offload_dispatch, offload_call or offload_timeout_ms's
+ * schedule); a client silent for lease_ms (a crashed process, one that
+ * stopped dispatching) has its jobs cancelled at the gateway, as an HTTP
+ * caller that hangs up does. lease_ms 0 turns this off. */
 #ifndef OFFLOAD_H
 #define OFFLOAD_H
 
@@ -37,7 +70,7 @@ extern "C" {
 #define OFFLOAD_API
 #endif
 
-#define OFFLOAD_VERSION "0.1.0"
+#define OFFLOAD_VERSION "0.2.0"
 
 /* Job outcome codes: the wire protocol's Code enum (proto/offload.proto). */
 enum offload_code {
@@ -54,6 +87,9 @@ enum offload_code {
     OFFLOAD_JOB_FAILED = 10,
     OFFLOAD_CANCELLED = 11,
     OFFLOAD_INTERNAL = 12,
+    /* Not from the gateway: no reply came by the job's deadline plus
+     * reply_grace_ms (the gateway is down or unreachable). */
+    OFFLOAD_NO_REPLY = 100,
 };
 
 /* Transport errors, in client->err. */
@@ -70,6 +106,8 @@ typedef struct offload_options {
     const char *endpoint; /* gateway "clients" endpoint; default tcp://127.0.0.1:5555 */
     int reply_grace_ms;   /* wait this long past a call's timeout for the reply
                              (default 5000) */
+    int lease_ms;         /* the gateway cancels our jobs if it hears nothing from
+                             us for this long (default 5000; -1: no lease) */
 } offload_options;
 
 typedef struct offload_call_options {
@@ -91,7 +129,13 @@ typedef struct offload_result {
     uint8_t *payload;  /* result bytes when code is OFFLOAD_OK */
     size_t len;
     uint64_t job_id, waited_us, run_us;
+    uint64_t request_id; /* offload_submit's */
 } offload_result;
+
+/* The async callback: r is the library's, freed after the callback
+ * returns. The callback may submit, cancel and dispatch on c, but not
+ * offload_free it. */
+typedef void offload_callback(offload_client *c, offload_result *r, void *arg);
 
 /* Connects (ZeroMQ connects lazily: a gateway that is not up yet is not an
  * error here). Returns NULL only when out of memory. */
@@ -106,7 +150,52 @@ OFFLOAD_API int offload_call(offload_client *c, const char *queue, const char *f
                              offload_result **out);
 
 OFFLOAD_API void offload_result_free(offload_result *r);
+
+/* Frees c. Jobs still in flight are cancelled at the gateway (a Cancel
+ * each) and their callbacks run with OFFLOAD_CANCELLED before it returns. */
 OFFLOAD_API void offload_free(offload_client *c);
+
+/* ---- asynchronous ----------------------------------------------------- */
+
+/* Sends a job and returns at once: 0 with *request_id set (may be NULL),
+ * or -1 with the error in offload_err/offload_errstr (cb will not run).
+ * cb runs once, from offload_dispatch (or offload_call, offload_free). */
+OFFLOAD_API int offload_submit(offload_client *c, const char *queue, const char *function,
+                               const void *payload, size_t len, const offload_call_options *opts,
+                               offload_callback *cb, void *arg, uint64_t *request_id);
+
+/* Asks the gateway to cancel a job in flight (it cancels it on its
+ * executor; a process pool's worker is killed). Its callback then runs
+ * with OFFLOAD_CANCELLED, or with the outcome if the job ended first.
+ * Returns 0, or -1 (OFFLOAD_ERR_ARGS) when no such request is in flight. */
+OFFLOAD_API int offload_cancel(offload_client *c, uint64_t request_id);
+
+/* A file descriptor that becomes readable when offload_dispatch has work
+ * (ZeroMQ's ZMQ_FD: edge-triggered, so call offload_dispatch(c, 0) every
+ * time it polls readable, and after offload_timeout_ms). -1 on error. */
+OFFLOAD_API int offload_fd(offload_client *c);
+
+/* Milliseconds until offload_dispatch must run again (a heartbeat, or a
+ * request past its reply time), -1 when nothing is in flight. */
+OFFLOAD_API int offload_timeout_ms(offload_client *c);
+
+/* Waits up to timeout_ms (0: not at all; -1: until one callback ran) for
+ * replies, runs the callbacks of finished jobs, ends requests past their
+ * reply time with OFFLOAD_NO_REPLY, and heartbeats. Returns how many
+ * callbacks ran, or -1 on a transport error (offload_err). */
+OFFLOAD_API int offload_dispatch(offload_client *c, int timeout_ms);
+
+/* Requests in flight (submitted, callback not yet run). */
+OFFLOAD_API size_t offload_pending(const offload_client *c);
+
+/* The last error: enum offload_err, and a message ("" when none). */
+OFFLOAD_API int offload_err(const offload_client *c);
+OFFLOAD_API const char *offload_errstr(const offload_client *c);
+
+/* A result's code (enum offload_code) and its bytes (the payload when
+ * OFFLOAD_OK; *len may be NULL). */
+OFFLOAD_API int offload_result_status(const offload_result *r);
+OFFLOAD_API const void *offload_result_data(const offload_result *r, size_t *len);
 
 /* The name of an offload_code ("timeout"), "internal" if unknown. */
 OFFLOAD_API const char *offload_code_name(int code);

@@ -23,21 +23,21 @@ make "${make_args[@]}" install >"$E2E_TMP/install.log" 2>&1
 check_eq "make install DESTDIR=... PREFIX=$prefix succeeds" 0 "$?" || cat "$E2E_TMP/install.log" >&2
 for f in bin/offload-gateway bin/offload-executor bin/offload include/offload.h \
     include/offload_plugin.h \
-    lib/liboffload.a lib/liboffload.so.0.1.0 lib/pkgconfig/offload.pc; do
+    lib/liboffload.a lib/liboffload.so.0.2.0 lib/pkgconfig/offload.pc; do
     check "installs $prefix/$f" test -f "$root$prefix/$f"
 done
 check_eq "liboffload.so -> liboffload.so.0" liboffload.so.0 "$(readlink "$root$prefix/lib/liboffload.so")"
-check_eq "liboffload.so.0 -> liboffload.so.0.1.0" liboffload.so.0.1.0 \
+check_eq "liboffload.so.0 -> liboffload.so.0.2.0" liboffload.so.0.2.0 \
     "$(readlink "$root$prefix/lib/liboffload.so.0")"
 check "the shared library's soname is liboffload.so.0" \
-    sh -c "readelf -d '$root$prefix/lib/liboffload.so.0.1.0' | grep -q 'SONAME.*\[liboffload.so.0\]'"
+    sh -c "readelf -d '$root$prefix/lib/liboffload.so.0.2.0' | grep -q 'SONAME.*\[liboffload.so.0\]'"
 
 export PKG_CONFIG_PATH="$root$prefix/lib/pkgconfig" PKG_CONFIG_SYSROOT_DIR="$root"
 check_eq "offload.pc points at the installed libdir" "$prefix/lib" \
     "$(PKG_CONFIG_SYSROOT_DIR='' pkg-config --variable=libdir offload)"
 check_eq "offload.pc points at the installed includedir" "$prefix/include" \
     "$(PKG_CONFIG_SYSROOT_DIR='' pkg-config --variable=includedir offload)"
-check_eq "offload.pc has the library's version" 0.1.0 "$(pkg-config --modversion offload)"
+check_eq "offload.pc has the library's version" 0.2.0 "$(pkg-config --modversion offload)"
 
 # Exported symbols: the public API only.
 others=$(nm -D --defined-only "$root$prefix/lib/liboffload.so" | awk '{print $3}' |
