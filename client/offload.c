@@ -166,6 +166,7 @@ static offload_result *client_result(const Offload__Reply *r)
     res->waited_us = r->waited_us;
     res->run_us = r->run_us;
     res->request_id = r->request_id;
+    res->state = r->state;
     return res;
 }
 
@@ -233,9 +234,30 @@ static void client_heartbeat(offload_client *c, uint64_t now)
         p->last_send_ms = now; /* retry on schedule, not in a spin */
 }
 
+const char *offload_state_name(int state)
+{
+    static const char *const names[] = {"", "queued", "running", "done", "failed", "cancelled"};
+    return state >= 0 && state < (int)(sizeof(names) / sizeof(names[0])) ? names[state] : "";
+}
+
+/* Sends a Submit (detach, key) and registers its request; the common part
+ * of offload_submit and offload_submit_detached. */
+static int client_submit(offload_client *c, const char *queue, const char *function,
+                         const void *payload, size_t len, const offload_call_options *opts,
+                         int detach, const char *key, offload_callback *cb, void *arg,
+                         uint64_t *request_id);
+
 int offload_submit(offload_client *c, const char *queue, const char *function, const void *payload,
                    size_t len, const offload_call_options *opts, offload_callback *cb, void *arg,
                    uint64_t *request_id)
+{
+    return client_submit(c, queue, function, payload, len, opts, 0, NULL, cb, arg, request_id);
+}
+
+static int client_submit(offload_client *c, const char *queue, const char *function,
+                         const void *payload, size_t len, const offload_call_options *opts,
+                         int detach, const char *key, offload_callback *cb, void *arg,
+                         uint64_t *request_id)
 {
     client_priv *p = c->priv;
     client_clear_err(c);
@@ -272,7 +294,9 @@ int offload_submit(offload_client *c, const char *queue, const char *function, c
     s.payload.len = len;
     s.timeout_ms = timeout_ms;
     s.retries = opts ? opts->retries : 0;
-    s.lease_ms = (uint32_t)p->lease_ms;
+    s.lease_ms = detach ? 0 : (uint32_t)p->lease_ms;
+    s.detach = detach;
+    s.idempotency_key = (char *)key;
     env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
     env.submit = &s;
     if (client_send(c, &env) < 0) {
@@ -460,16 +484,13 @@ static void client_call_done(offload_client *c, offload_result *r, void *arg)
     slot->res = copy;
 }
 
-int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
-                 size_t len, const offload_call_options *opts, offload_result **out)
+/* Dispatches until slot's request (id) ended; its result goes to *out (0),
+ * or -1 with c->err set (a transport error, or no reply in time). */
+static int client_wait_sync(offload_client *c, call_slot *slot, uint64_t id, offload_result **out)
 {
     *out = NULL;
-    call_slot slot = {0};
-    uint64_t id;
-    if (offload_submit(c, queue, function, payload, len, opts, client_call_done, &slot, &id) < 0)
-        return -1;
-    while (!slot.done)
-        if (offload_dispatch(c, -1) < 0 && !slot.done) {
+    while (!slot->done)
+        if (offload_dispatch(c, -1) < 0 && !slot->done) {
             /* The request may still be in flight: forget it quietly. */
             client_priv *p = c->priv;
             request *q = requests_find(&p->requests, id);
@@ -477,18 +498,87 @@ int offload_call(offload_client *c, const char *queue, const char *function, con
                 requests_remove(&p->requests, q);
             return -1;
         }
-    if (!slot.res) {
+    if (!slot->res) {
         client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
         return -1;
     }
-    if (slot.res->code == OFFLOAD_NO_REPLY) {
-        client_set_err(c, OFFLOAD_ERR_TIMEOUT, "%s", slot.res->message);
-        offload_result_free(slot.res);
+    if (slot->res->code == OFFLOAD_NO_REPLY) {
+        client_set_err(c, OFFLOAD_ERR_TIMEOUT, "%s", slot->res->message);
+        offload_result_free(slot->res);
         return -1;
     }
     client_clear_err(c);
-    *out = slot.res;
+    *out = slot->res;
     return 0;
+}
+
+int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
+                 size_t len, const offload_call_options *opts, offload_result **out)
+{
+    call_slot slot = {0};
+    uint64_t id;
+    *out = NULL;
+    if (offload_submit(c, queue, function, payload, len, opts, client_call_done, &slot, &id) < 0)
+        return -1;
+    return client_wait_sync(c, &slot, id, out);
+}
+
+int offload_submit_detached(offload_client *c, const char *queue, const char *function,
+                            const void *payload, size_t len, const offload_call_options *opts,
+                            const char *key, uint64_t *job_id, offload_result **refused)
+{
+    call_slot slot = {0};
+    uint64_t id;
+    offload_result *r;
+    *job_id = 0;
+    if (refused)
+        *refused = NULL;
+    if (client_submit(c, queue, function, payload, len, opts, 1, key, client_call_done, &slot,
+                      &id) < 0 ||
+        client_wait_sync(c, &slot, id, &r) < 0)
+        return -1;
+    if (r->code == OFFLOAD_OK)
+        *job_id = r->job_id;
+    if (r->code != OFFLOAD_OK && refused)
+        *refused = r;
+    else
+        offload_result_free(r);
+    return 0;
+}
+
+int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, offload_result **out)
+{
+    client_priv *p = c->priv;
+    *out = NULL;
+    client_clear_err(c);
+    if (!p || !p->sock) {
+        client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
+        return -1;
+    }
+    if (wait_ms < 0)
+        wait_ms = 0;
+    call_slot slot = {0};
+    request *q = requests_add(&p->requests,
+                              clock_now_ms() + (uint64_t)wait_ms + (uint64_t)p->grace_ms,
+                              (void *)(uintptr_t)client_call_done, &slot);
+    if (!q) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    uint64_t id = q->id;
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Query m = OFFLOAD__QUERY__INIT;
+    m.request_id = id;
+    m.job_id = job_id;
+    m.wait_ms = (uint32_t)wait_ms;
+    m.cancel = cancel != 0;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
+    env.query = &m;
+    if (client_send(c, &env) < 0) {
+        requests_remove(&p->requests, q);
+        return -1;
+    }
+    return client_wait_sync(c, &slot, id, out);
 }
 
 void offload_free(offload_client *c)

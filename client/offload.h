@@ -87,9 +87,21 @@ enum offload_code {
     OFFLOAD_JOB_FAILED = 10,
     OFFLOAD_CANCELLED = 11,
     OFFLOAD_INTERNAL = 12,
+    OFFLOAD_UNKNOWN_JOB = 13, /* no detached job of that id (never, or expired) */
     /* Not from the gateway: no reply came by the job's deadline plus
      * reply_grace_ms (the gateway is down or unreachable). */
     OFFLOAD_NO_REPLY = 100,
+};
+
+/* A detached job's state (offload_result.state; OFFLOAD_STATE_NONE for a
+ * plain call). */
+enum offload_state {
+    OFFLOAD_STATE_NONE = 0,
+    OFFLOAD_STATE_QUEUED = 1,
+    OFFLOAD_STATE_RUNNING = 2,
+    OFFLOAD_STATE_DONE = 3,
+    OFFLOAD_STATE_FAILED = 4,
+    OFFLOAD_STATE_CANCELLED = 5,
 };
 
 /* Transport errors, in client->err. */
@@ -130,6 +142,7 @@ typedef struct offload_result {
     size_t len;
     uint64_t job_id, waited_us, run_us;
     uint64_t request_id; /* offload_submit's */
+    int state;           /* enum offload_state: detached jobs */
 } offload_result;
 
 /* The async callback: r is the library's, freed after the callback
@@ -187,6 +200,30 @@ OFFLOAD_API int offload_dispatch(offload_client *c, int timeout_ms);
 
 /* Requests in flight (submitted, callback not yet run). */
 OFFLOAD_API size_t offload_pending(const offload_client *c);
+
+/* ---- detached jobs -------------------------------------------------------- */
+
+/* Submits a detached job (HTTP's ?wait=false): 0 with *job_id set, once the
+ * gateway took it; -1 with offload_err set. key: an idempotency key (1..128
+ * printable characters, no spaces) or NULL: a second submit with the key of
+ * a job the gateway still keeps returns that job's id and runs nothing. A
+ * refusal (a full queue, an unknown function) is returned as *refused (the
+ * caller frees it) with 0 and *job_id 0; refused may be NULL. */
+OFFLOAD_API int offload_submit_detached(offload_client *c, const char *queue, const char *function,
+                                        const void *payload, size_t len,
+                                        const offload_call_options *opts, const char *key,
+                                        uint64_t *job_id, offload_result **refused);
+
+/* A detached job: its state, and once it ended its outcome (code, payload,
+ * message) in *out (the caller frees it). wait_ms > 0 waits up to that long
+ * for it to end (a long poll); cancel cancels it first. An unknown or
+ * expired id is a result with code OFFLOAD_UNKNOWN_JOB. Returns 0, or -1
+ * on a transport error. */
+OFFLOAD_API int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel,
+                            offload_result **out);
+
+/* The name of an offload_state ("queued"), "" for none. */
+OFFLOAD_API const char *offload_state_name(int state);
 
 /* The last error: enum offload_err, and a message ("" when none). */
 OFFLOAD_API int offload_err(const offload_client *c);

@@ -20,6 +20,7 @@ static const struct {
     [OFFLOAD__CODE__CODE_JOB_FAILED] = {"job_failed", 500},
     [OFFLOAD__CODE__CODE_CANCELLED] = {"cancelled", 409},
     [OFFLOAD__CODE__CODE_INTERNAL] = {"internal", 500},
+    [OFFLOAD__CODE__CODE_UNKNOWN_JOB] = {"unknown_job", 404},
 };
 
 #define CODE_COUNT (int)(sizeof(code_table) / sizeof(code_table[0]))

@@ -34,8 +34,27 @@ struct client_call {
     UT_hash_handle hh;
 };
 
+/* A Query or a keyed Submit waiting on a detached job. */
+typedef struct client_wait {
+    clients *front;
+    wire_rid rid;
+    uint64_t request_id;
+    detached_waiter waiter;
+    gw_timer timer; /* a Query's wait_ms */
+    struct client_wait *prev, *next;
+} client_wait;
+
+static void clients_reply_state(clients *c, const wire_rid *rid, uint64_t request_id,
+                                const job_outcome *o, int state);
+
 static void clients_reply(clients *c, const wire_rid *rid, uint64_t request_id,
                           const job_outcome *o)
+{
+    clients_reply_state(c, rid, request_id, o, OFFLOAD__JOB_STATE__STATE_UNSPECIFIED);
+}
+
+static void clients_reply_state(clients *c, const wire_rid *rid, uint64_t request_id,
+                                const job_outcome *o, int state)
 {
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Reply reply = OFFLOAD__REPLY__INIT;
@@ -47,6 +66,7 @@ static void clients_reply(clients *c, const wire_rid *rid, uint64_t request_id,
     reply.message = (char *)o->message;
     reply.waited_us = o->waited_us;
     reply.run_us = o->run_us;
+    reply.state = state;
     env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     if (c->send(c->send_arg, rid, &env) < 0)
@@ -105,6 +125,149 @@ static void clients_refuse(clients *c, const wire_rid *rid, uint64_t request_id,
     clients_reply(c, rid, request_id, &out);
 }
 
+/* ---- detached jobs ------------------------------------------------------- */
+
+static int clients_state(const detached_job *d)
+{
+    return OFFLOAD__JOB_STATE__STATE_QUEUED + (int)detached_state_of(d);
+}
+
+/* Replies with d's outcome (ended) or its state (code OK, no payload). */
+static void clients_reply_detached(clients *c, const wire_rid *rid, uint64_t request_id,
+                                   const detached_job *d)
+{
+    job_outcome o = {.job_id = d->id, .code = OFFLOAD__CODE__CODE_OK};
+    if (d->ended) {
+        o.code = d->code;
+        o.payload = d->payload;
+        o.len = d->len;
+        o.message = d->message;
+        o.waited_us = d->waited_us;
+        o.run_us = d->run_us;
+    }
+    clients_reply_state(c, rid, request_id, &o, clients_state(d));
+}
+
+static void clients_wait_free(clients *c, client_wait *w)
+{
+    detached_unwait(&w->waiter);
+    timers_stop(c->timers, &w->timer);
+    if (w->prev)
+        w->prev->next = w->next;
+    else
+        c->waits = w->next;
+    if (w->next)
+        w->next->prev = w->prev;
+    free(w);
+}
+
+static void clients_wait_ended(detached_job *d, void *arg)
+{
+    client_wait *w = arg;
+    clients_reply_detached(w->front, &w->rid, w->request_id, d);
+    clients_wait_free(w->front, w);
+}
+
+static void clients_wait_over(gw_timer *t, void *arg)
+{
+    client_wait *w = arg;
+    (void)t;
+    detached_job *d = w->waiter.d;
+    if (d)
+        clients_reply_detached(w->front, &w->rid, w->request_id, d);
+    clients_wait_free(w->front, w);
+}
+
+/* Answers request_id once d ends (or after wait_ms, when not 0, with its
+ * state). Returns 0, or -1 when out of memory. */
+static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, detached_job *d,
+                        uint32_t wait_ms)
+{
+    client_wait *w = calloc(1, sizeof(*w));
+    if (!w)
+        return -1;
+    w->front = c;
+    w->rid = *rid;
+    w->request_id = request_id;
+    w->next = c->waits;
+    if (c->waits)
+        c->waits->prev = w;
+    c->waits = w;
+    if (wait_ms &&
+        timers_start(c->timers, &w->timer, clock_now_us() + (uint64_t)wait_ms * 1000,
+                     clients_wait_over, w) < 0) {
+        clients_wait_free(c, w);
+        return -1;
+    }
+    detached_wait(d, &w->waiter, clients_wait_ended, w); /* may answer at once */
+    return 0;
+}
+
+static void clients_on_submit_detached(clients *c, const wire_rid *rid, const Offload__Submit *s)
+{
+    char err[256] = "the gateway is out of memory; retry later";
+    const char *key = s->idempotency_key && *s->idempotency_key ? s->idempotency_key : NULL;
+    if (key && !detached_key_valid(key)) {
+        clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_BAD_REQUEST,
+                       "idempotency_key must be 1..128 printable characters, no spaces");
+        return;
+    }
+    uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
+    if (!payload) {
+        clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
+        return;
+    }
+    if (s->payload.len)
+        memcpy(payload, s->payload.data, s->payload.len);
+    job_request r = {.queue = s->queue,
+                     .function = s->function,
+                     .payload = payload,
+                     .len = s->payload.len,
+                     .timeout_ms = s->timeout_ms,
+                     .retries = s->retries ? (int)s->retries : -1};
+    detached_job *d;
+    int existing;
+    int code = gateway_submit_detached(c->gw, &r, key, &d, &existing, err, sizeof(err));
+    if (code != OFFLOAD__CODE__CODE_OK) {
+        clients_refuse(c, rid, s->request_id, code, err);
+        return;
+    }
+    if (s->detach) {
+        job_outcome o = {.job_id = d->id, .code = OFFLOAD__CODE__CODE_OK};
+        clients_reply_state(c, rid, s->request_id, &o, clients_state(d));
+    } else if (clients_wait(c, rid, s->request_id, d, 0) < 0) {
+        clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
+    }
+}
+
+static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Query *q)
+{
+    gateway_count(c->gw, STAT_client_requests);
+    detached *ds = gateway_detached(c->gw);
+    detached_job *d = detached_find(ds, q->job_id);
+    if (!d) {
+        char err[160];
+        snprintf(err, sizeof(err),
+                 "no detached job %llu: it never existed, or it ended more than --result-ttl "
+                 "ago",
+                 (unsigned long long)q->job_id);
+        job_outcome o = {.job_id = q->job_id, .code = OFFLOAD__CODE__CODE_UNKNOWN_JOB,
+                         .message = err};
+        clients_reply(c, rid, q->request_id, &o);
+        return;
+    }
+    if (q->cancel)
+        detached_cancel(ds, d);
+    if (d->ended || !q->wait_ms) {
+        clients_reply_detached(c, rid, q->request_id, d);
+        return;
+    }
+    if (clients_wait(c, rid, q->request_id, d, q->wait_ms) < 0) {
+        job_outcome o = {.code = OFFLOAD__CODE__CODE_INTERNAL, .message = "out of memory"};
+        clients_reply(c, rid, q->request_id, &o);
+    }
+}
+
 static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
                               uint64_t now_us)
 {
@@ -114,6 +277,10 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
         snprintf(err, sizeof(err), "lease_ms %u: 0 (none) or %d..%d", s->lease_ms,
                  CODEC_LEASE_MS_MIN, CODEC_LEASE_MS_MAX);
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_BAD_REQUEST, err);
+        return;
+    }
+    if (s->detach || (s->idempotency_key && *s->idempotency_key)) {
+        clients_on_submit_detached(c, rid, s);
         return;
     }
     client_peer *p = clients_peer(c, rid);
@@ -252,6 +419,9 @@ void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, ui
     case OFFLOAD__ENVELOPE__BODY_CANCEL:
         clients_on_cancel(c, rid, env->cancel);
         break;
+    case OFFLOAD__ENVELOPE__BODY_QUERY:
+        clients_on_query(c, rid, env->query);
+        break;
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
         break;
     default:
@@ -265,6 +435,8 @@ void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, ui
 void clients_close(clients *c)
 {
     timers_stop(c->timers, &c->lease_tick);
+    while (c->waits)
+        clients_wait_free(c, c->waits);
     client_peer *p, *tmp;
     HASH_ITER(hh, c->peers, p, tmp)
     {

@@ -8,6 +8,11 @@
  * valid Envelope are dropped and counted by the reader (gateway.c), and a
  * frame in another protocol version gets a Refuse.
  *
+ * Detached jobs. A Submit with detach is answered at once with its job id
+ * and state; one with an idempotency_key (detached or not) runs once per
+ * key (detached.h); a Query answers a detached job's state or outcome,
+ * long-polling up to wait_ms, and may cancel it.
+ *
  * Leases. ROUTER sockets report no disconnects, so a client that wants its
  * jobs cancelled when it goes away sets Submit.lease_ms and sends a message
  * (a Heartbeat will do) at least that often; a client silent for longer is
@@ -43,6 +48,7 @@ typedef struct clients {
     struct client_peer *peers; /* uthash by routing id: clients with calls */
     size_t pending;            /* Submits whose job has not ended */
     gw_timer lease_tick;       /* while a leased call is pending */
+    struct client_wait *waits; /* Queries and keyed Submits waiting on a detached job */
 } clients;
 
 void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg);

@@ -40,7 +40,7 @@ static int codec_text_valid(const char *s, size_t max)
 
 static int codec_code_valid(int code)
 {
-    return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_INTERNAL;
+    return code >= OFFLOAD__CODE__CODE_OK && code <= OFFLOAD__CODE__CODE_UNKNOWN_JOB;
 }
 
 #define INVALID(...)                                                                               \
@@ -119,14 +119,19 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
         if (!codec_text_valid(env->result->message, CODEC_MESSAGE_MAX))
             INVALID("result: message too long");
         return 0;
+    case OFFLOAD__ENVELOPE__BODY_QUERY:
+        return 0;
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
-        /* Names and lease_ms are checked where the Submit is answered (a
+        /* Names, the key and lease_ms are checked where the Submit is answered (a
          * Reply with bad_request and the client's request_id), not dropped
          * here. */
         return 0;
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         if (!codec_code_valid(env->reply->code))
             INVALID("reply: unknown code %d", (int)env->reply->code);
+        if (env->reply->state < OFFLOAD__JOB_STATE__STATE_UNSPECIFIED ||
+            env->reply->state > OFFLOAD__JOB_STATE__STATE_CANCELLED)
+            INVALID("reply: unknown state %d", (int)env->reply->state);
         if (!codec_text_valid(env->reply->message, CODEC_MESSAGE_MAX))
             INVALID("reply: message too long");
         return 0;
@@ -224,6 +229,8 @@ const char *codec_body_name(int body_case)
         return "drain";
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
         return "submit";
+    case OFFLOAD__ENVELOPE__BODY_QUERY:
+        return "query";
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         return "reply";
     default:

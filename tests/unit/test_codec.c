@@ -761,7 +761,7 @@ static void test_codes_and_long_text(void)
     codec_envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
     env.result = &r;
-    static const int badcodes[] = {OFFLOAD__CODE__CODE_INTERNAL + 1, 100, -1, INT32_MIN};
+    static const int badcodes[] = {OFFLOAD__CODE__CODE_UNKNOWN_JOB + 1, 100, -1, INT32_MIN};
     for (size_t i = 0; i < ARRAY_LEN(badcodes); i++) {
         r.code = (Offload__Code)badcodes[i];
         EXPECT_INVALID(&env, "result: unknown code");
@@ -914,6 +914,7 @@ static void test_error_codes(void)
         {OFFLOAD__CODE__CODE_JOB_FAILED, "job_failed", 500},
         {OFFLOAD__CODE__CODE_CANCELLED, "cancelled", 409},
         {OFFLOAD__CODE__CODE_INTERNAL, "internal", 500},
+        {OFFLOAD__CODE__CODE_UNKNOWN_JOB, "unknown_job", 404},
     };
     for (size_t i = 0; i < ARRAY_LEN(want); i++) {
         CU_ASSERT_STRING_EQUAL(code_name(want[i].code), want[i].name);
@@ -923,7 +924,7 @@ static void test_error_codes(void)
      * reads as internal). */
     for (int c = OFFLOAD__CODE__CODE_OK; c < OFFLOAD__CODE__CODE_INTERNAL; c++)
         CU_ASSERT_STRING_NOT_EQUAL(code_name(c), "internal");
-    static const int out_of_range[] = {-1, OFFLOAD__CODE__CODE_INTERNAL + 1, 1000, INT32_MIN,
+    static const int out_of_range[] = {-1, OFFLOAD__CODE__CODE_UNKNOWN_JOB + 1, 1000, INT32_MIN,
                                        INT32_MAX};
     for (size_t i = 0; i < ARRAY_LEN(out_of_range); i++) {
         CU_ASSERT_STRING_EQUAL(code_name(out_of_range[i]), "internal");
