@@ -2,25 +2,81 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "codec.h"
-#include "flags.h"
 #include "offload.h"
+#include "parse.h"
+
+#define PROG "offload"
+
+/* Exit statuses, one per class of outcome (README.md, "The CLI"). */
+enum {
+    EXIT_OK_ = 0,
+    EXIT_FAILED = 1,     /* the job ran and failed: job_failed, crashed, executor_lost, internal */
+    EXIT_USAGE = 2,      /* a bad command line */
+    EXIT_NO_GATEWAY = 3, /* the gateway did not answer */
+    EXIT_REFUSED = 4,    /* refused as asked: bad_request, unknown_queue, unknown_function,
+                            payload_too_large, unknown_job */
+    EXIT_BUSY = 5,       /* retry later: queue_full, no_executor */
+    EXIT_TIMEOUT = 6,    /* the deadline passed */
+    EXIT_CANCELLED = 7,  /* cancelled */
+    EXIT_PENDING = 8,    /* result: the detached job has not ended yet */
+};
 
 static const char usage[] =
-    "usage: offload call [--gateway ENDPOINT] [--timeout-ms MS] QUEUE FUNCTION [PAYLOAD|-]\n"
-    "       offload --help | --version\n"
+    "usage: offload COMMAND [flags] ARGS      (offload COMMAND --help for one)\n"
     "\n"
-    "call    runs FUNCTION on QUEUE through a gateway and writes its result to stdout.\n"
-    "        PAYLOAD is the argument, or stdin when it is '-'; none means empty.\n"
+    "  call QUEUE FUNCTION [PAYLOAD|-]    run a job and print its result\n"
+    "  submit QUEUE FUNCTION [PAYLOAD|-]  run a detached job; print its id\n"
+    "  status ID                          a detached job's state\n"
+    "  result ID                          a detached job's result (--wait to wait)\n"
+    "  cancel ID                          cancel a detached job\n"
+    "  bench QUEUE FUNCTION PAYLOAD       many jobs through the async API: throughput\n"
+    "                                     and latency percentiles\n"
     "\n"
-    "  --gateway ENDPOINT   the gateway's clients endpoint (default $OFFLOAD_GATEWAY,\n"
-    "                       else tcp://127.0.0.1:5555)\n"
-    "  --timeout-ms MS      the job's deadline (default: the gateway's)\n"
+    "Every command takes --gateway ENDPOINT (default $OFFLOAD_GATEWAY, else\n"
+    "tcp://127.0.0.1:5555). PAYLOAD is the argument, or stdin when it is '-'.\n"
     "\n"
-    "exit status: 0 ok; 1 the job failed (its error on stderr); 2 usage; 3 the gateway\n"
-    "did not answer.\n";
+    "exit status: 0 ok; 1 the job failed; 2 usage; 3 the gateway did not answer;\n"
+    "4 refused (bad request, unknown queue, function or job, payload too large);\n"
+    "5 busy, retry later (queue full, no executor); 6 timeout; 7 cancelled;\n"
+    "8 (result) not ended yet.\n";
+
+typedef struct cli {
+    const char *cmd, *gateway, *key;
+    offload_call_options opts;
+    long long wait_ms, concurrency, requests;
+    int wait;
+    const char *pos[4];
+    int npos;
+} cli;
+
+static int exit_for(int code)
+{
+    switch (code) {
+    case OFFLOAD_OK:
+        return EXIT_OK_;
+    case OFFLOAD_BAD_REQUEST:
+    case OFFLOAD_UNKNOWN_QUEUE:
+    case OFFLOAD_UNKNOWN_FUNCTION:
+    case OFFLOAD_PAYLOAD_TOO_LARGE:
+    case OFFLOAD_UNKNOWN_JOB:
+        return EXIT_REFUSED;
+    case OFFLOAD_QUEUE_FULL:
+    case OFFLOAD_NO_EXECUTOR:
+        return EXIT_BUSY;
+    case OFFLOAD_TIMEOUT:
+        return EXIT_TIMEOUT;
+    case OFFLOAD_CANCELLED:
+        return EXIT_CANCELLED;
+    case OFFLOAD_NO_REPLY:
+        return EXIT_NO_GATEWAY;
+    default:
+        return EXIT_FAILED;
+    }
+}
 
 static int read_stdin(char **buf, size_t *len)
 {
@@ -43,79 +99,337 @@ static int read_stdin(char **buf, size_t *len)
     return -1;
 }
 
-static int cmd_call(int argc, char **argv)
+static void cmd_help(const char *cmd)
 {
-    const char *gateway = getenv("OFFLOAD_GATEWAY");
-    offload_call_options opts = {0};
-    const char *pos[3] = {NULL, NULL, NULL};
-    int npos = 0;
-    for (int i = 0; i < argc; i++) {
-        long long v;
-        if (!strcmp(argv[i], "--gateway") && i + 1 < argc) {
-            gateway = argv[++i];
-        } else if (!strcmp(argv[i], "--timeout-ms") && i + 1 < argc) {
-            if (parse_ll(argv[++i], &v) < 0 || v < 1 || v > CODEC_MS_MAX) {
-                fprintf(stderr, "offload: --timeout-ms wants milliseconds 1..%d\n", CODEC_MS_MAX);
-                return 2;
-            }
-            opts.timeout_ms = (uint32_t)v;
-        } else if (argv[i][0] == '-' && argv[i][1] == '-') {
-            fprintf(stderr, "offload: unknown flag '%s'\n%s", argv[i], usage);
-            return 2;
-        } else if (npos < 3) {
-            pos[npos++] = argv[i];
-        } else {
-            fprintf(stderr, "offload: too many arguments\n%s", usage);
-            return 2;
+    static const struct {
+        const char *cmd, *text;
+    } help[] = {
+        {"call", "usage: offload call [--gateway EP] [--timeout-ms MS] [--retries N] [--key KEY]\n"
+                 "                    QUEUE FUNCTION [PAYLOAD|-]\n"
+                 "Runs FUNCTION on QUEUE and writes its result to stdout; an error goes to\n"
+                 "stderr with the exit status of its class. --key: an idempotency key (a\n"
+                 "second call with it gets the first job's outcome).\n"},
+        {"submit", "usage: offload submit [--gateway EP] [--timeout-ms MS] [--retries N] "
+                   "[--key KEY]\n"
+                   "                      QUEUE FUNCTION [PAYLOAD|-]\n"
+                   "Runs a detached job and prints its id at once; status, result and cancel\n"
+                   "take it. The gateway keeps its outcome for its --result-ttl.\n"},
+        {"status", "usage: offload status [--gateway EP] ID\n"
+                   "Prints 'ID STATE' (queued, running, done, failed, cancelled), and the\n"
+                   "error of a failed job.\n"},
+        {"result", "usage: offload result [--gateway EP] [--wait] [--wait-ms MS] ID\n"
+                   "Writes a detached job's result to stdout, as call would; exit 8 while it\n"
+                   "has not ended. --wait waits for it (up to --wait-ms, default 1 day).\n"},
+        {"cancel", "usage: offload cancel [--gateway EP] ID\n"
+                   "Cancels a detached job (a process pool's worker is killed) and prints its\n"
+                   "state.\n"},
+        {"bench", "usage: offload bench [--gateway EP] [-c CONCURRENCY] [-n REQUESTS]\n"
+                  "                     [--timeout-ms MS] QUEUE FUNCTION PAYLOAD\n"
+                  "Sends REQUESTS jobs (default 10000), CONCURRENCY in flight (default 50),\n"
+                  "through the asynchronous API; prints throughput and latency percentiles\n"
+                  "(p50, p90, p99, max), with a progress bar on a terminal.\n"},
+    };
+    for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
+        if (!strcmp(help[i].cmd, cmd)) {
+            printf("%s\n%s", help[i].text,
+                   "--gateway ENDPOINT: default $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.\n");
+            return;
         }
-    }
-    if (npos < 2) {
-        fprintf(stderr, "%s", usage);
-        return 2;
-    }
-    char *payload = NULL;
-    size_t len = 0;
-    if (pos[2] && !strcmp(pos[2], "-")) {
-        if (read_stdin(&payload, &len) < 0) {
-            fprintf(stderr, "offload: cannot read the payload from stdin\n");
-            return 2;
-        }
-    } else if (pos[2]) {
-        payload = strdup(pos[2]);
-        len = strlen(pos[2]);
-        if (!payload) {
-            fprintf(stderr, "offload: out of memory\n");
-            return 2;
-        }
-    }
+    printf("%s", usage);
+}
 
-    offload_options o = {.endpoint = gateway};
+static int number(const char *flag, const char *v, long long min, long long max, long long *out)
+{
+    if (parse_ll(v, out) < 0 || *out < min || *out > max) {
+        fprintf(stderr, PROG ": %s wants a number %lld..%lld, got '%s'\n", flag, min, max, v);
+        return -1;
+    }
+    return 0;
+}
+
+/* Parses argv (after the command) into cl. Returns 0, 1 after --help, or
+ * -1 on a usage error (said on stderr). */
+static int cli_parse(cli *cl, int argc, char **argv, int want_min, int want_max)
+{
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i];
+        long long v;
+        int more = i + 1 < argc;
+        if (!strcmp(a, "--help") || !strcmp(a, "-h")) {
+            cmd_help(cl->cmd);
+            return 1;
+        } else if (!strcmp(a, "--gateway") && more) {
+            cl->gateway = argv[++i];
+        } else if (!strcmp(a, "--timeout-ms") && more) {
+            if (number(a, argv[++i], 1, CODEC_MS_MAX, &v) < 0)
+                return -1;
+            cl->opts.timeout_ms = (uint32_t)v;
+        } else if (!strcmp(a, "--retries") && more) {
+            if (number(a, argv[++i], 0, 100, &v) < 0)
+                return -1;
+            cl->opts.retries = (uint32_t)v;
+        } else if (!strcmp(a, "--key") && more) {
+            cl->key = argv[++i];
+        } else if (!strcmp(a, "--wait")) {
+            cl->wait = 1;
+        } else if (!strcmp(a, "--wait-ms") && more) {
+            if (number(a, argv[++i], 0, CODEC_MS_MAX, &cl->wait_ms) < 0)
+                return -1;
+            cl->wait = 1;
+        } else if (!strcmp(a, "-c") && more) {
+            if (number(a, argv[++i], 1, 100000, &cl->concurrency) < 0)
+                return -1;
+        } else if (!strcmp(a, "-n") && more) {
+            if (number(a, argv[++i], 1, 100000000, &cl->requests) < 0)
+                return -1;
+        } else if (a[0] == '-' && a[1] && strcmp(a, "-") != 0) {
+            fprintf(stderr, PROG " %s: unknown flag '%s' (see offload %s --help)\n", cl->cmd, a,
+                    cl->cmd);
+            return -1;
+        } else if (cl->npos < want_max) {
+            cl->pos[cl->npos++] = a;
+        } else {
+            fprintf(stderr, PROG " %s: too many arguments (see offload %s --help)\n", cl->cmd,
+                    cl->cmd);
+            return -1;
+        }
+    }
+    if (cl->npos < want_min) {
+        fprintf(stderr, PROG " %s: missing arguments (see offload %s --help)\n", cl->cmd, cl->cmd);
+        return -1;
+    }
+    return 0;
+}
+
+static offload_client *cli_connect(const cli *cl)
+{
+    offload_options o = {.endpoint = cl->gateway};
     offload_client *c = offload_connect_with(&o);
-    if (!c || c->err) {
-        fprintf(stderr, "offload: %s\n", c ? c->errstr : "out of memory");
+    if (!c || offload_err(c)) {
+        fprintf(stderr, PROG ": %s\n", c ? offload_errstr(c) : "out of memory");
         offload_free(c);
-        free(payload);
-        return 3;
+        return NULL;
     }
-    offload_result *r;
-    int rc = offload_call(c, pos[0], pos[1], payload, len, &opts, &r);
-    free(payload);
-    if (rc < 0) {
-        fprintf(stderr, "offload: %s\n", c->errstr);
-        int usage_error = c->err == OFFLOAD_ERR_ARGS;
-        offload_free(c);
-        return usage_error ? 2 : 3;
+    return c;
+}
+
+/* The payload: the argument, stdin for '-', or none. */
+static int cli_payload(const char *arg, char **payload, size_t *len)
+{
+    *payload = NULL;
+    *len = 0;
+    if (arg && !strcmp(arg, "-")) {
+        if (read_stdin(payload, len) < 0) {
+            fprintf(stderr, PROG ": cannot read the payload from stdin\n");
+            return -1;
+        }
+    } else if (arg) {
+        *len = strlen(arg);
+        if (!(*payload = strdup(arg))) {
+            fprintf(stderr, PROG ": out of memory\n");
+            return -1;
+        }
     }
-    int status = 0;
+    return 0;
+}
+
+/* A transport error: usage (2) for bad arguments, else 3. */
+static int cli_transport(offload_client *c)
+{
+    fprintf(stderr, PROG ": %s\n", offload_errstr(c));
+    return offload_err(c) == OFFLOAD_ERR_ARGS ? EXIT_USAGE : EXIT_NO_GATEWAY;
+}
+
+/* Prints an outcome as call does; returns the exit status. */
+static int cli_outcome(const offload_result *r)
+{
     if (r->code == OFFLOAD_OK) {
         fwrite(r->payload, 1, r->len, stdout);
+        return EXIT_OK_;
+    }
+    fprintf(stderr, PROG ": %s: %s (job %llu)\n", r->error, r->message,
+            (unsigned long long)r->job_id);
+    return exit_for(r->code);
+}
+
+static uint64_t cli_id(const char *s)
+{
+    long long v;
+    return parse_ll(s, &v) == 0 && v > 0 ? (uint64_t)v : 0;
+}
+
+static int cmd_call_or_submit(cli *cl, int detached)
+{
+    char *payload;
+    size_t len;
+    if (cli_payload(cl->pos[2], &payload, &len) < 0)
+        return EXIT_USAGE;
+    offload_client *c = cli_connect(cl);
+    if (!c) {
+        free(payload);
+        return EXIT_NO_GATEWAY;
+    }
+    int status;
+    offload_result *r = NULL;
+    if (detached) {
+        uint64_t id;
+        if (offload_submit_detached(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, cl->key,
+                                    &id, &r) < 0)
+            status = cli_transport(c);
+        else if (r)
+            status = cli_outcome(r);
+        else {
+            printf("%llu\n", (unsigned long long)id);
+            status = EXIT_OK_;
+        }
+    } else if (cl->key) {
+        /* A keyed call: a detached job with the key, then its outcome. */
+        uint64_t id;
+        if (offload_submit_detached(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, cl->key,
+                                    &id, &r) < 0)
+            status = cli_transport(c);
+        else if (r)
+            status = cli_outcome(r);
+        else if (offload_job(c, id, CODEC_MS_MAX, 0, &r) < 0)
+            status = cli_transport(c);
+        else
+            status = cli_outcome(r);
+    } else if (offload_call(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, &r) < 0) {
+        status = cli_transport(c);
     } else {
-        fprintf(stderr, "offload: %s: %s (job %llu)\n", r->error, r->message,
-                (unsigned long long)r->job_id);
-        status = 1;
+        status = cli_outcome(r);
+    }
+    offload_result_free(r);
+    free(payload);
+    offload_free(c);
+    return status;
+}
+
+static int cmd_job(cli *cl)
+{
+    uint64_t id = cli_id(cl->pos[0]);
+    if (!id) {
+        fprintf(stderr, PROG " %s: '%s' is not a job id\n", cl->cmd, cl->pos[0]);
+        return EXIT_USAGE;
+    }
+    offload_client *c = cli_connect(cl);
+    if (!c)
+        return EXIT_NO_GATEWAY;
+    int is_result = !strcmp(cl->cmd, "result"), cancel = !strcmp(cl->cmd, "cancel");
+    int wait = is_result && cl->wait ? (int)(cl->wait_ms ? cl->wait_ms : CODEC_MS_MAX) : 0;
+    offload_result *r;
+    int status;
+    if (offload_job(c, id, wait, cancel, &r) < 0) {
+        status = cli_transport(c);
+    } else if (r->code == OFFLOAD_UNKNOWN_JOB) {
+        status = cli_outcome(r);
+    } else if (is_result) {
+        if (r->state == OFFLOAD_STATE_QUEUED || r->state == OFFLOAD_STATE_RUNNING) {
+            fprintf(stderr, PROG ": job %llu is %s\n", (unsigned long long)id,
+                    offload_state_name(r->state));
+            status = EXIT_PENDING;
+        } else {
+            status = cli_outcome(r);
+        }
+    } else {
+        printf("%llu %s", (unsigned long long)id, offload_state_name(r->state));
+        if (r->code != OFFLOAD_OK)
+            printf(" %s: %s", r->error, r->message);
+        printf("\n");
+        status = EXIT_OK_;
     }
     offload_result_free(r);
     offload_free(c);
+    return status;
+}
+
+/* ---- bench ---------------------------------------------------------------------- */
+
+typedef struct bench {
+    long long sent, done, ok, failed;
+    uint64_t *start_us; /* per request id (ids count from 1 on a fresh client) */
+    uint64_t *lat_us;   /* latencies, in completion order */
+    int tty;
+} bench;
+
+static uint64_t now_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+static void bench_done(offload_client *c, offload_result *r, void *arg)
+{
+    bench *b = arg;
+    (void)c;
+    uint64_t id = r->request_id;
+    b->lat_us[b->done++] = now_us() - b->start_us[id - 1];
+    if (r->code == OFFLOAD_OK)
+        b->ok++;
+    else
+        b->failed++;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+static int cmd_bench(cli *cl)
+{
+    long long n = cl->requests ? cl->requests : 10000,
+              conc = cl->concurrency ? cl->concurrency : 50;
+    const char *payload = cl->pos[2];
+    size_t len = strlen(payload);
+    bench b = {.tty = isatty(STDOUT_FILENO)};
+    b.start_us = calloc((size_t)n, sizeof(*b.start_us));
+    b.lat_us = calloc((size_t)n, sizeof(*b.lat_us));
+    offload_client *c = b.start_us && b.lat_us ? cli_connect(cl) : NULL;
+    if (!c) {
+        free(b.start_us);
+        free(b.lat_us);
+        return EXIT_NO_GATEWAY;
+    }
+    uint64_t t0 = now_us(), last_bar = 0;
+    int status = EXIT_OK_;
+    while (b.done < n) {
+        while (b.sent < n && b.sent - b.done < conc) {
+            uint64_t id;
+            b.start_us[b.sent] = now_us();
+            if (offload_submit(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, bench_done, &b,
+                               &id) < 0) {
+                status = cli_transport(c);
+                goto out;
+            }
+            b.sent++;
+        }
+        if (offload_dispatch(c, 1000) < 0) {
+            status = cli_transport(c);
+            goto out;
+        }
+        if (b.tty && now_us() - last_bar > 100000) {
+            last_bar = now_us();
+            int w = (int)(40 * b.done / n);
+            printf("\r[%-40.*s] %lld/%lld", w, "========================================", b.done,
+                   n);
+            fflush(stdout);
+        }
+    }
+    double secs = (double)(now_us() - t0) / 1e6;
+    qsort(b.lat_us, (size_t)n, sizeof(*b.lat_us), cmp_u64);
+#define PCT(p) ((double)b.lat_us[(size_t)((double)(n - 1) * (p))] / 1000.0)
+    printf("%s%lld requests, %lld in flight, %.3f s: %.0f req/s; ok %lld, failed %lld\n"
+           "latency ms: p50 %.3f  p90 %.3f  p99 %.3f  max %.3f\n",
+           b.tty ? "\r" : "", n, conc, secs, (double)n / secs, b.ok, b.failed, PCT(0.5), PCT(0.9),
+           PCT(0.99), (double)b.lat_us[n - 1] / 1000.0);
+    if (b.failed)
+        status = EXIT_FAILED;
+out:
+    offload_free(c);
+    free(b.start_us);
+    free(b.lat_us);
     return status;
 }
 
@@ -123,14 +437,30 @@ int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
         printf("%s", usage);
-        return argc < 2 ? 2 : 0;
+        return argc < 2 ? EXIT_USAGE : EXIT_OK_;
     }
     if (!strcmp(argv[1], "--version")) {
         printf("offload %s\n", OFFLOAD_VERSION);
-        return 0;
+        return EXIT_OK_;
     }
-    if (!strcmp(argv[1], "call"))
-        return cmd_call(argc - 2, argv + 2);
-    fprintf(stderr, "offload: unknown command '%s'\n%s", argv[1], usage);
-    return 2;
+    static const struct {
+        const char *name;
+        int min, max;
+    } cmds[] = {{"call", 2, 3},   {"submit", 2, 3}, {"status", 1, 1},
+                {"result", 1, 1}, {"cancel", 1, 1}, {"bench", 3, 3}};
+    for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
+        if (strcmp(argv[1], cmds[i].name) != 0)
+            continue;
+        cli cl = {.cmd = cmds[i].name, .gateway = getenv("OFFLOAD_GATEWAY")};
+        int rc = cli_parse(&cl, argc - 2, argv + 2, cmds[i].min, cmds[i].max);
+        if (rc != 0)
+            return rc > 0 ? EXIT_OK_ : EXIT_USAGE;
+        if (!strcmp(cl.cmd, "call") || !strcmp(cl.cmd, "submit"))
+            return cmd_call_or_submit(&cl, !strcmp(cl.cmd, "submit"));
+        if (!strcmp(cl.cmd, "bench"))
+            return cmd_bench(&cl);
+        return cmd_job(&cl);
+    }
+    fprintf(stderr, PROG ": unknown command '%s'\n%s", argv[1], usage);
+    return EXIT_USAGE;
 }

@@ -558,9 +558,9 @@ int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, off
     if (wait_ms < 0)
         wait_ms = 0;
     call_slot slot = {0};
-    request *q = requests_add(&p->requests,
-                              clock_now_ms() + (uint64_t)wait_ms + (uint64_t)p->grace_ms,
-                              (void *)(uintptr_t)client_call_done, &slot);
+    request *q =
+        requests_add(&p->requests, clock_now_ms() + (uint64_t)wait_ms + (uint64_t)p->grace_ms,
+                     (void *)(uintptr_t)client_call_done, &slot);
     if (!q) {
         client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
         return -1;

@@ -193,9 +193,8 @@ static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, de
     if (c->waits)
         c->waits->prev = w;
     c->waits = w;
-    if (wait_ms &&
-        timers_start(c->timers, &w->timer, clock_now_us() + (uint64_t)wait_ms * 1000,
-                     clients_wait_over, w) < 0) {
+    if (wait_ms && timers_start(c->timers, &w->timer, clock_now_us() + (uint64_t)wait_ms * 1000,
+                                clients_wait_over, w) < 0) {
         clients_wait_free(c, w);
         return -1;
     }
@@ -251,8 +250,8 @@ static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Que
                  "no detached job %llu: it never existed, or it ended more than --result-ttl "
                  "ago",
                  (unsigned long long)q->job_id);
-        job_outcome o = {.job_id = q->job_id, .code = OFFLOAD__CODE__CODE_UNKNOWN_JOB,
-                         .message = err};
+        job_outcome o = {
+            .job_id = q->job_id, .code = OFFLOAD__CODE__CODE_UNKNOWN_JOB, .message = err};
         clients_reply(c, rid, q->request_id, &o);
         return;
     }

@@ -27,25 +27,26 @@ OFFLOAD_GATEWAY="$GW_CLIENTS" "$CLI" call io sleep 50 >/dev/null
 check_eq "OFFLOAD_GATEWAY picks the endpoint; sleep exits 0" 0 "$?"
 
 "$CLI" call --gateway "$GW_CLIENTS" --timeout-ms 100 io sleep 2000 2>"$E2E_TMP/err"
-check_eq "a job past its deadline exits 1" 1 "$?"
+check_eq "a job past its deadline exits 6 (timeout)" 6 "$?"
 check "its error says timeout" grep -q "offload: timeout:" "$E2E_TMP/err"
 
 "$CLI" call --gateway "$GW_CLIENTS" nosuch echo x 2>"$E2E_TMP/err"
-check_eq "an unknown queue exits 1" 1 "$?"
+check_eq "an unknown queue exits 4 (refused)" 4 "$?"
 check "its error says unknown_queue" grep -q "unknown_queue" "$E2E_TMP/err"
 
 "$CLI" call --gateway "$GW_CLIENTS" io nosuchfn x 2>"$E2E_TMP/err"
-check_eq "an unknown function exits 1" 1 "$?"
+check_eq "an unknown function exits 4 (refused)" 4 "$?"
 check "its error says unknown_function" grep -q "unknown_function" "$E2E_TMP/err"
 
 "$CLI" call --gateway "$GW_CLIENTS" io sleep abc 2>"$E2E_TMP/err"
-check_eq "a failing function exits 1" 1 "$?"
+check_eq "a failing function exits 1 (failed)" 1 "$?"
 check "job_failed passes the function's message on" grep -q "job_failed: sleep: payload" "$E2E_TMP/err"
 
 "$CLI" call --gateway "$GW_CLIENTS" 'bad name' echo x 2>"$E2E_TMP/err"
 check_eq "an invalid queue name is a usage error (2)" 2 "$?"
 "$CLI" call 2>/dev/null
 check_eq "no arguments is a usage error (2)" 2 "$?"
+
 
 # The library itself, built the way a user builds against it (pkg-config),
 # running the README's example.
@@ -94,5 +95,52 @@ fi
 
 check_eq "the gateway counted the 9 client requests" 9 \
     "$(json "$(curl -s "$GW_URL/v1/stats" -o "$E2E_TMP/stats" && echo "$E2E_TMP/stats")" .client_requests)"
+
+
+# Detached jobs: submit, status, result, cancel.
+id=$("$CLI" submit --gateway "$GW_CLIENTS" io sleep 1500)
+check_eq "submit prints a job id and exits 0" 0 "$?"
+check "  a number ($id)" test "${id:-0}" -gt 0
+check_eq "status says running" "$id running" "$("$CLI" status --gateway "$GW_CLIENTS" "$id")"
+"$CLI" result --gateway "$GW_CLIENTS" "$id" 2>"$E2E_TMP/err"
+check_eq "result before the end exits 8 (not ended)" 8 "$?"
+check "  and says so" grep -q "is running" "$E2E_TMP/err"
+check_eq "result --wait waits for it" "" "$("$CLI" result --gateway "$GW_CLIENTS" --wait "$id")"
+check_eq "  (exit 0)" 0 "$?"
+check_eq "status then says done" "$id done" "$("$CLI" status --gateway "$GW_CLIENTS" "$id")"
+id=$("$CLI" submit --gateway "$GW_CLIENTS" io echo detached-bytes)
+check_eq "result --wait prints the bytes" detached-bytes \
+    "$("$CLI" result --gateway "$GW_CLIENTS" --wait "$id")"
+id=$("$CLI" submit --gateway "$GW_CLIENTS" io sleep 30000)
+check_eq "cancel prints the new state" "$id cancelled cancelled: cancelled by its caller" \
+    "$("$CLI" cancel --gateway "$GW_CLIENTS" "$id")"
+"$CLI" result --gateway "$GW_CLIENTS" "$id" 2>/dev/null
+check_eq "the result of a cancelled job exits 7 (cancelled)" 7 "$?"
+"$CLI" status --gateway "$GW_CLIENTS" 99999 2>"$E2E_TMP/err"
+check_eq "an unknown job exits 4 (refused)" 4 "$?"
+check "  saying unknown_job" grep -q unknown_job "$E2E_TMP/err"
+a=$("$CLI" call --gateway "$GW_CLIENTS" --key cli-key-1 io echo first)
+b=$("$CLI" call --gateway "$GW_CLIENTS" --key cli-key-1 io echo second)
+check_eq "call --key: the second call gets the first job's result" "first first" "$a $b"
+"$CLI" submit --gateway "$GW_CLIENTS" nosuch echo x 2>/dev/null
+check_eq "a refused submit exits 4" 4 "$?"
+
+# bench: the async API under load.
+"$CLI" bench --gateway "$GW_CLIENTS" -c 20 -n 2000 io echo x >"$E2E_TMP/bench.out"
+check_eq "bench exits 0" 0 "$?"
+check "bench reports 2000 requests, all ok ($(head -n 1 "$E2E_TMP/bench.out"))" \
+    grep -q "^2000 requests, 20 in flight, .* ok 2000, failed 0" "$E2E_TMP/bench.out"
+check "bench reports p50, p90, p99 and max" grep -Eq "p50 [0-9.]+ +p90 [0-9.]+ +p99 [0-9.]+ +max [0-9.]+" "$E2E_TMP/bench.out"
+
+# --help on every command; unknown ones are usage errors.
+for cmd in call submit status result cancel bench; do
+    "$CLI" "$cmd" --help >"$E2E_TMP/help" 2>&1
+    check "offload $cmd --help exits 0 and says its usage" \
+        eval '[ $? = 0 ] && grep -q "usage: offload $cmd" "$E2E_TMP/help"'
+done
+"$CLI" frobnicate 2>/dev/null
+check_eq "an unknown command exits 2" 2 "$?"
+"$CLI" status --gateway "$GW_CLIENTS" notanumber 2>/dev/null
+check_eq "a job id that is not a number exits 2" 2 "$?"
 
 finish
