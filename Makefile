@@ -70,7 +70,15 @@ BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/o
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
 .PHONY: all deps run test unit e2e asan bench clean format install uninstall
-all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline
+PYGEN = $(BUILD)/python/offload_pb2.py
+
+all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline $(PYGEN)
+
+# The Python client's protobuf module (client/python/offload finds it here,
+# or beside itself once installed).
+$(PYGEN): proto/offload.proto
+	@mkdir -p $(dir $@)
+	protoc --proto_path=proto --python_out=$(dir $@) $<
 
 # One rule makes both files: a grouped target, so make -j runs it once.
 $(GEN) &: proto/offload.proto

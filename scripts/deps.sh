@@ -5,7 +5,8 @@ set -euo pipefail
 
 pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
       libmicrohttpd-dev libjansson-dev libinih-dev libcunit1-dev uthash-dev
-      apache2-utils curl jq procps python3 python3-zmq valgrind)
+      apache2-utils curl jq procps python3 python3-zmq valgrind
+      protobuf-compiler python3-protobuf python3-pytest python3-pip python3-setuptools)
 
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,315 @@
+"""AsyncClient and Client: see the package's docstring."""
+
+import asyncio
+import itertools
+import os
+import time
+from dataclasses import dataclass
+from typing import Dict, Optional, Union
+
+import zmq
+import zmq.asyncio
+
+from ._errors import Error, NoReply, from_code
+from ._pb import pb
+
+PROTOCOL_VERSION = 2
+DEFAULT_ENDPOINT = "tcp://127.0.0.1:5555"
+DEFAULT_LEASE_MS = 5000
+DEFAULT_GRACE = 5.0  # seconds past a call's deadline to wait for its reply
+DEFAULT_WAIT = 60.0  # for calls without a timeout: the gateway's default is unknown here
+STATES = {0: "", 1: "queued", 2: "running", 3: "done", 4: "failed", 5: "cancelled"}
+
+Payload = Union[bytes, bytearray, memoryview, str]
+
+
+@dataclass
+class JobStatus:
+    """A detached job: its state ("queued", "running", "done", "failed",
+    "cancelled"), and once ended its result or error."""
+
+    job_id: int
+    state: str
+    result: Optional[bytes] = None
+    error: Optional[Error] = None
+
+
+def _bytes(payload: Payload) -> bytes:
+    if isinstance(payload, str):
+        return payload.encode("utf-8")
+    return bytes(payload)
+
+
+def _timeout_ms(timeout: Optional[float]) -> int:
+    if timeout is None:
+        return 0
+    if timeout <= 0:
+        raise ValueError("timeout must be > 0 seconds")
+    return max(1, int(timeout * 1000))
+
+
+def _envelope(**body) -> bytes:
+    return pb.Envelope(version=PROTOCOL_VERSION, **body).SerializeToString()
+
+
+def _submit(request_id: int, queue: str, function: str, payload: Payload, timeout: Optional[float],
+            retries: int, lease_ms: int, detach: bool = False, key: Optional[str] = None) -> bytes:
+    return _envelope(submit=pb.Submit(
+        request_id=request_id, queue=queue, function=function, payload=_bytes(payload),
+        timeout_ms=_timeout_ms(timeout), retries=retries, lease_ms=lease_ms, detach=detach,
+        idempotency_key=key or ""))
+
+
+def _parse(frame: bytes):
+    env = pb.Envelope()
+    env.ParseFromString(frame)
+    return env
+
+
+def _result(reply) -> bytes:
+    if reply.code != 0:
+        raise from_code(reply.code, reply.message, reply.job_id)
+    return reply.payload
+
+
+def _status(reply) -> JobStatus:
+    st = JobStatus(job_id=reply.job_id, state=STATES.get(reply.state, ""))
+    if reply.code == 13:  # unknown_job
+        raise from_code(reply.code, reply.message, reply.job_id)
+    if st.state in ("done", "failed", "cancelled"):
+        if reply.code == 0:
+            st.result = reply.payload
+        else:
+            st.error = from_code(reply.code, reply.message, reply.job_id)
+    return st
+
+
+class AsyncClient:
+    """An asyncio client: many calls in flight on one DEALER socket, a
+    reader task that hands each Reply to its call's future, and a lease
+    heartbeat while calls are in flight."""
+
+    def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
+                 grace: float = DEFAULT_GRACE) -> None:
+        self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
+        self.lease_ms = lease_ms
+        self.grace = grace
+        self._ctx: Optional[zmq.asyncio.Context] = None
+        self._sock = None
+        self._ids = itertools.count(1)
+        self._pending: Dict[int, asyncio.Future] = {}
+        self._reader: Optional[asyncio.Task] = None
+        self._beater: Optional[asyncio.Task] = None
+        self._last_send = 0.0
+
+    async def __aenter__(self) -> "AsyncClient":
+        self.connect()
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await self.close()
+
+    def connect(self) -> None:
+        if self._sock is not None:
+            return
+        self._ctx = zmq.asyncio.Context()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 200)
+        self._sock.connect(self.endpoint)
+
+    async def close(self) -> None:
+        """Cancels the calls in flight (at the gateway too) and closes."""
+        for rid, fut in list(self._pending.items()):
+            if not fut.done():
+                await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
+                fut.cancel()
+        self._pending.clear()
+        for task in (self._reader, self._beater):
+            if task:
+                task.cancel()
+                try:
+                    await task
+                except (asyncio.CancelledError, Exception):
+                    pass
+        self._reader = self._beater = None
+        if self._sock is not None:
+            self._sock.close()
+            self._ctx.term()
+            self._sock = self._ctx = None
+
+    async def _send(self, frame: bytes) -> None:
+        await self._sock.send(frame)
+        self._last_send = time.monotonic()
+
+    def _ensure_tasks(self) -> None:
+        if self._reader is None or self._reader.done():
+            self._reader = asyncio.ensure_future(self._read())
+        if self.lease_ms and (self._beater is None or self._beater.done()):
+            self._beater = asyncio.ensure_future(self._heartbeat())
+
+    async def _read(self) -> None:
+        while True:
+            frame = await self._sock.recv()
+            try:
+                env = _parse(frame)
+            except Exception:
+                continue  # not an Envelope: dropped
+            which = env.WhichOneof("body")
+            if which == "reply":
+                fut = self._pending.pop(env.reply.request_id, None)
+                if fut is not None and not fut.done():
+                    fut.set_result(env.reply)
+            elif which == "refuse":
+                err = Error("the gateway refused the call: " + env.refuse.message)
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_exception(err)
+                self._pending.clear()
+
+    async def _heartbeat(self) -> None:
+        period = self.lease_ms / 3000.0
+        while True:
+            await asyncio.sleep(period)
+            if self._pending and time.monotonic() - self._last_send >= period:
+                await self._send(_envelope(heartbeat=pb.Heartbeat()))
+
+    async def _request(self, frame_for, wait: float):
+        """Sends frame_for(request_id) and awaits its Reply; a cancelled
+        await cancels the job at the gateway."""
+        self.connect()
+        self._ensure_tasks()
+        rid = next(self._ids)
+        fut = asyncio.get_running_loop().create_future()
+        self._pending[rid] = fut
+        await self._send(frame_for(rid))
+        try:
+            return await asyncio.wait_for(asyncio.shield(fut), wait)
+        except asyncio.TimeoutError:
+            self._pending.pop(rid, None)
+            raise NoReply("no reply from the gateway at %s within %.1f s (is it running?)"
+                          % (self.endpoint, wait)) from None
+        except asyncio.CancelledError:
+            if self._pending.pop(rid, None) is not None and self._sock is not None:
+                await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
+            raise
+
+    def _wait(self, timeout: Optional[float]) -> float:
+        return (timeout if timeout is not None else DEFAULT_WAIT) + self.grace
+
+    async def call(self, queue: str, function: str, payload: Payload = b"", *,
+                   timeout: Optional[float] = None, retries: int = 0,
+                   idempotency_key: Optional[str] = None) -> bytes:
+        """Runs function on queue; returns the result bytes or raises an
+        offload.Error. timeout: the job's deadline in seconds (None: the
+        gateway's default). idempotency_key: a second call with the same key
+        gets the first job's outcome."""
+        lease = 0 if idempotency_key else self.lease_ms
+        reply = await self._request(
+            lambda rid: _submit(rid, queue, function, payload, timeout, retries, lease,
+                                key=idempotency_key),
+            self._wait(timeout))
+        return _result(reply)
+
+    async def submit(self, queue: str, function: str, payload: Payload = b"", *,
+                     timeout: Optional[float] = None, retries: int = 0,
+                     idempotency_key: Optional[str] = None) -> int:
+        """Runs a detached job; returns its id (see job())."""
+        reply = await self._request(
+            lambda rid: _submit(rid, queue, function, payload, timeout, retries, 0, detach=True,
+                                key=idempotency_key),
+            self._wait(None))
+        if reply.code != 0:
+            raise from_code(reply.code, reply.message, reply.job_id)
+        return reply.job_id
+
+    async def job(self, job_id: int, *, wait: float = 0.0, cancel: bool = False) -> JobStatus:
+        """A detached job's status; wait: long-poll up to that many seconds
+        for it to end; cancel: cancel it first."""
+        wait_ms = max(0, int(wait * 1000))
+        reply = await self._request(
+            lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id, wait_ms=wait_ms,
+                                                 cancel=cancel)),
+            wait + self.grace)
+        return _status(reply)
+
+
+class Client:
+    """The synchronous twin, for scripts: one call at a time."""
+
+    def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
+                 grace: float = DEFAULT_GRACE) -> None:
+        self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
+        self.lease_ms = lease_ms
+        self.grace = grace
+        self._ctx = zmq.Context()
+        self._sock = self._ctx.socket(zmq.DEALER)
+        self._sock.setsockopt(zmq.LINGER, 200)
+        self._sock.connect(self.endpoint)
+        self._ids = itertools.count(1)
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._ctx.term()
+            self._sock = None
+
+    def _request(self, frame_for, wait: float, lease_ms: int):
+        rid = next(self._ids)
+        self._sock.send(frame_for(rid))
+        last_send = time.monotonic()
+        until = last_send + wait
+        try:
+            while True:
+                now = time.monotonic()
+                if now >= until:
+                    raise NoReply("no reply from the gateway at %s within %.1f s (is it running?)"
+                                  % (self.endpoint, wait))
+                step = until - now
+                if lease_ms:
+                    step = min(step, lease_ms / 3000.0)
+                if self._sock.poll(int(step * 1000) + 1, zmq.POLLIN):
+                    env = _parse(self._sock.recv())
+                    which = env.WhichOneof("body")
+                    if which == "reply" and env.reply.request_id == rid:
+                        return env.reply
+                    if which == "refuse":
+                        raise Error("the gateway refused the call: " + env.refuse.message)
+                elif lease_ms and time.monotonic() - last_send >= lease_ms / 3000.0:
+                    self._sock.send(_envelope(heartbeat=pb.Heartbeat()))
+                    last_send = time.monotonic()
+        except KeyboardInterrupt:
+            self._sock.send(_envelope(cancel=pb.Cancel(request_id=rid)))
+            raise
+
+    def call(self, queue: str, function: str, payload: Payload = b"", *,
+             timeout: Optional[float] = None, retries: int = 0,
+             idempotency_key: Optional[str] = None) -> bytes:
+        lease = 0 if idempotency_key else self.lease_ms
+        wait = (timeout if timeout is not None else DEFAULT_WAIT) + self.grace
+        reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout, retries,
+                                                  lease, key=idempotency_key), wait, lease)
+        return _result(reply)
+
+    def submit(self, queue: str, function: str, payload: Payload = b"", *,
+               timeout: Optional[float] = None, retries: int = 0,
+               idempotency_key: Optional[str] = None) -> int:
+        reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout, retries,
+                                                  0, detach=True, key=idempotency_key),
+                              DEFAULT_WAIT + self.grace, 0)
+        if reply.code != 0:
+            raise from_code(reply.code, reply.message, reply.job_id)
+        return reply.job_id
+
+    def job(self, job_id: int, *, wait: float = 0.0, cancel: bool = False) -> JobStatus:
+        wait_ms = max(0, int(wait * 1000))
+        reply = self._request(
+            lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id, wait_ms=wait_ms,
+                                                 cancel=cancel)),
+            wait + self.grace, 0)
+        return _status(reply)

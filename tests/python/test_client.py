@@ -1,0 +1,130 @@
+"""The Python client against a real gateway and executor (started by
+tests/e2e/test_python.sh, which sets OFFLOAD_TEST_CLIENTS and
+OFFLOAD_TEST_HTTP): calls, errors per class, many calls in flight on one
+socket, cancellation of the awaiting task, detached jobs, the sync twin."""
+
+import asyncio
+import json
+import os
+import time
+import urllib.request
+
+import pytest
+
+import offload
+
+EP = os.environ["OFFLOAD_TEST_CLIENTS"]
+HTTP = os.environ["OFFLOAD_TEST_HTTP"]
+
+
+def queue(name):
+    with urllib.request.urlopen(HTTP + "/v1/queues", timeout=5) as r:
+        for q in json.load(r)["queues"]:
+            if q["name"] == name:
+                return q
+    return None
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_call_echo():
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            assert await c.call("io", "echo", b"hi", timeout=5.0) == b"hi"
+            assert await c.call("io", "echo", "text") == b"text"
+            assert await c.call("io", "echo") == b""
+    run(main())
+
+
+def test_many_in_flight_on_one_socket():
+    # 200 sleeps of 300 ms on 64 threads: 4 rounds if they overlap; each
+    # answer is its own call's (the payload comes back).
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            results = await asyncio.gather(
+                *[c.call("io", "echo", b"n%d" % i) for i in range(500)])
+            assert results == [b"n%d" % i for i in range(500)]
+            await asyncio.gather(*[c.call("io", "sleep", b"300") for _ in range(64)])
+            assert queue("io")["busy"] == 0
+    run(main())
+
+
+@pytest.mark.parametrize("args,exc", [
+    (("nosuch", "echo"), offload.UnknownQueue),
+    (("io", "nosuch"), offload.UnknownFunction),
+    (("io", "sleep", b"soon"), offload.JobFailed),
+    (("bad name", "echo"), offload.BadRequest),
+])
+def test_errors_are_classes(args, exc):
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            with pytest.raises(exc) as info:
+                await c.call(*args)
+            assert info.value.code == exc.code
+    run(main())
+
+
+def test_timeout_is_a_timeouterror():
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            with pytest.raises(TimeoutError):
+                await c.call("io", "sleep", b"5000", timeout=0.2)
+            with pytest.raises(offload.Timeout):
+                await c.call("io", "sleep", b"5000", timeout=0.2)
+    run(main())
+
+
+def test_cancelling_the_task_cancels_the_job():
+    # A 30 s job on the process queue: cancelling the awaiting task frees
+    # the slot (the worker is killed) long before the job would end.
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            task = asyncio.ensure_future(c.call("cpu", "sleep", b"30000", timeout=60))
+            deadline = time.monotonic() + 10
+            while queue("cpu")["busy"] != 1 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert queue("cpu")["busy"] == 1
+            task.cancel()
+            with pytest.raises(asyncio.CancelledError):
+                await task
+            while queue("cpu")["busy"] != 0 and time.monotonic() < deadline:
+                await asyncio.sleep(0.02)
+            assert queue("cpu")["busy"] == 0
+    run(main())
+
+
+def test_detached_jobs_and_keys():
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            jid = await c.submit("io", "echo", b"later")
+            st = await c.job(jid, wait=5)
+            assert (st.state, st.result) == ("done", b"later")
+            jid = await c.submit("io", "sleep", b"30000")
+            st = await c.job(jid, cancel=True)
+            assert st.state == "cancelled"
+            assert isinstance(st.error, offload.Cancelled)
+            with pytest.raises(offload.UnknownJob):
+                await c.job(12345)
+            a = await c.call("io", "echo", b"one", idempotency_key="py-key-1")
+            b = await c.call("io", "echo", b"two", idempotency_key="py-key-1")
+            assert (a, b) == (b"one", b"one")
+    run(main())
+
+
+def test_no_gateway_is_noreply():
+    async def main():
+        async with offload.AsyncClient("tcp://127.0.0.1:1", grace=0.2) as c:
+            with pytest.raises(offload.NoReply):
+                await c.call("io", "echo", b"x", timeout=0.2)
+    run(main())
+
+
+def test_sync_client():
+    with offload.Client(EP) as c:
+        assert c.call("io", "echo", b"sync") == b"sync"
+        with pytest.raises(offload.UnknownQueue):
+            c.call("nosuch", "echo")
+        jid = c.submit("io", "echo", b"d")
+        assert c.job(jid, wait=5).result == b"d"
