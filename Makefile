@@ -25,7 +25,7 @@ WARN     = -Wall -Wextra $(WERROR)
 # -fPIC: the same objects go into liboffload.so. -fvisibility=hidden: only
 # what a header marks OFFLOAD_API leaves a shared object.
 FINAL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -fPIC -fvisibility=hidden \
-               -I$(BUILD)/gen -Iproto -Icommon -Iclient \
+               -I$(BUILD)/gen -Iproto -Icommon -Iclient -Iclient/include \
                $(shell pkg-config --cflags $(PKGS) 2>/dev/null) $(CPPFLAGS) $(CFLAGS)
 FINAL_LDFLAGS = $(LDFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
@@ -42,8 +42,8 @@ LIBDIR       ?= $(PREFIX)/lib
 INCLUDEDIR   ?= $(PREFIX)/include
 PKGCONFIGDIR ?= $(LIBDIR)/pkgconfig
 
-# liboffload's version (client/offload.h) and soname.
-VERSION  := $(shell sed -n 's/^\#define OFFLOAD_VERSION "\(.*\)"/\1/p' client/offload.h)
+# liboffload's version (client/include/offload.h) and soname.
+VERSION  := $(shell sed -n 's/^\#define OFFLOAD_VERSION "\(.*\)"/\1/p' client/include/offload.h)
 SOMAJOR  := $(firstword $(subst ., ,$(VERSION)))
 SONAME    = liboffload.so.$(SOMAJOR)
 
@@ -127,16 +127,16 @@ $(BUILD)/lib/liboffload.so: $(BUILD)/lib/liboffload.so.$(VERSION)
 # offload.pc for programs built against this tree (the rpath finds the
 # in-tree shared library at run time):
 #   PKG_CONFIG_PATH=build/lib/pkgconfig pkg-config --cflags --libs offload
-$(BUILD)/lib/pkgconfig/offload.pc: Makefile client/offload.h
+$(BUILD)/lib/pkgconfig/offload.pc: Makefile client/include/offload.h
 	@mkdir -p $(dir $@)
-	@printf '%s\n' 'libdir=$${pcfiledir}/..' 'includedir=$(CURDIR)/client' '' \
+	@printf '%s\n' 'libdir=$${pcfiledir}/..' 'includedir=$(CURDIR)/client/include' '' \
 	  'Name: offload' 'Description: liboffload, the offload client library' \
 	  'Version: $(VERSION)' 'Requires.private: $(LIB_PKGS)' \
 	  'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -loffload' 'Libs.private: -pthread' \
 	  'Cflags: -I$${includedir}' >$@
 
 # offload.pc for the installed copy.
-$(BUILD)/install/offload.pc: Makefile client/offload.h
+$(BUILD)/install/offload.pc: Makefile client/include/offload.h
 	@mkdir -p $(dir $@)
 	@printf '%s\n' 'prefix=$(PREFIX)' 'libdir=$(LIBDIR)' 'includedir=$(INCLUDEDIR)' '' \
 	  'Name: offload' 'Description: liboffload, the offload client library' \
@@ -144,11 +144,12 @@ $(BUILD)/install/offload.pc: Makefile client/offload.h
 	  'Libs: -L$${libdir} -loffload' 'Libs.private: -pthread' \
 	  'Cflags: -I$${includedir}' >$@
 
-# The CLI links liboffload and the one parser it needs: no libmicrohttpd,
-# jansson or inih.
+# The CLI links liboffload, the one parser it needs and jansson (offload
+# queues): no libmicrohttpd or inih.
 $(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c) $(BUILD)/lib/liboffload.a
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_LIB)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(LIB_PKGS) jansson 2>/dev/null) \
+	    -pthread
 
 $(BUILD)/bin/unit-tests: $(call obj,$(UNIT) $(GATEWAY) $(EXECUTOR) $(CLIENT)) $(COMMON_O)
 	@mkdir -p $(dir $@)
@@ -163,7 +164,7 @@ install: $(BINS) $(LIBS) $(BUILD)/install/offload.pc
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 	    $(DESTDIR)$(PKGCONFIGDIR)
 	install -m 755 $(BINS) $(DESTDIR)$(BINDIR)
-	install -m 644 client/offload.h executor/offload_plugin.h $(DESTDIR)$(INCLUDEDIR)
+	install -m 644 client/include/offload.h executor/offload_plugin.h $(DESTDIR)$(INCLUDEDIR)
 	install -m 644 $(BUILD)/lib/liboffload.a $(DESTDIR)$(LIBDIR)
 	install -m 755 $(BUILD)/lib/liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)
 	ln -sf liboffload.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)

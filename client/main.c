@@ -5,6 +5,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "codec.h"
 #include "offload.h"
 #include "parse.h"
@@ -33,6 +35,7 @@ static const char usage[] =
     "  status ID                          a detached job's state\n"
     "  result ID                          a detached job's result (--wait to wait)\n"
     "  cancel ID                          cancel a detached job\n"
+    "  queues                             the fleet's queues, as a table\n"
     "  bench QUEUE FUNCTION PAYLOAD       many jobs through the async API: throughput\n"
     "                                     and latency percentiles\n"
     "\n"
@@ -48,7 +51,7 @@ typedef struct cli {
     const char *cmd, *gateway, *key;
     offload_call_options opts;
     long long wait_ms, concurrency, requests;
-    int wait;
+    int wait, json;
     const char *pos[4];
     int npos;
 } cli;
@@ -123,6 +126,11 @@ static void cmd_help(const char *cmd)
         {"cancel", "usage: offload cancel [--gateway EP] ID\n"
                    "Cancels a detached job (a process pool's worker is killed) and prints its\n"
                    "state.\n"},
+        {"queues", "usage: offload queues [--gateway EP] [--json]\n"
+                   "Prints the fleet's queues, one row each: its pool kind, capacity (slots\n"
+                   "over all executors), busy slots, jobs waiting, executors, and the jobs\n"
+                   "completed, failed, timed out and rejected so far. --json: the document\n"
+                   "GET /v1/queues answers.\n"},
         {"bench", "usage: offload bench [--gateway EP] [-c CONCURRENCY] [-n REQUESTS]\n"
                   "                     [--timeout-ms MS] QUEUE FUNCTION PAYLOAD\n"
                   "Sends REQUESTS jobs (default 10000), CONCURRENCY in flight (default 50),\n"
@@ -170,6 +178,8 @@ static int cli_parse(cli *cl, int argc, char **argv, int want_min, int want_max)
             cl->opts.retries = (uint32_t)v;
         } else if (!strcmp(a, "--key") && more) {
             cl->key = argv[++i];
+        } else if (!strcmp(a, "--json")) {
+            cl->json = 1;
         } else if (!strcmp(a, "--wait")) {
             cl->wait = 1;
         } else if (!strcmp(a, "--wait-ms") && more) {
@@ -343,6 +353,90 @@ static int cmd_job(cli *cl)
     return status;
 }
 
+/* ---- queues ---------------------------------------------------------------------- */
+
+static long long json_num(json_t *o, const char *key)
+{
+    return (long long)json_integer_value(json_object_get(o, key));
+}
+
+static const char *json_str(json_t *o, const char *key, const char *none)
+{
+    const char *v = json_string_value(json_object_get(o, key));
+    return v ? v : none;
+}
+
+static int queue_cmp(const void *a, const void *b)
+{
+    return strcmp(json_str(*(json_t *const *)a, "name", ""),
+                  json_str(*(json_t *const *)b, "name", ""));
+}
+
+/* The table of GET /v1/queues's document, sorted by name. */
+static int queues_table(const char *text, size_t len)
+{
+    json_error_t err;
+    json_t *root = json_loadb(text, len, 0, &err);
+    json_t *list = json_object_get(root, "queues");
+    if (!json_is_array(list)) {
+        fprintf(stderr, PROG ": the gateway's answer is not a queue list: %s\n", err.text);
+        json_decref(root);
+        return EXIT_FAILED;
+    }
+    size_t n = json_array_size(list);
+    json_t **rows = calloc(n ? n : 1, sizeof(*rows));
+    if (!rows) {
+        json_decref(root);
+        fprintf(stderr, PROG ": out of memory\n");
+        return EXIT_FAILED;
+    }
+    int w = 5; /* "QUEUE" */
+    for (size_t i = 0; i < n; i++) {
+        rows[i] = json_array_get(list, i);
+        int l = (int)strlen(json_str(rows[i], "name", ""));
+        w = l > w ? l : w;
+    }
+    qsort(rows, n, sizeof(*rows), queue_cmp);
+    printf("%-*s  %-9s %8s %6s %8s %9s %10s %8s %8s %8s\n", w, "QUEUE", "KIND", "CAPACITY", "BUSY",
+           "WAITING", "EXECUTORS", "COMPLETED", "FAILED", "TIMEOUTS", "REJECTED");
+    for (size_t i = 0; i < n; i++) {
+        json_t *q = rows[i];
+        printf("%-*s  %-9s %8lld %6lld %8lld %9lld %10lld %8lld %8lld %8lld\n", w,
+               json_str(q, "name", "?"), json_str(q, "kind", "-"), json_num(q, "capacity"),
+               json_num(q, "busy"), json_num(q, "waiting"), json_num(q, "executors"),
+               json_num(q, "completed"), json_num(q, "failed"), json_num(q, "timeouts"),
+               json_num(q, "rejected"));
+    }
+    if (!n)
+        printf("(no queues: no executor has connected, and no --queue or --route names one)\n");
+    free(rows);
+    json_decref(root);
+    return EXIT_OK_;
+}
+
+static int cmd_queues(cli *cl)
+{
+    offload_client *c = cli_connect(cl);
+    if (!c)
+        return EXIT_NO_GATEWAY;
+    offload_result *r;
+    int status;
+    if (offload_queues(c, &r) < 0) {
+        status = cli_transport(c);
+    } else if (r->code != OFFLOAD_OK) {
+        status = cli_outcome(r);
+    } else if (cl->json) {
+        fwrite(r->payload, 1, r->len, stdout);
+        printf("\n");
+        status = EXIT_OK_;
+    } else {
+        status = queues_table((const char *)r->payload, r->len);
+    }
+    offload_result_free(r);
+    offload_free(c);
+    return status;
+}
+
 /* ---- bench ---------------------------------------------------------------------- */
 
 typedef struct bench {
@@ -446,8 +540,8 @@ int main(int argc, char **argv)
     static const struct {
         const char *name;
         int min, max;
-    } cmds[] = {{"call", 2, 3},   {"submit", 2, 3}, {"status", 1, 1},
-                {"result", 1, 1}, {"cancel", 1, 1}, {"bench", 3, 3}};
+    } cmds[] = {{"call", 2, 3},   {"submit", 2, 3}, {"status", 1, 1}, {"result", 1, 1},
+                {"cancel", 1, 1}, {"bench", 3, 3},  {"queues", 0, 0}};
     for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++) {
         if (strcmp(argv[1], cmds[i].name) != 0)
             continue;
@@ -459,6 +553,8 @@ int main(int argc, char **argv)
             return cmd_call_or_submit(&cl, !strcmp(cl.cmd, "submit"));
         if (!strcmp(cl.cmd, "bench"))
             return cmd_bench(&cl);
+        if (!strcmp(cl.cmd, "queues"))
+            return cmd_queues(&cl);
         return cmd_job(&cl);
     }
     fprintf(stderr, PROG ": unknown command '%s'\n%s", argv[1], usage);

@@ -110,7 +110,9 @@ offload_client *offload_connect_with(const offload_options *opts)
         p->lease_ms = CODEC_LEASE_MS_MIN;
     if (p->lease_ms > CODEC_LEASE_MS_MAX)
         p->lease_ms = CODEC_LEASE_MS_MAX;
-    const char *endpoint = opts && opts->endpoint ? opts->endpoint : OFFLOAD_DEFAULT_ENDPOINT;
+    const char *endpoint = opts && opts->endpoint ? opts->endpoint : getenv("OFFLOAD_GATEWAY");
+    if (!endpoint || !*endpoint)
+        endpoint = OFFLOAD_DEFAULT_ENDPOINT;
     int zero = 0;
     p->zctx = zmq_ctx_new();
     if (!p->zctx || !(p->sock = zmq_socket(p->zctx, ZMQ_DEALER))) {
@@ -546,7 +548,10 @@ int offload_submit_detached(offload_client *c, const char *queue, const char *fu
     return 0;
 }
 
-int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, offload_result **out)
+/* Sends env (a Query or ListQueues whose request_id *request_id is set
+ * here) and waits up to wait_ms plus the grace for its Reply, into *out. */
+static int client_ask(offload_client *c, codec_envelope *env, uint64_t *request_id, int wait_ms,
+                      offload_result **out)
 {
     client_priv *p = c->priv;
     *out = NULL;
@@ -555,8 +560,6 @@ int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, off
         client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
         return -1;
     }
-    if (wait_ms < 0)
-        wait_ms = 0;
     call_slot slot = {0};
     request *q =
         requests_add(&p->requests, clock_now_ms() + (uint64_t)wait_ms + (uint64_t)p->grace_ms,
@@ -566,19 +569,35 @@ int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, off
         return -1;
     }
     uint64_t id = q->id;
+    *request_id = id;
+    if (client_send(c, env) < 0) {
+        requests_remove(&p->requests, q);
+        return -1;
+    }
+    return client_wait_sync(c, &slot, id, out);
+}
+
+int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, offload_result **out)
+{
+    if (wait_ms < 0)
+        wait_ms = 0;
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Query m = OFFLOAD__QUERY__INIT;
-    m.request_id = id;
     m.job_id = job_id;
     m.wait_ms = (uint32_t)wait_ms;
     m.cancel = cancel != 0;
     env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
     env.query = &m;
-    if (client_send(c, &env) < 0) {
-        requests_remove(&p->requests, q);
-        return -1;
-    }
-    return client_wait_sync(c, &slot, id, out);
+    return client_ask(c, &env, &m.request_id, wait_ms, out);
+}
+
+int offload_queues(offload_client *c, offload_result **out)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__ListQueues m = OFFLOAD__LIST_QUEUES__INIT;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_LIST_QUEUES;
+    env.list_queues = &m;
+    return client_ask(c, &env, &m.request_id, 0, out);
 }
 
 void offload_free(offload_client *c)

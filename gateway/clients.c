@@ -267,6 +267,23 @@ static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Que
     }
 }
 
+/* The fleet's queues: a Reply whose payload is GET /v1/queues's JSON. */
+static void clients_on_list_queues(clients *c, const wire_rid *rid, const Offload__ListQueues *m)
+{
+    gateway_count(c->gw, STAT_client_requests);
+    char *text = gateway_queues_json(c->gw);
+    job_outcome o = {.code = OFFLOAD__CODE__CODE_OK};
+    if (text) {
+        o.payload = (const uint8_t *)text;
+        o.len = strlen(text);
+    } else {
+        o.code = OFFLOAD__CODE__CODE_INTERNAL;
+        o.message = "the gateway is out of memory; retry later";
+    }
+    clients_reply(c, rid, m->request_id, &o);
+    free(text);
+}
+
 static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
                               uint64_t now_us)
 {
@@ -420,6 +437,9 @@ void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, ui
         break;
     case OFFLOAD__ENVELOPE__BODY_QUERY:
         clients_on_query(c, rid, env->query);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_LIST_QUEUES:
+        clients_on_list_queues(c, rid, env->list_queues);
         break;
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
         break;

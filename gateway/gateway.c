@@ -12,6 +12,7 @@
 #include "gateway.h"
 
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -246,6 +247,38 @@ int gateway_queues(gateway *gw, queue_info **out, size_t *count)
     *out = v;
     *count = n;
     return 0;
+}
+
+char *gateway_queues_json(gateway *gw)
+{
+    queue_info *qs;
+    size_t n;
+    if (gateway_queues(gw, &qs, &n) < 0)
+        return NULL;
+    json_t *list = json_array();
+    for (size_t i = 0; i < n; i++) {
+        const queue_info *q = &qs[i];
+        json_t *o = json_object();
+        json_object_set_new(o, "name", json_string(q->name));
+        json_object_set_new(o, "kind", q->kind ? json_string(q->kind) : json_null());
+        json_object_set_new(o, "capacity", json_integer(q->capacity));
+        json_object_set_new(o, "busy", json_integer(q->busy));
+        json_object_set_new(o, "available", json_integer(q->available));
+        json_object_set_new(o, "waiting", json_integer((json_int_t)q->waiting));
+        json_object_set_new(o, "executors", json_integer(q->executors));
+        json_object_set_new(o, "submitted", json_integer((json_int_t)q->submitted));
+        json_object_set_new(o, "completed", json_integer((json_int_t)q->completed));
+        json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
+        json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
+        json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
+        json_array_append_new(list, o);
+    }
+    free(qs);
+    json_t *root = json_object();
+    json_object_set_new(root, "queues", list);
+    char *text = json_dumps(root, JSON_COMPACT);
+    json_decref(root);
+    return text;
 }
 
 void gateway_status_get(gateway *gw, gateway_status *out)

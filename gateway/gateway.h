@@ -132,6 +132,11 @@ typedef struct queue_info {
  * holds *count entries. Returns 0 or -ENOMEM. */
 int gateway_queues(gateway *gw, queue_info **out, size_t *count);
 
+/* GET /v1/queues's JSON document ({"queues": [...]}), compact, malloc'd
+ * (the caller frees it); NULL when out of memory. The clients socket's
+ * ListQueues answers the same. */
+char *gateway_queues_json(gateway *gw);
+
 /* The gateway as GET /v1/stats shows it. */
 typedef struct gateway_status {
     const char *id;

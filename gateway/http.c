@@ -106,10 +106,9 @@ struct http_request {
 
 /* ---- responses ------------------------------------------------------ */
 
-static struct MHD_Response *http_json(json_t *obj)
+/* A response that owns text (malloc'd JSON), or NULL (text freed). */
+static struct MHD_Response *http_json_text(char *text)
 {
-    char *text = json_dumps(obj, JSON_COMPACT);
-    json_decref(obj);
     if (!text)
         return NULL;
     struct MHD_Response *r =
@@ -120,6 +119,13 @@ static struct MHD_Response *http_json(json_t *obj)
     }
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
     return r;
+}
+
+static struct MHD_Response *http_json(json_t *obj)
+{
+    char *text = json_dumps(obj, JSON_COMPACT);
+    json_decref(obj);
+    return http_json_text(text);
 }
 
 /* The JSON error of the interface contract; sets *status from the code.
@@ -390,36 +396,6 @@ static void http_delay_done(gw_timer *t, void *arg)
 }
 
 /* ---- built-in routes ---------------------------------------------- */
-
-static struct MHD_Response *http_queues_json(gateway *gw)
-{
-    queue_info *qs;
-    size_t n;
-    if (gateway_queues(gw, &qs, &n) < 0)
-        return NULL;
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const queue_info *q = &qs[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(q->name));
-        json_object_set_new(o, "kind", q->kind ? json_string(q->kind) : json_null());
-        json_object_set_new(o, "capacity", json_integer(q->capacity));
-        json_object_set_new(o, "busy", json_integer(q->busy));
-        json_object_set_new(o, "available", json_integer(q->available));
-        json_object_set_new(o, "waiting", json_integer((json_int_t)q->waiting));
-        json_object_set_new(o, "executors", json_integer(q->executors));
-        json_object_set_new(o, "submitted", json_integer((json_int_t)q->submitted));
-        json_object_set_new(o, "completed", json_integer((json_int_t)q->completed));
-        json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
-        json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
-        json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
-        json_array_append_new(list, o);
-    }
-    free(qs);
-    json_t *root = json_object();
-    json_object_set_new(root, "queues", list);
-    return http_json(root);
-}
 
 /* Every counter of stats.h's one table, by its name. */
 static struct MHD_Response *http_stats_json(gateway *gw)
@@ -773,7 +749,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         return http_send(conn, MHD_HTTP_OK, r);
     }
     case TARGET_QUEUES:
-        return http_send(conn, MHD_HTTP_OK, http_queues_json(gw));
+        return http_send(conn, MHD_HTTP_OK, http_json_text(gateway_queues_json(gw)));
     case TARGET_STATS:
         return http_send(conn, MHD_HTTP_OK, http_stats_json(gw));
     case TARGET_DELAY:

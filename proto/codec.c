@@ -120,6 +120,7 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
             INVALID("result: message too long");
         return 0;
     case OFFLOAD__ENVELOPE__BODY_QUERY:
+    case OFFLOAD__ENVELOPE__BODY_LIST_QUEUES:
         return 0;
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
         /* Names, the key and lease_ms are checked where the Submit is answered (a
@@ -231,6 +232,8 @@ const char *codec_body_name(int body_case)
         return "submit";
     case OFFLOAD__ENVELOPE__BODY_QUERY:
         return "query";
+    case OFFLOAD__ENVELOPE__BODY_LIST_QUEUES:
+        return "list_queues";
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         return "reply";
     default:

@@ -132,11 +132,27 @@ check "bench reports 2000 requests, all ok ($(head -n 1 "$E2E_TMP/bench.out"))" 
     grep -q "^2000 requests, 20 in flight, .* ok 2000, failed 0" "$E2E_TMP/bench.out"
 check "bench reports p50, p90, p99 and max" grep -Eq "p50 [0-9.]+ +p90 [0-9.]+ +p99 [0-9.]+ +max [0-9.]+" "$E2E_TMP/bench.out"
 
+# queues: the fleet's pools as a table, and as GET /v1/queues's JSON.
+"$CLI" queues --gateway "$GW_CLIENTS" >"$E2E_TMP/queues.out"
+check_eq "queues exits 0" 0 "$?"
+check "queues prints a header row" grep -Eq "^QUEUE +KIND +CAPACITY +BUSY +WAITING +EXECUTORS" \
+    "$E2E_TMP/queues.out"
+want="io threads 4 0 0 1 $(queue_field io completed) $(queue_field io failed)"
+check_eq "queues prints io's row (kind, capacity, busy, waiting, executors, completed, failed)" \
+    "$want" "$(awk '$1 == "io" { print $1, $2, $3, $4, $5, $6, $7, $8 }' "$E2E_TMP/queues.out")"
+"$CLI" queues --gateway "$GW_CLIENTS" --json >"$E2E_TMP/queues.json"
+check_eq "queues --json is GET /v1/queues's document" "io 4 threads" \
+    "$(json "$E2E_TMP/queues.json" '.queues[] | select(.name == "io") | "\(.name) \(.capacity) \(.kind)"')"
+"$CLI" queues --gateway "$GW_CLIENTS" extra >/dev/null 2>&1
+check_eq "queues with an argument exits 2" 2 "$?"
+
 # --help on every command; unknown ones are usage errors.
-for cmd in call submit status result cancel bench; do
+for cmd in call submit status result cancel queues bench; do
     "$CLI" "$cmd" --help >"$E2E_TMP/help" 2>&1
-    check "offload $cmd --help exits 0 and says its usage" \
-        eval '[ $? = 0 ] && grep -q "usage: offload $cmd" "$E2E_TMP/help"'
+    rc=$?
+    check "offload $cmd --help says its usage" \
+        grep -q "usage: offload $cmd" "$E2E_TMP/help"
+    check_eq "offload $cmd --help exits 0" 0 "$rc"
 done
 "$CLI" frobnicate 2>/dev/null
 check_eq "an unknown command exits 2" 2 "$?"

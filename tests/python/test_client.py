@@ -128,3 +128,14 @@ def test_sync_client():
             c.call("nosuch", "echo")
         jid = c.submit("io", "echo", b"d")
         assert c.job(jid, wait=5).result == b"d"
+
+
+def test_queues_lists_the_fleet():
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            return {q["name"]: q for q in await c.queues()}
+    qs = run(main())
+    assert qs["io"]["kind"] == "threads"
+    assert qs["io"]["capacity"] == queue("io")["capacity"]
+    with offload.Client(EP) as c:
+        assert "io" in {q["name"] for q in c.queues()}

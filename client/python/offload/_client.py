@@ -2,10 +2,11 @@
 
 import asyncio
 import itertools
+import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Dict, Optional, Union
+from typing import Any, Dict, List, Optional, Union
 
 import zmq
 import zmq.asyncio
@@ -70,6 +71,10 @@ def _result(reply) -> bytes:
     if reply.code != 0:
         raise from_code(reply.code, reply.message, reply.job_id)
     return reply.payload
+
+
+def _queues(reply) -> List[Dict[str, Any]]:
+    return list(json.loads(_result(reply).decode())["queues"])
 
 
 def _status(reply) -> JobStatus:
@@ -232,6 +237,14 @@ class AsyncClient:
             wait + self.grace)
         return _status(reply)
 
+    async def queues(self) -> List[Dict[str, Any]]:
+        """The fleet's queues, as GET /v1/queues lists them: one dict per
+        queue (name, kind, capacity, busy, available, waiting, executors,
+        submitted, completed, failed, timeouts, rejected)."""
+        reply = await self._request(
+            lambda rid: _envelope(list_queues=pb.ListQueues(request_id=rid)), self.grace)
+        return _queues(reply)
+
 
 class Client:
     """The synchronous twin, for scripts: one call at a time."""
@@ -313,3 +326,8 @@ class Client:
                                                  cancel=cancel)),
             wait + self.grace, 0)
         return _status(reply)
+
+    def queues(self) -> List[Dict[str, Any]]:
+        reply = self._request(
+            lambda rid: _envelope(list_queues=pb.ListQueues(request_id=rid)), self.grace, 0)
+        return _queues(reply)

@@ -115,7 +115,8 @@ enum offload_err {
 };
 
 typedef struct offload_options {
-    const char *endpoint; /* gateway "clients" endpoint; default tcp://127.0.0.1:5555 */
+    const char *endpoint; /* gateway "clients" endpoint; NULL: $OFFLOAD_GATEWAY, else
+                             tcp://127.0.0.1:5555 */
     int reply_grace_ms;   /* wait this long past a call's timeout for the reply
                              (default 5000) */
     int lease_ms;         /* the gateway cancels our jobs if it hears nothing from
@@ -151,7 +152,8 @@ typedef struct offload_result {
 typedef void offload_callback(offload_client *c, offload_result *r, void *arg);
 
 /* Connects (ZeroMQ connects lazily: a gateway that is not up yet is not an
- * error here). Returns NULL only when out of memory. */
+ * error here). endpoint NULL: $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.
+ * Returns NULL only when out of memory. */
 OFFLOAD_API offload_client *offload_connect(const char *endpoint);
 OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
 
@@ -221,6 +223,13 @@ OFFLOAD_API int offload_submit_detached(offload_client *c, const char *queue, co
  * on a transport error. */
 OFFLOAD_API int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel,
                             offload_result **out);
+
+/* The fleet's queues, as the gateway's GET /v1/queues shows them: *out
+ * (the caller frees it) holds the JSON document {"queues": [{"name",
+ * "kind", "capacity", "busy", "available", "waiting", "executors",
+ * "submitted", "completed", "failed", "timeouts", "rejected"}, ...]} as its
+ * data. Returns 0, or -1 on a transport error or no reply (offload_err). */
+OFFLOAD_API int offload_queues(offload_client *c, offload_result **out);
 
 /* The name of an offload_state ("queued"), "" for none. */
 OFFLOAD_API const char *offload_state_name(int state);
