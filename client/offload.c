@@ -202,8 +202,7 @@ static void client_end(offload_client *c, request *q, offload_result *res, int c
 static void client_finish(offload_client *c, request *q, offload_result *res)
 {
     client_priv *p = c->priv;
-    HASH_DEL(p->requests.by_id, q);
-    p->requests.count--;
+    requests_take(&p->requests, q);
     client_end(c, q, res, OFFLOAD_INTERNAL, "out of memory in the client");
 }
 
@@ -623,6 +622,7 @@ void offload_free(offload_client *c)
         request *q;
         while ((q = requests_take_any(&p->requests)) != NULL)
             client_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled: the client was freed");
+        requests_close(&p->requests);
         if (p->sock)
             zmq_close(p->sock);
         if (p->zctx)

@@ -15,16 +15,22 @@ typedef struct request {
     void *cb;             /* the caller's callback and argument */
     void *arg;
     int cancel_sent; /* a Cancel went out for it */
+    size_t heap_at;  /* its index in the table's heap */
     UT_hash_handle hh;
 } request;
 
 typedef struct request_table {
     request *by_id;
-    size_t count;
+    request **heap; /* a binary min-heap on reply_by_ms, count entries */
+    size_t count, heap_cap;
     uint64_t next_id; /* the next id to hand out, never 0 */
 } request_table;
 
 void requests_init(request_table *t);
+
+/* Frees what the table itself holds (not its requests: take them out
+ * first). */
+void requests_close(request_table *t);
 
 /* Adds a request with a fresh id (returned in *out). NULL when out of
  * memory. */
@@ -32,13 +38,17 @@ request *requests_add(request_table *t, uint64_t reply_by_ms, void *cb, void *ar
 
 request *requests_find(request_table *t, uint64_t id);
 
+/* Takes r out of the table (the caller frees it). */
+void requests_take(request_table *t, request *r);
+
 /* Takes r out of the table and frees it. */
 void requests_remove(request_table *t, request *r);
 
-/* The earliest reply_by_ms, or 0 when the table is empty. */
+/* The earliest reply_by_ms, or 0 when the table is empty. O(1); adding,
+ * removing and taking an expired request are O(log n). */
 uint64_t requests_next_due(const request_table *t);
 
-/* Takes out the first request (by id) whose reply_by_ms is at or before
+/* Takes out the request with the earliest reply_by_ms if it is at or before
  * now_ms, or returns NULL; the caller ends it and frees it with free(). */
 request *requests_take_expired(request_table *t, uint64_t now_ms);
 

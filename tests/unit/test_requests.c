@@ -36,6 +36,7 @@ static void test_ids_and_lookup(void)
         free(q);
     CU_ASSERT_EQUAL(t.count, 0);
     CU_ASSERT_EQUAL(requests_next_due(&t), 0);
+    requests_close(&t);
 }
 
 static void test_expiry(void)
@@ -58,6 +59,48 @@ static void test_expiry(void)
     while ((q = requests_take_expired(&t, 1000)) != NULL)
         free(q);
     CU_ASSERT_EQUAL(t.count, 0);
+    requests_close(&t);
+}
+
+/* Many requests with random reply times, a third removed in the middle
+ * (as replies come): the rest expire in order of their reply time, and
+ * next_due is always the earliest left. */
+static void test_expiry_order(void)
+{
+    enum { N = 3000 };
+    request_table t;
+    requests_init(&t);
+    static request *all[N];
+    srand(7);
+    for (int i = 0; i < N; i++) {
+        all[i] = requests_add(&t, 1 + (uint64_t)(rand() % 100000), NULL, NULL);
+        CU_ASSERT_PTR_NOT_NULL_FATAL(all[i]);
+    }
+    for (int i = 0; i < N; i += 3)
+        requests_remove(&t, all[i]);
+    CU_ASSERT_EQUAL(t.count, N - N / 3);
+    uint64_t last = 0;
+    size_t taken = 0;
+    request *q;
+    for (uint64_t now = 0; now <= 100000; now += 997) {
+        while ((q = requests_take_expired(&t, now)) != NULL) {
+            CU_ASSERT(q->reply_by_ms <= now);
+            CU_ASSERT(q->reply_by_ms >= last);
+            last = q->reply_by_ms;
+            free(q);
+            taken++;
+        }
+        CU_ASSERT(!t.count || requests_next_due(&t) > now);
+    }
+    while ((q = requests_take_expired(&t, UINT64_MAX)) != NULL) {
+        CU_ASSERT(q->reply_by_ms >= last);
+        last = q->reply_by_ms;
+        free(q);
+        taken++;
+    }
+    CU_ASSERT_EQUAL(taken, N - N / 3);
+    CU_ASSERT_EQUAL(t.count, 0);
+    requests_close(&t);
 }
 
 static void test_code_names(void)
@@ -78,4 +121,5 @@ static void test_code_names(void)
 
 UNIT_SUITE(requests, {"ids, lookups, removal", test_ids_and_lookup},
            {"requests past their reply time come out", test_expiry},
+           {"they come out in order of reply time (the heap)", test_expiry_order},
            {"result codes and accessors", test_code_names})
