@@ -16,12 +16,21 @@
 #      per second through a 2-thread pool, a 2-process pool (serve-worker)
 #      and 2 Python workers (client/python/offload_worker.py), keep-alive,
 #      c=8, median of the runs.
+#   4. clients: liboffload's asynchronous API (offload bench: one thread, 50
+#      requests in flight on one socket) doing no-op echo jobs on io beside
+#      Gearman (bench/gearman.sh: gearmand, a C worker, 50 C callers), and
+#      one caller with one job at a time (p50 round trip); 3 alternating
+#      runs, median. Skipped, said so, when Gearman is not installed.
+#   5. the seed's FastAPI app (bench/fastapi_seed.sh): examples/fastapi_seed
+#      under uvicorn, awaiting 100 ms jobs through the Python client, beside
+#      the floor, the async control and the original blocking app.
 #
 # Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
 # target is reported, not fatal). Every process started is stopped by pid.
 #
 #   OFFLOAD_BIN=build/bin bench/bench.sh
-#   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_POOL_N=10000 BENCH_RUNS=3 (defaults)
+#   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_POOL_N=10000 BENCH_RUNS=3
+#   BENCH_CLIENT_N=50000 BENCH_CLIENT1_N=10000 BENCH_FASTAPI=1 (defaults)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -31,6 +40,8 @@ echo_n=${BENCH_ECHO_N:-50000}
 noka_n=${BENCH_ECHO_NOKA_N:-20000}
 pool_n=${BENCH_POOL_N:-10000}
 runs=${BENCH_RUNS:-3}
+client_n=${BENCH_CLIENT_N:-50000}
+client1_n=${BENCH_CLIENT1_N:-10000}
 
 for b in offload-gateway offload-executor hello-baseline; do
     [ -x "$bin/$b" ] || { echo "bench: $bin/$b is missing; run 'make' first" >&2; exit 1; }
@@ -86,6 +97,7 @@ start gateway "$bin/offload-gateway" --http 127.0.0.1:0 \
     --route 'GET /test/sync=job:io/sleep:100' --route 'GET /test/async=delay:100'
 gw="http://$(field "$READY" http)"
 executors=$(field "$READY" executors)
+clients=$(field "$READY" clients)
 start executor "$bin/offload-executor" --connect "$executors" \
     --queue io=threads:50 --log-level warn
 python=/usr/bin/python3
@@ -230,6 +242,70 @@ y=$NOOP
 row "no-op round trips, threads:2" "$(printf '%.0f/s' "$t")" "" "1.000" ""
 row "no-op round trips, processes:2" "$(printf '%.0f/s' "$p")" "" "$(ratio "$p" "$t")" ""
 row "no-op round trips, Python x2" "$(printf '%.0f/s' "$y")" "" "$(ratio "$y" "$t")" ""
+
+echo
+row "clients: no-op echo" offload Gearman ratio target
+row ----------------- ------- ------- ----- ------
+# offload_bench C N: the CLI's bench (the async API); sets OB_RPS, OB_P50_US.
+offload_bench() {
+    local out="$tmp/ob.out"
+    OB_RPS=""
+    OB_P50_US=""
+    if ! timeout 120 "$bin/offload" bench --gateway "$clients" -c "$1" -n "$2" io echo x \
+        >"$out" 2>&1 || ! grep -q ", failed 0$" "$out"; then
+        echo "bench: offload bench -c $1 -n $2 failed:" >&2
+        tail -n 3 "$out" >&2
+        failures=$((failures + 1))
+    fi
+    OB_RPS=$(sed -n 's/.* s: \([0-9]*\) req\/s;.*/\1/p' "$out")
+    OB_P50_US=$(sed -n 's/^latency ms: p50 \([0-9.]*\) .*/\1/p' "$out" |
+        awk '{ printf "%.0f", $1 * 1000 }')
+}
+# gearman_field LINE KEY -> value of KEY=value in a gearman_client line.
+gearman_ok=0
+if bash "$root/bench/gearman.sh" --check >/dev/null 2>&1; then gearman_ok=1; fi
+o50=() o1=() g50=() g1=()
+for ((i = 0; i < runs; i++)); do
+    offload_bench 50 "$client_n"
+    o50+=("${OB_RPS:-0}")
+    offload_bench 1 "$client1_n"
+    o1+=("${OB_P50_US:-0}")
+    if [ "$gearman_ok" = 1 ]; then
+        if BENCH_GEARMAN_N="$client_n" BENCH_GEARMAN_N1="$client1_n" \
+            bash "$root/bench/gearman.sh" >"$tmp/gm.out" 2>&1; then
+            g50+=("$(field "$(grep ' c=50 ' "$tmp/gm.out")" rps)")
+            g1+=("$(field "$(grep ' c=1 ' "$tmp/gm.out")" p50_us)")
+        else
+            echo "bench: bench/gearman.sh failed:" >&2
+            tail -n 5 "$tmp/gm.out" >&2
+            failures=$((failures + 1))
+        fi
+    fi
+done
+om=$(median "${o50[@]}")
+o1m=$(median "${o1[@]}")
+detail+=("clients, offload async c=50 (req/s): ${o50[*]} | c=1 p50 (us): ${o1[*]}")
+if [ "${#g50[@]}" -gt 0 ]; then
+    gm=$(median "${g50[@]}")
+    g1m=$(median "${g1[@]}")
+    r=$(ratio "$om" "$gm")
+    row "50 in flight, one socket (req/s)" "$om/s" "$gm/s" "$r" ">= 3.0 $(verdict "$r" '>=' 3.0)"
+    row "one caller: p50 round trip" "$o1m us" "$g1m us" "$(ratio "$o1m" "$g1m")" \
+        "<= 100 us $(verdict "$o1m" '<=' 100)"
+    detail+=("clients, Gearman c=50 (req/s): ${g50[*]} | c=1 p50 (us): ${g1[*]}")
+    detail+=("$(head -n 1 "$tmp/gm.out")")
+else
+    row "50 in flight, one socket (req/s)" "$om/s" "skipped" "" "(no Gearman)"
+    row "one caller: p50 round trip" "$o1m us" "skipped" "" "<= 100 us $(verdict "$o1m" '<=' 100)"
+    echo "(Gearman is not installed: apt-get install gearman-job-server libgearman-dev)"
+fi
+
+if [ "${BENCH_FASTAPI:-1}" = 1 ]; then
+    echo
+    if ! OFFLOAD_BIN="$bin" bash "$root/bench/fastapi_seed.sh"; then
+        failures=$((failures + 1))
+    fi
+fi
 
 echo
 printf '%s\n' "${detail[@]}"

@@ -139,3 +139,27 @@ def test_queues_lists_the_fleet():
     assert qs["io"]["capacity"] == queue("io")["capacity"]
     with offload.Client(EP) as c:
         assert "io" in {q["name"] for q in c.queues()}
+
+
+def test_a_full_pipe_still_times_out():
+    # No gateway: the socket's pipe takes SNDHWM (1000) frames, and the
+    # calls past it wait for room; each still ends at its own deadline.
+    async def main():
+        async with offload.AsyncClient("tcp://127.0.0.1:1", grace=0.1, lease_ms=0) as c:
+            t0 = time.monotonic()
+            results = await asyncio.gather(
+                *[c.call("io", "echo", b"x", timeout=0.2) for _ in range(1500)],
+                return_exceptions=True)
+            assert all(isinstance(r, offload.NoReply) for r in results)
+            assert time.monotonic() - t0 < 10
+    run(main())
+
+
+def test_many_calls_at_once_all_answered():
+    # 3000 calls started at once on one socket: every one gets its own answer.
+    async def main():
+        async with offload.AsyncClient(EP) as c:
+            results = await asyncio.gather(
+                *[c.call("io", "echo", b"%d" % i, timeout=30) for i in range(3000)])
+            assert results == [b"%d" % i for i in range(3000)]
+    run(main())

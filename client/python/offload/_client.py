@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Union
 
 import zmq
-import zmq.asyncio
 
 from ._errors import Error, NoReply, from_code
 from ._pb import pb
@@ -99,11 +98,13 @@ class AsyncClient:
         self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
         self.lease_ms = lease_ms
         self.grace = grace
-        self._ctx: Optional[zmq.asyncio.Context] = None
-        self._sock = None
+        self._ctx: Optional[zmq.Context] = None
+        self._sock: Optional[zmq.Socket] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None  # watching the socket
+        self._fd = -1
+        self._writable: Optional[asyncio.Future] = None  # senders waiting for room
         self._ids = itertools.count(1)
         self._pending: Dict[int, asyncio.Future] = {}
-        self._reader: Optional[asyncio.Task] = None
         self._beater: Optional[asyncio.Task] = None
         self._last_send = 0.0
 
@@ -117,7 +118,7 @@ class AsyncClient:
     def connect(self) -> None:
         if self._sock is not None:
             return
-        self._ctx = zmq.asyncio.Context()
+        self._ctx = zmq.Context()
         self._sock = self._ctx.socket(zmq.DEALER)
         self._sock.setsockopt(zmq.LINGER, 200)
         self._sock.connect(self.endpoint)
@@ -129,47 +130,90 @@ class AsyncClient:
                 await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
                 fut.cancel()
         self._pending.clear()
-        for task in (self._reader, self._beater):
-            if task:
-                task.cancel()
-                try:
-                    await task
-                except (asyncio.CancelledError, Exception):
-                    pass
-        self._reader = self._beater = None
+        if self._beater:
+            self._beater.cancel()
+            try:
+                await self._beater
+            except (asyncio.CancelledError, Exception):
+                pass
+        self._beater = None
+        if self._loop is not None:
+            self._loop.remove_reader(self._fd)
+            self._loop = None
         if self._sock is not None:
             self._sock.close()
             self._ctx.term()
             self._sock = self._ctx = None
 
-    async def _send(self, frame: bytes) -> None:
-        await self._sock.send(frame)
-        self._last_send = time.monotonic()
+    # The socket is watched the way zmq.asyncio watches one (its ZMQ_FD on
+    # the running loop), but every frame waiting is read in one callback and
+    # sent without a future: a call costs no more than it must.
 
-    def _ensure_tasks(self) -> None:
-        if self._reader is None or self._reader.done():
-            self._reader = asyncio.ensure_future(self._read())
+    def _watch(self) -> None:
+        if self._loop is None:
+            self._loop = asyncio.get_running_loop()
+            self._fd = self._sock.getsockopt(zmq.FD)
+            self._loop.add_reader(self._fd, self._on_readable)
         if self.lease_ms and (self._beater is None or self._beater.done()):
             self._beater = asyncio.ensure_future(self._heartbeat())
 
-    async def _read(self) -> None:
+    def _on_readable(self) -> None:
+        """ZMQ_FD is edge-triggered: read every frame there, then wake the
+        senders waiting for room."""
+        sock = self._sock
+        if sock is None:
+            return
         while True:
-            frame = await self._sock.recv()
             try:
-                env = _parse(frame)
-            except Exception:
-                continue  # not an Envelope: dropped
-            which = env.WhichOneof("body")
-            if which == "reply":
-                fut = self._pending.pop(env.reply.request_id, None)
-                if fut is not None and not fut.done():
-                    fut.set_result(env.reply)
-            elif which == "refuse":
-                err = Error("the gateway refused the call: " + env.refuse.message)
-                for fut in self._pending.values():
-                    if not fut.done():
-                        fut.set_exception(err)
-                self._pending.clear()
+                frame = sock.recv(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            self._on_frame(frame)
+        w = self._writable
+        if w is not None and not w.done() and sock.getsockopt(zmq.EVENTS) & zmq.POLLOUT:
+            w.set_result(None)
+
+    async def _send(self, frame: bytes, call: Optional[asyncio.Future] = None) -> None:
+        """Sends frame; when the pipe is full (SNDHWM: the gateway is slow
+        or not there) waits for room, or until call ends (its timer)."""
+        sock = self._sock
+        while True:
+            try:
+                sock.send(frame, zmq.NOBLOCK)
+                break
+            except zmq.Again:
+                if sock.getsockopt(zmq.EVENTS) & zmq.POLLOUT:
+                    continue
+                if self._writable is None or self._writable.done():
+                    self._writable = asyncio.get_running_loop().create_future()
+                if call is None:
+                    await self._writable
+                    continue
+                await asyncio.wait((self._writable, call), return_when=asyncio.FIRST_COMPLETED)
+                if call.done():
+                    return
+        self._last_send = time.monotonic()
+        # Sending runs the socket's commands, which may take the edge of
+        # frames that arrived meanwhile: read them now.
+        if self._loop is not None and sock.getsockopt(zmq.EVENTS) & zmq.POLLIN:
+            self._loop.call_soon(self._on_readable)
+
+    def _on_frame(self, frame: bytes) -> None:
+        try:
+            env = _parse(frame)
+        except Exception:
+            return  # not an Envelope: dropped
+        which = env.WhichOneof("body")
+        if which == "reply":
+            fut = self._pending.pop(env.reply.request_id, None)
+            if fut is not None and not fut.done():
+                fut.set_result(env.reply)
+        elif which == "refuse":
+            err = Error("the gateway refused the call: " + env.refuse.message)
+            for fut in self._pending.values():
+                if not fut.done():
+                    fut.set_exception(err)
+            self._pending.clear()
 
     async def _heartbeat(self) -> None:
         period = self.lease_ms / 3000.0
@@ -182,21 +226,29 @@ class AsyncClient:
         """Sends frame_for(request_id) and awaits its Reply; a cancelled
         await cancels the job at the gateway."""
         self.connect()
-        self._ensure_tasks()
+        self._watch()
         rid = next(self._ids)
-        fut = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut = loop.create_future()
         self._pending[rid] = fut
-        await self._send(frame_for(rid))
+        # One timer per call (no wait_for/shield: each costs futures and
+        # callbacks): past wait, the call ends with NoReply.
+        timer = loop.call_later(wait, self._no_reply, rid, wait)
         try:
-            return await asyncio.wait_for(asyncio.shield(fut), wait)
-        except asyncio.TimeoutError:
-            self._pending.pop(rid, None)
-            raise NoReply("no reply from the gateway at %s within %.1f s (is it running?)"
-                          % (self.endpoint, wait)) from None
+            await self._send(frame_for(rid), fut)
+            return await fut
         except asyncio.CancelledError:
             if self._pending.pop(rid, None) is not None and self._sock is not None:
                 await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
             raise
+        finally:
+            timer.cancel()
+
+    def _no_reply(self, rid: int, wait: float) -> None:
+        fut = self._pending.pop(rid, None)
+        if fut is not None and not fut.done():
+            fut.set_exception(NoReply("no reply from the gateway at %s within %.1f s (is it "
+                                      "running?)" % (self.endpoint, wait)))
 
     def _wait(self, timeout: Optional[float]) -> float:
         return (timeout if timeout is not None else DEFAULT_WAIT) + self.grace
