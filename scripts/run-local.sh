@@ -99,6 +99,7 @@ for kv in $READY; do # the bound addresses (port 0 or * resolved)
     case "$kv" in
     http=*) http=${kv#http=} ;;
     executors=*) bound=${kv#executors=} ;;
+    clients=*) clients=${kv#clients=} ;;
     esac
 done
 bound=${bound/\/\/0.0.0.0:/\/\/127.0.0.1:}
@@ -131,6 +132,14 @@ examples/python/worker.py). Try, from another terminal:
 
   ab -n 1000 -c 50 -p /dev/null -T application/octet-stream $url/v1/jobs/io/echo
   ab -n 1000 -c 50 $url/test/sync                          # floor: 1000/50 x 3 s = 60 s
+
+From the clients (liboffload, the CLI, Python; README "Quick start"):
+
+  export OFFLOAD_GATEWAY=${clients/\/\/0.0.0.0:/\/\/127.0.0.1:}
+  $root/build/bin/offload queues                        # the fleet's pools
+  $root/build/bin/offload call io echo hello
+  $root/build/bin/offload bench -c 50 -n 100000 io echo x
+  PYTHONPATH=$root/client/python $python $root/examples/quickstart/hello.py
 
 Ctrl-C stops both.
 EOF

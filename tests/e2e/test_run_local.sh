@@ -28,6 +28,12 @@ check_eq "the Python example worker serves py (primes below 1000)" 168 \
     "$(curl -s -m 10 -X POST --data-binary 1000 "$url/v1/jobs/py/primes")"
 check_eq "cpu is a process pool" processes \
     "$(curl -s -m 2 "$url/v1/queues" | jq -r '.queues[] | select(.name == "cpu") | .kind')"
+# The client lines it prints run as printed.
+gateway_ep=$(sed -n 's/^  export OFFLOAD_GATEWAY=//p' "$log")
+check "it prints the clients endpoint ($gateway_ep)" grep -Eq '^tcp://127\.0\.0\.1:[0-9]+$' \
+    <<<"$gateway_ep"
+cli_line=$(sed -n 's/^  \(.*offload call io echo hello\)$/\1/p' "$log")
+check_eq "its offload call line answers" hello "$(OFFLOAD_GATEWAY=$gateway_ep eval "$cli_line")"
 
 # A job that is running when Ctrl-C comes (5 s; the drain waits for it).
 curl -s -m 30 -o "$E2E_TMP/job.body" -w '%{http_code}' -X POST --data-binary 5000 \
