@@ -619,10 +619,21 @@ static void test_detached(void)
     CU_ASSERT_PTR_NULL(detached_find(&ds, id3));
     CU_ASSERT(ds.expired >= 1);
     CU_ASSERT_PTR_NOT_NULL(detached_find(&ds, dx->id)); /* open jobs stay */
-    /* Closing answers the open ones into the store, then frees it. */
+    /* Closing answers the open ones into the store, then frees it. Which
+     * ends last is the job table's order, and the byte budget may evict the
+     * other one: each is ended, or gone. */
+    uint64_t open_ids[] = {dx->id, d1->id};
     executors_reap(&H.gw.executors);
     jobs_close(&H.gw.jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "closing");
-    CU_ASSERT_TRUE(dx->ended);
+    int kept = 0;
+    for (size_t i = 0; i < sizeof(open_ids) / sizeof(open_ids[0]); i++) {
+        detached_job *d = detached_find(&ds, open_ids[i]);
+        if (d) {
+            CU_ASSERT_TRUE(d->ended);
+            kept++;
+        }
+    }
+    CU_ASSERT(kept >= 1); /* the last to end is never evicted by its own end */
     detached_free(&ds);
     CU_ASSERT_EQUAL(ds.count, 0);
     harness_close();
