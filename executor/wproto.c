@@ -144,7 +144,7 @@ int wp_parse_job(const uint8_t *body, size_t len, wp_job *job, char *err, size_t
         (uint32_t)body[0] << 24 | (uint32_t)body[1] << 16 | (uint32_t)body[2] << 8 | body[3];
     memcpy(job->name, body + WP_JOB_FIXED, nlen);
     job->name[nlen] = '\0';
-    if (!codec_name_valid(job->name)) {
+    if (strlen(job->name) != nlen || !codec_name_valid(job->name)) {
         snprintf(err, errlen, "job frame with an invalid function name");
         return -1;
     }

@@ -166,6 +166,11 @@ static void test_job_body(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "name"));
     n = job_frame(buf, 5, "", "x", 1);
     CU_ASSERT_EQUAL(wp_parse_job(buf + 5, n - 5, &job, err, sizeof(err)), -1);
+    /* A NUL inside the name (found by make fuzz): "ec\0\0" is 4 bytes, not
+     * the function "ec". */
+    static const uint8_t nul_name[] = {0, 0, 0x13, 0x88, 4, 'e', 'c', 0, 0};
+    CU_ASSERT_EQUAL(wp_parse_job(nul_name, sizeof(nul_name), &job, err, sizeof(err)), -1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "name"));
 }
 
 static int hello_rc(const char *text, size_t max_names, size_t *count, char *err, size_t errlen)
