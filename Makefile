@@ -4,7 +4,8 @@
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
 #   make asan       the same tests on an AddressSanitizer + UBSan build
-#   make fuzz-build libFuzzer harnesses (tests/fuzz/)
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
+#                   make fuzz-build builds them only
 #   make bench      the benchmarks (seed scenario, echo vs hello-world)
 #   make install    binaries, offload.h, offload_plugin.h, liboffload (.a,
 #                   versioned .so) and offload.pc under $(DESTDIR)$(PREFIX);
@@ -71,7 +72,7 @@ BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/o
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
 .PHONY: all deps run test unit e2e asan bench clean format install uninstall \
-        fuzz-build
+        fuzz fuzz-build fuzz-seeds
 PYGEN = $(BUILD)/python/offload_pb2.py
 
 all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline $(PYGEN)
@@ -208,8 +209,13 @@ bench: deps
 	OFFLOAD_BIN=$(BUILD)/bin bench/bench.sh
 
 # libFuzzer harnesses, tests/fuzz/fuzz_<name>.c, built by clang apart from
-# `all`, each linked with only the modules it fuzzes.
+# `all`, each linked with only the modules it fuzzes. make fuzz runs each in
+# turn for FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name> (read,
+# never written); what it finds goes to $(BUILD)/fuzz/corpus-new/<name>, a
+# crash's input to $(BUILD)/fuzz/crashes/<name>/ and the output to
+# $(BUILD)/fuzz/<name>.log. Any crash, leak or timeout fails it.
 FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
 FUZZ_NAMES    = codec wproto params routes parse
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
@@ -246,6 +252,33 @@ $(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h $(BUILD)/fuzz/.flags
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
 
 fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@failed=; for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-new/$$n $(BUILD)/fuzz/crashes/$$n; \
+	    dict=; [ ! -f tests/fuzz/$$n.dict ] || dict=-dict=tests/fuzz/$$n.dict; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    if $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$n/ $$dict \
+	        $(BUILD)/fuzz/corpus-new/$$n tests/fuzz/corpus/$$n >$(BUILD)/fuzz/$$n.log 2>&1; then \
+	        grep -E '^#[0-9]+ +DONE' $(BUILD)/fuzz/$$n.log; \
+	    else \
+	        tail -n 60 $(BUILD)/fuzz/$$n.log; failed="$$failed $$n"; \
+	    fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: FAILED:$$failed (inputs in $(BUILD)/fuzz/crashes/," \
+	    "logs in $(BUILD)/fuzz/)"; exit 1; }
+
+# Writes the seed corpus again (tests/fuzz/seeds.c); the result is committed.
+$(BUILD)/bin/fuzz-seeds: $(call obj,tests/fuzz/seeds.c proto/codec.c executor/wproto.c \
+                             common/text.c) $(BUILD)/obj/gen/offload.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(FUZZ_PB_LIBS)
+
+fuzz-seeds: $(BUILD)/bin/fuzz-seeds
+	mkdir -p $(addprefix tests/fuzz/corpus/,$(FUZZ_NAMES))
+	$(BUILD)/bin/fuzz-seeds tests/fuzz/corpus
 
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
