@@ -262,7 +262,7 @@ fuzz: deps
 	    if $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
 	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$n/ $$dict \
 	        $(BUILD)/fuzz/corpus-new/$$n tests/fuzz/corpus/$$n >$(BUILD)/fuzz/$$n.log 2>&1; then \
-	        grep -E '^#[0-9]+ +DONE' $(BUILD)/fuzz/$$n.log; \
+	        grep -E '^#[0-9]+[[:space:]]+DONE' $(BUILD)/fuzz/$$n.log; \
 	    else \
 	        tail -n 60 $(BUILD)/fuzz/$$n.log; failed="$$failed $$n"; \
 	    fi; \
