@@ -4,6 +4,8 @@
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
 #   make asan       the same tests on an AddressSanitizer + UBSan build
+#   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
+#                   make fuzz-build builds them only
 #   make bench      the benchmarks (seed scenario, echo vs hello-world)
 #   make install    binaries, offload.h, offload_plugin.h, liboffload (.a,
 #                   versioned .so) and offload.pc under $(DESTDIR)$(PREFIX);
@@ -69,7 +71,8 @@ LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c) \
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
-.PHONY: all deps run test unit e2e asan bench clean format install uninstall
+.PHONY: all deps run test unit e2e asan bench clean format install uninstall \
+        fuzz fuzz-build fuzz-seeds
 PYGEN = $(BUILD)/python/offload_pb2.py
 
 all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline $(PYGEN)
@@ -205,10 +208,82 @@ bench: deps
 	@$(MAKE) --no-print-directory all
 	OFFLOAD_BIN=$(BUILD)/bin bench/bench.sh
 
+# libFuzzer harnesses, tests/fuzz/fuzz_<name>.c, built by clang apart from
+# `all`, each linked with only the modules it fuzzes. make fuzz runs each in
+# turn for FUZZ_SECONDS on its seed corpus tests/fuzz/corpus/<name> (read,
+# never written); what it finds goes to $(BUILD)/fuzz/corpus-new/<name>, a
+# crash's input to $(BUILD)/fuzz/crashes/<name>/ and the output to
+# $(BUILD)/fuzz/<name>.log. Any crash, leak or timeout fails it.
+FUZZ_CC      ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_NAMES    = codec wproto params routes parse
+FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
+                -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+                -I$(BUILD)/gen -Iproto -Icommon -Igateway -Iexecutor \
+                $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
+FUZZ_PB_LIBS  = $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
+fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
+FUZZ_CODEC_O  = $(BUILD)/fuzz/obj/gen/offload.pb-c.o $(call fuzz_obj,proto/codec.c)
+FUZZ_BINS     = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+
+$(BUILD)/fuzz/fuzz_codec:  $(FUZZ_CODEC_O)
+$(BUILD)/fuzz/fuzz_wproto: $(FUZZ_CODEC_O) $(call fuzz_obj,executor/wproto.c common/text.c)
+$(BUILD)/fuzz/fuzz_params: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/params.c common/text.c)
+$(BUILD)/fuzz/fuzz_routes: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/routes.c common/parse.c)
+$(BUILD)/fuzz/fuzz_parse:  $(call fuzz_obj,common/parse.c)
+
+# The harness objects are kept (not intermediates).
+.SECONDARY: $(patsubst %,$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
+$(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@ $(if $(filter $(FUZZ_CODEC_O),$^),$(FUZZ_PB_LIBS))
+
+# Rebuilt when the fuzz flags change (the file changes only when they do).
+$(BUILD)/fuzz/.flags: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' >$@
+FORCE:
+
+$(BUILD)/fuzz/obj/gen/offload.pb-c.o: $(BUILD)/gen/offload.pb-c.c $(BUILD)/fuzz/.flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
+
+$(BUILD)/fuzz/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h $(BUILD)/fuzz/.flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: deps
+	@$(MAKE) --no-print-directory fuzz-build
+	@failed=; for n in $(FUZZ_NAMES); do \
+	    mkdir -p $(BUILD)/fuzz/corpus-new/$$n $(BUILD)/fuzz/crashes/$$n; \
+	    dict=; [ ! -f tests/fuzz/$$n.dict ] || dict=-dict=tests/fuzz/$$n.dict; \
+	    echo "fuzz: $$n for $(FUZZ_SECONDS) s"; \
+	    if $(BUILD)/fuzz/fuzz_$$n -max_total_time=$(FUZZ_SECONDS) -timeout=10 \
+	        -print_final_stats=1 -artifact_prefix=$(BUILD)/fuzz/crashes/$$n/ $$dict \
+	        $(BUILD)/fuzz/corpus-new/$$n tests/fuzz/corpus/$$n >$(BUILD)/fuzz/$$n.log 2>&1; then \
+	        grep -E '^#[0-9]+[[:space:]]+DONE' $(BUILD)/fuzz/$$n.log; \
+	    else \
+	        tail -n 60 $(BUILD)/fuzz/$$n.log; failed="$$failed $$n"; \
+	    fi; \
+	done; \
+	[ -z "$$failed" ] || { echo "fuzz: FAILED:$$failed (inputs in $(BUILD)/fuzz/crashes/," \
+	    "logs in $(BUILD)/fuzz/)"; exit 1; }
+
+# Writes the seed corpus again (tests/fuzz/seeds.c); the result is committed.
+$(BUILD)/bin/fuzz-seeds: $(call obj,tests/fuzz/seeds.c proto/codec.c executor/wproto.c \
+                             common/text.c) $(BUILD)/obj/gen/offload.pb-c.o
+	@mkdir -p $(dir $@)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(FUZZ_PB_LIBS)
+
+fuzz-seeds: $(BUILD)/bin/fuzz-seeds
+	mkdir -p $(addprefix tests/fuzz/corpus/,$(FUZZ_NAMES))
+	$(BUILD)/bin/fuzz-seeds tests/fuzz/corpus
+
 format:
 	clang-format -i $(shell git ls-files '*.c' '*.h' 2>/dev/null || find . -name '*.[ch]' -not -path './build/*')
 
 clean:
 	rm -rf build $(BUILD)
 
--include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD)/obj $(BUILD)/fuzz/obj -name '*.d' 2>/dev/null)

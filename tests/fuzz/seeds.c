@@ -1,0 +1,330 @@
+/* seeds.c -- writes the fuzzers' seed corpus (tests/fuzz/corpus/<name>/),
+ * which is committed: `make fuzz-seeds` runs it again after a change here.
+ *
+ *   codec   one valid packed Envelope of every body kind (made by
+ *           codec_encode), another version's, and an invalid Hello
+ *   wproto  worker streams (fuzz_wproto.c says the control byte): a hello,
+ *           a whole conversation fed a byte at a time, jobs, an error
+ *           text, a frame over the limit, stdout garbage
+ *   params  query values and /v1/jobs/ paths
+ *   routes  a request's method and path, then --route specs
+ *   parse   numbers and byte counts
+ *
+ * Usage: fuzz-seeds DIR (the corpus directory; its subdirectories exist). */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "codec.h"
+#include "wproto.h"
+
+static const char *seeds_dir;
+static int seeds_failed;
+
+static void seed_write(const char *target, const char *name, const void *data, size_t len)
+{
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/%s/%s", seeds_dir, target, name);
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(data, 1, len, f) != len || fclose(f) != 0) {
+        fprintf(stderr, "fuzz-seeds: cannot write %s: %s\n", path, strerror(errno));
+        seeds_failed = 1;
+    }
+}
+
+static void seed_text(const char *target, const char *name, const char *text)
+{
+    seed_write(target, name, text, strlen(text));
+}
+
+static void seed_envelope(const char *name, codec_envelope *env)
+{
+    uint8_t *buf;
+    size_t len;
+    if (codec_encode(env, &buf, &len) < 0) {
+        fprintf(stderr, "fuzz-seeds: out of memory\n");
+        exit(1);
+    }
+    seed_write("codec", name, buf, len);
+    free(buf);
+}
+
+static void seeds_codec(void)
+{
+    codec_envelope env;
+    uint8_t payload[] = "3000";
+
+    char *io_functions[] = {"echo", "sleep"}, *cpu_functions[] = {"primes"};
+    Offload__QueueDecl io = OFFLOAD__QUEUE_DECL__INIT, cpu = OFFLOAD__QUEUE_DECL__INIT;
+    io.name = "io";
+    io.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    io.size = 64;
+    io.n_functions = 2;
+    io.functions = io_functions;
+    cpu.name = "cpu";
+    cpu.kind = OFFLOAD__POOL_KIND__POOL_PROCESSES;
+    cpu.size = 2;
+    cpu.n_functions = 1;
+    cpu.functions = cpu_functions;
+    Offload__QueueDecl *queues[] = {&io, &cpu};
+    Offload__Hello hello = OFFLOAD__HELLO__INIT;
+    hello.executor_id = "exec-1";
+    hello.n_queues = 2;
+    hello.queues = queues;
+    hello.heartbeat_ms = 1000;
+    hello.liveness = 3;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    seed_envelope("hello", &env);
+
+    Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
+    welcome.gateway_id = "gw-1";
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
+    env.welcome = &welcome;
+    seed_envelope("welcome", &env);
+
+    Offload__Refuse refuse;
+    codec_refuse(&env, &refuse, OFFLOAD__REFUSE_REASON__REFUSE_INVALID, "hello: 0 queues");
+    seed_envelope("refuse", &env);
+
+    Offload__Heartbeat heartbeat = OFFLOAD__HEARTBEAT__INIT;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
+    env.heartbeat = &heartbeat;
+    seed_envelope("heartbeat", &env);
+
+    Offload__Goodbye goodbye = OFFLOAD__GOODBYE__INIT;
+    goodbye.reason = "drained";
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &goodbye;
+    seed_envelope("goodbye", &env);
+
+    Offload__Job job = OFFLOAD__JOB__INIT;
+    job.job_id = 0x123456789abcULL;
+    job.queue = "io";
+    job.function = "sleep";
+    job.payload.data = payload;
+    job.payload.len = 4;
+    job.timeout_ms = 5000;
+    job.waited_us = 42;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
+    env.job = &job;
+    seed_envelope("job", &env);
+
+    Offload__Result result = OFFLOAD__RESULT__INIT;
+    result.job_id = 0x123456789abcULL;
+    result.code = OFFLOAD__CODE__CODE_JOB_FAILED;
+    result.message = "no such file";
+    result.run_us = 1500;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
+    env.result = &result;
+    seed_envelope("result", &env);
+
+    Offload__Cancel cancel = OFFLOAD__CANCEL__INIT;
+    cancel.job_id = 7;
+    cancel.request_id = 9;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+    env.cancel = &cancel;
+    seed_envelope("cancel", &env);
+
+    Offload__Drain drain = OFFLOAD__DRAIN__INIT;
+    drain.timeout_ms = 30000;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_DRAIN;
+    env.drain = &drain;
+    seed_envelope("drain", &env);
+
+    Offload__Submit submit = OFFLOAD__SUBMIT__INIT;
+    submit.request_id = 1;
+    submit.queue = "io";
+    submit.function = "echo";
+    submit.payload.data = payload;
+    submit.payload.len = 4;
+    submit.timeout_ms = 2000;
+    submit.retries = 1;
+    submit.lease_ms = 1000;
+    submit.detach = 1;
+    submit.idempotency_key = "order-17";
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
+    env.submit = &submit;
+    seed_envelope("submit", &env);
+
+    Offload__Query query = OFFLOAD__QUERY__INIT;
+    query.request_id = 2;
+    query.job_id = 7;
+    query.wait_ms = 100;
+    query.cancel = 1;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
+    env.query = &query;
+    seed_envelope("query", &env);
+
+    Offload__ListQueues list = OFFLOAD__LIST_QUEUES__INIT;
+    list.request_id = 3;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_LIST_QUEUES;
+    env.list_queues = &list;
+    seed_envelope("list_queues", &env);
+
+    Offload__Reply reply = OFFLOAD__REPLY__INIT;
+    reply.request_id = 1;
+    reply.job_id = 7;
+    reply.code = OFFLOAD__CODE__CODE_OK;
+    reply.payload.data = payload;
+    reply.payload.len = 4;
+    reply.waited_us = 10;
+    reply.run_us = 3000000;
+    reply.state = OFFLOAD__JOB_STATE__STATE_DONE;
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
+    env.reply = &reply;
+    seed_envelope("reply", &env);
+
+    /* Not accepted: another version (codec_encode sets ours, so by hand:
+     * version 1, an empty Heartbeat), and a Hello with a bad queue name. */
+    static const uint8_t version1[] = {0x08, 0x01, 0x6a, 0x00};
+    seed_write("codec", "version1", version1, sizeof(version1));
+    io.name = "i o";
+    offload__envelope__init(&env);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
+    env.hello = &hello;
+    seed_envelope("hello-bad-name", &env);
+}
+
+/* Appends one frame (type, body) to buf at *len. */
+static void frame_put(uint8_t *buf, size_t *len, uint8_t type, const void *body, size_t blen)
+{
+    uint32_t l = (uint32_t)blen + 1;
+    uint8_t *p = buf + *len;
+    p[0] = (uint8_t)(l >> 24);
+    p[1] = (uint8_t)(l >> 16);
+    p[2] = (uint8_t)(l >> 8);
+    p[3] = (uint8_t)l;
+    p[4] = type;
+    memcpy(p + 5, body, blen);
+    *len += 5 + blen;
+}
+
+/* Appends a job frame. */
+static void job_put(uint8_t *buf, size_t *len, uint32_t timeout_ms, const char *name,
+                    const char *payload)
+{
+    size_t plen = strlen(payload);
+    *len += wp_job_header(buf + *len, timeout_ms, name, plen);
+    memcpy(buf + *len, payload, plen);
+    *len += plen;
+}
+
+/* Control bytes (fuzz_wproto.c): the largest frame 1 MiB, 256 names, and
+ * the number of chunk-size bytes that follow. */
+#define WP_CONTROL(chunks) (0x03 | (chunks) << 2 | 0x60)
+
+static void seeds_wproto(void)
+{
+    static const char hello[] = "offload-worker 1\necho\nsleep\nprimes\n";
+    uint8_t buf[1024];
+    size_t len;
+
+    len = 0;
+    buf[len++] = WP_CONTROL(0);
+    frame_put(buf, &len, WP_HELLO, hello, strlen(hello));
+    seed_write("wproto", "hello", buf, len);
+
+    /* The executor's side and the worker's, one byte at a time. */
+    len = 0;
+    buf[len++] = WP_CONTROL(1);
+    buf[len++] = 1;
+    frame_put(buf, &len, WP_HELLO, hello, strlen(hello));
+    job_put(buf, &len, 5000, "echo", "hi");
+    frame_put(buf, &len, WP_RESULT, "hi", 2);
+    job_put(buf, &len, 100, "sleep", "3000");
+    frame_put(buf, &len, WP_ERROR, "timed out", 9);
+    seed_write("wproto", "conversation-bytewise", buf, len);
+
+    /* Jobs in chunks of 3 and 7 bytes: an empty payload, a 64-byte name. */
+    len = 0;
+    buf[len++] = WP_CONTROL(2);
+    buf[len++] = 3;
+    buf[len++] = 7;
+    job_put(buf, &len, 1, "primes", "");
+    job_put(buf, &len, 86400000, "a234567890123456789012345678901234567890123456789012345678901234",
+            "x");
+    seed_write("wproto", "jobs-chunked", buf, len);
+
+    /* An error text with UTF-8, a control byte and a byte that is not
+     * UTF-8, as text_clean sees it. */
+    static const char failed[] = "bad input: caf\xc3\xa9 \x01 \xff\xfe end";
+    len = 0;
+    buf[len++] = WP_CONTROL(0);
+    frame_put(buf, &len, WP_ERROR, failed, strlen(failed));
+    seed_write("wproto", "error-text", buf, len);
+
+    /* A frame over a 16-byte limit (control: the first size). */
+    len = 0;
+    buf[len++] = 0x60;
+    frame_put(buf, &len, WP_RESULT, "0123456789abcdefghij", 20);
+    seed_write("wproto", "over-limit", buf, len);
+
+    /* A worker printing to stdout, and a hello naming a function twice. */
+    len = 0;
+    buf[len++] = WP_CONTROL(0);
+    memcpy(buf + len, "Hello, world!\n", 14);
+    len += 14;
+    seed_write("wproto", "stdout-garbage", buf, len);
+    static const char twice[] = "offload-worker 1\necho\necho\n";
+    len = 0;
+    buf[len++] = WP_CONTROL(0);
+    frame_put(buf, &len, WP_HELLO, twice, strlen(twice));
+    seed_write("wproto", "hello-twice", buf, len);
+}
+
+static void seeds_text(void)
+{
+    seed_text("params", "ms", "3000");
+    seed_text("params", "zero", "0");
+    seed_text("params", "twelve-digits", "999999999999");
+    seed_text("params", "true", "true");
+    seed_text("params", "false", "false");
+    seed_text("params", "job-path", "/v1/jobs/io/sleep");
+    seed_text("params", "job-path-bad", "/v1/jobs/i o/sl\xffp");
+    seed_text("params", "job-ref", "/v1/jobs/12345");
+    seed_text("params", "job-ref-result", "/v1/jobs/18446744073709551615/result");
+
+    seed_text("routes", "job-and-delay",
+              "GET\n/test/sync\nGET /test/sync=job:io/sleep:3000\nPOST /test/sync=delay:10");
+    seed_text("routes", "body-payload", "POST\n/resize\nPOST /resize=job:cpu/resize");
+    seed_text("routes", "duplicate",
+              "PUT\n/test/async\nGET /test/async=delay:3000\nGET /test/async=delay:5");
+    seed_text("routes", "reserved", "GET\n/healthz\nGET /healthz=delay:1\nGET /v1/x=delay:1");
+    seed_text("routes", "bad-specs",
+              "get\n/a\nget /a=delay:1\nGET a=delay:1\nGET /a=delay:-1\nGET /a=job:io\n"
+              "GET /a?b=delay:1\nGET /a=sleep:1");
+
+    seed_text("parse", "bytes", "1048576");
+    seed_text("parse", "mebibyte", "1M");
+    seed_text("parse", "kibibytes", "512KiB");
+    seed_text("parse", "gigabytes", "4GB");
+    seed_text("parse", "negative", "-42");
+    seed_text("parse", "max", "9223372036854775807");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: fuzz-seeds DIR\n");
+        return 2;
+    }
+    seeds_dir = argv[1];
+    seeds_codec();
+    seeds_wproto();
+    seeds_text();
+    return seeds_failed;
+}
