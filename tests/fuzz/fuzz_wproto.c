@@ -75,7 +75,7 @@ static void fuzz_frame(const wp_frame *f, size_t max_names)
         wp_job job;
         if (wp_parse_job(f->body, f->len, &job, err, sizeof(err)) == 0) {
             size_t nlen = f->body[4];
-            CHECK(codec_name_valid(job.name) && strlen(job.name) <= nlen);
+            CHECK(codec_name_valid(job.name) && strlen(job.name) == nlen);
             CHECK(job.payload == f->body + WP_JOB_FIXED + nlen);
             CHECK(WP_JOB_FIXED + nlen + job.len == f->len);
             fuzz_job_roundtrip(&job);
