@@ -19,6 +19,7 @@
 #include "http.h"
 
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <jansson.h>
 #include <microhttpd.h>
@@ -26,6 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -45,6 +47,7 @@
 #define HTTP_ERR_UNKNOWN_ROUTE (-404)
 #define HTTP_ERR_NOT_ALLOWED (-405)
 #define HTTP_ERR_TOO_MANY_CONNECTIONS (-503)
+#define HTTP_ERR_NOT_IMPLEMENTED (-501)
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -580,6 +583,9 @@ static enum MHD_Result http_answer_error(http_request *req)
     } else if (req->err_code == HTTP_ERR_TOO_MANY_CONNECTIONS) {
         status = MHD_HTTP_SERVICE_UNAVAILABLE;
         name = "too_many_connections";
+    } else if (req->err_code == HTTP_ERR_NOT_IMPLEMENTED) {
+        status = MHD_HTTP_NOT_IMPLEMENTED;
+        name = "not_implemented";
     } else {
         return http_send_error(req, req->err_code, req->err_msg, 1);
     }
@@ -656,6 +662,87 @@ static enum MHD_Result http_start_job(http_request *req)
     return MHD_YES;
 }
 
+/* ---- request framing ------------------------------------------------ */
+
+typedef struct http_lengths {
+    int count;    /* Content-Length headers */
+    int conflict; /* two of them differ */
+    const char *first;
+} http_lengths;
+
+static enum MHD_Result http_count_length(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    http_lengths *l = cls;
+    (void)kind;
+    if (strcasecmp(key, MHD_HTTP_HEADER_CONTENT_LENGTH) != 0)
+        return MHD_YES;
+    if (l->count++ && strcmp(l->first, value ? value : "") != 0)
+        l->conflict = 1;
+    else if (!l->first)
+        l->first = value ? value : "";
+    return MHD_YES;
+}
+
+/* 1 when the path holds a control character (raw, or an escape the
+ * unescape callback left as it was: %00..%1F, %7F). */
+static int http_path_has_control(const char *url)
+{
+    for (const unsigned char *p = (const unsigned char *)url; *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            return 1;
+        /* %00..%1F: a first digit of 0 or 1; %7F. */
+        if (*p == '%' && (p[1] == '0' || p[1] == '1') && isxdigit(p[2]))
+            return 1;
+        if (*p == '%' && p[1] == '7' && (p[2] == 'f' || p[2] == 'F'))
+            return 1;
+    }
+    return 0;
+}
+
+/* Refuses what a proxy in front could read differently (the request
+ * smuggling shapes) and bodies this server cannot frame: two different
+ * Content-Lengths, Content-Length with Transfer-Encoding, a
+ * Transfer-Encoding other than chunked, control characters in the path.
+ * Returns 0, or -1 with the error set on req. */
+static int http_check_framing(http_request *req, const char *url)
+{
+    http_lengths l = {0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_count_length, &l);
+    const char *te =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
+    char shown[64];
+    if (l.conflict) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                  "two Content-Length headers that differ");
+    } else if (te && strcasecmp(te, "chunked") != 0) {
+        params_quote(te, shown, sizeof(shown));
+        http_fail(req, HTTP_ERR_NOT_IMPLEMENTED,
+                  "Transfer-Encoding '%s' is not supported: send the body as it is, or chunked",
+                  shown);
+    } else if (te && l.count) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                  "both Content-Length and Transfer-Encoding: send one");
+    } else if (http_path_has_control(url)) {
+        http_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", "the path holds a control character");
+    } else {
+        return 0;
+    }
+    return -1;
+}
+
+/* MHD's unescaping, except that a path or argument with an escaped control
+ * character (%00 would cut it short) is left escaped, for
+ * http_check_framing and the name checks to refuse. */
+static size_t http_unescape(void *cls, struct MHD_Connection *conn, char *uri)
+{
+    (void)cls;
+    (void)conn;
+    if (http_path_has_control(uri))
+        return strlen(uri);
+    return MHD_http_unescape(uri);
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -692,6 +779,12 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             snprintf(req->err_msg, sizeof(req->err_msg),
                      "the gateway is shutting down; retry on another gateway");
             return MHD_YES;
+        }
+        if (http_check_framing(req, url) < 0) {
+            /* Answered before any body is read: MHD sends no 100 Continue
+             * and closes the connection after the answer. */
+            gateway_count(gw, STAT_http_rejected);
+            return http_answer_error(req);
         }
         http_resolve(req, method, url);
         if (req->target == TARGET_JOB) {
@@ -922,7 +1015,9 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
                          &ss, MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(cfg->max_connections),
                          MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
                          MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
-                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_END);
+                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+                         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));

@@ -20,6 +20,7 @@ typedef struct http_config {
     long long max_payload;   /* bytes; larger bodies get 413 */
     long long max_timeout_ms;
     long long max_connections;
+    long long max_connections_per_ip; /* 0: no limit */
 } http_config;
 
 /* Parses the routes (declaring the queues they name), listens, and writes

@@ -73,6 +73,10 @@ int main(int argc, char **argv)
          flag_set_int, &cfg.max_timeout_ms, 1, CODEC_MS_MAX, 0},
         {"max-connections", "N", "HTTP connections open at once (default 4096)", flag_set_int,
          &cfg.max_connections, 1, 1000000, 0},
+        {"max-connections-per-ip", "N",
+         "HTTP connections open at once from one address; past it a new one is closed at once "
+         "(default 0: no limit)",
+         flag_set_int, &cfg.max_connections_per_ip, 0, 1000000, 0},
         {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
          flag_set_int, &cfg.max_waiting, 0, 100000000, 0},
         {"result-ttl", "MS",

@@ -23,7 +23,9 @@
     X(jobs_retried, "jobs sent again after their executor was lost")                               \
     X(send_failures, "messages that could not be sent (peer gone, queue full)")                    \
     X(callers_gone, "HTTP callers that hung up while waiting")                                     \
-    X(submits_refused, "Submits answered with an error before a job was made")
+    X(submits_refused, "Submits answered with an error before a job was made")                     \
+    X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
+                     "Transfer-Encoding, a control character in the path")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# HTTP framing a proxy in front could read differently from us, refused
+# before any body is read: two Content-Lengths that differ, Content-Length
+# with Transfer-Encoding, a Transfer-Encoding other than chunked (501), a
+# control character in the path (%00 no longer cuts it short); and
+# --max-connections-per-ip. Raw requests over bash's /dev/tcp (curl
+# normalises what these tests need to send).
+# shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
+source "$(dirname "$0")/lib.sh"
+
+start_gateway --max-connections-per-ip 4 || abort "gateway starts"
+start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "executor starts"
+port=${GW_HTTP##*:}
+
+# raw REQUEST: sends REQUEST (with \r\n line ends) on a new connection and
+# reads the answer (the server closes, or 5 s pass) into RAW; RAW_STATUS is
+# its status code.
+raw() {
+    RAW=""
+    RAW_STATUS=""
+    exec 5<>"/dev/tcp/127.0.0.1/$port" || return 1
+    printf '%b' "$1" >&5
+    RAW=$(timeout 5 cat <&5)
+    exec 5<&- 5>&-
+    RAW_STATUS=$(head -n 1 <<<"$RAW" | awk '{ print $2 }')
+}
+
+before=$(stat_field http_rejected)
+raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'
+check_eq "two different Content-Lengths: 400" 400 "$RAW_STATUS"
+check "  bad_request, saying why" grep -q '"error":"bad_request".*Content-Length' <<<"$RAW"
+raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi'
+check_eq "two equal Content-Lengths are one: 200" 200 "$RAW_STATUS"
+raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n'
+check_eq "Transfer-Encoding gzip: 501 at once (no wait for a body)" 501 "$RAW_STATUS"
+check "  not_implemented" grep -q '"error":"not_implemented"' <<<"$RAW"
+raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhi\r\n0\r\n\r\n'
+check_eq "Content-Length with Transfer-Encoding: 400" 400 "$RAW_STATUS"
+raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n2\r\nhi\r\n0\r\n\r\n'
+check_eq "chunked alone still works: 200" 200 "$RAW_STATUS"
+check "  and echoes" grep -q '^hi$' <<<"$RAW"
+raw 'POST /v1/jobs/io%00zz/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\n\r\nx'
+check_eq "%00 in the path: 400, not a job on io" 400 "$RAW_STATUS"
+check "  says control character" grep -q 'control character' <<<"$RAW"
+raw 'GET /v1/queues%0a HTTP/1.1\r\nHost: x\r\n\r\n'
+check_eq "%0A in the path: 400" 400 "$RAW_STATUS"
+raw 'GET /v1/jobs/io/echo%41 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+check "an ordinary escape is still decoded (%41 is A: no such function echoA)" \
+    grep -q 'echoA' <<<"$RAW"
+check_eq "the gateway counted 5 rejected (http_rejected)" $((${before:-0} + 5)) \
+    "$(stat_field http_rejected)"
+check_eq "no job ran on io for them (2 echoes only)" 2 "$(queue_field io completed)"
+
+# Per-IP: 4 connections held open (idle keep-alive); a fifth is closed at
+# once, without an answer; when one closes, a new one is served.
+for fd in 6 7 8 9; do
+    eval "exec $fd<>/dev/tcp/127.0.0.1/$port"
+done
+exec 5<>"/dev/tcp/127.0.0.1/$port"
+printf 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n' >&5 2>/dev/null
+fifth=$(timeout 5 cat <&5 2>/dev/null)
+exec 5<&- 5>&-
+check_eq "a fifth connection from 127.0.0.1 gets no answer (--max-connections-per-ip 4)" "" "$fifth"
+exec 6<&- 6>&-
+check "with one closed, a new one is served" \
+    wait_until 10 sh -c "curl -s -m 2 '$GW_URL/healthz' | grep -q ok"
+for fd in 7 8 9; do
+    eval "exec $fd<&- $fd>&-"
+done
+
+finish
