@@ -662,6 +662,14 @@ static enum MHD_Result http_start_job(http_request *req)
     return MHD_YES;
 }
 
+static enum MHD_Result http_answer_too_large(http_request *req)
+{
+    char msg[128];
+    snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
+             req->front->cfg.max_payload);
+    return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
+}
+
 /* ---- request framing ------------------------------------------------ */
 
 typedef struct http_lengths {
@@ -791,8 +799,15 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             long long n;
-            if (cl && parse_ll(cl, &n) == 0 && n > h->cfg.max_payload)
+            if (cl && parse_ll(cl, &n) == 0 && n > h->cfg.max_payload) {
                 req->too_large = 1;
+                /* A caller that waits for 100 Continue gets its 413 now,
+                 * instead of sending a body only to have it thrown away. */
+                const char *expect =
+                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+                if (expect && strcasecmp(expect, "100-continue") == 0)
+                    return http_answer_too_large(req);
+            }
         }
         return MHD_YES;
     }
@@ -852,12 +867,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         http_suspend(req);
         return MHD_YES;
     case TARGET_JOB:
-        if (req->too_large) {
-            char msg[128];
-            snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
-                     h->cfg.max_payload);
-            return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
-        }
+        if (req->too_large)
+            return http_answer_too_large(req);
         return http_start_job(req);
     case TARGET_JOB_STATUS:
     case TARGET_JOB_RESULT:
