@@ -935,17 +935,28 @@ static unsigned http_hard_limit(long long max_connections)
     return (unsigned)(max_connections + slack);
 }
 
-/* Raises the open-file limit toward what --max-connections needs. */
-static void http_raise_nofile(long long want)
+/* Descriptors kept out of HTTP's reach: ZeroMQ's sockets, its I/O thread,
+ * executors and clients connecting, logs. */
+#define HTTP_FD_RESERVE 256
+
+/* Raises the open-file limit toward what want connections need, and
+ * returns how many HTTP connections fit in it while HTTP_FD_RESERVE stay
+ * free (want, or fewer when the hard limit does not allow it). */
+static long long http_raise_nofile(long long want)
 {
     struct rlimit rl;
     if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return;
-    rlim_t need = (rlim_t)want + 256;
+        return want;
+    rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+    if (rl.rlim_cur < need) {
+        rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
     if (rl.rlim_cur >= need)
-        return;
-    rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
-    setrlimit(RLIMIT_NOFILE, &rl);
+        return want;
+    long long fit = (long long)rl.rlim_cur - HTTP_FD_RESERVE;
+    return fit > 16 ? fit : 16;
 }
 
 /* Parses the --route table into h->routes and declares the queues its job
@@ -1020,15 +1031,28 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     }
     if (http_load_routes(h, err, errlen) < 0)
         goto err;
-    http_raise_nofile(http_hard_limit(cfg->max_connections));
-    h->daemon =
-        MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR,
-                         &ss, MHD_OPTION_CONNECTION_LIMIT, http_hard_limit(cfg->max_connections),
-                         MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
-                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG,
-                         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-                         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-                         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
+    long long hard = http_hard_limit(cfg->max_connections);
+    long long fit = http_raise_nofile(hard);
+    if (fit < hard) {
+        /* The open-file limit cannot hold --max-connections: cap HTTP so
+         * that ZeroMQ, executors and clients always find a descriptor. */
+        long long soft = fit - fit / 9;
+        log_warn("event=nofile_low limit=%lld max_connections=%lld capped_to=%lld "
+                 "msg=\"the open-file limit (ulimit -n) cannot hold --max-connections %lld: HTTP "
+                 "is capped at %lld connections (%lld answered), keeping %d descriptors for "
+                 "ZeroMQ; raise ulimit -n to %lld\"",
+                 fit + HTTP_FD_RESERVE, cfg->max_connections, soft, cfg->max_connections, fit, soft,
+                 HTTP_FD_RESERVE, hard + HTTP_FD_RESERVE);
+        hard = fit;
+        h->cfg.max_connections = soft > 1 ? soft : 1;
+    }
+    h->daemon = MHD_start_daemon(
+        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));

@@ -4,7 +4,8 @@
 # with Transfer-Encoding, a Transfer-Encoding other than chunked (501), a
 # control character in the path (%00 no longer cuts it short); a body over
 # --max-payload announced with Expect: 100-continue (413 before it is sent); and
-# --max-connections-per-ip. Raw requests over bash's /dev/tcp (curl
+# --max-connections-per-ip; and under a low ulimit -n, HTTP capped so that ZeroMQ
+# keeps descriptors. Raw requests over bash's /dev/tcp (curl
 # normalises what these tests need to send).
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
@@ -73,5 +74,43 @@ check "with one closed, a new one is served" \
 for fd in 7 8 9; do
     eval "exec $fd<&- $fd>&-"
 done
+
+# A low open-file limit (ulimit -n 320, under what --max-connections 4096
+# needs): the gateway says so at start and caps HTTP, so that with every
+# HTTP slot taken ZeroMQ still finds descriptors: executors and clients
+# keep working.
+real_gateway=$GATEWAY
+printf '#!/bin/sh\nulimit -n 320 || exit 1\nexec "%s" "$@"\n' "$real_gateway" >"$E2E_TMP/lowfd.sh"
+chmod +x "$E2E_TMP/lowfd.sh"
+GATEWAY="$E2E_TMP/lowfd.sh"
+start_gateway || abort "a gateway under ulimit -n 320 starts"
+GATEWAY=$real_gateway
+check "it warns that the open-file limit caps HTTP" grep -q "event=nofile_low limit=320" "$GW_LOG"
+start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "its executor starts"
+low_port=${GW_HTTP##*:}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+"$PY" -c '
+import socket, sys, time
+held = []
+for _ in range(300):
+    try:
+        s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=2)
+        s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n")  # headers never end
+        held.append(s)
+    except OSError:
+        pass
+time.sleep(60)
+' "$low_port" &
+holder=$!
+PIDS+=("$holder")
+fds() { find "/proc/$GW_PID/fd" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l; }
+check "the gateway fills its HTTP slots (open descriptors >= 64)" wait_until 20 \
+    sh -c "[ \$(find /proc/$GW_PID/fd -mindepth 1 -maxdepth 1 | wc -l) -ge 64 ]"
+check "  and stays under its limit ($(fds) open)" test "$(fds)" -lt 320
+check_eq "with HTTP full, a client still calls over ZeroMQ" via-zmq \
+    "$("$OFFLOAD_BIN/offload" call --gateway "$GW_CLIENTS" --timeout-ms 5000 io echo via-zmq)"
+kill "$holder" 2>/dev/null
+wait "$holder" 2>/dev/null
 
 finish
