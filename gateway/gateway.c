@@ -417,7 +417,9 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .max_payload = cfg->max_payload,
                       .max_timeout_ms = cfg->max_timeout_ms,
                       .max_connections = cfg->max_connections,
-                      .max_connections_per_ip = cfg->max_connections_per_ip};
+                      .max_connections_per_ip = cfg->max_connections_per_ip,
+                      .header_timeout_ms = cfg->header_timeout_ms,
+                      .body_timeout_ms = cfg->body_timeout_ms};
     gw->http =
         http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)

@@ -40,6 +40,7 @@ typedef struct gateway_config {
     long long max_timeout_ms;
     long long max_connections;
     long long max_connections_per_ip;
+    long long header_timeout_ms, body_timeout_ms;
     long long max_waiting;      /* per queue */
     long long default_retries;  /* for jobs whose caller sets none */
     long long drain_timeout_ms; /* on SIGTERM, how long requests may finish */

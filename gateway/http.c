@@ -32,6 +32,7 @@
 #include <sys/socket.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <utlist.h>
 
 #include "clock.h"
 #include "errors.h"
@@ -63,6 +64,19 @@ typedef enum http_target {
 
 typedef struct http_request http_request;
 
+/* A connection's read deadline: its request's headers must arrive within
+ * --header-timeout-ms of its start or of its previous answer, its body
+ * within --body-timeout-ms of its headers (a slowloris is closed, however
+ * slowly it trickles). Answering has no deadline here (the job's own). */
+typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
+
+typedef struct http_conn {
+    struct MHD_Connection *conn;
+    http_phase phase;
+    uint64_t since_us;
+    struct http_conn *prev, *next; /* in its phase's list, oldest first */
+} http_conn;
+
 struct http_front {
     gateway *gw;
     loop *loop;
@@ -73,6 +87,8 @@ struct http_front {
     http_request *suspended; /* requests waiting on a job or a timer */
     int quiesced;            /* the listening socket is closed */
     int watch_fd;            /* epoll: suspended sockets, for EPOLLRDHUP */
+    http_conn *reading[2];   /* PHASE_HEADERS, PHASE_BODY: oldest first */
+    gw_timer read_deadline;  /* the oldest of them */
 };
 
 struct http_request {
@@ -670,6 +686,107 @@ static enum MHD_Result http_answer_too_large(http_request *req)
     return http_send_error(req, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, 1);
 }
 
+/* ---- read deadlines ------------------------------------------------- */
+
+static log_limiter http_deadline_limiter;
+
+static uint64_t http_phase_limit_us(const http_front *h, http_phase p)
+{
+    return (uint64_t)(p == PHASE_HEADERS ? h->cfg.header_timeout_ms : h->cfg.body_timeout_ms) *
+           1000;
+}
+
+static void http_deadline_fire(gw_timer *t, void *arg);
+
+static void http_deadline_arm(http_front *h)
+{
+    uint64_t due = 0;
+    for (int p = PHASE_HEADERS; p <= PHASE_BODY; p++) {
+        http_conn *c = h->reading[p];
+        if (c && (!due || c->since_us + http_phase_limit_us(h, p) < due))
+            due = c->since_us + http_phase_limit_us(h, p);
+    }
+    loop_timer_stop(h->loop, &h->read_deadline);
+    if (due)
+        loop_timer_start(h->loop, &h->read_deadline, due, http_deadline_fire, h);
+}
+
+/* Moves c to phase (restarting its clock); arms the deadline. */
+static void http_conn_phase(http_front *h, http_conn *c, http_phase phase)
+{
+    if (!c || (c->phase == phase && phase == PHASE_ANSWERING))
+        return;
+    int was_head = c->phase != PHASE_ANSWERING && h->reading[c->phase] == c;
+    if (c->phase != PHASE_ANSWERING)
+        DL_DELETE(h->reading[c->phase], c);
+    c->phase = phase;
+    c->since_us = clock_now_us();
+    if (phase != PHASE_ANSWERING)
+        DL_APPEND(h->reading[phase], c);
+    if (was_head || (phase != PHASE_ANSWERING && h->reading[phase] == c))
+        http_deadline_arm(h);
+}
+
+static http_conn *http_conn_of(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+    return ci ? ci->socket_context : NULL;
+}
+
+/* Shuts down the sockets of connections past their read deadline: MHD
+ * then reads the end of the stream and closes them. */
+static void http_deadline_fire(gw_timer *t, void *arg)
+{
+    http_front *h = arg;
+    (void)t;
+    uint64_t now = clock_now_us();
+    for (int p = PHASE_HEADERS; p <= PHASE_BODY; p++) {
+        http_conn *c;
+        while ((c = h->reading[p]) && c->since_us + http_phase_limit_us(h, p) <= now) {
+            const union MHD_ConnectionInfo *ci =
+                MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+            if (ci)
+                shutdown(ci->connect_fd, SHUT_RDWR);
+            gateway_count(h->gw, STAT_http_read_timeouts);
+            if (log_limiter_allow(&http_deadline_limiter, 5))
+                log_warn("event=http_read_timeout phase=%s limit_ms=%lld msg=\"the %s did not "
+                         "arrive in time (--%s-timeout-ms): connection closed\"",
+                         p == PHASE_HEADERS ? "headers" : "body",
+                         p == PHASE_HEADERS ? h->cfg.header_timeout_ms : h->cfg.body_timeout_ms,
+                         p == PHASE_HEADERS ? "request's headers" : "request's body",
+                         p == PHASE_HEADERS ? "header" : "body");
+            DL_DELETE(h->reading[p], c);
+            c->phase = PHASE_ANSWERING; /* no deadline while it closes */
+        }
+    }
+    http_deadline_arm(h);
+}
+
+static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+                                   enum MHD_ConnectionNotificationCode toe)
+{
+    http_front *h = cls;
+    http_conn *c = *socket_context;
+    if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        c = calloc(1, sizeof(*c));
+        if (!c)
+            return; /* no deadline for this one */
+        c->conn = conn;
+        c->phase = PHASE_ANSWERING;
+        *socket_context = c;
+        http_conn_phase(h, c, PHASE_HEADERS);
+    } else if (c) {
+        int was_head = c->phase != PHASE_ANSWERING && h->reading[c->phase] == c;
+        if (c->phase != PHASE_ANSWERING)
+            DL_DELETE(h->reading[c->phase], c);
+        free(c);
+        *socket_context = NULL;
+        if (was_head)
+            http_deadline_arm(h);
+    }
+}
+
 /* ---- request framing ------------------------------------------------ */
 
 typedef struct http_lengths {
@@ -768,6 +885,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->front = h;
         req->conn = conn;
         *con_cls = req;
+        http_conn_phase(h, http_conn_of(conn), PHASE_BODY);
         gateway_count(gw, STAT_http_requests);
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -838,6 +956,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->len += n;
         return MHD_YES;
     }
+    http_conn_phase(h, http_conn_of(conn), PHASE_ANSWERING);
 
     if (req->response) {
         struct MHD_Response *r = req->response;
@@ -883,8 +1002,10 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 {
     http_front *h = cls;
     http_request *req = *con_cls;
-    (void)conn;
     (void)toe;
+    http_conn *c = http_conn_of(conn);
+    if (c && c->phase == PHASE_ANSWERING)
+        http_conn_phase(h, c, PHASE_HEADERS); /* the next request's */
     if (!req)
         return;
     if (req->job)
@@ -980,7 +1101,8 @@ static int http_load_routes(http_front *h, char *err, size_t errlen)
 static void http_free(http_front *h)
 {
     if (h->daemon)
-        MHD_stop_daemon(h->daemon);
+        MHD_stop_daemon(h->daemon); /* notifies every connection closed */
+    loop_timer_stop(h->loop, &h->read_deadline);
     if (h->watch_fd >= 0)
         close(h->watch_fd);
     route_table_free(&h->routes);
@@ -1052,7 +1174,8 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_END);
+        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
+        http_notify_connection, h, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
                  strerror(errno ? errno : EADDRINUSE));

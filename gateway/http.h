@@ -21,6 +21,8 @@ typedef struct http_config {
     long long max_timeout_ms;
     long long max_connections;
     long long max_connections_per_ip; /* 0: no limit */
+    long long header_timeout_ms;      /* a request's headers must arrive within */
+    long long body_timeout_ms;        /* and its body within, after them */
 } http_config;
 
 /* Parses the routes (declaring the queues they name), listens, and writes

@@ -28,6 +28,8 @@ int main(int argc, char **argv)
         .default_timeout_ms = 60000,
         .max_timeout_ms = 3600000,
         .max_connections = 4096,
+        .header_timeout_ms = 30000,
+        .body_timeout_ms = 60000,
         .max_waiting = 10000,
         .result_ttl_ms = 300000,
         .result_max_bytes = 64LL << 20,
@@ -77,6 +79,15 @@ int main(int argc, char **argv)
          "HTTP connections open at once from one address; past it a new one is closed at once "
          "(default 0: no limit)",
          flag_set_int, &cfg.max_connections_per_ip, 0, 1000000, 0},
+        {"header-timeout-ms", "MS",
+         "a request's headers must arrive within MS of the connection's start or of its "
+         "previous answer (this bounds idle keep-alive too), else the connection is closed "
+         "(default 30000)",
+         flag_set_int, &cfg.header_timeout_ms, 100, CODEC_MS_MAX, 0},
+        {"body-timeout-ms", "MS",
+         "a request's body must arrive within MS of its headers, else the connection is "
+         "closed (default 60000)",
+         flag_set_int, &cfg.body_timeout_ms, 100, CODEC_MS_MAX, 0},
         {"max-waiting", "N", "jobs waiting per queue before 503 queue_full (default 10000)",
          flag_set_int, &cfg.max_waiting, 0, 100000000, 0},
         {"result-ttl", "MS",

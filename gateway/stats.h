@@ -25,7 +25,9 @@
     X(callers_gone, "HTTP callers that hung up while waiting")                                     \
     X(submits_refused, "Submits answered with an error before a job was made")                     \
     X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
-                     "Transfer-Encoding, a control character in the path")
+                     "Transfer-Encoding, a control character in the path")                         \
+    X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
+                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

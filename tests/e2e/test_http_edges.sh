@@ -4,7 +4,8 @@
 # with Transfer-Encoding, a Transfer-Encoding other than chunked (501), a
 # control character in the path (%00 no longer cuts it short); a body over
 # --max-payload announced with Expect: 100-continue (413 before it is sent); and
-# --max-connections-per-ip; and under a low ulimit -n, HTTP capped so that ZeroMQ
+# --max-connections-per-ip; slowloris headers and bodies closed at their read
+# deadlines; and under a low ulimit -n, HTTP capped so that ZeroMQ
 # keeps descriptors. Raw requests over bash's /dev/tcp (curl
 # normalises what these tests need to send).
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
@@ -75,6 +76,46 @@ for fd in 7 8 9; do
     eval "exec $fd<&- $fd>&-"
 done
 
+# Slowloris: a request trickled one byte every 100 ms never completes its
+# headers (or its body); the gateway closes the connection at the 1 s
+# deadline, long before the 10 s the trickle would last.
+start_gateway --header-timeout-ms 1000 --body-timeout-ms 1000 || abort "a gateway with 1 s read deadlines starts"
+port=${GW_HTTP##*:}
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+trickle() { # trickle HEAD BODY: sends HEAD at once, then BODY a byte per 100 ms; prints closed|open
+    "$PY" - "$port" "$1" "$2" <<'PYEOF'
+import socket, sys, time
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=12)
+s.sendall(sys.argv[2].encode().decode("unicode_escape").encode("latin-1"))
+rest = sys.argv[3].encode()
+end = time.monotonic() + 10
+s.settimeout(0.1)
+while time.monotonic() < end:
+    try:
+        if s.recv(4096) == b"":
+            print("closed"); sys.exit(0)
+    except socket.timeout:
+        pass
+    except OSError:
+        print("closed"); sys.exit(0)
+    try:
+        s.sendall(rest[:1] or b"x")
+        rest = rest[1:]
+    except OSError:
+        print("closed"); sys.exit(0)
+print("open")
+PYEOF
+}
+before=$(stat_field http_read_timeouts)
+check_eq "headers trickled a byte per 100 ms: closed at --header-timeout-ms" closed \
+    "$(trickle 'GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ' 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa')"
+check_eq "a body trickled a byte per 100 ms: closed at --body-timeout-ms" closed \
+    "$(trickle 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n' '')"
+check_eq "  both counted (http_read_timeouts)" $((${before:-0} + 2)) "$(stat_field http_read_timeouts)"
+check "  and logged" grep -q "event=http_read_timeout phase=headers" "$GW_LOG"
+check_eq "a request in time still works" 200 "$(curl -s -o /dev/null -w '%{http_code}' -m 5 "$GW_URL/healthz")"
+
 # A low open-file limit (ulimit -n 320, under what --max-connections 4096
 # needs): the gateway says so at start and caps HTTP, so that with every
 # HTTP slot taken ZeroMQ still finds descriptors: executors and clients
@@ -88,8 +129,6 @@ GATEWAY=$real_gateway
 check "it warns that the open-file limit caps HTTP" grep -q "event=nofile_low limit=320" "$GW_LOG"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "its executor starts"
 low_port=${GW_HTTP##*:}
-PY=/usr/bin/python3
-[ -x "$PY" ] || PY=$(command -v python3)
 "$PY" -c '
 import socket, sys, time
 held = []
