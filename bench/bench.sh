@@ -48,49 +48,10 @@ for b in offload-gateway offload-executor hello-baseline; do
 done
 command -v ab >/dev/null || { echo "bench: ab is missing (apt-get install apache2-utils)" >&2; exit 1; }
 
-# The benchmark's processes must not pick up flags from the caller's shell.
-while IFS='=' read -r name _; do
-    case "$name" in OFFLOAD_BIN) ;; OFFLOAD_*) unset "$name" ;; esac
-done < <(env)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-bench.XXXXXX")
-pids=()
-failures=0
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME BINARY FLAGS...: starts it with --ready-fd 3 on a FIFO and reads
-# its ready line into READY (the read unblocks the process's open of the FIFO).
-start() {
-    local name=$1 b=$2 fifo="$tmp/$1.ready"
-    shift 2
-    mkfifo "$fifo"
-    "$b" "$@" --ready-fd 3 3>"$fifo" 2>>"$tmp/$name.log" &
-    pids+=($!)
-    READY=""
-    if ! read -r -t 10 READY <"$fifo" || [ -z "$READY" ]; then
-        echo "bench: $name did not start:" >&2
-        tail -n 20 "$tmp/$name.log" >&2
-        exit 1
-    fi
-}
-
-field() { # field LINE KEY -> value of KEY=value in LINE
-    local kv
-    for kv in $1; do [ "${kv%%=*}" = "$2" ] && echo "${kv#*=}"; done
-}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_scrub_env
+bench_init offload-bench
 
 start gateway "$bin/offload-gateway" --http 127.0.0.1:0 \
     --executors 'tcp://127.0.0.1:*' --clients 'tcp://127.0.0.1:*' --log-level warn \
@@ -112,35 +73,11 @@ floor="http://$(field "$READY" http)"
 
 printf 'x' >"$tmp/payload"
 
-# ab_run LABEL N ARGS...: runs ab -n N ARGS; sets AB_SECONDS and AB_RPS; counts a run
-# with failed or non-2xx requests (or fewer complete than asked) in failures.
-ab_run() {
-    local label=$1 want=$2 out="$tmp/ab.out" rc complete failed non2xx
-    shift 2
-    timeout 90 ab -q -s 30 -n "$want" "$@" >"$out" 2>&1
-    rc=$?
-    complete=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' "$out")
-    failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' "$out")
-    non2xx=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' "$out")
-    if [ "$rc" -ne 0 ] || [ "${complete:-0}" != "$want" ] || [ "${failed:-1}" != 0 ] ||
-        [ "${non2xx:-0}" != 0 ]; then
-        echo "bench: $label: ab exit $rc, complete ${complete:-?}/$want," \
-            "failed ${failed:-?}, non-2xx ${non2xx:-0}" >&2
-        tail -n 5 "$out" >&2
-        failures=$((failures + 1))
-    fi
-    AB_SECONDS=$(sed -n 's/^Time taken for tests: *\([0-9.]*\).*/\1/p' "$out")
-    AB_RPS=$(sed -n 's/^Requests per second: *\([0-9.]*\).*/\1/p' "$out")
-}
-
-median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
-
 row() { printf '%-38s %14s %14s %7s  %s\n' "$@"; }
 verdict() { # verdict VALUE OP LIMIT -> "ok" or "MISSED"
     python3 -c 'import sys, operator as o; v, op, l = sys.argv[1:]
 print("ok" if {"<=": o.le, ">=": o.ge}[op](float(v or "nan"), float(l)) else "MISSED")' "$1" "$2" "$3"
 }
-ratio() { python3 -c 'import sys; a, b = (float(x or "nan") for x in sys.argv[1:]); print(f"{a / b:.3f}")' "$1" "$2"; }
 
 seed_headers=(-H 'accept: application/json' -H 'x-data-origin: source')
 echo_args=(-c 50 -p "$tmp/payload" -T application/octet-stream)
@@ -261,7 +198,6 @@ offload_bench() {
     OB_P50_US=$(sed -n 's/^latency ms: p50 \([0-9.]*\) .*/\1/p' "$out" |
         awk '{ printf "%.0f", $1 * 1000 }')
 }
-# gearman_field LINE KEY -> value of KEY=value in a gearman_client line.
 gearman_ok=0
 if bash "$root/bench/gearman.sh" --check >/dev/null 2>&1; then gearman_ok=1; fi
 o50=() o1=() g50=() g1=()

@@ -48,49 +48,10 @@ command -v ab >/dev/null ||
     { echo "bench: $py cannot import fastapi and uvicorn" \
         "(apt-get install python3-fastapi python3-uvicorn)" >&2; exit 1; }
 
-# The processes must not pick up flags from the caller's shell.
-while IFS='=' read -r name _; do
-    case "$name" in OFFLOAD_BIN) ;; OFFLOAD_*) unset "$name" ;; esac
-done < <(env)
-
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-bench-fastapi.XXXXXX")
-pids=()
-failures=0
-
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
-
-# start NAME BINARY FLAGS...: starts it with --ready-fd 3 on a FIFO and reads
-# its ready line into READY (the read unblocks the process's open of the FIFO).
-start() {
-    local name=$1 b=$2 fifo="$tmp/$1.ready"
-    shift 2
-    mkfifo "$fifo"
-    "$b" "$@" --ready-fd 3 3>"$fifo" 2>>"$tmp/$name.log" &
-    pids+=($!)
-    READY=""
-    if ! read -r -t 10 READY <"$fifo" || [ -z "$READY" ]; then
-        echo "bench: $name did not start:" >&2
-        tail -n 20 "$tmp/$name.log" >&2
-        exit 1
-    fi
-}
-
-field() { # field LINE KEY -> value of KEY=value in LINE
-    local kv
-    for kv in $1; do [ "${kv%%=*}" = "$2" ] && echo "${kv#*=}"; done
-}
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_scrub_env
+bench_init offload-bench-fastapi
 
 # start_app NAME MODULE [VAR=VALUE...]: uvicorn MODULE:app from
 # examples/fastapi_seed on a port the kernel picks, read from its log once
@@ -131,27 +92,9 @@ original=$URL
 
 seed_headers=(-H 'accept: application/json' -H 'x-data-origin: source')
 
-# ab_run LABEL N URL: the seed's ab command shape; sets AB_SECONDS; counts a
-# run with failed or non-2xx requests (or fewer complete than asked).
-ab_run() {
-    local label=$1 want=$2 out="$tmp/ab.out" rc complete failed non2xx
-    timeout 300 ab -q -s 60 -n "$want" -c 50 "${seed_headers[@]}" "$3" >"$out" 2>&1
-    rc=$?
-    complete=$(sed -n 's/^Complete requests: *\([0-9]*\).*/\1/p' "$out")
-    failed=$(sed -n 's/^Failed requests: *\([0-9]*\).*/\1/p' "$out")
-    non2xx=$(sed -n 's/^Non-2xx responses: *\([0-9]*\).*/\1/p' "$out")
-    if [ "$rc" -ne 0 ] || [ "${complete:-0}" != "$want" ] || [ "${failed:-1}" != 0 ] ||
-        [ "${non2xx:-0}" != 0 ]; then
-        echo "bench: $label: ab exit $rc, complete ${complete:-?}/$want," \
-            "failed ${failed:-?}, non-2xx ${non2xx:-0}" >&2
-        tail -n 5 "$out" >&2
-        failures=$((failures + 1))
-    fi
-    AB_SECONDS=$(sed -n 's/^Time taken for tests: *\([0-9.]*\).*/\1/p' "$out")
-}
+# seed_ab LABEL N URL: the seed's ab command shape (ab_run); sets AB_SECONDS.
+seed_ab() { ab_run "$1" "$2" -c 50 "${seed_headers[@]}" "$3"; }
 
-median() { printf '%s\n' "$@" | sort -g | sed -n "$((($# + 1) / 2))p"; }
-ratio() { awk -v a="${1:-nan}" -v b="${2:-nan}" 'BEGIN { printf "%.3f", a / b }'; }
 verdict() { # verdict RATIO LIMIT -> "ok" or "MISSED"
     awk -v r="$1" -v l="$2" 'BEGIN { print (r != "" && r + 0 <= l + 0) ? "ok" : "MISSED" }'
 }
@@ -164,12 +107,12 @@ for route in $routes; do
 done
 
 # Warm-up: connections, imports, first-request paths.
-for t in "${targets[@]}"; do ab_run "warm-up ${t%%=*}" 100 "${t#*=}"; done
+for t in "${targets[@]}"; do seed_ab "warm-up ${t%%=*}" 100 "${t#*=}"; done
 
 declare -A times
 for ((i = 0; i < runs; i++)); do
     for t in "${targets[@]}"; do
-        ab_run "${t%%=*}" 1000 "${t#*=}"
+        seed_ab "${t%%=*}" 1000 "${t#*=}"
         times[${t%%=*}]+=" ${AB_SECONDS:-nan}"
     done
 done

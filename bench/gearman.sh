@@ -57,21 +57,9 @@ done
 # --check: the tools are here and the programs build; nothing runs.
 [ "${1:-}" = --check ] && exit 0
 
-tmp=$(mktemp -d "${TMPDIR:-/tmp}/gearman-bench.XXXXXX")
-pids=()
-cleanup() {
-    local pid
-    for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-    for pid in "${pids[@]}"; do
-        for _ in 1 2 3 4 5 6 7 8 9 10; do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2>/dev/null
-        wait "$pid" 2>/dev/null
-    done
-    rm -rf "$tmp"
-}
-trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+# shellcheck source=bench/lib.sh
+source "$root/bench/lib.sh"
+bench_init gearman-bench
 
 # until_ok SECONDS CMD...: runs CMD every 20 ms until it succeeds (0); 1 after
 # about SECONDS (counted in tries: the wall clock, and so $SECONDS, may step),

@@ -698,6 +698,7 @@ static uint64_t http_phase_limit_us(const http_front *h, http_phase p)
 
 static void http_deadline_fire(gw_timer *t, void *arg);
 
+/* Arms the deadline timer for the oldest connection still reading. */
 static void http_deadline_arm(http_front *h)
 {
     uint64_t due = 0;
@@ -711,20 +712,25 @@ static void http_deadline_arm(http_front *h)
         loop_timer_start(h->loop, &h->read_deadline, due, http_deadline_fire, h);
 }
 
-/* Moves c to phase (restarting its clock); arms the deadline. */
+/* Moves c to phase, restarting its clock. Cheap on the request path: the
+ * timer moves only when c's deadline comes before the armed one; one that
+ * fires early (its connection moved on) finds nothing and re-arms. */
 static void http_conn_phase(http_front *h, http_conn *c, http_phase phase)
 {
     if (!c || (c->phase == phase && phase == PHASE_ANSWERING))
         return;
-    int was_head = c->phase != PHASE_ANSWERING && h->reading[c->phase] == c;
     if (c->phase != PHASE_ANSWERING)
         DL_DELETE(h->reading[c->phase], c);
     c->phase = phase;
     c->since_us = clock_now_us();
-    if (phase != PHASE_ANSWERING)
-        DL_APPEND(h->reading[phase], c);
-    if (was_head || (phase != PHASE_ANSWERING && h->reading[phase] == c))
-        http_deadline_arm(h);
+    if (phase == PHASE_ANSWERING)
+        return;
+    DL_APPEND(h->reading[phase], c);
+    uint64_t due = c->since_us + http_phase_limit_us(h, phase);
+    if (!timer_active(&h->read_deadline) || due < h->read_deadline.due_us) {
+        loop_timer_stop(h->loop, &h->read_deadline);
+        loop_timer_start(h->loop, &h->read_deadline, due, http_deadline_fire, h);
+    }
 }
 
 static http_conn *http_conn_of(struct MHD_Connection *conn)
@@ -749,13 +755,12 @@ static void http_deadline_fire(gw_timer *t, void *arg)
             if (ci)
                 shutdown(ci->connect_fd, SHUT_RDWR);
             gateway_count(h->gw, STAT_http_read_timeouts);
+            const char *what = p == PHASE_HEADERS ? "headers" : "body",
+                       *flag = p == PHASE_HEADERS ? "header" : "body";
             if (log_limiter_allow(&http_deadline_limiter, 5))
-                log_warn("event=http_read_timeout phase=%s limit_ms=%lld msg=\"the %s did not "
-                         "arrive in time (--%s-timeout-ms): connection closed\"",
-                         p == PHASE_HEADERS ? "headers" : "body",
-                         p == PHASE_HEADERS ? h->cfg.header_timeout_ms : h->cfg.body_timeout_ms,
-                         p == PHASE_HEADERS ? "request's headers" : "request's body",
-                         p == PHASE_HEADERS ? "header" : "body");
+                log_warn("event=http_read_timeout phase=%s limit_ms=%lld msg=\"the request's %s "
+                         "did not arrive in time (--%s-timeout-ms): connection closed\"",
+                         what, (long long)(http_phase_limit_us(h, p) / 1000), what, flag);
             DL_DELETE(h->reading[p], c);
             c->phase = PHASE_ANSWERING; /* no deadline while it closes */
         }
@@ -777,13 +782,9 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
         *socket_context = c;
         http_conn_phase(h, c, PHASE_HEADERS);
     } else if (c) {
-        int was_head = c->phase != PHASE_ANSWERING && h->reading[c->phase] == c;
-        if (c->phase != PHASE_ANSWERING)
-            DL_DELETE(h->reading[c->phase], c);
+        http_conn_phase(h, c, PHASE_ANSWERING); /* out of the deadline lists */
         free(c);
         *socket_context = NULL;
-        if (was_head)
-            http_deadline_arm(h);
     }
 }
 

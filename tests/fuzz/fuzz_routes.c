@@ -19,19 +19,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "codec.h"
 #include "routes.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
-
 #define FUZZ_SPECS_MAX 32
 #define FUZZ_ALLOW_BUF 64 /* the gateway's Allow header buffer */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 /* The input's lines, in turn. */
 typedef struct fuzz_lines {

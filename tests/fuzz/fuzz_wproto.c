@@ -16,19 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "fuzz.h"
 #include "codec.h"
 #include "text.h"
 #include "wproto.h"
 
-#define CHECK(cond)                                                                                \
-    do {                                                                                           \
-        if (!(cond))                                                                               \
-            __builtin_trap();                                                                      \
-    } while (0)
-
 #define FUZZ_MESSAGE_MAX 1024 /* FUNCTION_MESSAGE_MAX: where an error frame's text goes */
-
-int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static const size_t fuzz_max_frame[4] = {16, 256, 4096, 1u << 20};
 static const size_t fuzz_max_names[4] = {1, 2, 8, CODEC_FUNCTIONS_MAX};
