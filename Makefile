@@ -6,7 +6,8 @@
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
 #                   make fuzz-build builds them only
-#   make bench      the benchmarks (seed scenario, echo vs hello-world)
+#   make bench      the benchmarks (seed scenario, echo vs hello-world, pools,
+#                   clients vs Gearman, the FastAPI seed)
 #   make install    binaries, offload.h, offload_plugin.h, liboffload (.a,
 #                   versioned .so) and offload.pc under $(DESTDIR)$(PREFIX);
 #                   make uninstall
