@@ -107,6 +107,7 @@ struct executor {
     Offload__QueueDecl *decls;
     Offload__QueueDecl **decl_ptrs;
     exec_stats stats;
+    int refused; /* a gateway refused us for good (REFUSE_LIMIT): exit 1 */
 };
 
 /* A flood of bad input is logged in a few lines a second; exec_stats still
@@ -424,6 +425,8 @@ static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w
     }
 }
 
+static void exec_stop(executor *x, const char *reason);
+
 static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
 {
     const char *message = r->message ? r->message : "";
@@ -451,6 +454,26 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
     case OFFLOAD__REFUSE_REASON__REFUSE_INVALID:
         log_error("event=refused gateway=%s reason=invalid message=\"%s\"", l->endpoint, message);
         l->hello_backoff = 1;
+        break;
+    case OFFLOAD__REFUSE_REASON__REFUSE_LIMIT:
+        /* The message names the gateway's flag. Our heartbeat x liveness or
+         * our function count will not change by asking again: stop, so the
+         * misconfiguration is seen. Executors and queues may free up (others
+         * leave): ask again every heartbeat x liveness. */
+        exec_unregister(l);
+        l->hello_backoff = 1;
+        if (strstr(message, "--max-silence-ms") || strstr(message, "--max-functions")) {
+            log_error("event=refused gateway=%s reason=limit message=\"%s\" action=exit",
+                      l->endpoint, message);
+            if (!x->refused && !x->loop.stopping) {
+                x->refused = 1;
+                exec_stop(x, "refused by a gateway's limit");
+            }
+        } else if (exec_log_allowed()) {
+            log_error("event=refused gateway=%s reason=limit message=\"%s\" "
+                      "action=\"retrying every %u ms\"",
+                      l->endpoint, message, x->cfg->heartbeat_ms * x->cfg->liveness);
+        }
         break;
     default:
         log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint, (int)r->reason,
@@ -706,6 +729,8 @@ int executor_run(executor *x)
              (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
              (unsigned long long)x->stats.frames_unexpected,
              (unsigned long long)x->stats.send_failures);
+    if (x->refused)
+        return -EPERM;
     return rc < 0 ? -EIO : 0;
 }
 

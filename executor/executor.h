@@ -69,7 +69,12 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen);
  * to their end for up to drain_timeout_ms, then the executor says Goodbye.
  * A second signal, or a drain timeout of 0, says Goodbye at once (the
  * gateways then answer the jobs still running executor_lost, or retry
- * them). Returns 0, or -errno if the loop cannot go on (a ZeroMQ failure). */
+ * them). A gateway's Refuse(REFUSE_LIMIT) naming --max-silence-ms or
+ * --max-functions (our configuration is over its bound: asking again
+ * cannot help) stops the executor the same way, at once; one naming another
+ * bound (--max-executors, --max-queues: others may leave) is asked again
+ * every heartbeat x liveness. Returns 0, -EPERM when a gateway refused us
+ * for good, or -errno if the loop cannot go on (a ZeroMQ failure). */
 int executor_run(executor *x);
 
 /* Stops the pools (running jobs are cancelled, see pool_destroy), closes

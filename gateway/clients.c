@@ -90,6 +90,7 @@ static void clients_call_free(clients *c, client_call *call)
     c->pending--;
     if (!p->calls) {
         HASH_DEL(c->peers, p);
+        c->npeers--;
         free(p);
     }
 }
@@ -125,6 +126,25 @@ static void clients_refuse(clients *c, const wire_rid *rid, uint64_t request_id,
     clients_reply(c, rid, request_id, &out);
 }
 
+/* True (and the caller answered queue_full) when what would pass
+ * --max-clients. */
+static int clients_over(clients *c, size_t have, const wire_rid *rid, uint64_t request_id,
+                        const char *what)
+{
+    if (!c->max_clients || have < c->max_clients)
+        return 0;
+    char err[200];
+    snprintf(err, sizeof(err),
+             "the gateway holds %zu %s, its limit (--max-clients %zu); retry later", have, what,
+             c->max_clients);
+    gateway_count(c->gw, STAT_clients_refused);
+    if (log_limiter_allow(&clients_limiter, 5))
+        log_warn("event=client_refused reason=limit limit=max_clients what=\"%s\" count=%zu", what,
+                 have);
+    clients_refuse(c, rid, request_id, OFFLOAD__CODE__CODE_QUEUE_FULL, err);
+    return 1;
+}
+
 /* ---- detached jobs ------------------------------------------------------- */
 
 static int clients_state(const detached_job *d)
@@ -158,6 +178,7 @@ static void clients_wait_free(clients *c, client_wait *w)
         c->waits = w->next;
     if (w->next)
         w->next->prev = w->prev;
+    c->nwaits--;
     free(w);
 }
 
@@ -186,6 +207,7 @@ static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, de
     client_wait *w = calloc(1, sizeof(*w));
     if (!w)
         return -1;
+    c->nwaits++;
     w->front = c;
     w->rid = *rid;
     w->request_id = request_id;
@@ -211,6 +233,8 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, const Of
                        "idempotency_key must be 1..128 printable characters, no spaces");
         return;
     }
+    if (!s->detach && clients_over(c, c->nwaits, rid, s->request_id, "waiting Queries and Submits"))
+        return;
     uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
     if (!payload) {
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
@@ -261,6 +285,8 @@ static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Que
         clients_reply_detached(c, rid, q->request_id, d);
         return;
     }
+    if (clients_over(c, c->nwaits, rid, q->request_id, "waiting Queries and Submits"))
+        return;
     if (clients_wait(c, rid, q->request_id, d, q->wait_ms) < 0) {
         job_outcome o = {.code = OFFLOAD__CODE__CODE_INTERNAL, .message = "out of memory"};
         clients_reply(c, rid, q->request_id, &o);
@@ -311,9 +337,12 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
         }
     }
     int new_peer = !p;
+    if (new_peer && clients_over(c, c->npeers, rid, s->request_id, "clients with calls in flight"))
+        return;
     if (new_peer && (p = calloc(1, sizeof(*p))) != NULL) {
         p->rid = *rid;
         HASH_ADD(hh, c->peers, rid.bytes, p->rid.len, p);
+        c->npeers++;
     }
     call = malloc(sizeof(*call));
     uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
@@ -347,6 +376,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
     free(call);
     if (new_peer && p) {
         HASH_DEL(c->peers, p);
+        c->npeers--;
         free(p);
     }
     clients_refuse(c, rid, s->request_id, code, err);
@@ -469,4 +499,5 @@ void clients_close(clients *c)
         free(p);
     }
     c->pending = 0;
+    c->npeers = 0;
 }

@@ -21,6 +21,12 @@
  * run to their end or deadline. A Cancel names a request_id of the same
  * client: its job is cancelled and the Submit answered CODE_CANCELLED.
  *
+ * Bounds. At most max_clients identities hold calls at once, and at most
+ * max_clients Queries or keyed Submits wait at once (--max-clients): past
+ * either, the Submit or Query is answered queue_full naming the flag and
+ * counted (clients_refused). Everything else a client can make the gateway
+ * hold is a job, bounded per queue (--max-waiting) and in bytes.
+ *
  * Replies go out through a send callback, so the front runs in unit tests
  * without sockets. Loop thread only. */
 #ifndef OFFLOAD_CLIENTS_H
@@ -49,6 +55,9 @@ typedef struct clients {
     size_t pending;            /* Submits whose job has not ended */
     gw_timer lease_tick;       /* while a leased call is pending */
     struct client_wait *waits; /* Queries and keyed Submits waiting on a detached job */
+    size_t nwaits;
+    size_t npeers;
+    size_t max_clients; /* bound on peers and on waits; 0: none */
 } clients;
 
 void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg);

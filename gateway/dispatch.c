@@ -3,14 +3,16 @@
 
 gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
 {
-    gw_executor *best = NULL, *e, *tmp;
+    gw_executor *best = NULL;
     uint32_t best_free = 0;
+    (void)f;
     if (q->busy >= q->capacity)
         return NULL;
-    HASH_ITER(hh, f->by_rid, e, tmp)
-    {
-        exec_slot *s = executor_slot(e, q);
-        if (!s || s->busy >= s->size)
+    /* Only q's own executors: the cost does not grow with the rest of the
+     * fleet (idle executors on other queues). */
+    for (exec_slot *s = q->serving; s; s = s->qnext) {
+        gw_executor *e = s->executor;
+        if (s->busy >= s->size)
             continue;
         uint32_t free_slots = s->size - s->busy;
         if (free_slots < best_free ||

@@ -76,13 +76,23 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
 {
     uint64_t now = clock_now_us();
     int known = fleet_find(&x->fleet, rid) != NULL;
+    const char *what = "";
+    char why[CODEC_MESSAGE_MAX / 4];
+    if (fleet_check_hello(&x->fleet, x->queues, rid, hello, &x->limits, x->default_heartbeat_ms,
+                          x->default_liveness, &what, why, sizeof(why)) < 0) {
+        stats_inc(x->stats, STAT_hello_refused_limit);
+        if (executors_log_allowed())
+            log_warn("event=hello_refused executor=%s reason=limit limit=%s message=\"%s\"",
+                     hello->executor_id, what, why);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_LIMIT, why);
+        return;
+    }
     gw_executor *e = fleet_register(&x->fleet, x->queues, rid, hello, x->default_heartbeat_ms,
                                     x->default_liveness, now);
     if (!e) {
-        log_error("event=hello_refused executor=%s reason=\"out of memory or queues\"",
-                  hello->executor_id);
-        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID,
-                         "the gateway cannot take more queues or executors");
+        log_error("event=hello_refused executor=%s reason=out_of_memory", hello->executor_id);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_LIMIT,
+                         "the gateway is out of memory; retry later");
         return;
     }
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
@@ -220,6 +230,11 @@ static void executors_tick(gw_timer *t, void *arg)
     timers_start(x->timers, t, now + executors_tick_us(x), executors_tick, x);
 }
 
+void executors_set_limits(executors *x, const fleet_limits *lim)
+{
+    x->limits = *lim;
+}
+
 void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gateway_stats *stats,
                     executors_send_fn send, void *send_arg, const char *gateway_id,
                     uint32_t default_heartbeat_ms, uint32_t default_liveness)
@@ -234,6 +249,8 @@ void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gat
     x->gateway_id = gateway_id;
     x->default_heartbeat_ms = default_heartbeat_ms;
     x->default_liveness = default_liveness;
+    x->limits = (fleet_limits){
+        .max_executors = SIZE_MAX, .max_functions = SIZE_MAX, .max_silence_ms = UINT64_MAX};
     timers_start(ts, &x->tick, clock_now_us() + executors_tick_us(x), executors_tick, x);
 }
 

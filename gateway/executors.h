@@ -34,7 +34,8 @@ typedef struct executors {
     const char *gateway_id;        /* sent in Welcome */
     uint32_t default_heartbeat_ms; /* for executors whose Hello sets none */
     uint32_t default_liveness;
-    gw_timer tick; /* heartbeats and liveness */
+    fleet_limits limits; /* what a Hello may ask; see executors_set_limits */
+    gw_timer tick;       /* heartbeats and liveness */
 } executors;
 
 /* Sets up the protocol over the gateway's queues, jobs, timers and
@@ -42,6 +43,13 @@ typedef struct executors {
 void executors_init(executors *x, queue_table *queues, jobs *js, timers *ts, gateway_stats *stats,
                     executors_send_fn send, void *send_arg, const char *gateway_id,
                     uint32_t default_heartbeat_ms, uint32_t default_liveness);
+
+/* The bounds a Hello is checked against (fleet_check_hello); one over any
+ * of them is answered Refuse(REFUSE_LIMIT) naming the bound and its flag,
+ * logged (event=hello_refused) and counted (hello_refused_limit). A
+ * registered executor whose second Hello is refused keeps its first
+ * declaration. executors_init sets no bound but the codec's. */
+void executors_set_limits(executors *x, const fleet_limits *lim);
 
 /* Handles one valid message from the peer at rid (the caller frees env). */
 void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env);

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 
 gw_executor *fleet_find(fleet *f, const wire_rid *rid)
 {
@@ -31,13 +32,12 @@ int slot_offers(const exec_slot *s, const char *function)
 const char *fleet_queue_kind(fleet *f, const gw_queue *q)
 {
     int threads = 0, processes = 0;
-    gw_executor *e, *tmp;
-    HASH_ITER(hh, f->by_rid, e, tmp)
-    {
-        exec_slot *s = executor_slot(e, q);
-        if (s && s->kind == OFFLOAD__POOL_KIND__POOL_PROCESSES)
+    exec_slot *s;
+    (void)f;
+    for (s = q->serving; s; s = s->qnext) {
+        if (s->kind == OFFLOAD__POOL_KIND__POOL_PROCESSES)
             processes = 1;
-        else if (s)
+        else
             threads = 1;
     }
     return threads && processes ? "mixed" : processes ? "processes" : threads ? "threads" : NULL;
@@ -45,40 +45,41 @@ const char *fleet_queue_kind(fleet *f, const gw_queue *q)
 
 int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
 {
-    gw_executor *e, *tmp;
-    HASH_ITER(hh, f->by_rid, e, tmp)
-    {
-        exec_slot *s = executor_slot(e, q);
-        if (s && slot_offers(s, function))
+    (void)f;
+    for (exec_slot *s = q->serving; s; s = s->qnext)
+        if (slot_offers(s, function))
             return 1;
-    }
     return 0;
 }
 
-/* Adds e's slots to their queues' totals. */
+/* Adds e's slots to their queues' totals and serving lists. */
 static void executor_link_slots(gw_executor *e)
 {
     if (e->linked)
         return;
     for (size_t i = 0; i < e->nslots; i++) {
-        gw_queue *q = e->slots[i].queue;
-        q->capacity += e->slots[i].size;
-        q->busy += e->slots[i].busy;
+        exec_slot *s = &e->slots[i];
+        gw_queue *q = s->queue;
+        q->capacity += s->size;
+        q->busy += s->busy;
         q->executors++;
+        DL_APPEND2(q->serving, s, qprev, qnext);
     }
     e->linked = 1;
 }
 
-/* Takes e's slots out of their queues' totals. */
+/* Takes e's slots out of their queues' totals and serving lists. */
 static void executor_unlink_slots(gw_executor *e)
 {
     if (!e->linked)
         return;
     for (size_t i = 0; i < e->nslots; i++) {
-        gw_queue *q = e->slots[i].queue;
-        q->capacity -= e->slots[i].size;
-        q->busy -= e->slots[i].busy;
+        exec_slot *s = &e->slots[i];
+        gw_queue *q = s->queue;
+        q->capacity -= s->size;
+        q->busy -= s->busy;
         q->executors--;
+        DL_DELETE2(q->serving, s, qprev, qnext);
     }
     e->linked = 0;
 }
@@ -100,8 +101,61 @@ static void slots_free(exec_slot *slots, size_t n)
         for (size_t f = 0; f < slots[i].nfunctions; f++)
             free(slots[i].functions[f]);
         free(slots[i].functions);
+        if (slots[i].queue)
+            queue_unref(slots[i].queue);
     }
     free(slots);
+}
+
+int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
+                      const Offload__Hello *hello, const fleet_limits *lim,
+                      uint32_t default_heartbeat_ms, uint32_t default_liveness, const char **what,
+                      char *msg, size_t msglen)
+{
+    int known = fleet_find(f, rid) != NULL;
+    if (!known && f->count >= lim->max_executors) {
+        *what = "executors";
+        snprintf(msg, msglen,
+                 "the gateway has %zu executors registered, its limit (--max-executors %zu); "
+                 "retry later or raise --max-executors",
+                 f->count, lim->max_executors);
+        return -1;
+    }
+    size_t functions = 0, fresh = 0;
+    for (size_t i = 0; i < hello->n_queues; i++) {
+        functions += hello->queues[i]->n_functions;
+        if (!queue_find((queue_table *)qt, hello->queues[i]->name))
+            fresh++;
+    }
+    if (functions > lim->max_functions) {
+        *what = "functions";
+        snprintf(msg, msglen,
+                 "the Hello declares %zu functions over its queues, over the gateway's limit of "
+                 "%zu (--max-functions)",
+                 functions, lim->max_functions);
+        return -1;
+    }
+    if (fresh && qt->count + fresh > queue_table_max(qt)) {
+        *what = "queues";
+        snprintf(msg, msglen,
+                 "the Hello declares %zu new queues and the gateway knows %zu of at most %zu "
+                 "(--max-queues); retry later or raise --max-queues",
+                 fresh, qt->count, queue_table_max(qt));
+        return -1;
+    }
+    uint64_t hb = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
+    uint64_t lv = hello->liveness ? hello->liveness : default_liveness;
+    if (hb * lv > lim->max_silence_ms) {
+        *what = "silence";
+        snprintf(msg, msglen,
+                 "heartbeat_ms %llu x liveness %llu = %llu ms of silence before the gateway "
+                 "notices a dead executor, over its limit of %llu (--max-silence-ms); lower "
+                 "the executor's --heartbeat-ms or --liveness",
+                 (unsigned long long)hb, (unsigned long long)lv, (unsigned long long)(hb * lv),
+                 (unsigned long long)lim->max_silence_ms);
+        return -1;
+    }
+    return 0;
 }
 
 static void executor_free_decl(gw_executor *e)
@@ -124,8 +178,11 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         const Offload__QueueDecl *d = hello->queues[i];
         exec_slot *s = &slots[i];
         s->queue = queue_get(qt, d->name);
+        if (!s->queue)
+            goto err;
+        queue_ref(s->queue);
         s->functions = calloc(d->n_functions, sizeof(*s->functions));
-        if (!s->queue || !s->functions)
+        if (!s->functions)
             goto err;
         s->size = d->size;
         s->kind = d->kind;
@@ -156,6 +213,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         HASH_ADD(hh, f->by_rid, rid.bytes, e->rid.len, e);
         f->count++;
     }
+    for (size_t i = 0; i < hello->n_queues; i++)
+        slots[i].executor = e;
     snprintf(e->id, sizeof(e->id), "%s", hello->executor_id);
     e->slots = slots;
     e->nslots = hello->n_queues;

@@ -21,13 +21,17 @@
 #include "queue.h"
 #include "wire.h"
 
-/* One queue an executor serves. */
+struct gw_executor;
+
+/* One queue an executor serves. Holds a reference on its queue. */
 typedef struct exec_slot {
     gw_queue *queue;
-    uint32_t size;    /* credit: at most this many of the queue's jobs in flight */
-    uint32_t busy;    /* jobs in flight (running or abandoned) */
-    int kind;         /* Offload__PoolKind */
-    char **functions; /* what the executor runs on this queue */
+    struct gw_executor *executor;    /* whose slot it is */
+    struct exec_slot *qprev, *qnext; /* queue->serving, while linked */
+    uint32_t size;                   /* credit: at most this many of the queue's jobs in flight */
+    uint32_t busy;                   /* jobs in flight (running or abandoned) */
+    int kind;                        /* Offload__PoolKind */
+    char **functions;                /* what the executor runs on this queue */
     size_t nfunctions;
 } exec_slot;
 
@@ -55,6 +59,25 @@ typedef struct fleet {
     size_t count;        /* live executors */
     gw_executor *dead;   /* marked dead, not yet reaped */
 } fleet;
+
+/* What one Hello may ask of the gateway (fleet_check_hello). */
+typedef struct fleet_limits {
+    size_t max_executors;    /* registered at once (--max-executors) */
+    size_t max_functions;    /* per Hello, over all its queues (--max-functions) */
+    uint64_t max_silence_ms; /* heartbeat_ms x liveness (--max-silence-ms) */
+} fleet_limits;
+
+/* Checks hello from the peer at rid against lim and the queue table's
+ * bound (a Hello that would make more queues than qt allows), with
+ * heartbeat_ms/liveness defaulted as fleet_register does. Returns 0, or -1
+ * with msg saying which bound and which flag (what a Refuse(REFUSE_LIMIT)
+ * carries) and *what set to a short name for logs ("executors", "queues",
+ * "functions", "silence"). A known executor saying Hello again is not
+ * counted as a new one. */
+int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
+                      const Offload__Hello *hello, const fleet_limits *lim,
+                      uint32_t default_heartbeat_ms, uint32_t default_liveness, const char **what,
+                      char *msg, size_t msglen);
 
 /* The live executor at rid, or NULL. */
 gw_executor *fleet_find(fleet *f, const wire_rid *rid);
@@ -97,7 +120,8 @@ exec_slot *executor_slot(gw_executor *e, const gw_queue *q);
 int slot_offers(const exec_slot *s, const char *function);
 
 /* The pool kind of q's live executors: "threads", "processes", "mixed",
- * or NULL when none serves it. */
+ * or NULL when none serves it. This and fleet_queue_offers look at q's own
+ * executors (q->serving), never the whole fleet. */
 const char *fleet_queue_kind(fleet *f, const gw_queue *q);
 
 /* True if some live executor serving q offers the function. */

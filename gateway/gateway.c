@@ -206,7 +206,11 @@ unsigned gateway_retry_after(gateway *gw, const char *queue)
 
 int gateway_declare_queue(gateway *gw, const char *name)
 {
-    return queue_get(&gw->queues, name) ? 0 : -1;
+    gw_queue *q = queue_get(&gw->queues, name);
+    if (!q)
+        return -1;
+    q->pinned = 1;
+    return 0;
 }
 
 int gateway_draining(const gateway *gw)
@@ -322,12 +326,23 @@ static void gw_on_signal(int signo, void *arg)
                      gw);
 }
 
-/* The end of every turn: free the executors found dead during it, and stop
- * once a drain has nothing left to wait for. */
+static void gw_queue_freed(gw_queue *q, void *arg)
+{
+    gateway *gw = arg;
+    stats_inc(&gw->stats, STAT_queues_freed);
+    if (log_limiter_allow(&gw_limiter, 20))
+        log_info("event=queue_freed queue=%s submitted=%llu completed=%llu", q->name,
+                 (unsigned long long)q->submitted, (unsigned long long)q->completed);
+}
+
+/* The end of every turn: free the executors found dead during it, then the
+ * queues nothing refers to any more, and stop once a drain has nothing
+ * left to wait for. */
 static void gw_end_turn(void *arg)
 {
     gateway *gw = arg;
     executors_reap(&gw->executors);
+    queue_table_reap(&gw->queues, gw_queue_freed, gw);
     if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
         log_info("event=drained action=stop");
         loop_stop(&gw->loop);
@@ -349,6 +364,14 @@ static uint64_t gw_first_job_id(void)
 
 static int gw_check_config(const gateway_config *cfg, char *err, size_t errlen)
 {
+    if (cfg->heartbeat_ms * cfg->liveness > cfg->max_silence_ms) {
+        /* Executors that take the defaults would all be refused. */
+        snprintf(err, errlen,
+                 "--heartbeat-ms %lld x --liveness %lld is over --max-silence-ms %lld: lower "
+                 "one or raise --max-silence-ms",
+                 cfg->heartbeat_ms, cfg->liveness, cfg->max_silence_ms);
+        return -1;
+    }
     if (!codec_id_valid(cfg->id, CODEC_ID_MAX)) {
         /* An id the codec refuses would make every Welcome undecodable. */
         snprintf(err, errlen, "--id '%.40s': use 1..%d printable characters, no spaces",
@@ -381,9 +404,15 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                           .max_bytes = cfg->result_max_bytes,
                           .max_jobs = cfg->max_detached};
     detached_init(&gw->detached, &gw->jobs, &gw->loop.timers, &dl);
+    gw->queues.max = (size_t)cfg->max_queues;
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
                    gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
+    fleet_limits fl = {.max_executors = (size_t)cfg->max_executors,
+                       .max_functions = (size_t)cfg->max_functions,
+                       .max_silence_ms = (uint64_t)cfg->max_silence_ms};
+    executors_set_limits(&gw->executors, &fl);
     clients_init(&gw->clients, gw, &gw->loop.timers, gw_send_client, gw);
+    gw->clients.max_clients = (size_t)cfg->max_clients;
 
     for (size_t i = 0; i < cfg->queues.count; i++) {
         char name[CODEC_NAME_MAX + 1];
@@ -392,9 +421,11 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
             goto err;
         gw_queue *q = queue_get(&gw->queues, name);
         if (!q) {
-            snprintf(err, errlen, "too many queues (at most %d)", QUEUES_MAX);
+            snprintf(err, errlen, "--queue %s: too many queues (at most %zu: raise --max-queues)",
+                     name, queue_table_max(&gw->queues));
             goto err;
         }
+        q->pinned = 1;
         q->max_waiting = max_waiting;
     }
 

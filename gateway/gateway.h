@@ -50,6 +50,12 @@ typedef struct gateway_config {
     long long result_ttl_ms;    /* a detached job's outcome is kept this long */
     long long result_max_bytes; /* outcomes kept, in bytes */
     long long max_detached;     /* detached jobs kept at once */
+    long long max_executors;    /* registered at once */
+    long long max_queues;       /* queues known at once, pinned or not */
+    long long max_functions;    /* per Hello, over all its queues */
+    long long max_silence_ms;   /* heartbeat_ms x liveness a Hello may ask for */
+    long long max_clients;      /* clients-socket identities with calls in flight,
+                                   and long-polls waiting, each */
 } gateway_config;
 
 struct http_front;
@@ -111,8 +117,9 @@ uint64_t gateway_job_id(const gw_job *job);
 /* The Retry-After, in seconds, for a caller refused by a full queue. */
 unsigned gateway_retry_after(gateway *gw, const char *queue);
 
-/* Makes queue name known (a --route names it). Returns 0, or -1 when the
- * name is invalid or too many queues exist. */
+/* Makes queue name known for good (a --route names it: pinned, never
+ * freed). Returns 0, or -1 when the name is invalid or too many queues
+ * exist (--max-queues). */
 int gateway_declare_queue(gateway *gw, const char *name);
 
 /* True once a signal started the drain: fronts take no new work. */

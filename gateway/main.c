@@ -34,6 +34,11 @@ int main(int argc, char **argv)
         .result_ttl_ms = 300000,
         .result_max_bytes = 64LL << 20,
         .max_detached = 10000,
+        .max_executors = 1024,
+        .max_queues = QUEUES_DEFAULT,
+        .max_functions = 1024,
+        .max_silence_ms = 60000,
+        .max_clients = 10000,
         .heartbeat_ms = 1000,
         .liveness = 3,
         .drain_timeout_ms = 30000,
@@ -102,6 +107,26 @@ int main(int argc, char **argv)
          "detached jobs kept at once, open and ended; past it a new one gets 503 queue_full "
          "(default 10000)",
          flag_set_int, &cfg.max_detached, 1, 10000000, 0},
+        {"max-executors", "N",
+         "executors registered at once; past it a Hello is refused (REFUSE_LIMIT) "
+         "(default 1024)",
+         flag_set_int, &cfg.max_executors, 1, 1000000, 0},
+        {"max-queues", "N",
+         "queues known at once; a Hello that would make more is refused; a queue no "
+         "executor, job, --route or --queue refers to is freed (default 1024, at most 65536)",
+         flag_set_int, &cfg.max_queues, 1, QUEUES_CEILING, 0},
+        {"max-functions", "N",
+         "functions one executor's Hello may declare, over all its queues (default 1024)",
+         flag_set_int, &cfg.max_functions, 1, CODEC_QUEUES_MAX * CODEC_FUNCTIONS_MAX, 0},
+        {"max-silence-ms", "MS",
+         "largest heartbeat_ms x liveness a Hello may ask for: how long a dead executor can "
+         "stay registered (default 60000)",
+         flag_set_int, &cfg.max_silence_ms, CODEC_HEARTBEAT_MS_MIN,
+         (long long)CODEC_HEARTBEAT_MS_MAX * CODEC_LIVENESS_MAX, 0},
+        {"max-clients", "N",
+         "clients-socket identities with calls in flight at once, and Queries or keyed "
+         "Submits waiting at once; past it they get queue_full (default 10000)",
+         flag_set_int, &cfg.max_clients, 1, 10000000, 0},
         {"default-retries", "N",
          "times a job may be sent again when its executor is lost, unless the request says "
          "(default 0)",

@@ -18,16 +18,57 @@ gw_queue *queue_get(queue_table *t, const char *name)
     gw_queue *q = queue_find(t, name);
     if (q)
         return q;
-    if (t->count >= QUEUES_MAX || !codec_name_valid(name))
+    if (t->count >= queue_table_max(t) || !codec_name_valid(name))
         return NULL;
     q = calloc(1, sizeof(*q));
     if (!q)
         return NULL;
     strcpy(q->name, name);
     q->max_waiting = -1;
+    q->table = t;
     HASH_ADD_STR(t->by_name, name, q);
     t->count++;
+    t->maybe_idle = 1; /* freed at the turn's end unless referenced by then */
     return q;
+}
+
+size_t queue_table_max(const queue_table *t)
+{
+    return t->max ? t->max : QUEUES_DEFAULT;
+}
+
+void queue_ref(gw_queue *q)
+{
+    q->refs++;
+}
+
+void queue_unref(gw_queue *q)
+{
+    if (--q->refs == 0 && !q->pinned)
+        q->table->maybe_idle = 1;
+}
+
+size_t queue_table_reap(queue_table *t, void (*on_free)(gw_queue *q, void *arg), void *arg)
+{
+    size_t n = 0;
+    if (!t->maybe_idle)
+        return 0;
+    t->maybe_idle = 0;
+    gw_queue *q, *tmp;
+    HASH_ITER(hh, t->by_name, q, tmp)
+    {
+        if (q->refs || q->pinned)
+            continue;
+        /* Nothing refers to it: no job, so nothing waits; no slot. */
+        if (on_free)
+            on_free(q, arg);
+        HASH_DEL(t->by_name, q);
+        t->count--;
+        t->freed++;
+        free(q);
+        n++;
+    }
+    return n;
 }
 
 void queue_table_free(queue_table *t)
@@ -94,6 +135,7 @@ gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payloa
         return NULL;
     job->id = id;
     job->queue = q;
+    queue_ref(q);
     snprintf(job->function, sizeof(job->function), "%s", function);
     job->payload = *payload;
     *payload = NULL;
@@ -108,6 +150,8 @@ void job_free(gw_job *job)
 {
     if (!job)
         return;
+    if (job->queue)
+        queue_unref(job->queue);
     free(job->payload);
     free(job);
 }

@@ -1,9 +1,16 @@
 /* queue.h -- jobs and the per-queue FIFOs they wait in.
  *
- * A queue is known once a --route names it or an executor declares it, and
- * stays known (so a queue whose executors all left answers no_executor, not
- * unknown_queue). Jobs wait in their queue's FIFO until the dispatcher
- * sends them to an executor with a free slot. Loop thread only. */
+ * A queue is known once a --route or --queue names it (it is then pinned:
+ * known for the gateway's life, so a queue whose executors all left answers
+ * no_executor, not unknown_queue) or an executor declares it. An unpinned
+ * queue is freed once nothing refers to it: no executor declares it (live,
+ * draining or dead but not yet reaped) and no job of it exists (waiting,
+ * running, abandoned). Jobs and executor slots hold a reference
+ * (queue_ref / queue_unref); the last unref only marks the table, and
+ * queue_table_reap, at the end of a loop turn, frees what is still
+ * unreferenced, so a gw_queue pointer stays valid until the turn ends.
+ * Jobs wait in their queue's FIFO until the dispatcher sends them to an
+ * executor with a free slot. Loop thread only. */
 #ifndef OFFLOAD_QUEUE_H
 #define OFFLOAD_QUEUE_H
 
@@ -18,7 +25,9 @@
 typedef struct gw_job gw_job;
 typedef struct gw_queue gw_queue;
 struct gw_executor;
+struct exec_slot;
 struct jobs;
+struct queue_table;
 
 /* A job's life (jobs.c makes every transition):
  *
@@ -73,9 +82,14 @@ struct gw_queue {
     char name[CODEC_NAME_MAX + 1];
     gw_job *head, *tail;
     size_t waiting;
-    uint32_t capacity;  /* slots over live executors */
-    uint32_t busy;      /* of those, holding a job */
-    uint32_t executors; /* live executors serving it */
+    uint32_t capacity;         /* slots over live executors */
+    uint32_t busy;             /* of those, holding a job */
+    uint32_t executors;        /* live executors serving it */
+    struct exec_slot *serving; /* their slots (fleet.c links them), so dispatch
+                                  looks at this queue's executors only */
+    uint32_t refs;             /* jobs and executor slots pointing here */
+    int pinned;                /* named by --route or --queue: never freed */
+    struct queue_table *table; /* its table, for the last unref */
     uint64_t submitted, completed, failed, timeouts, rejected;
     long long max_waiting;     /* -1: the gateway's --max-waiting */
     double rate;               /* jobs finished per second, smoothed */
@@ -84,17 +98,37 @@ struct gw_queue {
     UT_hash_handle hh;
 };
 
+#define QUEUES_DEFAULT 1024  /* --max-queues' default */
+#define QUEUES_CEILING 65536 /* --max-queues' largest value */
+
 typedef struct queue_table {
     gw_queue *by_name; /* uthash head */
     size_t count;
+    size_t max;     /* queues at most (--max-queues); 0: QUEUES_DEFAULT */
+    int maybe_idle; /* an unpinned queue lost its last reference this turn */
+    uint64_t freed; /* queues freed, ever */
 } queue_table;
 
 gw_queue *queue_find(queue_table *t, const char *name);
 
-/* The queue of that name, created if needed. NULL when out of memory or
- * when QUEUES_MAX queues exist already. */
-#define QUEUES_MAX 1024
+/* The queue of that name, created if needed (with no reference: take one,
+ * or pin it, before the turn ends). NULL when out of memory, when the name
+ * is invalid or when the table holds its max already. */
 gw_queue *queue_get(queue_table *t, const char *name);
+
+/* The table's bound (t->max, or QUEUES_DEFAULT). */
+size_t queue_table_max(const queue_table *t);
+
+/* A job or an executor slot starts / stops pointing at q. */
+void queue_ref(gw_queue *q);
+void queue_unref(gw_queue *q);
+
+/* Frees every unpinned queue nothing refers to; a queue made by queue_get
+ * this turn and not yet referenced is freed too. on_free (may be NULL) is
+ * called with each queue just before it is freed. Returns how many were
+ * freed. Call at the end of a loop turn, where no gw_queue pointer is
+ * held. */
+size_t queue_table_reap(queue_table *t, void (*on_free)(gw_queue *q, void *arg), void *arg);
 
 void queue_table_free(queue_table *t); /* the queues must hold no jobs */
 
@@ -119,7 +153,8 @@ void queue_push_front(gw_queue *q, gw_job *job);
 gw_job *queue_peek(gw_queue *q);
 void queue_remove(gw_queue *q, gw_job *job);
 
-/* A new job in state JOB_NEW owning payload (taken: *payload is NULLed). */
+/* A new job in state JOB_NEW owning payload (taken: *payload is NULLed),
+ * holding a reference on q until job_free. */
 gw_job *job_new(uint64_t id, gw_queue *q, const char *function, uint8_t **payload, size_t len,
                 uint64_t now_us, uint64_t deadline_us);
 void job_free(gw_job *job);

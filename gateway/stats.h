@@ -26,6 +26,11 @@
     X(submits_refused, "Submits answered with an error before a job was made")                     \
     X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
                      "Transfer-Encoding, a control character in the path")                         \
+    X(hello_refused_limit, "Hellos refused for a bound: --max-executors, --max-queues, "           \
+                           "--max-functions, --max-silence-ms")                                    \
+    X(queues_freed, "queues freed: no executor declared them, no job and no --route or "           \
+                    "--queue named them")                                                          \
+    X(clients_refused, "client Submits and Queries refused by --max-clients")                      \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
                           "arrive in time (--header-timeout-ms, --body-timeout-ms)")
 

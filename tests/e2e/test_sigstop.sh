@@ -6,7 +6,8 @@
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 
-start_gateway --heartbeat-ms 200 || abort "gateway starts"
+# --queue io keeps io known while no executor serves it (else it is freed).
+start_gateway --heartbeat-ms 200 --queue io || abort "gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 --heartbeat-ms 200 --liveness 3 ||
     abort "executor starts"
 executor=$EX_PID
