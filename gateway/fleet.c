@@ -112,15 +112,8 @@ int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
                       uint32_t default_heartbeat_ms, uint32_t default_liveness, const char **what,
                       char *msg, size_t msglen)
 {
-    int known = fleet_find(f, rid) != NULL;
-    if (!known && f->count >= lim->max_executors) {
-        *what = "executors";
-        snprintf(msg, msglen,
-                 "the gateway has %zu executors registered, its limit (--max-executors %zu); "
-                 "retry later or raise --max-executors",
-                 f->count, lim->max_executors);
-        return -1;
-    }
+    /* What the Hello itself asks for first (asking again cannot help),
+     * then what others hold (it may free up). */
     size_t functions = 0, fresh = 0;
     for (size_t i = 0; i < hello->n_queues; i++) {
         functions += hello->queues[i]->n_functions;
@@ -135,14 +128,6 @@ int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
                  functions, lim->max_functions);
         return -1;
     }
-    if (fresh && qt->count + fresh > queue_table_max(qt)) {
-        *what = "queues";
-        snprintf(msg, msglen,
-                 "the Hello declares %zu new queues and the gateway knows %zu of at most %zu "
-                 "(--max-queues); retry later or raise --max-queues",
-                 fresh, qt->count, queue_table_max(qt));
-        return -1;
-    }
     uint64_t hb = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
     uint64_t lv = hello->liveness ? hello->liveness : default_liveness;
     if (hb * lv > lim->max_silence_ms) {
@@ -153,6 +138,23 @@ int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
                  "the executor's --heartbeat-ms or --liveness",
                  (unsigned long long)hb, (unsigned long long)lv, (unsigned long long)(hb * lv),
                  (unsigned long long)lim->max_silence_ms);
+        return -1;
+    }
+    int known = fleet_find(f, rid) != NULL;
+    if (!known && f->count >= lim->max_executors) {
+        *what = "executors";
+        snprintf(msg, msglen,
+                 "the gateway has %zu executors registered, its limit (--max-executors %zu); "
+                 "retry later or raise --max-executors",
+                 f->count, lim->max_executors);
+        return -1;
+    }
+    if (fresh && qt->count + fresh > queue_table_max(qt)) {
+        *what = "queues";
+        snprintf(msg, msglen,
+                 "the Hello declares %zu new queues and the gateway knows %zu of at most %zu "
+                 "(--max-queues); retry later or raise --max-queues",
+                 fresh, qt->count, queue_table_max(qt));
         return -1;
     }
     return 0;

@@ -73,7 +73,8 @@ typedef struct fleet_limits {
  * with msg saying which bound and which flag (what a Refuse(REFUSE_LIMIT)
  * carries) and *what set to a short name for logs ("executors", "queues",
  * "functions", "silence"). A known executor saying Hello again is not
- * counted as a new one. */
+ * counted as a new one. The bounds are checked in that order: functions,
+ * silence (the Hello's own), then executors and queues (what others hold). */
 int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
                       const Offload__Hello *hello, const fleet_limits *lim,
                       uint32_t default_heartbeat_ms, uint32_t default_liveness, const char **what,
