@@ -16,8 +16,8 @@ typedef struct hello_fx {
     Offload__Hello hello;
     Offload__QueueDecl decls[CODEC_QUEUES_MAX];
     Offload__QueueDecl *ptrs[CODEC_QUEUES_MAX];
-    char names[CODEC_QUEUES_MAX][16];
-    char fnames[CODEC_FUNCTIONS_MAX][16];
+    char names[CODEC_QUEUES_MAX][CODEC_NAME_MAX + 1];
+    char fnames[CODEC_FUNCTIONS_MAX][24];
     char *fns[CODEC_FUNCTIONS_MAX];
 } hello_fx;
 
