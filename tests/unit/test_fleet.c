@@ -69,65 +69,55 @@ static void test_hello_bounds(void)
     wire_rid r1 = rid_of(1), r2 = rid_of(2), r3 = rid_of(3);
 
     hello_make(&fx, "a", 4, 2); /* 4 queues, 8 functions */
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r1, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r1, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), 0);
     CU_ASSERT_PTR_NOT_NULL(fleet_register(&f, &qt, &r1, &fx.hello, 1000, 3, 0));
 
     hello_make(&fx, "b", 3, 3); /* 9 functions */
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    -1);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), -1);
     CU_ASSERT_STRING_EQUAL(what, "functions");
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "(--max-functions)"));
 
     hello_make(&fx, "b", 1, 1);
     fx.hello.heartbeat_ms = 600000;
     fx.hello.liveness = 1000;
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    -1);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), -1);
     CU_ASSERT_STRING_EQUAL(what, "silence");
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "(--max-silence-ms)"));
     /* The defaults count when the Hello sets none: 5000 x 3 > 10000. */
     fx.hello.heartbeat_ms = fx.hello.liveness = 0;
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 5000, 3, &what, msg,
-                                      sizeof(msg)),
-                    -1);
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 5000, 3, &what, msg, sizeof(msg)), -1);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), 0);
 
     /* Queues: 4 known, 10 at most: 6 new fit, 7 do not; known names are
      * not new. */
     hello_make(&fx, "b", 7, 1);
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    -1);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), -1);
     CU_ASSERT_STRING_EQUAL(what, "queues");
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "(--max-queues)"));
     hello_make(&fx, "b", 6, 1);
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), 0);
     CU_ASSERT_PTR_NOT_NULL(fleet_register(&f, &qt, &r2, &fx.hello, 1000, 3, 0));
     CU_ASSERT_EQUAL(qt.count, 10);
     hello_make(&fx, "a", 4, 1);
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r1, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r1, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), 0);
     /* The table is full: queue_get refuses a new name too. */
     CU_ASSERT_PTR_NULL(queue_get(&qt, "zzz"));
 
     /* Executors: 2 registered; a third is refused, a known one is not. */
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r3, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    -1);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r3, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), -1);
     CU_ASSERT_STRING_EQUAL(what, "executors");
     CU_ASSERT_PTR_NOT_NULL(strstr(msg, "(--max-executors 2)"));
-    CU_ASSERT_EQUAL(fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg,
-                                      sizeof(msg)),
-                    0);
+    CU_ASSERT_EQUAL(
+        fleet_check_hello(&f, &qt, &r2, &fx.hello, &lim, 1000, 3, &what, msg, sizeof(msg)), 0);
 
     fleet_free(&f);
     CU_ASSERT_EQUAL(queue_table_reap(&qt, NULL, NULL), 10);
