@@ -383,6 +383,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     detached_init(&gw->detached, &gw->jobs, &gw->loop.timers, &dl);
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
                    gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
+    gw->executors.fleet.max_payload = (uint64_t)cfg->max_payload;
     clients_init(&gw->clients, gw, &gw->loop.timers, gw_send_client, gw);
 
     for (size_t i = 0; i < cfg->queues.count; i++) {

@@ -76,6 +76,8 @@ struct gw_queue {
     uint32_t capacity;  /* slots over live executors */
     uint32_t busy;      /* of those, holding a job */
     uint32_t executors; /* live executors serving it */
+    uint32_t limited;   /* of those, ones taking smaller payloads than the gateway
+                           (Hello.max_payload): only then are sizes compared */
     uint64_t submitted, completed, failed, timeouts, rejected;
     long long max_waiting;     /* -1: the gateway's --max-waiting */
     double rate;               /* jobs finished per second, smoothed */
