@@ -243,6 +243,7 @@ int gateway_queues(gateway *gw, queue_info **out, size_t *count)
         o->failed = q->failed;
         o->timeouts = q->timeouts;
         o->rejected = q->rejected;
+        o->max_payload = fleet_queue_max_payload(&gw->executors.fleet, q);
     }
     *out = v;
     *count = n;
@@ -271,6 +272,7 @@ char *gateway_queues_json(gateway *gw)
         json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
         json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
         json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
+        json_object_set_new(o, "max_payload", json_integer((json_int_t)q->max_payload));
         json_array_append_new(list, o);
     }
     free(qs);
