@@ -24,12 +24,12 @@ ex1m_log=$EX_LOG
 check_eq "the Hello carries the executor's --max-payload (/v1/queues max_payload)" $MIB \
     "$(queue_field io max_payload)"
 
-load_bg running 6 6 POST /v1/jobs/io/sleep --data-binary 3000
+load_bg running 6 6 POST /v1/jobs/io/sleep --data-binary 5000
 check "6 long jobs run" wait_until 10 queue_is io busy 6
 http POST /v1/jobs/io/echo --data-binary @"$E2E_TMP/big"
 check_error "a 1.5 MiB job no executor takes: 413 payload_too_large" 413 payload_too_large
 check "its message names the executors' limit" grep -q "largest takes $MIB bytes" "$HTTP_BODY"
-check "answered at once, not after the running jobs (< 1 s)" test "$HTTP_MS" -lt 1000
+check "answered at once, not after the 5 s running jobs (< 2 s)" test "$HTTP_MS" -lt 2000
 check_eq "counted (jobs_over_executor_limit)" 1 "$(stat_field jobs_over_executor_limit)"
 check "the 6 running jobs finish" load_wait 30 running
 check_eq "all 6 answer 200" 6 "$(load_count running code 200)"
@@ -74,7 +74,7 @@ s = ctx.socket(zmq.ROUTER)
 s.setsockopt(zmq.LINGER, 0)
 s.setsockopt(zmq.ROUTER_MANDATORY, 1)
 s.setsockopt(zmq.RCVHWM, 0)
-s.setsockopt(zmq.SNDHWM, 0)
+s.setsockopt(zmq.SNDHWM, 1000)  # then NOBLOCK sends raise Again: wait
 s.bind("tcp://127.0.0.1:*")
 with open(ep_file + ".tmp", "w") as f:
     f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
@@ -204,8 +204,12 @@ check "the refusal says why" sh -c "val() { sed -n \"s/^\$1=//p\" '$E2E_TMP/host
     val flood_msg | grep -q 'holds 2 jobs of queue .io. already (1 workers + 1 pending'"
 check_eq "still the same connection" yes "$(val flood_same_connection)"
 echo "  (victim VmHWM ${before_kb} kB before the flood, ${after_kb} kB after; 640 MB were sent)"
-check "its memory stayed bounded (VmHWM < 200 MB after 640 MB of Jobs)" \
-    test "${after_kb:-999999}" -lt 204800
+# Held, the Jobs would take 640 MB and more (measured: 857 MB with
+# --max-pending 20000). ASan's quarantine keeps up to 256 MB of freed memory.
+hwm_limit_mb=200
+[ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && hwm_limit_mb=500
+check "its memory stayed bounded (VmHWM < $hwm_limit_mb MB after 640 MB of Jobs)" \
+    test "${after_kb:-999999}" -lt $((hwm_limit_mb * 1024))
 check_eq "it then still serves" "0/still" "$(val after_flood)"
 check_eq "a frame over --max-frame: the executor reconnects and says Hello again" yes \
     "$(val rehello)"
@@ -216,6 +220,7 @@ check "refusals are logged rate-limited ($lines lines)" test "$lines" -ge 1 -a "
 check "event=job_refused reason=payload_too_large logged" \
     grep -q "event=job_refused .*reason=payload_too_large" "$victim_log"
 stop_process "$victim"
+check_eq "it exits 0 on SIGTERM" 0 "$STOP_RC"
 check "its last line counts the refusals (refused_pending=$full)" \
     grep -q "event=stopped .*refused_payload=1 refused_pending=$full " "$victim_log"
 
