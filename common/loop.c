@@ -91,6 +91,18 @@ int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg)
     return loop_add(l, NULL, fd, fn, arg);
 }
 
+int loop_replace_socket(loop *l, void *old_socket, void *new_socket)
+{
+    for (size_t i = 0; i < l->nsources; i++)
+        if (l->sources[i].socket == old_socket) {
+            l->sources[i].socket = new_socket;
+            l->items[i].socket = new_socket;
+            l->items[i].revents = 0;
+            return 0;
+        }
+    return -1;
+}
+
 void loop_on_signal(loop *l, loop_signal_fn fn, void *arg)
 {
     l->on_signal = fn;

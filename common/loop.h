@@ -65,6 +65,12 @@ void loop_close(loop *l);
 int loop_add_socket(loop *l, void *socket, loop_fn fn, void *arg);
 int loop_add_fd(loop *l, int fd, loop_fn fn, void *arg);
 
+/* Polls socket new_socket where old_socket was (same callback and place),
+ * for a source that reopened its socket. May be called from a callback:
+ * the turn in progress may still call that source's callback once.
+ * Returns 0, or -1 when old_socket is not a source. */
+int loop_replace_socket(loop *l, void *old_socket, void *new_socket);
+
 /* fn(signo, arg) for each SIGINT or SIGTERM. */
 void loop_on_signal(loop *l, loop_signal_fn fn, void *arg);
 

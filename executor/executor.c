@@ -20,7 +20,16 @@
  * Credit. Each gateway sees the full pool sizes as its credit, so an
  * executor serving several gateways can be sent more jobs than it has
  * workers; the pool's FIFO absorbs that (the jobs wait in the executor
- * instead of the gateway). */
+ * instead of the gateway), up to --max-pending jobs per queue beyond its
+ * pool size. Past that, and for a payload over --max-payload, a Job is
+ * answered at once (queue_full, payload_too_large) and never held: a
+ * gateway that floods the executor costs it a Result per Job, not memory.
+ *
+ * Reopening. ZeroMQ reconnects a dropped connection by itself, except one
+ * it dropped on a protocol error (a frame over ZMQ_MAXMSGSIZE, bad ZMTP):
+ * that socket stays without a connection for good. A link whose connection
+ * is not back within EXEC_REOPEN_MS gets new sockets (link_reopen), so the
+ * executor says Hello again after any loss. */
 #include "executor.h"
 
 #include <errno.h>
@@ -50,6 +59,7 @@
 extern char **environ;
 
 #define EXEC_RECV_BATCH 256 /* messages per link per loop turn */
+#define EXEC_REOPEN_MS 1000 /* a dropped connection not back by then is reopened */
 
 /* The key of a job in flight: the link it came from and its job id. */
 typedef struct exec_key {
@@ -58,9 +68,12 @@ typedef struct exec_key {
     uint64_t job_id;
 } exec_key;
 
+typedef struct exec_queue exec_queue;
+
 typedef struct exec_job {
     pool_job pj; /* what the pool runs; exec_job_of finds the job again */
     exec_key key;
+    exec_queue *q;       /* the queue whose pool holds it */
     codec_envelope *env; /* the Job message; owns the payload pj runs on */
     int orphaned;        /* its gateway forgot it: no Result, not in the table */
     UT_hash_handle hh;
@@ -69,9 +82,11 @@ typedef struct exec_job {
 #define exec_job_of(p) ((exec_job *)((char *)(p)-offsetof(exec_job, pj)))
 
 /* A queue as the executor serves it: its pool and the functions it runs. */
-typedef struct exec_queue {
+struct exec_queue {
     const executor_queue *cfg;
     pool *pool;
+    size_t held;      /* jobs its pool holds (queued, running, orphaned) */
+    size_t limit;     /* held at most: the pool size + --max-pending */
     char **functions; /* the registry's names, or those the workers announced */
     size_t nfunctions;
     proc_config proc; /* processes: how its workers run */
@@ -79,10 +94,12 @@ typedef struct exec_queue {
     char **envp;      /* processes: proc.envp, the executor's plus OFFLOAD_WORKER_* */
     char env_text[3][96];
     char shell_cmd[4096 + 8];
-} exec_queue;
+};
 
 typedef struct exec_stats {
     uint64_t jobs, results, results_unsent, orphaned, duplicates;
+    uint64_t refused_payload, refused_pending; /* Jobs answered at once, not held */
+    uint64_t reopens;                          /* links given new sockets */
     uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
 } exec_stats;
 
@@ -275,6 +292,23 @@ static int exec_queue_offers(const exec_queue *q, const char *function)
     return 0;
 }
 
+/* Answers a Job at once without holding it (see the file comment). */
+static void exec_refuse_job(executor *x, exec_link *l, const Offload__Job *j, int code,
+                            const char *reason, const char *msg)
+{
+    if (code == OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE)
+        x->stats.refused_payload++;
+    else
+        x->stats.refused_pending++;
+    if (exec_log_allowed())
+        log_warn("event=job_refused gateway=%s job_id=%llu queue=%s reason=%s len=%zu "
+                 "refused_payload=%llu refused_pending=%llu message=\"%s\"",
+                 l->endpoint, (unsigned long long)j->job_id, j->queue, reason, j->payload.len,
+                 (unsigned long long)x->stats.refused_payload,
+                 (unsigned long long)x->stats.refused_pending, msg);
+    exec_send_result(x, l, j->job_id, code, NULL, 0, msg, 0);
+}
+
 /* Takes env (a Job) unless it answers at once. */
 static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
 {
@@ -295,6 +329,18 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         codec_free(env);
         return;
     }
+    if (j->payload.len > x->cfg->max_payload) {
+        /* A gateway that knows our limit (Hello.max_payload) never sends
+         * this; an older or misconfigured one gets the job answered, and
+         * keeps the connection and its other jobs. */
+        snprintf(msg, sizeof(msg),
+                 "payload of %zu bytes is over the limit of executor %s: %zu bytes "
+                 "(its --max-payload)",
+                 j->payload.len, x->cfg->id, x->cfg->max_payload);
+        exec_refuse_job(x, l, j, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, "payload_too_large", msg);
+        codec_free(env);
+        return;
+    }
     exec_queue *q = exec_queue_find(x, j->queue);
     if (!q) {
         snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
@@ -306,6 +352,15 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         snprintf(msg, sizeof(msg), "executor %s offers no function '%s' on queue '%s'", x->cfg->id,
                  j->function, j->queue);
         exec_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg, 0);
+        codec_free(env);
+        return;
+    }
+    if (q->held >= q->limit) {
+        snprintf(msg, sizeof(msg),
+                 "executor %s holds %zu jobs of queue '%s' already (%u workers + %zu pending, "
+                 "--max-pending); retry later",
+                 x->cfg->id, q->held, j->queue, pool_size(q->pool), q->limit - pool_size(q->pool));
+        exec_refuse_job(x, l, j, OFFLOAD__CODE__CODE_QUEUE_FULL, "pending_full", msg);
         codec_free(env);
         return;
     }
@@ -322,6 +377,7 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
     job->pj.call.data = def ? def->data : NULL;
     job->pj.name = j->function; /* the envelope, which the job keeps, owns it */
     job->key = key;
+    job->q = q;
     job->env = env;
     job->orphaned = 0;
     HASH_ADD(hh, x->jobs, key, sizeof(key), job);
@@ -332,6 +388,7 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         exec_job_free(job);
         return;
     }
+    q->held++;
     log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
               "waited_us=%llu",
               l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
@@ -362,6 +419,7 @@ static void exec_drain_results(executor *x)
     while (pj) {
         pool_job *next = pj->next;
         exec_job *job = exec_job_of(pj);
+        job->q->held--;
         if (job->orphaned) {
             x->orphans--;
         } else {
@@ -551,7 +609,10 @@ static void exec_link_events(executor *x, exec_link *l)
                      l->gateway_id);
             exec_unregister(l);
             exec_orphan_jobs(x, l, "disconnected");
+            if (!l->reopen_due_us)
+                l->reopen_due_us = clock_now_us() + (uint64_t)EXEC_REOPEN_MS * 1000;
         } else {
+            l->reopen_due_us = 0; /* ZeroMQ reconnected by itself */
             log_info("event=connected gateway=%s", l->endpoint);
             /* A Hello sent while disconnected is delivered now; else say one. */
             if (l->state != LINK_REGISTERED && !l->hello_queued)
@@ -561,14 +622,38 @@ static void exec_link_events(executor *x, exec_link *l)
     }
 }
 
+/* Gives l new sockets: its connection dropped and did not come back (see
+ * the file comment). */
+static void exec_reopen_link(executor *x, exec_link *l, uint64_t now)
+{
+    void *old_sock = l->sock, *old_monitor = l->monitor;
+    char err[256];
+    if (link_reopen(l, err, sizeof(err)) < 0) {
+        log_warn("event=link_reopen_failed gateway=%s error=\"%s\"", l->endpoint, err);
+        l->reopen_due_us = now + (uint64_t)EXEC_REOPEN_MS * 1000;
+        return;
+    }
+    loop_replace_socket(&x->loop, old_monitor, l->monitor);
+    loop_replace_socket(&x->loop, old_sock, l->sock);
+    x->stats.reopens++;
+    log_warn("event=link_reopened gateway=%s reopens=%llu reason=\"the connection dropped and "
+             "ZeroMQ did not reconnect within %d ms\"",
+             l->endpoint, (unsigned long long)l->reopens, EXEC_REOPEN_MS);
+}
+
 /* Sends what is due on every link (Hello, Heartbeat), notices silent
- * gateways, and returns the milliseconds until something is due next. */
+ * gateways, reopens links whose connection did not come back, and returns
+ * the milliseconds until something is due next. */
 static long exec_tick(executor *x, uint64_t now)
 {
     uint64_t period = exec_period_us(x), dead = period * x->cfg->liveness;
     uint64_t next = now + dead;
     for (size_t i = 0; i < x->nlinks; i++) {
         exec_link *l = x->links[i];
+        if (l->reopen_due_us && now >= l->reopen_due_us)
+            exec_reopen_link(x, l, now);
+        if (l->reopen_due_us && l->reopen_due_us < next)
+            next = l->reopen_due_us;
         if (!l->silent && now - l->last_recv_us >= dead) {
             l->silent = 1;
             log_warn("event=gateway_silent gateway=%s gateway_id=%s silent_ms=%llu", l->endpoint,
@@ -723,12 +808,15 @@ int executor_run(executor *x)
     }
     int rc = loop_run(&x->loop);
     log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
-             "frames_bad=%llu frames_version=%llu frames_unexpected=%llu send_failures=%llu",
+             "refused_payload=%llu refused_pending=%llu frames_bad=%llu frames_version=%llu "
+             "frames_unexpected=%llu send_failures=%llu reopens=%llu",
              (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
              (unsigned long long)x->stats.results_unsent, (unsigned long long)x->stats.orphaned,
-             (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
+             (unsigned long long)x->stats.refused_payload,
+             (unsigned long long)x->stats.refused_pending, (unsigned long long)x->stats.frames_bad,
+             (unsigned long long)x->stats.frames_version,
              (unsigned long long)x->stats.frames_unexpected,
-             (unsigned long long)x->stats.send_failures);
+             (unsigned long long)x->stats.send_failures, (unsigned long long)x->stats.reopens);
     if (x->refused)
         return -EPERM;
     return rc < 0 ? -EIO : 0;
@@ -898,6 +986,7 @@ static int exec_build_hello(executor *x, char *err, size_t errlen)
     x->hello.queues = x->decl_ptrs;
     x->hello.heartbeat_ms = cfg->heartbeat_ms;
     x->hello.liveness = cfg->liveness;
+    x->hello.max_payload = cfg->max_payload;
 
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
@@ -955,10 +1044,28 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         snprintf(err, errlen, "ZeroMQ context: %s", zmq_strerror(errno));
         goto err;
     }
-    size_t max_frame = cfg->max_payload + WIRE_FRAME_SLACK;
+    /* ZeroMQ reads ahead of the loop up to rcvhwm messages: room for every
+     * job the queues may hold and a Cancel for each, no more (a flood of
+     * Jobs then waits in TCP, not in memory). */
+    size_t held = 0;
+    for (size_t i = 0; i < cfg->nqueues; i++) {
+        exec_queue *q = &x->queues[i];
+        size_t size = pool_size(q->pool);
+        size_t pending = cfg->max_pending < 0 ? size * cfg->nconnect : (size_t)cfg->max_pending;
+        q->limit = size + pending;
+        held += q->limit;
+    }
+    size_t hwm = 2 * held + 256;
+    link_config lc = {
+        .max_frame = cfg->max_frame > cfg->max_payload + WIRE_FRAME_SLACK
+                         ? cfg->max_frame
+                         : cfg->max_payload + WIRE_FRAME_SLACK,
+        .heartbeat_ms = cfg->heartbeat_ms,
+        .liveness = cfg->liveness,
+        .rcvhwm = hwm < WIRE_HWM ? (int)hwm : WIRE_HWM,
+    };
     for (size_t i = 0; i < cfg->nconnect; i++) {
-        x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame, cfg->heartbeat_ms,
-                               cfg->liveness, err, errlen);
+        x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, &lc, err, errlen);
         if (!x->links[i])
             goto err;
         x->nlinks++;
@@ -976,7 +1083,9 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     loop_on_signal(&x->loop, exec_on_signal, x);
     loop_on_timeout(&x->loop, exec_before_poll, x);
 
-    char queues[1024] = "", gateways[512] = "";
+    char queues[1024] = "", gateways[512] = "", pending_text[32] = "size_x_gateways";
+    if (cfg->max_pending >= 0)
+        snprintf(pending_text, sizeof(pending_text), "%ld", cfg->max_pending);
     size_t n = 0;
     for (size_t i = 0; i < cfg->nqueues && n < sizeof(queues); i++) {
         const executor_queue *q = &cfg->queues[i];
@@ -994,9 +1103,9 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         n += (size_t)snprintf(gateways + n, sizeof(gateways) - n, "%s%s", i ? "," : "",
                               cfg->connect[i]);
     log_info("event=started id=%s queues=%s functions=%zu plugins=%zu gateways=%s "
-             "heartbeat_ms=%u liveness=%u max_payload=%zu",
+             "heartbeat_ms=%u liveness=%u max_payload=%zu max_frame=%zu max_pending=%s",
              cfg->id, queues, functions_count(x->functions), cfg->nplugins, gateways,
-             cfg->heartbeat_ms, cfg->liveness, cfg->max_payload);
+             cfg->heartbeat_ms, cfg->liveness, cfg->max_payload, lc.max_frame, pending_text);
     return x;
 
 err:

@@ -39,7 +39,14 @@ typedef struct executor_config {
     const char *id;            /* executor id sent in Hello */
     unsigned heartbeat_ms;     /* 10..600000 */
     unsigned liveness;         /* 1..1000 missed intervals before a gateway is silent */
-    size_t max_payload;        /* largest job payload and result, in bytes */
+    size_t max_payload;        /* largest job payload and result, in bytes: a
+                                  larger Job is answered payload_too_large */
+    size_t max_frame;          /* largest frame read from a gateway (ZMQ_MAXMSGSIZE),
+                                  > max_payload; a larger one makes ZeroMQ drop the
+                                  connection, which the executor then reopens */
+    long max_pending;          /* jobs a queue holds beyond its pool size (waiting
+                                  for a worker); past it a Job is answered
+                                  queue_full. <0: the pool size x the gateways */
     int ready_fd;              /* >= 0: write "ready\n" once every link is registered */
     unsigned drain_timeout_ms; /* on SIGTERM, finish running jobs for up to this
                                   long (0: stop at once) */

@@ -18,8 +18,72 @@ static int link_setopt_int(void *s, int opt, int value)
     return zmq_setsockopt(s, opt, &value, sizeof(value));
 }
 
-exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen)
+/* Closes a socket and its monitor (either may be NULL). */
+static void link_close(void *sock, void *monitor)
+{
+    if (sock) {
+        zmq_socket_monitor(sock, NULL, 0);
+        zmq_close(sock);
+    }
+    if (monitor)
+        zmq_close(monitor);
+}
+
+/* Opens a connected DEALER and its monitor; *sock and *monitor are set
+ * only on success. */
+static int link_open(exec_link *l, void **sock_out, void **monitor_out, char *err, size_t errlen)
+{
+    const link_config *c = &l->cfg;
+    void *sock = zmq_socket(l->zctx, ZMQ_DEALER), *monitor = NULL;
+    if (!sock)
+        goto zerr;
+    int64_t maxmsg = (int64_t)c->max_frame;
+    long long timeout = (long long)c->heartbeat_ms * c->liveness;
+    if (link_setopt_int(sock, ZMQ_LINGER, LINK_LINGER_MS) ||
+        link_setopt_int(sock, ZMQ_RECONNECT_IVL, LINK_RECONNECT_IVL_MS) ||
+        /* Back off no further than one heartbeat interval, so a restarted
+         * gateway sees the executor again within about two intervals. */
+        link_setopt_int(sock, ZMQ_RECONNECT_IVL_MAX,
+                        c->heartbeat_ms < LINK_RECONNECT_IVL_MAX_MS ? (int)c->heartbeat_ms
+                                                                    : LINK_RECONNECT_IVL_MAX_MS) ||
+        link_setopt_int(sock, ZMQ_SNDHWM, WIRE_HWM) ||
+        link_setopt_int(sock, ZMQ_RCVHWM, c->rcvhwm > 0 ? c->rcvhwm : WIRE_HWM) ||
+        zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
+        /* ZMTP pings, answered by the gateway's I/O thread: they find a
+         * connection whose peer vanished without closing it. */
+        link_setopt_int(sock, ZMQ_HEARTBEAT_IVL, (int)c->heartbeat_ms) ||
+        link_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
+        goto zerr;
+
+    char addr[96];
+    snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p-%u", l->index, (void *)l,
+             l->generation++);
+    if (zmq_socket_monitor(sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+        goto zerr;
+    monitor = zmq_socket(l->zctx, ZMQ_PAIR);
+    if (!monitor || zmq_connect(monitor, addr) != 0)
+        goto zerr;
+
+    if (zmq_connect(sock, l->endpoint) != 0) {
+        snprintf(err, errlen,
+                 "cannot connect to gateway endpoint '%s': %s (use --connect "
+                 "tcp://HOST:PORT)",
+                 l->endpoint, zmq_strerror(errno));
+        goto err;
+    }
+    *sock_out = sock;
+    *monitor_out = monitor;
+    return 0;
+
+zerr:
+    snprintf(err, errlen, "ZeroMQ socket for '%s': %s", l->endpoint, zmq_strerror(errno));
+err:
+    link_close(sock, monitor);
+    return -1;
+}
+
+exec_link *link_new(void *zctx, const char *endpoint, unsigned index, const link_config *cfg,
+                    char *err, size_t errlen)
 {
     exec_link *l = calloc(1, sizeof(*l));
     if (!l || !(l->endpoint = strdup(endpoint))) {
@@ -27,53 +91,31 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
         goto err;
     }
     l->index = index;
-    l->max_frame = max_frame;
+    l->zctx = zctx;
+    l->cfg = *cfg;
     l->state = LINK_HELLO_SENT;
-
-    l->sock = zmq_socket(zctx, ZMQ_DEALER);
-    if (!l->sock)
-        goto zerr;
-    int64_t maxmsg = (int64_t)max_frame;
-    long long timeout = (long long)heartbeat_ms * liveness;
-    if (link_setopt_int(l->sock, ZMQ_LINGER, LINK_LINGER_MS) ||
-        link_setopt_int(l->sock, ZMQ_RECONNECT_IVL, LINK_RECONNECT_IVL_MS) ||
-        /* Back off no further than one heartbeat interval, so a restarted
-         * gateway sees the executor again within about two intervals. */
-        link_setopt_int(l->sock, ZMQ_RECONNECT_IVL_MAX,
-                        heartbeat_ms < LINK_RECONNECT_IVL_MAX_MS ? (int)heartbeat_ms
-                                                                 : LINK_RECONNECT_IVL_MAX_MS) ||
-        link_setopt_int(l->sock, ZMQ_SNDHWM, WIRE_HWM) ||
-        link_setopt_int(l->sock, ZMQ_RCVHWM, WIRE_HWM) ||
-        zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
-        /* ZMTP pings, answered by the gateway's I/O thread: they find a
-         * connection whose peer vanished without closing it. */
-        link_setopt_int(l->sock, ZMQ_HEARTBEAT_IVL, (int)heartbeat_ms) ||
-        link_setopt_int(l->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
-        goto zerr;
-
-    char addr[96];
-    snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p", index, (void *)l);
-    if (zmq_socket_monitor(l->sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) !=
-        0)
-        goto zerr;
-    l->monitor = zmq_socket(zctx, ZMQ_PAIR);
-    if (!l->monitor || zmq_connect(l->monitor, addr) != 0)
-        goto zerr;
-
-    if (zmq_connect(l->sock, endpoint) != 0) {
-        snprintf(err, errlen,
-                 "cannot connect to gateway endpoint '%s': %s (use --connect "
-                 "tcp://HOST:PORT)",
-                 endpoint, zmq_strerror(errno));
+    if (link_open(l, &l->sock, &l->monitor, err, errlen) < 0)
         goto err;
-    }
     return l;
 
-zerr:
-    snprintf(err, errlen, "ZeroMQ socket for '%s': %s", endpoint, zmq_strerror(errno));
 err:
     link_destroy(&l);
     return NULL;
+}
+
+int link_reopen(exec_link *l, char *err, size_t errlen)
+{
+    void *sock, *monitor;
+    if (link_open(l, &sock, &monitor, err, errlen) < 0)
+        return -1;
+    link_close(l->sock, l->monitor);
+    l->sock = sock;
+    l->monitor = monitor;
+    l->connected = 0;
+    l->hello_queued = 0;
+    l->reopen_due_us = 0;
+    l->reopens++;
+    return 0;
 }
 
 void link_destroy(exec_link **lp)
@@ -81,12 +123,7 @@ void link_destroy(exec_link **lp)
     exec_link *l = *lp;
     if (!l)
         return;
-    if (l->sock) {
-        zmq_socket_monitor(l->sock, NULL, 0);
-        zmq_close(l->sock);
-    }
-    if (l->monitor)
-        zmq_close(l->monitor);
+    link_close(l->sock, l->monitor);
     free(l->endpoint);
     free(l);
     *lp = NULL;
@@ -103,7 +140,7 @@ int link_send(exec_link *l, codec_envelope *env, uint64_t now_us)
 int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err, size_t errlen,
               uint64_t now_us)
 {
-    int rc = wire_recv(l->sock, NULL, l->max_frame, env, peer_version, err, errlen);
+    int rc = wire_recv(l->sock, NULL, l->cfg.max_frame, env, peer_version, err, errlen);
     if (rc != -EAGAIN && rc != -EINTR && rc != -ETERM)
         l->last_recv_us = now_us;
     return rc;

@@ -22,8 +22,22 @@ typedef enum link_state {
 } link_state;
 
 /* Connection events reported by link_event. */
-#define LINK_EV_UP 1   /* ZMTP handshake done: a connection is usable */
-#define LINK_EV_DOWN 2 /* the connection dropped; ZeroMQ reconnects */
+#define LINK_EV_UP 1 /* ZMTP handshake done: a connection is usable */
+#define LINK_EV_DOWN                                                                               \
+    2 /* the connection dropped; ZeroMQ reconnects, except                                         \
+         after a protocol error: see link_reopen */
+
+/* How a link's socket is set up. */
+typedef struct link_config {
+    size_t max_frame;      /* largest frame received (ZMQ_MAXMSGSIZE and decoding):
+                              larger, ZeroMQ drops the connection */
+    unsigned heartbeat_ms; /* with liveness, also ZeroMQ's own connection
+                              heartbeat, so a peer that vanished without
+                              closing the TCP connection is noticed */
+    unsigned liveness;
+    int rcvhwm; /* messages ZeroMQ reads ahead of the loop; past it, it stops
+                   reading the connection (TCP pushes back on the gateway) */
+} link_config;
 
 typedef struct exec_link {
     void *owner;    /* the executor, for loop callbacks */
@@ -41,16 +55,27 @@ typedef struct exec_link {
     int welcomed;      /* at least one Welcome since start (--ready-fd) */
     char gateway_id[CODEC_ID_MAX + 1];
     uint64_t last_recv_us, last_send_us, last_hello_us;
-    size_t max_frame; /* largest frame accepted */
+    uint64_t reopen_due_us; /* the connection dropped: reopen the sockets
+                               then unless it is back before (0: none due) */
+    uint64_t reopens;       /* times the sockets were reopened */
+    void *zctx;
+    unsigned generation; /* of the sockets, for the monitor's address */
+    link_config cfg;
 } exec_link;
 
-/* Creates the sockets on zctx and connects to endpoint. max_frame bounds a
- * received frame (ZMQ_MAXMSGSIZE and decoding); heartbeat_ms and liveness
- * also set ZeroMQ's own connection heartbeat, so a peer that vanished
- * without closing the TCP connection is noticed and reconnected. Returns
- * NULL with err set (an endpoint ZeroMQ cannot parse, out of memory). */
-exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
+/* Creates the sockets on zctx and connects to endpoint. Returns NULL with
+ * err set (an endpoint ZeroMQ cannot parse, out of memory). */
+exec_link *link_new(void *zctx, const char *endpoint, unsigned index, const link_config *cfg,
+                    char *err, size_t errlen);
+
+/* Replaces the sockets with new ones, connected to the same endpoint, and
+ * closes the old ones (what they still held is dropped). ZeroMQ does not
+ * reconnect a connection that failed on a protocol error (a frame over
+ * ZMQ_MAXMSGSIZE, a malformed ZMTP frame): the socket would stay without a
+ * connection for good. Resets connected, hello_queued and reopen_due_us;
+ * the caller re-registers the new sockets with its poller (their pointers
+ * changed). Returns 0, or -1 with err set (the old sockets are kept). */
+int link_reopen(exec_link *l, char *err, size_t errlen);
 
 /* Closes the sockets, frees l and sets *l to NULL. */
 void link_destroy(exec_link **l);

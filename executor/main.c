@@ -10,6 +10,7 @@
 #include "flags.h"
 #include "log.h"
 #include "signals.h"
+#include "wire.h"
 #include "worker.h"
 
 static const char usage[] =
@@ -105,7 +106,7 @@ int main(int argc, char **argv)
     char self_exe[4096] = "";
     char *id = NULL, *log_level = strdup("info"), *config = NULL;
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
-    long long drain_timeout = 30000;
+    long long drain_timeout = 30000, max_frame = 0, max_pending = -1;
     executor_queue *queues = NULL;
     size_t nqueues = 0;
     int rc = 2;
@@ -139,8 +140,20 @@ int main(int argc, char **argv)
          &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before a gateway counts as silent (default 3)",
          flag_set_int, &liveness, 1, 1000, 0},
-        {"max-payload", "BYTES", "largest job payload and result; match the gateway's (default 1M)",
+        {"max-payload", "BYTES",
+         "largest job payload and result, told to the gateways in Hello: they send no larger "
+         "job; a larger one is answered 413 payload_too_large (default 1M)",
          flag_set_size, &max_payload, 0, 256LL << 20, 0},
+        {"max-frame", "BYTES",
+         "largest frame read from a gateway; a Job over --max-payload but within it is answered "
+         "payload_too_large, a larger frame makes ZeroMQ drop the connection, which is then "
+         "reopened (default the larger of 2 x --max-payload and --max-payload + 64M)",
+         flag_set_size, &max_frame, 0, 1LL << 30, 0},
+        {"max-pending", "N",
+         "jobs per queue held beyond its pool size, waiting for a worker; past it a Job is "
+         "answered 503 queue_full at once (default: the pool size x the number of --connect "
+         "gateways)",
+         flag_set_int, &max_pending, 0, 1000000, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
          &log_level, 0, 0, 0},
         {"drain-timeout", "MS",
@@ -194,6 +207,17 @@ int main(int argc, char **argv)
     if (!codec_id_valid(id, CODEC_ID_MAX)) {
         fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n", id,
                 CODEC_ID_MAX);
+        goto out;
+    }
+    if (max_frame == 0) {
+        max_frame = 2 * max_payload;
+        if (max_frame < max_payload + (64LL << 20))
+            max_frame = max_payload + (64LL << 20);
+    } else if (max_frame < max_payload + WIRE_FRAME_SLACK) {
+        fprintf(stderr,
+                PROG ": --max-frame %lld: at least --max-payload + %d (%lld) is needed to "
+                     "read a Job of --max-payload\n",
+                max_frame, WIRE_FRAME_SLACK, max_payload + WIRE_FRAME_SLACK);
         goto out;
     }
     if (connect.count == 0)
@@ -276,6 +300,8 @@ int main(int argc, char **argv)
         .heartbeat_ms = (unsigned)heartbeat_ms,
         .liveness = (unsigned)liveness,
         .max_payload = (size_t)max_payload,
+        .max_frame = (size_t)max_frame,
+        .max_pending = (long)max_pending,
         .ready_fd = (int)ready_fd,
         .drain_timeout_ms = (unsigned)drain_timeout,
         .plugins = plugins.items,

@@ -1,7 +1,7 @@
 /* dispatch.c -- see dispatch.h. */
 #include "dispatch.h"
 
-gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
+gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function, size_t len)
 {
     gw_executor *best = NULL;
     uint32_t best_free = 0;
@@ -18,7 +18,7 @@ gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function)
         if (free_slots < best_free ||
             (free_slots == best_free && best && e->jobs_sent >= best->jobs_sent))
             continue;
-        if (!slot_offers(s, function))
+        if (!executor_accepts(e, len) || !slot_offers(s, function))
             continue;
         best = e;
         best_free = free_slots;
@@ -31,7 +31,7 @@ int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg)
     int sent = 0;
     gw_job *job;
     while ((job = queue_peek(q)) != NULL) {
-        gw_executor *e = dispatch_pick(f, q, job->function);
+        gw_executor *e = dispatch_pick(f, q, job->function, job->payload_len);
         if (!e)
             break;
         queue_remove(q, job);

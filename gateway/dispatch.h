@@ -16,14 +16,16 @@
  * executors if the sender marked e dead (fleet_mark_dead), or stops. */
 typedef int (*dispatch_send_fn)(gw_executor *e, gw_job *job, void *arg);
 
-/* The executor to run a job of function on q now, or NULL if none has a free
- * slot (or none that has one offers the function). */
-gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function);
+/* The executor to run a job of function with a payload of len bytes on q
+ * now, or NULL if none has a free slot (or none that has one offers the
+ * function and takes that payload: Hello.max_payload). */
+gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function, size_t len);
 
 /* Sends waiting jobs of q, head first, while an executor has credit. Each
  * sent job is RUNNING on its executor, counted busy on the slot, the queue
- * and the executor. Stops at the first job nobody can take now. Returns the
- * number of jobs sent. */
+ * and the executor. Stops at the first job nobody can take now (FIFO: a
+ * payload only some executors take waits for one of them, and the jobs
+ * behind it wait too). Returns the number of jobs sent. */
 int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg);
 
 /* Gives back the credit of a job that left its executor (Result, loss):

@@ -52,11 +52,34 @@ int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function)
     return 0;
 }
 
+uint64_t fleet_queue_max_payload(fleet *f, const gw_queue *q)
+{
+    if (!q->executors)
+        return 0;
+    uint64_t all = f->max_payload ? f->max_payload : UINT64_MAX;
+    if (q->limited < q->executors)
+        return all;
+    uint64_t max = 0;
+    for (const exec_slot *s = q->serving; s; s = s->qnext) {
+        uint64_t m = s->executor->max_payload ? s->executor->max_payload : all;
+        if (m > max)
+            max = m;
+    }
+    return max;
+}
+
+/* True if e takes smaller payloads than the gateway. */
+static int executor_limited(const fleet *f, const gw_executor *e)
+{
+    return e->max_payload && (!f->max_payload || e->max_payload < f->max_payload);
+}
+
 /* Adds e's slots to their queues' totals and serving lists. */
-static void executor_link_slots(gw_executor *e)
+static void executor_link_slots(fleet *f, gw_executor *e)
 {
     if (e->linked)
         return;
+    int limited = executor_limited(f, e);
     for (size_t i = 0; i < e->nslots; i++) {
         exec_slot *s = &e->slots[i];
         gw_queue *q = s->queue;
@@ -64,15 +87,17 @@ static void executor_link_slots(gw_executor *e)
         q->busy += s->busy;
         q->executors++;
         DL_APPEND2(q->serving, s, qprev, qnext);
+        q->limited += (uint32_t)limited;
     }
     e->linked = 1;
 }
 
 /* Takes e's slots out of their queues' totals and serving lists. */
-static void executor_unlink_slots(gw_executor *e)
+static void executor_unlink_slots(fleet *f, gw_executor *e)
 {
     if (!e->linked)
         return;
+    int limited = executor_limited(f, e);
     for (size_t i = 0; i < e->nslots; i++) {
         exec_slot *s = &e->slots[i];
         gw_queue *q = s->queue;
@@ -80,16 +105,16 @@ static void executor_unlink_slots(gw_executor *e)
         q->busy -= s->busy;
         q->executors--;
         DL_DELETE2(q->serving, s, qprev, qnext);
+        q->limited -= (uint32_t)limited;
     }
     e->linked = 0;
 }
 
 void fleet_drain(fleet *f, gw_executor *e)
 {
-    (void)f;
     if (e->draining)
         return;
-    executor_unlink_slots(e);
+    executor_unlink_slots(f, e);
     for (size_t i = 0; i < e->nslots; i++)
         e->slots[i].size = 0; /* no credit: dispatch_pick passes it over */
     e->draining = 1;
@@ -203,7 +228,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
             if (old)
                 slots[i].busy = old->busy;
         }
-        executor_unlink_slots(e);
+        executor_unlink_slots(f, e);
         executor_free_decl(e);
         was_draining = e->draining;
         e->draining = 0;
@@ -223,8 +248,9 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     e->nfunctions = nfunctions;
     e->heartbeat_ms = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
     e->liveness = hello->liveness ? hello->liveness : default_liveness;
+    e->max_payload = hello->max_payload;
     e->last_recv_us = now_us;
-    executor_link_slots(e);
+    executor_link_slots(f, e);
     if (was_draining)
         fleet_drain(f, e); /* a drain is for good: a Hello does not end it */
     return e;
@@ -238,7 +264,7 @@ void fleet_mark_dead(fleet *f, gw_executor *e, const char *why, int clean)
 {
     if (e->dead)
         return;
-    executor_unlink_slots(e);
+    executor_unlink_slots(f, e);
     HASH_DEL(f->by_rid, e);
     f->count--;
     e->dead = 1;

@@ -42,6 +42,8 @@ typedef struct gw_executor {
     size_t nslots;
     size_t nfunctions; /* over all its queues, for logs */
     uint32_t heartbeat_ms, liveness;
+    uint64_t max_payload; /* the largest job payload it takes (Hello); 0: unknown,
+                             taken as the gateway's --max-payload */
     uint64_t last_recv_us, last_send_us;
     size_t inflight;    /* jobs sent, not yet answered by a Result */
     uint64_t jobs_sent; /* ever; dispatch's tie-break */
@@ -55,9 +57,11 @@ typedef struct gw_executor {
 } gw_executor;
 
 typedef struct fleet {
-    gw_executor *by_rid; /* uthash head: live executors */
-    size_t count;        /* live executors */
-    gw_executor *dead;   /* marked dead, not yet reaped */
+    gw_executor *by_rid;  /* uthash head: live executors */
+    size_t count;         /* live executors */
+    gw_executor *dead;    /* marked dead, not yet reaped */
+    uint64_t max_payload; /* the gateway's --max-payload (0: none): an executor
+                             that takes less counts in its queues' `limited` */
 } fleet;
 
 /* What one Hello may ask of the gateway (fleet_check_hello). */
@@ -79,6 +83,12 @@ int fleet_check_hello(fleet *f, const queue_table *qt, const wire_rid *rid,
                       const Offload__Hello *hello, const fleet_limits *lim,
                       uint32_t default_heartbeat_ms, uint32_t default_liveness, const char **what,
                       char *msg, size_t msglen);
+
+/* True if e takes a job with a payload of len bytes. */
+static inline int executor_accepts(const gw_executor *e, size_t len)
+{
+    return !e->max_payload || len <= e->max_payload;
+}
 
 /* The live executor at rid, or NULL. */
 gw_executor *fleet_find(fleet *f, const wire_rid *rid);
@@ -127,5 +137,11 @@ const char *fleet_queue_kind(fleet *f, const gw_queue *q);
 
 /* True if some live executor serving q offers the function. */
 int fleet_queue_offers(fleet *f, const gw_queue *q, const char *function);
+
+/* The largest payload some live executor serving q takes (Hello's
+ * max_payload): f->max_payload when one takes all the gateway takes
+ * (q->limited < q->executors, O(1)); else the largest of their limits (a
+ * walk over the fleet). 0 when no executor serves q. */
+uint64_t fleet_queue_max_payload(fleet *f, const gw_queue *q);
 
 #endif

@@ -247,6 +247,7 @@ int gateway_queues(gateway *gw, queue_info **out, size_t *count)
         o->failed = q->failed;
         o->timeouts = q->timeouts;
         o->rejected = q->rejected;
+        o->max_payload = fleet_queue_max_payload(&gw->executors.fleet, q);
     }
     *out = v;
     *count = n;
@@ -275,6 +276,7 @@ char *gateway_queues_json(gateway *gw)
         json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
         json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
         json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
+        json_object_set_new(o, "max_payload", json_integer((json_int_t)q->max_payload));
         json_array_append_new(list, o);
     }
     free(qs);
@@ -411,6 +413,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                        .max_functions = (size_t)cfg->max_functions,
                        .max_silence_ms = (uint64_t)cfg->max_silence_ms};
     executors_set_limits(&gw->executors, &fl);
+    gw->executors.fleet.max_payload = (uint64_t)cfg->max_payload;
     clients_init(&gw->clients, gw, &gw->loop.timers, gw_send_client, gw);
     gw->clients.max_clients = (size_t)cfg->max_clients;
 

@@ -135,6 +135,8 @@ typedef struct queue_info {
     const char *kind; /* its executors' pools: "threads", "processes", "mixed",
                          or NULL (none) */
     uint64_t waiting, submitted, completed, failed, timeouts, rejected;
+    uint64_t max_payload; /* the largest payload one of its executors takes
+                             (Hello.max_payload, at most --max-payload); 0: none */
 } queue_info;
 
 /* A copy of every queue's numbers: *out (malloc'd, the caller frees it)

@@ -58,6 +58,24 @@ static void job_abandon(jobs *js, gw_job *job)
     js->ops.cancel(job->executor, job, js->ops.arg);
 }
 
+/* True (with msg set) when no live executor of q takes a payload of len
+ * bytes, though some serve q. O(1) unless one of them takes less than the
+ * gateway (fleet_queue_max_payload). */
+static int jobs_over_executors(jobs *js, gw_queue *q, size_t len, char *msg, size_t msglen)
+{
+    if (!q->limited || !q->executors)
+        return 0;
+    uint64_t max = fleet_queue_max_payload(js->fleet, q);
+    if (len <= max)
+        return 0;
+    snprintf(msg, msglen,
+             "payload of %zu bytes is over the limit of every executor of queue '%s': the "
+             "largest takes %llu bytes (their --max-payload)",
+             len, q->name, (unsigned long long)max);
+    stats_inc(js->stats, STAT_jobs_over_executor_limit);
+    return 1;
+}
+
 static void job_deadline(gw_timer *t, void *arg)
 {
     gw_job *job = arg;
@@ -73,6 +91,10 @@ static void job_deadline(gw_timer *t, void *arg)
                      "offload-executor --queue %s=threads:N",
                      q->name, q->name);
             job_answer_error(job, OFFLOAD__CODE__CODE_NO_EXECUTOR, msg, now);
+        } else if (jobs_over_executors(js, q, job->payload_len, msg, sizeof(msg))) {
+            /* The executors that took it left while it waited. */
+            q->failed++;
+            job_answer_error(job, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, now);
         } else {
             snprintf(msg, sizeof(msg),
                      "deadline passed after %llu ms waiting in queue '%s' (%u slots, all busy)",
@@ -128,7 +150,19 @@ static int jobs_send(gw_executor *e, gw_job *job, void *arg)
 
 void jobs_dispatch(jobs *js, gw_queue *q)
 {
-    dispatch_queue(js->fleet, q, jobs_send, js);
+    char msg[256];
+    for (;;) {
+        dispatch_queue(js->fleet, q, jobs_send, js);
+        /* A head no executor left can take would block the queue until its
+         * deadline: answer it now. Only where some executor takes less than
+         * the gateway (q->limited). */
+        gw_job *head = q->limited ? queue_peek(q) : NULL;
+        if (!head || !jobs_over_executors(js, q, head->payload_len, msg, sizeof(msg)))
+            return;
+        q->failed++;
+        job_answer_error(head, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, clock_now_us());
+        job_end(js, head);
+    }
 }
 
 void jobs_dispatch_all(jobs *js)
@@ -178,6 +212,8 @@ static int jobs_check(jobs *js, const job_request *r, gw_queue *q, char *err, si
                  r->len, lim->max_payload);
         return OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE;
     }
+    if (jobs_over_executors(js, q, r->len, err, errlen))
+        return OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE;
     if (r->timeout_ms > lim->max_timeout_ms) {
         snprintf(err, errlen, "timeout of %u ms is over the limit of %lld (--max-timeout-ms)",
                  r->timeout_ms, lim->max_timeout_ms);

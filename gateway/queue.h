@@ -90,6 +90,8 @@ struct gw_queue {
     uint32_t refs;             /* jobs and executor slots pointing here */
     int pinned;                /* named by --route or --queue: never freed */
     struct queue_table *table; /* its table, for the last unref */
+    uint32_t limited;          /* of those, ones taking smaller payloads than the gateway
+                                  (Hello.max_payload): only then are sizes compared */
     uint64_t submitted, completed, failed, timeouts, rejected;
     long long max_waiting;     /* -1: the gateway's --max-waiting */
     double rate;               /* jobs finished per second, smoothed */

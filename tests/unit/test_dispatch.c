@@ -185,6 +185,45 @@ static void test_least_busy_first(void)
     queue_table_free(&qt);
 }
 
+/* A job goes only to an executor that takes its payload (Hello's
+ * max_payload, 0: any), even when another has more free slots; with none
+ * free that takes it, it waits, and the queue behind it too (FIFO). */
+static void test_payload_limits(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *small = add_executor(&f, &qt, 1, "io", 4, "sleep");
+    gw_executor *any = add_executor(&f, &qt, 2, "io", 1, "sleep");
+    small->max_payload = 100;
+    gw_queue *q = queue_find(&qt, "io");
+    uint8_t *p1 = malloc(200), *p2 = malloc(200), *p3 = malloc(50);
+    gw_job *big1 = job_new(1, q, "sleep", &p1, 200, 0, 1000000);
+    gw_job *big2 = job_new(2, q, "sleep", &p2, 200, 0, 1000000);
+    gw_job *little = job_new(3, q, "sleep", &p3, 50, 0, 1000000);
+    CU_ASSERT_PTR_EQUAL(dispatch_pick(&f, q, "sleep", 200), any);
+    CU_ASSERT_PTR_EQUAL(dispatch_pick(&f, q, "sleep", 100), small); /* more free slots */
+    queue_push(q, big1);
+    queue_push(q, big2);
+    queue_push(q, little);
+    /* big1 to the one that takes it; big2 waits for it, little behind. */
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_PTR_EQUAL(log.to[0], any);
+    CU_ASSERT_EQUAL(q->waiting, 2);
+    CU_ASSERT_PTR_NULL(dispatch_pick(&f, q, "sleep", 200));
+    dispatch_release(big1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2);
+    CU_ASSERT_PTR_EQUAL(log.to[1], any);
+    CU_ASSERT_PTR_EQUAL(log.to[2], small);
+    dispatch_release(big2);
+    dispatch_release(little);
+    job_free(big1);
+    job_free(big2);
+    job_free(little);
+    fleet_free(&f);
+    queue_table_free(&qt);
+}
+
 /* Functions are per queue: one executor offering resize on cpu only does
  * not offer it on io, and a job for it there is not sent. */
 static void test_functions_per_queue(void)
@@ -391,6 +430,7 @@ UNIT_SUITE(dispatch, {"draining executor", test_drain},
            {"fifo order and removal", test_fifo_order},
            {"credit limits jobs in flight", test_credit_limits_inflight},
            {"least busy executor first", test_least_busy_first},
+           {"payloads go to executors that take them", test_payload_limits},
            {"function offers and failed sends", test_function_and_failed_send},
            {"functions are per queue", test_functions_per_queue},
            {"re-registration and removal", test_reregister_and_remove})

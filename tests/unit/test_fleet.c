@@ -228,8 +228,8 @@ static void test_dispatch_ignores_other_queues(void)
         serving++;
     }
     CU_ASSERT_EQUAL(serving, 1);
-    CU_ASSERT_PTR_EQUAL(dispatch_pick(&f, q, "fn0"), real);
-    CU_ASSERT_PTR_NULL(dispatch_pick(&f, q, "nosuch"));
+    CU_ASSERT_PTR_EQUAL(dispatch_pick(&f, q, "fn0", 0), real);
+    CU_ASSERT_PTR_NULL(dispatch_pick(&f, q, "nosuch", 0));
     CU_ASSERT_TRUE(fleet_queue_offers(&f, q, "fn0"));
     CU_ASSERT_STRING_EQUAL(fleet_queue_kind(&f, q), "threads");
 

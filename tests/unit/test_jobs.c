@@ -31,6 +31,7 @@ typedef struct harness {
 
 static harness H;
 static uint32_t hello_heartbeat_ms;
+static uint64_t hello_max_payload;
 static int saved_log_level;
 
 static int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
@@ -55,6 +56,7 @@ static void harness_init(void)
 {
     memset(&H, 0, sizeof(H));
     hello_heartbeat_ms = 0;
+    hello_max_payload = 0;
     saved_log_level = log_level_current;
     log_level_current = LOG_ERROR; /* the losses below are meant */
     gateway *gw = &H.gw;
@@ -108,6 +110,7 @@ static void hello(uint8_t b, int two_queues, uint32_t size)
     h.n_queues = two_queues ? 2 : 1;
     h.queues = decls;
     h.heartbeat_ms = hello_heartbeat_ms;
+    h.max_payload = hello_max_payload;
     codec_envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
     env.hello = &h;
@@ -148,6 +151,17 @@ static void on_done(gw_job *job, const job_outcome *out, void *arg)
     H.last = *out;
     H.last.payload = NULL;
     H.last.message = NULL;
+}
+
+static int submit_len(const char *queue, const char *function, size_t len, gw_job **job)
+{
+    char err[256];
+    job_request r = {.queue = queue,
+                     .function = function,
+                     .payload = calloc(1, len + 1),
+                     .len = len,
+                     .retries = -1};
+    return gateway_submit(&H.gw, &r, on_done, NULL, job, err, sizeof(err));
 }
 
 static int submit(const char *queue, const char *function, uint32_t timeout_ms, int retries,
@@ -493,6 +507,55 @@ static void test_oversized_result(void)
     harness_close();
 }
 
+/* Executors that take smaller payloads than the gateway (Hello's
+ * max_payload): a job none of them takes is refused at once; one that
+ * some take waits for them; one whose executors all left is answered
+ * payload_too_large at the next dispatch, not at its deadline. */
+static void test_executor_payload_limits(void)
+{
+    harness_init();
+    H.gw.executors.fleet.max_payload = 1024; /* the gateway's, as gateway.c sets it */
+    hello_max_payload = 100;
+    hello(1, 0, 1);
+    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(q->limited, 1);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 100);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit_len("a", "echo", 200, &job), OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE);
+    CU_ASSERT_EQUAL(stat(STAT_jobs_over_executor_limit), 1);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 0);
+    CU_ASSERT_EQUAL(submit_len("a", "echo", 100, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+
+    /* An executor at the gateway's limit (2), then one that did not say (3). */
+    hello_max_payload = 1024;
+    hello(2, 0, 1);
+    CU_ASSERT_EQUAL(q->limited, 1);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 1024);
+    CU_ASSERT_EQUAL(submit_len("a", "echo", 200, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+    /* Both busy: a large one waits; 1's free slot does not take it. */
+    CU_ASSERT_EQUAL(submit_len("a", "echo", 300, &job), OFFLOAD__CODE__CODE_OK);
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "ok");
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 1);
+    CU_ASSERT_EQUAL(q->waiting, 1);
+    /* 2 leaves: nobody left takes it, so it is answered now. */
+    int answers = H.answers;
+    goodbye(2);
+    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(q->limited, 1);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 100);
+    jobs_dispatch(&H.gw.jobs, q);
+    CU_ASSERT_EQUAL(H.answers, answers + 2); /* 2's job (lost) and the large one */
+    CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE);
+    CU_ASSERT_EQUAL(q->waiting, 0);
+    hello_max_payload = 0;
+    hello(3, 0, 1);
+    CU_ASSERT_EQUAL(q->limited, 1);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 1024);
+    harness_close();
+}
+
 /* A draining executor that says Hello again stays drained. */
 static void test_drain_survives_hello(void)
 {
@@ -650,4 +713,5 @@ UNIT_SUITE(jobs, {"submit, dispatch, result", test_life}, {"refusals", test_refu
            {"clients front answers every submit", test_clients_answer},
            {"a result over --max-payload is not passed on", test_oversized_result},
            {"a drain survives a second Hello", test_drain_survives_hello},
+           {"executors' payload limits", test_executor_payload_limits},
            {"the tick follows the shortest heartbeat", test_tick_follows_shortest_heartbeat})

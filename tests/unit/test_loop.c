@@ -147,7 +147,65 @@ static void test_signal(void)
     pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
 
+typedef struct swap_probe {
+    loop *l;
+    void *current, *next; /* the socket polled now, and its replacement */
+    char got[2][8];
+    int n;
+} swap_probe;
+
+static void on_swap_source(void *arg)
+{
+    swap_probe *p = arg;
+    char buf[8] = "";
+    if (zmq_recv(p->current, buf, sizeof(buf) - 1, ZMQ_DONTWAIT) < 0 || p->n >= 2)
+        return;
+    memcpy(p->got[p->n++], buf, sizeof(buf));
+    if (p->n == 1) {
+        /* Reopened, as an executor's link does: poll the new socket from now. */
+        CU_ASSERT_EQUAL(loop_replace_socket(p->l, p->current, p->next), 0);
+        p->current = p->next;
+    } else {
+        loop_stop(p->l);
+    }
+}
+
+/* A source whose socket is replaced from its own callback is polled on the
+ * new socket from the next turn; the old one is no longer polled. */
+static void test_replace_socket(void)
+{
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    void *ctx = zmq_ctx_new();
+    void *a_rx = zmq_socket(ctx, ZMQ_PAIR), *a_tx = zmq_socket(ctx, ZMQ_PAIR);
+    void *b_rx = zmq_socket(ctx, ZMQ_PAIR), *b_tx = zmq_socket(ctx, ZMQ_PAIR);
+    CU_ASSERT_EQUAL_FATAL(zmq_bind(a_rx, "inproc://loop-a"), 0);
+    CU_ASSERT_EQUAL_FATAL(zmq_connect(a_tx, "inproc://loop-a"), 0);
+    CU_ASSERT_EQUAL_FATAL(zmq_bind(b_rx, "inproc://loop-b"), 0);
+    CU_ASSERT_EQUAL_FATAL(zmq_connect(b_tx, "inproc://loop-b"), 0);
+    swap_probe p = {.l = &l, .current = a_rx, .next = b_rx};
+    CU_ASSERT_EQUAL(loop_add_socket(&l, a_rx, on_swap_source, &p), 0);
+    CU_ASSERT_EQUAL(loop_replace_socket(&l, b_tx, a_tx), -1); /* not a source */
+    CU_ASSERT_EQUAL(zmq_send(a_tx, "a1", 2, 0), 2);
+    CU_ASSERT_EQUAL(zmq_send(a_tx, "a2", 2, 0), 2); /* left unread on the old socket */
+    CU_ASSERT_EQUAL(zmq_send(b_tx, "b1", 2, 0), 2);
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    CU_ASSERT_EQUAL(p.n, 2);
+    CU_ASSERT_STRING_EQUAL(p.got[0], "a1");
+    CU_ASSERT_STRING_EQUAL(p.got[1], "b1");
+    char buf[8] = "";
+    CU_ASSERT_EQUAL(zmq_recv(a_rx, buf, sizeof(buf), ZMQ_DONTWAIT), 2);
+    zmq_close(a_rx);
+    zmq_close(a_tx);
+    zmq_close(b_rx);
+    zmq_close(b_tx);
+    zmq_ctx_term(ctx);
+    loop_close(&l);
+}
+
 UNIT_SUITE(loop, {"sources run in the order added, then the hooks", test_sources_in_order},
+           {"a source's socket replaced from its callback", test_replace_socket},
            {"a timer wakes the poll", test_timer_wakes},
            {"the before-poll hook may stop the loop", test_before_poll_stops},
            {"SIGTERM through the signalfd", test_signal})
