@@ -88,6 +88,7 @@ typedef struct exec_stats {
 
 struct executor {
     const executor_config *cfg;
+    int refused; /* a gateway refused us for good: executor_run fails */
     void *zctx;
     function_registry *functions; /* built-ins and plugins */
     plugin **plugins;             /* cfg->nplugins */
@@ -424,6 +425,18 @@ static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w
     }
 }
 
+static void exec_stop(executor *x, const char *reason);
+
+/* A gateway will never take us as we are: say why, and stop (non-zero). */
+static void exec_refused(executor *x, exec_link *l, const char *event, const char *why)
+{
+    log_error("event=%s gateway=%s message=\"%s\" action=stop", event, l->endpoint, why);
+    fprintf(stderr, "offload-executor: %s: %s\n", l->endpoint, why);
+    x->refused = 1;
+    if (!x->loop.stopping)
+        exec_stop(x, "refused by a gateway");
+}
+
 static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
 {
     const char *message = r->message ? r->message : "";
@@ -451,6 +464,12 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
     case OFFLOAD__REFUSE_REASON__REFUSE_INVALID:
         log_error("event=refused gateway=%s reason=invalid message=\"%s\"", l->endpoint, message);
         l->hello_backoff = 1;
+        break;
+    case OFFLOAD__REFUSE_REASON__REFUSE_FORBIDDEN:
+        /* Our key may not serve a queue we declare: sending the same Hello
+         * again gets the same answer. */
+        exec_unregister(l);
+        exec_refused(x, l, "forbidden", message);
         break;
     default:
         log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint, (int)r->reason,
@@ -523,6 +542,16 @@ static void exec_link_events(executor *x, exec_link *l)
 {
     int ev;
     while ((ev = link_event(l)) != 0) {
+        if (ev == LINK_EV_AUTH) {
+            /* Before the first Welcome: a setup error (keys), fail at
+             * start. After one: the gateway changed its keys; keep trying. */
+            if (!l->welcomed)
+                exec_refused(x, l, "auth_failed", l->auth_error);
+            else
+                log_error("event=auth_failed gateway=%s message=\"%s\" action=retry", l->endpoint,
+                          l->auth_error);
+            continue;
+        }
         if (ev == LINK_EV_DOWN) {
             log_warn("event=gateway_disconnected gateway=%s gateway_id=%s", l->endpoint,
                      l->gateway_id);
@@ -627,6 +656,10 @@ static void exec_on_signal(int signo, void *arg)
     executor *x = arg;
     const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     char reason[64];
+    if (signo == SIGHUP) {
+        log_info("event=signal signal=SIGHUP action=ignored");
+        return;
+    }
     if (x->loop.stopping)
         return;
     if (x->draining || !x->cfg->drain_timeout_ms) {
@@ -706,7 +739,7 @@ int executor_run(executor *x)
              (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
              (unsigned long long)x->stats.frames_unexpected,
              (unsigned long long)x->stats.send_failures);
-    return rc < 0 ? -EIO : 0;
+    return rc < 0 ? -EIO : x->refused ? -EPERM : 0;
 }
 
 /* ---- set-up -------------------------------------------------------------- */
@@ -932,8 +965,9 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     }
     size_t max_frame = cfg->max_payload + WIRE_FRAME_SLACK;
     for (size_t i = 0; i < cfg->nconnect; i++) {
+        link_curve curve = {cfg->curve_public, cfg->curve_secret, cfg->curve_server};
         x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame, cfg->heartbeat_ms,
-                               cfg->liveness, err, errlen);
+                               cfg->liveness, cfg->curve_secret ? &curve : NULL, err, errlen);
         if (!x->links[i])
             goto err;
         x->nlinks++;

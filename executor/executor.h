@@ -49,6 +49,9 @@ typedef struct executor_config {
     unsigned kill_grace_ms;   /* SIGTERM to SIGKILL of a worker process */
     unsigned thread_idle_ms;  /* an elastic pool's idle thread exits after this */
     unsigned worker_start_ms; /* a worker process's spawn to hello */
+    const char *curve_public; /* CURVE (Z85, keys.h): this executor's key pair and */
+    const char *curve_secret; /* the gateways' public key; all NULL: no CURVE */
+    const char *curve_server;
 } executor_config;
 
 /* Parses a --queue value: "NAME=threads:N", "NAME=threads:MIN-MAX" or
@@ -64,11 +67,12 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
  * and the signals reach the loop's signalfd. Returns NULL with err set. */
 executor *executor_new(const executor_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM. The first signal starts a drain:
- * every gateway is told (Drain) to send no new jobs, the jobs in flight run
- * to their end for up to drain_timeout_ms, then the executor says Goodbye.
- * A second signal, or a drain timeout of 0, says Goodbye at once (the
- * gateways then answer the jobs still running executor_lost, or retry
+/* Runs the loop until SIGINT or SIGTERM, or until a gateway refuses this
+ * executor for good: its CURVE key (before the first Welcome on that link)
+ * or a queue its key may not serve (Refuse FORBIDDEN); then -EPERM. The first signal starts a
+ * drain: every gateway is told (Drain) to send no new jobs, the jobs in flight run to their end for
+ * up to drain_timeout_ms, then the executor says Goodbye. A second signal, or a drain timeout of 0,
+ * says Goodbye at once (the gateways then answer the jobs still running executor_lost, or retry
  * them). Returns 0, or -errno if the loop cannot go on (a ZeroMQ failure). */
 int executor_run(executor *x);
 

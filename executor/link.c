@@ -19,7 +19,8 @@ static int link_setopt_int(void *s, int opt, int value)
 }
 
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen)
+                    unsigned heartbeat_ms, unsigned liveness, const link_curve *curve, char *err,
+                    size_t errlen)
 {
     exec_link *l = calloc(1, sizeof(*l));
     if (!l || !(l->endpoint = strdup(endpoint))) {
@@ -50,11 +51,18 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
         link_setopt_int(l->sock, ZMQ_HEARTBEAT_IVL, (int)heartbeat_ms) ||
         link_setopt_int(l->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
         goto zerr;
+    if (curve && (zmq_setsockopt(l->sock, ZMQ_CURVE_SERVERKEY, curve->server_key, 40) ||
+                  zmq_setsockopt(l->sock, ZMQ_CURVE_PUBLICKEY, curve->public_key, 40) ||
+                  zmq_setsockopt(l->sock, ZMQ_CURVE_SECRETKEY, curve->secret_key, 40)))
+        goto zerr;
 
     char addr[96];
     snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p", index, (void *)l);
-    if (zmq_socket_monitor(l->sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) !=
-        0)
+    if (zmq_socket_monitor(l->sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               (curve ? ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0)) != 0)
         goto zerr;
     l->monitor = zmq_socket(zctx, ZMQ_PAIR);
     if (!l->monitor || zmq_connect(l->monitor, addr) != 0)
@@ -125,10 +133,26 @@ int link_event(exec_link *l)
             zmq_msg_recv(&m, l->monitor, 0);
             zmq_msg_close(&m);
         }
-        if (n < 2)
+        if (n < 6)
             continue;
         uint16_t event;
+        uint32_t value;
         memcpy(&event, head, sizeof(event));
+        memcpy(&value, head + 2, sizeof(value));
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            snprintf(l->auth_error, sizeof(l->auth_error),
+                     "the gateway refused this executor's CURVE key (status %u): it is not in "
+                     "the gateway's --curve-allow directory",
+                     value);
+            return LINK_EV_AUTH;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            snprintf(l->auth_error, sizeof(l->auth_error),
+                     "the handshake with the gateway failed: is --curve-server the gateway's "
+                     "public key, and do both sides use CURVE (or neither)?");
+            return LINK_EV_AUTH;
+        }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             l->connected = 1;
             return LINK_EV_UP;

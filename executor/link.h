@@ -24,6 +24,7 @@ typedef enum link_state {
 /* Connection events reported by link_event. */
 #define LINK_EV_UP 1   /* ZMTP handshake done: a connection is usable */
 #define LINK_EV_DOWN 2 /* the connection dropped; ZeroMQ reconnects */
+#define LINK_EV_AUTH 3 /* the CURVE handshake failed; link_auth_error says how */
 
 typedef struct exec_link {
     void *owner;    /* the executor, for loop callbacks */
@@ -41,8 +42,14 @@ typedef struct exec_link {
     int welcomed;      /* at least one Welcome since start (--ready-fd) */
     char gateway_id[CODEC_ID_MAX + 1];
     uint64_t last_recv_us, last_send_us, last_hello_us;
-    size_t max_frame; /* largest frame accepted */
+    size_t max_frame;     /* largest frame accepted */
+    char auth_error[160]; /* after LINK_EV_AUTH: what failed, for a person */
 } exec_link;
+
+/* CURVE keys for link_new (Z85, keys.h); NULL for no CURVE. */
+typedef struct link_curve {
+    const char *public_key, *secret_key, *server_key;
+} link_curve;
 
 /* Creates the sockets on zctx and connects to endpoint. max_frame bounds a
  * received frame (ZMQ_MAXMSGSIZE and decoding); heartbeat_ms and liveness
@@ -50,7 +57,8 @@ typedef struct exec_link {
  * without closing the TCP connection is noticed and reconnected. Returns
  * NULL with err set (an endpoint ZeroMQ cannot parse, out of memory). */
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
+                    unsigned heartbeat_ms, unsigned liveness, const link_curve *curve, char *err,
+                    size_t errlen);
 
 /* Closes the sockets, frees l and sets *l to NULL. */
 void link_destroy(exec_link **l);
@@ -66,8 +74,9 @@ int link_send(exec_link *l, codec_envelope *env, uint64_t now_us);
 int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err, size_t errlen,
               uint64_t now_us);
 
-/* Reads monitor events until one that matters: returns LINK_EV_UP or
- * LINK_EV_DOWN (and updates l->connected), or 0 when none is waiting.
+/* Reads monitor events until one that matters: returns LINK_EV_UP,
+ * LINK_EV_DOWN (and updates l->connected) or LINK_EV_AUTH (l->auth_error
+ * set), or 0 when none is waiting.
  * Call it until it returns 0, so events are handled in order. */
 int link_event(exec_link *l);
 
