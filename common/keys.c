@@ -192,8 +192,8 @@ int keys_read(const char *path, int need_secret, keys_file *out, char *err, size
 static int keys_write(const char *path, const char *text, mode_t mode, int force, char *err,
                       size_t errlen)
 {
-    int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL),
-                  mode);
+    int fd =
+        open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW | (force ? O_TRUNC : O_EXCL), mode);
     if (fd < 0) {
         snprintf(err, errlen, "%s: cannot create: %s%s", path, strerror(errno),
                  errno == EEXIST ? " (use --force to replace it)" : "");
@@ -216,8 +216,7 @@ int keys_generate(const char *path, int force, char *err, size_t errlen)
     char pub[KEYS_Z85_LEN + 1], sec[KEYS_Z85_LEN + 1];
     char keypath[4096], pubpath[4096], text[256];
     if (!path || !*path || strlen(path) > sizeof(keypath) - 5) {
-        snprintf(err, errlen, "a key path of 1..%zu characters is required",
-                 sizeof(keypath) - 5);
+        snprintf(err, errlen, "a key path of 1..%zu characters is required", sizeof(keypath) - 5);
         return -1;
     }
     if (zmq_curve_keypair(pub, sec) != 0) {

@@ -36,8 +36,7 @@ static int zap_name_valid(const char *name, size_t len)
     if (len == 0 || len > ZAP_NAME_MAX || name[0] == '.')
         return 0;
     for (size_t i = 0; i < len; i++)
-        if (name[i] <= ' ' || name[i] > '~' || name[i] == '"' || name[i] == '\\' ||
-            name[i] == '=')
+        if (name[i] <= ' ' || name[i] > '~' || name[i] == '"' || name[i] == '\\' || name[i] == '=')
             return 0;
     return 1;
 }

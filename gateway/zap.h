@@ -41,8 +41,7 @@ typedef struct zap {
 
 /* Loads dir's *.pub files and binds the handler on zctx. Returns 0, or -1
  * with err naming the file and the fault (z then holds nothing). */
-int zap_start(zap *z, void *zctx, const char *dir, gateway_stats *stats, char *err,
-              size_t errlen);
+int zap_start(zap *z, void *zctx, const char *dir, gateway_stats *stats, char *err, size_t errlen);
 
 /* Reads the directory again. On any fault the previous allow-list stays
  * whole (logged: event=curve_allow_reload_failed). Returns 0 or -1. */
