@@ -11,16 +11,19 @@
 
 static void test_loopback(void)
 {
-    static const char *yes[] = {"tcp://127.0.0.1:5556", "tcp://127.0.0.1:*", "tcp://127.1.2.3:1",
-                                "tcp://localhost:5555", "tcp://LOCALHOST:1", "tcp://[::1]:5555",
-                                "tcp://::1:5555",       "ipc:///tmp/x.sock", "inproc://a",
-                                "ws://127.0.0.1:80",    "tcp://10.0.0.1;127.0.0.1:5"};
-    static const char *no[] = {"tcp://*:5556",          "tcp://0.0.0.0:5556",  "tcp://10.0.0.1:5556",
-                               "tcp://eth0:5556",       "tcp://example.com:1", "tcp://127.0.0:1",
-                               "tcp://127.0.0.1.5:1",   "tcp://127..0.1:1",    "tcp://127.0.0.1000:1",
-                               "tcp://127.0.0.1",       "tcp://[::]:5555",     "tcp://localhost.evil:1",
-                               "pgm://127.0.0.1:5",     "",                    "tcp://127.0.0.x:1",
-                               "tcp://1127.0.0.1:1"};
+    static const char *yes[] = {
+        "tcp://127.0.0.1:5556", "tcp://127.0.0.1:*",         "tcp://127.1.2.3:1",
+        "tcp://localhost:5555", "tcp://LOCALHOST:1",         "tcp://[::1]:5555",
+        "tcp://::1:5555",       "ipc:///tmp/x.sock",         "inproc://a",
+        "ws://127.0.0.1:80",    "tcp://10.0.0.1;127.0.0.1:5"};
+    static const char *no[] = {"tcp://*:5556",         "tcp://0.0.0.0:5556",
+                               "tcp://10.0.0.1:5556",  "tcp://eth0:5556",
+                               "tcp://example.com:1",  "tcp://127.0.0:1",
+                               "tcp://127.0.0.1.5:1",  "tcp://127..0.1:1",
+                               "tcp://127.0.0.1000:1", "tcp://127.0.0.1",
+                               "tcp://[::]:5555",      "tcp://localhost.evil:1",
+                               "pgm://127.0.0.1:5",    "",
+                               "tcp://127.0.0.x:1",    "tcp://1127.0.0.1:1"};
     for (size_t i = 0; i < sizeof(yes) / sizeof(yes[0]); i++) {
         if (!keys_endpoint_is_loopback(yes[i]))
             fprintf(stderr, "\nnot loopback: %s\n", yes[i]);
