@@ -66,7 +66,7 @@ $(shell mkdir -p $(BUILD) && echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' | cmp -s - 
     echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' >$(FLAGS_FILE))
 COMMON_O = $(BUILD)/obj/gen/offload.pb-c.o $(call obj,$(COMMON))
 # What liboffload holds: the client, the codec, framing and error names.
-LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c) \
+LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c common/keys.c) \
            $(BUILD)/obj/gen/offload.pb-c.o
 
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
@@ -150,7 +150,7 @@ $(BUILD)/install/offload.pc: Makefile client/include/offload.h
 
 # The CLI links liboffload, the one parser it needs and jansson (offload
 # queues): no libmicrohttpd or inih.
-$(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c) $(BUILD)/lib/liboffload.a
+$(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c common/keys.c) $(BUILD)/lib/liboffload.a
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(LIB_PKGS) jansson 2>/dev/null) \
 	    -pthread

@@ -8,6 +8,7 @@
 #include <jansson.h>
 
 #include "codec.h"
+#include "keys.h"
 #include "offload.h"
 #include "parse.h"
 
@@ -25,6 +26,8 @@ enum {
     EXIT_TIMEOUT = 6,    /* the deadline passed */
     EXIT_CANCELLED = 7,  /* cancelled */
     EXIT_PENDING = 8,    /* result: the detached job has not ended yet */
+    EXIT_AUTH = 9,       /* the CURVE handshake failed: the gateway refused our key, or
+                            --curve-server is not its key */
 };
 
 static const char usage[] =
@@ -38,17 +41,23 @@ static const char usage[] =
     "  queues                             the fleet's queues, as a table\n"
     "  bench QUEUE FUNCTION PAYLOAD       many jobs through the async API: throughput\n"
     "                                     and latency percentiles\n"
+    "  keygen [--force] PATH              write a CURVE key pair: PATH.key (secret,\n"
+    "                                     mode 0600) and PATH.pub\n"
     "\n"
     "Every command takes --gateway ENDPOINT (default $OFFLOAD_GATEWAY, else\n"
-    "tcp://127.0.0.1:5555). PAYLOAD is the argument, or stdin when it is '-'.\n"
+    "tcp://127.0.0.1:5555), and for a gateway with CURVE on --curve-key PATH.key\n"
+    "--curve-server GATEWAY.pub (default $OFFLOAD_CURVE_KEY, $OFFLOAD_CURVE_SERVER).\n"
+    "PAYLOAD is the argument, or stdin when it is '-'.\n"
     "\n"
     "exit status: 0 ok; 1 the job failed; 2 usage; 3 the gateway did not answer;\n"
     "4 refused (bad request, unknown queue, function or job, payload too large);\n"
     "5 busy, retry later (queue full, no executor); 6 timeout; 7 cancelled;\n"
-    "8 (result) not ended yet.\n";
+    "8 (result) not ended yet; 9 the gateway refused our CURVE key (or\n"
+    "--curve-server is not its key).\n";
 
 typedef struct cli {
     const char *cmd, *gateway, *key;
+    const char *curve_key, *curve_server;
     offload_call_options opts;
     long long wait_ms, concurrency, requests;
     int wait, json;
@@ -140,7 +149,9 @@ static void cmd_help(const char *cmd)
     for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
         if (!strcmp(help[i].cmd, cmd)) {
             printf("%s\n%s", help[i].text,
-                   "--gateway ENDPOINT: default $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.\n");
+                   "--gateway ENDPOINT: default $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.\n"
+                   "--curve-key PATH.key --curve-server GATEWAY.pub: CURVE keys for a gateway\n"
+                   "with --curve-key (default $OFFLOAD_CURVE_KEY, $OFFLOAD_CURVE_SERVER).\n");
             return;
         }
     printf("%s", usage);
@@ -168,6 +179,10 @@ static int cli_parse(cli *cl, int argc, char **argv, int want_min, int want_max)
             return 1;
         } else if (!strcmp(a, "--gateway") && more) {
             cl->gateway = argv[++i];
+        } else if (!strcmp(a, "--curve-key") && more) {
+            cl->curve_key = argv[++i];
+        } else if (!strcmp(a, "--curve-server") && more) {
+            cl->curve_server = argv[++i];
         } else if (!strcmp(a, "--timeout-ms") && more) {
             if (number(a, argv[++i], 1, CODEC_MS_MAX, &v) < 0)
                 return -1;
@@ -213,10 +228,13 @@ static int cli_parse(cli *cl, int argc, char **argv, int want_min, int want_max)
 
 static offload_client *cli_connect(const cli *cl)
 {
-    offload_options o = {.endpoint = cl->gateway};
+    offload_options o = {
+        .endpoint = cl->gateway, .curve_key = cl->curve_key, .curve_server = cl->curve_server};
     offload_client *c = offload_connect_with(&o);
     if (!c || offload_err(c)) {
         fprintf(stderr, PROG ": %s\n", c ? offload_errstr(c) : "out of memory");
+        if (c && offload_err(c) == OFFLOAD_ERR_ARGS)
+            exit(EXIT_USAGE); /* a bad key file */
         offload_free(c);
         return NULL;
     }
@@ -247,7 +265,9 @@ static int cli_payload(const char *arg, char **payload, size_t *len)
 static int cli_transport(offload_client *c)
 {
     fprintf(stderr, PROG ": %s\n", offload_errstr(c));
-    return offload_err(c) == OFFLOAD_ERR_ARGS ? EXIT_USAGE : EXIT_NO_GATEWAY;
+    return offload_err(c) == OFFLOAD_ERR_ARGS   ? EXIT_USAGE
+           : offload_err(c) == OFFLOAD_ERR_AUTH ? EXIT_AUTH
+                                                : EXIT_NO_GATEWAY;
 }
 
 /* Prints an outcome as call does; returns the exit status. */
@@ -527,6 +547,46 @@ out:
     return status;
 }
 
+/* offload keygen [--force] PATH */
+static int cmd_keygen(int argc, char **argv)
+{
+    const char *path = NULL;
+    int force = 0;
+    for (int i = 0; i < argc; i++) {
+        if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+            printf("usage: offload keygen [--force] PATH\n"
+                   "Writes a new CURVE key pair: PATH.key (public and secret key, mode 0600)\n"
+                   "and PATH.pub (the public key). An existing file is not replaced unless\n"
+                   "--force. Put a peer's PATH.pub in the gateway's --curve-allow directory to\n"
+                   "admit it (README.md, Security).\n");
+            return EXIT_OK_;
+        }
+        if (!strcmp(argv[i], "--force"))
+            force = 1;
+        else if (argv[i][0] == '-' && argv[i][1]) {
+            fprintf(stderr, PROG " keygen: unknown flag '%s' (see offload keygen --help)\n",
+                    argv[i]);
+            return EXIT_USAGE;
+        } else if (!path)
+            path = argv[i];
+        else {
+            fprintf(stderr, PROG " keygen: one PATH only (see offload keygen --help)\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!path) {
+        fprintf(stderr, PROG " keygen: missing PATH (see offload keygen --help)\n");
+        return EXIT_USAGE;
+    }
+    char err[512];
+    if (keys_generate(path, force, err, sizeof(err)) < 0) {
+        fprintf(stderr, PROG " keygen: %s\n", err);
+        return EXIT_FAILED;
+    }
+    printf("wrote %s.key (secret, mode 0600) and %s.pub\n", path, path);
+    return EXIT_OK_;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h")) {
@@ -537,6 +597,8 @@ int main(int argc, char **argv)
         printf("offload %s\n", OFFLOAD_VERSION);
         return EXIT_OK_;
     }
+    if (!strcmp(argv[1], "keygen"))
+        return cmd_keygen(argc - 2, argv + 2);
     static const struct {
         const char *name;
         int min, max;

@@ -14,6 +14,7 @@
 #include "clock.h"
 #include "codec.h"
 #include "errors.h"
+#include "keys.h"
 #include "requests.h"
 #include "wire.h"
 
@@ -25,9 +26,14 @@
 #define OFFLOAD_DEFAULT_WAIT_MS 60000
 #define OFFLOAD_CLOSE_LINGER_MS 200 /* for the Cancels offload_free sends */
 #define OFFLOAD_RECV_BATCH 1024     /* replies read per dispatch turn */
+#define OFFLOAD_AUTH_POLL_MS 100    /* with CURVE, before a handshake succeeded */
 
 typedef struct client_priv {
     void *zctx, *sock;
+    void *monitor;          /* with CURVE: PAIR receiving sock's handshake events */
+    int handshaken;         /* a handshake succeeded on the connection */
+    int curve;              /* CURVE keys were given */
+    char auth_err[128];     /* the last handshake failure (fits errstr) */
     int grace_ms, lease_ms; /* lease_ms 0: none */
     request_table requests;
     uint64_t last_send_ms;
@@ -90,6 +96,120 @@ offload_client *offload_connect(const char *endpoint)
     return offload_connect_with(&o);
 }
 
+static int client_monitor(offload_client *c);
+
+/* Makes the socket a CURVE client when keys are given (options, else the
+ * environment), with a monitor for the handshake's outcome. Returns 0, or
+ * -1 with c->err set. */
+static int client_curve(offload_client *c, const offload_options *opts)
+{
+    client_priv *p = c->priv;
+    const char *key = opts && opts->curve_key ? opts->curve_key : getenv("OFFLOAD_CURVE_KEY");
+    const char *server =
+        opts && opts->curve_server ? opts->curve_server : getenv("OFFLOAD_CURVE_SERVER");
+    if (key && !*key)
+        key = NULL;
+    if (server && !*server)
+        server = NULL;
+    p->curve = key || server;
+    if (!p->curve)
+        return client_monitor(c);
+    if (!key || !server) {
+        client_set_err(c, OFFLOAD_ERR_ARGS,
+                       "CURVE needs both keys: curve_key (PATH.key) and curve_server (the "
+                       "gateway's PATH.pub)");
+        return -1;
+    }
+    keys_file mine, theirs;
+    char err[sizeof(c->errstr)];
+    if (keys_read(key, 1, &mine, err, sizeof(err)) < 0 ||
+        keys_read(server, 0, &theirs, err, sizeof(err)) < 0) {
+        client_set_err(c, OFFLOAD_ERR_ARGS, "%s", err);
+        return -1;
+    }
+    int rc = zmq_setsockopt(p->sock, ZMQ_CURVE_SERVERKEY, theirs.public_key, KEYS_Z85_LEN) ||
+             zmq_setsockopt(p->sock, ZMQ_CURVE_PUBLICKEY, mine.public_key, KEYS_Z85_LEN) ||
+             zmq_setsockopt(p->sock, ZMQ_CURVE_SECRETKEY, mine.secret_key, KEYS_Z85_LEN);
+    memset(&mine, 0, sizeof(mine));
+    if (rc != 0) {
+        client_set_err(c, OFFLOAD_ERR_IO, "CURVE: %s (is libzmq built with CURVE?)",
+                       zmq_strerror(errno));
+        return -1;
+    }
+    return client_monitor(c);
+}
+
+/* A monitor of the socket's handshakes, so a gateway that refuses us ends
+ * our requests at once instead of at their deadline. Returns 0 or -1. */
+static int client_monitor(offload_client *c)
+{
+    client_priv *p = c->priv;
+    char addr[64];
+    int zero = 0;
+    snprintf(addr, sizeof(addr), "inproc://offload-client-%p", (void *)c);
+    if (zmq_socket_monitor(p->sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+        !(p->monitor = zmq_socket(p->zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(p->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
+        zmq_connect(p->monitor, addr) != 0) {
+        client_set_err(c, OFFLOAD_ERR_IO, "ZeroMQ monitor: %s", zmq_strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* Reads the monitor's handshake events. Returns -1 (with p->auth_err set)
+ * when a handshake failed since the last call, else 0. */
+static int client_handshake_events(client_priv *p)
+{
+    int failed = 0;
+    while (p->monitor) {
+        uint8_t head[6];
+        int n = zmq_recv(p->monitor, head, sizeof(head), ZMQ_DONTWAIT);
+        if (n < 0)
+            break;
+        int more = 0;
+        size_t sz = sizeof(more);
+        while (zmq_getsockopt(p->monitor, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, p->monitor, 0);
+            zmq_msg_close(&m);
+        }
+        if (n < 6)
+            continue;
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, head, sizeof(event));
+        memcpy(&value, head + 2, sizeof(value));
+        if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+            p->handshaken = 1;
+            failed = 0;
+            continue;
+        }
+        if (!p->curve && event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+            continue; /* without CURVE: a connection that broke early; retried */
+        p->handshaken = 0;
+        failed = 1;
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH)
+            snprintf(p->auth_err, sizeof(p->auth_err),
+                     "the gateway refused this client's CURVE key (%u): it is not in the "
+                     "gateway's --curve-allow directory",
+                     value);
+        else if (p->curve)
+            snprintf(p->auth_err, sizeof(p->auth_err), "%s",
+                     "the CURVE handshake with the gateway failed: wrong curve_server key, or "
+                     "a gateway without CURVE");
+        else
+            snprintf(p->auth_err, sizeof(p->auth_err), "%s",
+                     "the handshake with the gateway failed: it may require CURVE keys "
+                     "(curve_key, curve_server)");
+    }
+    return failed ? -1 : 0;
+}
+
 offload_client *offload_connect_with(const offload_options *opts)
 {
     offload_client *c = calloc(1, sizeof(*c));
@@ -120,6 +240,8 @@ offload_client *offload_connect_with(const offload_options *opts)
         return c;
     }
     zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof(zero));
+    if (client_curve(c, opts) < 0)
+        return c;
     if (zmq_connect(p->sock, endpoint) != 0)
         client_set_err(c, OFFLOAD_ERR_IO, "cannot connect to '%s': %s", endpoint,
                        zmq_strerror(errno));
@@ -357,6 +479,10 @@ int offload_timeout_ms(offload_client *c)
         (events & ZMQ_POLLIN))
         return 0;
     uint64_t now = clock_now_ms(), due = requests_next_due(&p->requests);
+    /* The monitor has no fd in the caller's poll set: until a handshake
+     * succeeded, come back soon to see whether it failed. */
+    if (p->monitor && !p->handshaken && due > now + OFFLOAD_AUTH_POLL_MS)
+        due = now + OFFLOAD_AUTH_POLL_MS;
     if (p->lease_ms) {
         uint64_t beat = p->last_send_ms + (uint64_t)p->lease_ms / 3;
         if (beat < due)
@@ -434,6 +560,15 @@ int offload_dispatch(offload_client *c, int timeout_ms)
     int ran = 0;
     uint64_t start = clock_now_ms();
     for (;;) {
+        if (client_handshake_events(p) < 0) {
+            /* Every request ends now: none can reach a gateway that
+             * refuses us. ZeroMQ retries; later submits may go through. */
+            client_set_err(c, OFFLOAD_ERR_AUTH, "%s", p->auth_err);
+            request *q;
+            while ((q = requests_take_any(&p->requests)) != NULL)
+                client_end(c, q, NULL, OFFLOAD_NO_REPLY, p->auth_err);
+            return -1;
+        }
         int rc = client_read(c);
         if (rc < 0)
             return -1;
@@ -448,8 +583,8 @@ int offload_dispatch(offload_client *c, int timeout_ms)
         long wait = offload_timeout_ms(c);
         if (timeout_ms > 0 && (wait < 0 || (uint64_t)wait > start + timeout_ms - now))
             wait = (long)(start + (uint64_t)timeout_ms - now);
-        zmq_pollitem_t item = {p->sock, 0, ZMQ_POLLIN, 0};
-        if (zmq_poll(&item, 1, wait) < 0 && errno != EINTR) {
+        zmq_pollitem_t items[2] = {{p->sock, 0, ZMQ_POLLIN, 0}, {p->monitor, 0, ZMQ_POLLIN, 0}};
+        if (zmq_poll(items, p->monitor ? 2 : 1, wait) < 0 && errno != EINTR) {
             client_set_err(c, OFFLOAD_ERR_IO, "poll: %s", zmq_strerror(errno));
             return -1;
         }
@@ -504,7 +639,8 @@ static int client_wait_sync(offload_client *c, call_slot *slot, uint64_t id, off
         return -1;
     }
     if (slot->res->code == OFFLOAD_NO_REPLY) {
-        client_set_err(c, OFFLOAD_ERR_TIMEOUT, "%s", slot->res->message);
+        client_set_err(c, c->err == OFFLOAD_ERR_AUTH ? OFFLOAD_ERR_AUTH : OFFLOAD_ERR_TIMEOUT, "%s",
+                       slot->res->message);
         offload_result_free(slot->res);
         return -1;
     }
@@ -623,6 +759,8 @@ void offload_free(offload_client *c)
         while ((q = requests_take_any(&p->requests)) != NULL)
             client_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled: the client was freed");
         requests_close(&p->requests);
+        if (p->monitor)
+            zmq_close(p->monitor);
         if (p->sock)
             zmq_close(p->sock);
         if (p->zctx)

@@ -7,10 +7,11 @@
 
 #include <signal.h>
 
-/* Fills set with SIGINT and SIGTERM. */
+/* Fills set with SIGINT, SIGTERM and SIGHUP (the gateway re-reads its
+ * allow-lists on SIGHUP; the executor ignores it). */
 void signals_stop_set(sigset_t *set);
 
-/* Blocks SIGINT and SIGTERM in the calling thread and ignores SIGPIPE (a
+/* Blocks SIGINT, SIGTERM and SIGHUP in the calling thread and ignores SIGPIPE (a
  * peer that hangs up is seen as an error on the write). Call from main
  * before any thread exists. */
 void signals_block(void);

@@ -105,6 +105,7 @@ typedef struct exec_stats {
 
 struct executor {
     const executor_config *cfg;
+    int refused; /* a gateway refused us for good: executor_run fails */
     void *zctx;
     function_registry *functions; /* built-ins and plugins */
     plugin **plugins;             /* cfg->nplugins */
@@ -124,7 +125,6 @@ struct executor {
     Offload__QueueDecl *decls;
     Offload__QueueDecl **decl_ptrs;
     exec_stats stats;
-    int refused; /* a gateway refused us for good (REFUSE_LIMIT): exit 1 */
 };
 
 /* A flood of bad input is logged in a few lines a second; exec_stats still
@@ -485,6 +485,17 @@ static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w
 
 static void exec_stop(executor *x, const char *reason);
 
+/* A gateway will never take us as we are: say why, and stop (non-zero). */
+static void exec_refused(executor *x, exec_link *l, const char *reason, const char *why)
+{
+    log_error("event=refused gateway=%s reason=%s message=\"%s\" action=exit", l->endpoint, reason,
+              why);
+    fprintf(stderr, "offload-executor: %s: %s\n", l->endpoint, why);
+    x->refused = 1;
+    if (!x->loop.stopping)
+        exec_stop(x, "refused by a gateway");
+}
+
 static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
 {
     const char *message = r->message ? r->message : "";
@@ -521,17 +532,18 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
         exec_unregister(l);
         l->hello_backoff = 1;
         if (strstr(message, "--max-silence-ms") || strstr(message, "--max-functions")) {
-            log_error("event=refused gateway=%s reason=limit message=\"%s\" action=exit",
-                      l->endpoint, message);
-            if (!x->refused && !x->loop.stopping) {
-                x->refused = 1;
-                exec_stop(x, "refused by a gateway's limit");
-            }
+            exec_refused(x, l, "limit", message);
         } else if (exec_log_allowed()) {
             log_error("event=refused gateway=%s reason=limit message=\"%s\" "
                       "action=\"retrying every %u ms\"",
                       l->endpoint, message, x->cfg->heartbeat_ms * x->cfg->liveness);
         }
+        break;
+    case OFFLOAD__REFUSE_REASON__REFUSE_FORBIDDEN:
+        /* Our key may not serve a queue we declare: sending the same Hello
+         * again gets the same answer. */
+        exec_unregister(l);
+        exec_refused(x, l, "forbidden", message);
         break;
     default:
         log_warn("event=refused gateway=%s reason=%d message=\"%s\"", l->endpoint, (int)r->reason,
@@ -604,6 +616,16 @@ static void exec_link_events(executor *x, exec_link *l)
 {
     int ev;
     while ((ev = link_event(l)) != 0) {
+        if (ev == LINK_EV_AUTH) {
+            /* Before the first Welcome: a setup error (keys), fail at
+             * start. After one: the gateway changed its keys; keep trying. */
+            if (!l->welcomed)
+                exec_refused(x, l, "auth", l->auth_error);
+            else
+                log_error("event=auth_failed gateway=%s message=\"%s\" action=retry", l->endpoint,
+                          l->auth_error);
+            continue;
+        }
         if (ev == LINK_EV_DOWN) {
             log_warn("event=gateway_disconnected gateway=%s gateway_id=%s", l->endpoint,
                      l->gateway_id);
@@ -735,6 +757,10 @@ static void exec_on_signal(int signo, void *arg)
     executor *x = arg;
     const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     char reason[64];
+    if (signo == SIGHUP) {
+        log_info("event=signal signal=SIGHUP action=ignored");
+        return;
+    }
     if (x->loop.stopping)
         return;
     if (x->draining || !x->cfg->drain_timeout_ms) {
@@ -1063,6 +1089,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
         .heartbeat_ms = cfg->heartbeat_ms,
         .liveness = cfg->liveness,
         .rcvhwm = hwm < WIRE_HWM ? (int)hwm : WIRE_HWM,
+        .curve = {cfg->curve_public, cfg->curve_secret, cfg->curve_server},
     };
     for (size_t i = 0; i < cfg->nconnect; i++) {
         x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, &lc, err, errlen);

@@ -56,6 +56,9 @@ typedef struct executor_config {
     unsigned kill_grace_ms;   /* SIGTERM to SIGKILL of a worker process */
     unsigned thread_idle_ms;  /* an elastic pool's idle thread exits after this */
     unsigned worker_start_ms; /* a worker process's spawn to hello */
+    const char *curve_public; /* CURVE (Z85, keys.h): this executor's key pair and */
+    const char *curve_secret; /* the gateways' public key; all NULL: no CURVE */
+    const char *curve_server;
 } executor_config;
 
 /* Parses a --queue value: "NAME=threads:N", "NAME=threads:MIN-MAX" or
@@ -76,12 +79,14 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen);
  * to their end for up to drain_timeout_ms, then the executor says Goodbye.
  * A second signal, or a drain timeout of 0, says Goodbye at once (the
  * gateways then answer the jobs still running executor_lost, or retry
- * them). A gateway's Refuse(REFUSE_LIMIT) naming --max-silence-ms or
- * --max-functions (our configuration is over its bound: asking again
- * cannot help) stops the executor the same way, at once; one naming another
- * bound (--max-executors, --max-queues: others may leave) is asked again
- * every heartbeat x liveness. Returns 0, -EPERM when a gateway refused us
- * for good, or -errno if the loop cannot go on (a ZeroMQ failure). */
+ * them). A gateway that refuses this executor for good stops it the same
+ * way, at once: its CURVE key (before the first Welcome on that link), a
+ * queue its key may not serve (Refuse FORBIDDEN), or a Refuse(REFUSE_LIMIT)
+ * naming --max-silence-ms or --max-functions (our configuration is over its
+ * bound: asking again cannot help); one naming another bound
+ * (--max-executors, --max-queues: others may leave) is asked again every
+ * heartbeat x liveness. Returns 0, -EPERM when a gateway refused us for
+ * good, or -errno if the loop cannot go on (a ZeroMQ failure). */
 int executor_run(executor *x);
 
 /* Stops the pools (running jobs are cancelled, see pool_destroy), closes

@@ -54,11 +54,20 @@ static int link_open(exec_link *l, void **sock_out, void **monitor_out, char *er
         link_setopt_int(sock, ZMQ_HEARTBEAT_IVL, (int)c->heartbeat_ms) ||
         link_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
         goto zerr;
+    const link_curve *cv = &c->curve;
+    if (cv->secret_key && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, cv->server_key, 40) ||
+                           zmq_setsockopt(sock, ZMQ_CURVE_PUBLICKEY, cv->public_key, 40) ||
+                           zmq_setsockopt(sock, ZMQ_CURVE_SECRETKEY, cv->secret_key, 40)))
+        goto zerr;
 
     char addr[96];
     snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p-%u", l->index, (void *)l,
              l->generation++);
-    if (zmq_socket_monitor(sock, addr, ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED) != 0)
+    if (zmq_socket_monitor(sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                               (cv->secret_key ? ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0)) != 0)
         goto zerr;
     monitor = zmq_socket(l->zctx, ZMQ_PAIR);
     if (!monitor || zmq_connect(monitor, addr) != 0)
@@ -162,10 +171,26 @@ int link_event(exec_link *l)
             zmq_msg_recv(&m, l->monitor, 0);
             zmq_msg_close(&m);
         }
-        if (n < 2)
+        if (n < 6)
             continue;
         uint16_t event;
+        uint32_t value;
         memcpy(&event, head, sizeof(event));
+        memcpy(&value, head + 2, sizeof(value));
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+            snprintf(l->auth_error, sizeof(l->auth_error),
+                     "the gateway refused this executor's CURVE key (status %u): it is not in "
+                     "the gateway's --curve-allow directory",
+                     value);
+            return LINK_EV_AUTH;
+        }
+        if (event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+            event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+            snprintf(l->auth_error, sizeof(l->auth_error),
+                     "the handshake with the gateway failed: is --curve-server the gateway's "
+                     "public key, and do both sides use CURVE (or neither)?");
+            return LINK_EV_AUTH;
+        }
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             l->connected = 1;
             return LINK_EV_UP;

@@ -22,7 +22,13 @@ typedef enum link_state {
 } link_state;
 
 /* Connection events reported by link_event. */
-#define LINK_EV_UP 1 /* ZMTP handshake done: a connection is usable */
+/* CURVE keys (Z85, keys.h); they must outlive the link. */
+typedef struct link_curve {
+    const char *public_key, *secret_key, *server_key;
+} link_curve;
+
+#define LINK_EV_UP 1   /* ZMTP handshake done: a connection is usable */
+#define LINK_EV_AUTH 3 /* the CURVE handshake failed; link_auth_error says how */
 #define LINK_EV_DOWN                                                                               \
     2 /* the connection dropped; ZeroMQ reconnects, except                                         \
          after a protocol error: see link_reopen */
@@ -35,8 +41,9 @@ typedef struct link_config {
                               heartbeat, so a peer that vanished without
                               closing the TCP connection is noticed */
     unsigned liveness;
-    int rcvhwm; /* messages ZeroMQ reads ahead of the loop; past it, it stops
-                   reading the connection (TCP pushes back on the gateway) */
+    int rcvhwm;       /* messages ZeroMQ reads ahead of the loop; past it, it stops
+                         reading the connection (TCP pushes back on the gateway) */
+    link_curve curve; /* all NULL: no CURVE */
 } link_config;
 
 typedef struct exec_link {
@@ -61,6 +68,7 @@ typedef struct exec_link {
     void *zctx;
     unsigned generation; /* of the sockets, for the monitor's address */
     link_config cfg;
+    char auth_error[160]; /* after LINK_EV_AUTH: what failed, for a person */
 } exec_link;
 
 /* Creates the sockets on zctx and connects to endpoint. Returns NULL with
@@ -91,8 +99,9 @@ int link_send(exec_link *l, codec_envelope *env, uint64_t now_us);
 int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *err, size_t errlen,
               uint64_t now_us);
 
-/* Reads monitor events until one that matters: returns LINK_EV_UP or
- * LINK_EV_DOWN (and updates l->connected), or 0 when none is waiting.
+/* Reads monitor events until one that matters: returns LINK_EV_UP,
+ * LINK_EV_DOWN (and updates l->connected) or LINK_EV_AUTH (l->auth_error
+ * set), or 0 when none is waiting.
  * Call it until it returns 0, so events are handled in order. */
 int link_event(exec_link *l);
 

@@ -8,6 +8,7 @@
 #include "codec.h"
 #include "executor.h"
 #include "flags.h"
+#include "keys.h"
 #include "log.h"
 #include "signals.h"
 #include "wire.h"
@@ -105,6 +106,8 @@ int main(int argc, char **argv)
     long long kill_grace = 1000, thread_idle = 10000, worker_start = 10000;
     char self_exe[4096] = "";
     char *id = NULL, *log_level = strdup("info"), *config = NULL;
+    char *curve_key = NULL, *curve_server = NULL;
+    keys_file mine = {0}, gateway_key = {0};
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
     long long drain_timeout = 30000, max_frame = 0, max_pending = -1;
     executor_queue *queues = NULL;
@@ -187,6 +190,12 @@ int main(int argc, char **argv)
         {"worker-start-timeout", "MS",
          "a worker process must announce its functions within MS of its start (default 10000)",
          flag_set_int, &worker_start, 1, 600000, 0},
+        {"curve-key", "PATH.key",
+         "this executor's CURVE key pair (offload keygen), for gateways with --curve-key; "
+         "with --curve-server",
+         flag_set_string, &curve_key, 0, 0, 0},
+        {"curve-server", "PATH.pub", "the gateway's public key (its --curve-key's .pub)",
+         flag_set_string, &curve_server, 0, 0, 0},
         {"ready-fd", "FD",
          "once every gateway has answered Welcome, write 'ready' to FD and close it "
          "(default none)",
@@ -286,6 +295,16 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": %s\n", err);
         goto out;
     }
+    if (!curve_key != !curve_server) {
+        fprintf(stderr, PROG ": --curve-key and --curve-server go together: give both (the "
+                             "gateway uses CURVE) or neither\n");
+        goto out;
+    }
+    if (curve_key && (keys_read(curve_key, 1, &mine, err, sizeof(err)) < 0 ||
+                      keys_read(curve_server, 0, &gateway_key, err, sizeof(err)) < 0)) {
+        fprintf(stderr, PROG ": %s\n", err);
+        goto out;
+    }
     ssize_t sl = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
     self_exe[sl > 0 ? sl : 0] = '\0';
 
@@ -310,6 +329,9 @@ int main(int argc, char **argv)
         .kill_grace_ms = (unsigned)kill_grace,
         .thread_idle_ms = (unsigned)thread_idle,
         .worker_start_ms = (unsigned)worker_start,
+        .curve_public = curve_key ? mine.public_key : NULL,
+        .curve_secret = curve_key ? mine.secret_key : NULL,
+        .curve_server = curve_key ? gateway_key.public_key : NULL,
     };
     executor *x = executor_new(&cfg, err, sizeof(err));
     if (!x) {
@@ -330,5 +352,8 @@ out:
     free(id);
     free(log_level);
     free(config);
+    free(curve_key);
+    free(curve_server);
+    memset(&mine, 0, sizeof(mine));
     return rc;
 }

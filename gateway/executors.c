@@ -6,6 +6,7 @@
 
 #include "clock.h"
 #include "log.h"
+#include "zap.h"
 
 /* A flood of unexpected messages is logged in a few lines a second; the
  * counters still count every one. */
@@ -72,19 +73,56 @@ void executors_send_cancel(gw_executor *e, gw_job *job, void *arg)
     executors_send(x, e, &env);
 }
 
+/* With CURVE: may the key of the peer at rid (its User-Id) serve every
+ * queue hello declares? Returns 1, or 0 with why set. */
+static int executors_key_allows(const executors *x, const wire_rid *rid,
+                                const Offload__Hello *hello, char *why, size_t whylen)
+{
+    if (!x->zap)
+        return 1;
+    const zap_key *k = zap_find_name(x->zap, rid->user);
+    if (!k) {
+        snprintf(why, whylen,
+                 "this executor's key ('%s') is no longer in the gateway's --curve-allow "
+                 "directory",
+                 rid->user);
+        return 0;
+    }
+    for (size_t i = 0; i < hello->n_queues; i++)
+        if (!zap_key_allows(k, hello->queues[i]->name)) {
+            snprintf(why, whylen,
+                     "this executor's key ('%s') may not serve queue '%s' (its .pub file allows "
+                     "queues = %s)",
+                     k->name, hello->queues[i]->name, k->queues);
+            return 0;
+        }
+    return 1;
+}
+
 static void executors_on_hello(executors *x, const wire_rid *rid, const Offload__Hello *hello)
 {
     uint64_t now = clock_now_us();
+    char why[KEYS_QUEUES_MAX + 256];
+    if (!executors_key_allows(x, rid, hello, why, sizeof(why))) {
+        stats_inc(x->stats, STAT_hellos_forbidden);
+        log_warn("event=hello_refused executor=%s user=%s reason=forbidden message=\"%s\"",
+                 hello->executor_id, rid->user, why);
+        gw_executor *old = fleet_find(&x->fleet, rid);
+        if (old) /* a re-registration that now declares a forbidden queue */
+            fleet_mark_dead(&x->fleet, old, "forbidden", 0);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_FORBIDDEN, why);
+        return;
+    }
     int known = fleet_find(&x->fleet, rid) != NULL;
     const char *what = "";
-    char why[CODEC_MESSAGE_MAX / 4];
+    char over[CODEC_MESSAGE_MAX / 4];
     if (fleet_check_hello(&x->fleet, x->queues, rid, hello, &x->limits, x->default_heartbeat_ms,
-                          x->default_liveness, &what, why, sizeof(why)) < 0) {
+                          x->default_liveness, &what, over, sizeof(over)) < 0) {
         stats_inc(x->stats, STAT_hello_refused_limit);
         if (executors_log_allowed())
             log_warn("event=hello_refused executor=%s reason=limit limit=%s message=\"%s\"",
-                     hello->executor_id, what, why);
-        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_LIMIT, why);
+                     hello->executor_id, what, over);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_LIMIT, over);
         return;
     }
     gw_executor *e = fleet_register(&x->fleet, x->queues, rid, hello, x->default_heartbeat_ms,
@@ -118,6 +156,27 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     /* Dispatch may mark e dead; it stays allocated until the reap. */
     for (size_t i = 0; i < e->nslots; i++)
         jobs_dispatch(x->jobs, e->slots[i].queue);
+}
+
+void executors_recheck(executors *x)
+{
+    gw_executor *e, *tmp;
+    if (!x->zap)
+        return;
+    HASH_ITER(hh, x->fleet.by_rid, e, tmp)
+    {
+        const zap_key *k = zap_find_name(x->zap, e->rid.user);
+        const char *queue = NULL;
+        for (size_t i = 0; k && i < e->nslots && !queue; i++)
+            if (!zap_key_allows(k, e->slots[i].queue->name))
+                queue = e->slots[i].queue->name;
+        if (k && !queue)
+            continue;
+        log_warn("event=executor_revoked executor=%s user=%s reason=\"%s%s\"", e->id, e->rid.user,
+                 k ? "its key may no longer serve queue " : "its key left --curve-allow",
+                 queue ? queue : "");
+        fleet_mark_dead(&x->fleet, e, "key_revoked", 0);
+    }
 }
 
 /* A message from a peer that is not (or no longer) registered. */

@@ -34,8 +34,10 @@ typedef struct executors {
     const char *gateway_id;        /* sent in Welcome */
     uint32_t default_heartbeat_ms; /* for executors whose Hello sets none */
     uint32_t default_liveness;
-    fleet_limits limits; /* what a Hello may ask; see executors_set_limits */
-    gw_timer tick;       /* heartbeats and liveness */
+    fleet_limits limits;   /* what a Hello may ask; see executors_set_limits */
+    gw_timer tick;         /* heartbeats and liveness */
+    const struct zap *zap; /* with CURVE: the allow-list whose queues = lines
+                              restrict executor keys; NULL: no CURVE */
 } executors;
 
 /* Sets up the protocol over the gateway's queues, jobs, timers and
@@ -66,6 +68,11 @@ void executors_reap(executors *x);
  * Cancel. arg is the executors table. */
 int executors_send_job(gw_executor *e, gw_job *job, void *arg);
 void executors_send_cancel(gw_executor *e, gw_job *job, void *arg);
+
+/* The allow-list changed (SIGHUP): marks dead every executor whose key is
+ * no longer listed or may no longer serve a queue it declared. Its next
+ * message gets Refuse(UNKNOWN), its next Hello Refuse(FORBIDDEN). */
+void executors_recheck(executors *x);
 
 /* Says Goodbye to every live executor (the gateway is stopping). */
 void executors_goodbye(executors *x, const char *reason);

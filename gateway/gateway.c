@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -126,8 +127,8 @@ static void gw_read_clients(void *arg)
     gw_read(gw, gw->client_sock, "clients", gw_on_client_msg, &gw->clients);
 }
 
-static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boundlen, char *err,
-                     size_t errlen)
+static void *gw_bind(gateway *gw, const char *endpoint, const char *name, char *bound,
+                     size_t boundlen, char *err, size_t errlen)
 {
     void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
     int one = 1, zero = 0, hwm = WIRE_HWM;
@@ -139,6 +140,13 @@ static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boun
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
         zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)))
+        goto err;
+    /* A CURVE server: every peer proves its key, which the ZAP handler
+     * (zap.c) checks; the ZAP domain names the socket in its logs. */
+    if (gw->curve_secret[0] &&
+        (zmq_setsockopt(s, ZMQ_CURVE_SERVER, &one, sizeof(one)) ||
+         zmq_setsockopt(s, ZMQ_CURVE_SECRETKEY, gw->curve_secret, KEYS_Z85_LEN) ||
+         zmq_setsockopt(s, ZMQ_ZAP_DOMAIN, name, strlen(name))))
         goto err;
     if (zmq_bind(s, endpoint) != 0)
         goto err;
@@ -296,6 +304,116 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->counters = gw->stats;
 }
 
+/* ---- CURVE ------------------------------------------------------------ */
+
+/* Loads --curve-key and starts the ZAP handler over --curve-allow, before
+ * the sockets are bound (they need the key; a CURVE server needs the
+ * handler in place before the first peer connects). */
+static int gw_curve_start(gateway *gw, char *err, size_t errlen)
+{
+    const gateway_config *cfg = gw->cfg;
+    if (!cfg->curve_key && !cfg->curve_allow)
+        return 0;
+    if (!cfg->curve_key || !cfg->curve_allow) {
+        snprintf(err, errlen,
+                 "--curve-key and --curve-allow go together: give both (CURVE on) or neither");
+        return -1;
+    }
+    keys_file kf;
+    if (keys_read(cfg->curve_key, 1, &kf, err, errlen) < 0)
+        return -1;
+    memcpy(gw->curve_secret, kf.secret_key, sizeof(gw->curve_secret));
+    memset(&kf, 0, sizeof(kf));
+    if (zap_start(&gw->zap, gw->zctx, cfg->curve_allow, &gw->stats, err, errlen) < 0)
+        return -1;
+    gw->executors.zap = &gw->zap;
+    return 0;
+}
+
+/* A PAIR socket receiving sock's handshake failures, for the peers that
+ * fail before the ZAP handler sees a key (no CURVE, a wrong server key). */
+static void *gw_monitor(gateway *gw, void *sock, const char *name, char *err, size_t errlen)
+{
+    char addr[64];
+    snprintf(addr, sizeof(addr), "inproc://offload-gateway-monitor-%s", name);
+    void *m = NULL;
+    if (zmq_socket_monitor(sock, addr,
+                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
+        !(m = zmq_socket(gw->zctx, ZMQ_PAIR)) || zmq_connect(m, addr) != 0) {
+        snprintf(err, errlen, "ZeroMQ monitor for the %s socket: %s", name, zmq_strerror(errno));
+        if (m)
+            zmq_close(m);
+        return NULL;
+    }
+    return m;
+}
+
+static void gw_read_monitor(gateway *gw, void *m, const char *name)
+{
+    for (int i = 0; i < GW_RECV_BATCH; i++) {
+        uint8_t head[6];
+        char ep[128] = "";
+        int n = zmq_recv(m, head, sizeof(head), ZMQ_DONTWAIT);
+        if (n < 0)
+            return;
+        int more = 0;
+        size_t sz = sizeof(more);
+        if (zmq_getsockopt(m, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+            int k = zmq_recv(m, ep, sizeof(ep) - 1, 0);
+            ep[k > 0 ? (k < (int)sizeof(ep) ? k : (int)sizeof(ep) - 1) : 0] = '\0';
+        }
+        if (n < 6)
+            continue;
+        uint16_t event;
+        uint32_t value;
+        memcpy(&event, head, sizeof(event));
+        memcpy(&value, head + 2, sizeof(value));
+        stats_inc(&gw->stats, STAT_handshakes_failed);
+        if (log_limiter_allow(&gw_limiter, 5))
+            log_warn("event=handshake_failed socket=%s endpoint=%s reason=%s value=0x%x "
+                     "hint=\"a peer without CURVE keys, with another server key, or not "
+                     "speaking ZMTP\"",
+                     name, ep, event == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ? "protocol" : "io",
+                     value);
+    }
+}
+
+static void gw_read_exec_monitor(void *arg)
+{
+    gateway *gw = arg;
+    gw_read_monitor(gw, gw->exec_monitor, "executors");
+}
+
+static void gw_read_client_monitor(void *arg)
+{
+    gateway *gw = arg;
+    gw_read_monitor(gw, gw->client_monitor, "clients");
+}
+
+/* Unauthenticated sockets that other hosts can reach: say so loudly. */
+static void gw_warn_insecure(gateway *gw)
+{
+    if (gw->curve_secret[0])
+        return;
+    const char *eps[2] = {gw->cfg->executors, gw->cfg->clients};
+    const char *names[2] = {"executors", "clients"};
+    for (int i = 0; i < 2; i++)
+        if (!keys_endpoint_is_loopback(eps[i]))
+            log_warn("event=insecure socket=%s endpoint=%s warning=\"WITHOUT --curve-key and "
+                     "--curve-allow ANYONE WHO REACHES THIS ENDPOINT CAN %s; bind it to "
+                     "127.0.0.1 or turn CURVE on (README.md, Security)\"",
+                     names[i], eps[i],
+                     i == 0 ? "REGISTER AS AN EXECUTOR AND READ AND ANSWER EVERY JOB"
+                            : "SUBMIT JOBS");
+}
+
+void gateway_reload(gateway *gw)
+{
+    if (gw->zap.sock && zap_reload(&gw->zap) == 0)
+        executors_recheck(&gw->executors);
+}
+
 /* ---- drain and stop ------------------------------------------------- */
 
 static void gw_drain_deadline(gw_timer *t, void *arg)
@@ -314,6 +432,11 @@ static void gw_on_signal(int signo, void *arg)
 {
     gateway *gw = arg;
     const char *name = strsignal(signo);
+    if (signo == SIGHUP) {
+        log_info("event=signal signal=%s action=reload", name);
+        gateway_reload(gw);
+        return;
+    }
     if (gw->draining || !gw->cfg->drain_timeout_ms) {
         log_info("event=signal signal=%s action=stop", name);
         loop_stop(&gw->loop);
@@ -437,14 +560,21 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto err;
     }
-    gw->exec_sock =
-        gw_bind(gw, cfg->executors, gw->exec_endpoint, sizeof(gw->exec_endpoint), err, errlen);
+    if (gw_curve_start(gw, err, errlen) < 0)
+        goto err;
+    gw->exec_sock = gw_bind(gw, cfg->executors, "executors", gw->exec_endpoint,
+                            sizeof(gw->exec_endpoint), err, errlen);
     if (!gw->exec_sock)
         goto err;
-    gw->client_sock =
-        gw_bind(gw, cfg->clients, gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
+    gw->client_sock = gw_bind(gw, cfg->clients, "clients", gw->client_endpoint,
+                              sizeof(gw->client_endpoint), err, errlen);
     if (!gw->client_sock)
         goto err;
+    if (gw->curve_secret[0] &&
+        (!(gw->exec_monitor = gw_monitor(gw, gw->exec_sock, "executors", err, errlen)) ||
+         !(gw->client_monitor = gw_monitor(gw, gw->client_sock, "clients", err, errlen))))
+        goto err;
+    gw_warn_insecure(gw);
 
     http_config hc = {.listen = cfg->http,
                       .routes = &cfg->routes,
@@ -461,6 +591,11 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
 
     /* The order of a turn: see the file comment. */
     if (loop_add_socket(&gw->loop, gw->exec_sock, gw_read_executors, gw) < 0 ||
+        (gw->zap.sock && loop_add_socket(&gw->loop, gw->zap.sock, zap_on_readable, &gw->zap) < 0) ||
+        (gw->exec_monitor &&
+         loop_add_socket(&gw->loop, gw->exec_monitor, gw_read_exec_monitor, gw) < 0) ||
+        (gw->client_monitor &&
+         loop_add_socket(&gw->loop, gw->client_monitor, gw_read_client_monitor, gw) < 0) ||
         loop_add_socket(&gw->loop, gw->client_sock, gw_read_clients, gw) < 0 ||
         http_attach(gw->http, &gw->loop) < 0 || loop_on_turn(&gw->loop, gw_end_turn, gw) < 0) {
         snprintf(err, errlen, "too many loop sources");
@@ -506,7 +641,14 @@ void gateway_close(gateway *gw)
     }
     if (gw->client_sock)
         zmq_close(gw->client_sock);
+    if (gw->exec_monitor)
+        zmq_close(gw->exec_monitor);
+    if (gw->client_monitor)
+        zmq_close(gw->client_monitor);
+    zap_close(&gw->zap);
+    memset(gw->curve_secret, 0, sizeof(gw->curve_secret));
     if (gw->zctx)
         zmq_ctx_term(gw->zctx);
     gw->exec_sock = gw->client_sock = gw->zctx = NULL;
+    gw->exec_monitor = gw->client_monitor = NULL;
 }

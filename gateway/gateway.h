@@ -25,6 +25,7 @@
 #include "loop.h"
 #include "queue.h"
 #include "stats.h"
+#include "zap.h"
 
 typedef struct gateway_config {
     char *http;      /* HOST:PORT */
@@ -33,6 +34,8 @@ typedef struct gateway_config {
     char *id;        /* gateway id, for logs and Welcome */
     char *log_level;
     char *config;          /* the --config file (read by flags_parse) */
+    char *curve_key;       /* --curve-key PATH.key: both sockets are CURVE servers */
+    char *curve_allow;     /* --curve-allow DIR: the *.pub files admitted */
     flag_list routes;      /* --route values */
     flag_list queues;      /* --queue values: queues known from the start */
     long long max_payload; /* bytes */
@@ -64,8 +67,11 @@ typedef struct gateway {
     const gateway_config *cfg;
     loop loop;
     void *zctx;
-    void *exec_sock;   /* ROUTER, bound: executors connect */
-    void *client_sock; /* ROUTER, bound: liboffload callers connect */
+    void *exec_sock;                     /* ROUTER, bound: executors connect */
+    void *client_sock;                   /* ROUTER, bound: liboffload callers connect */
+    void *exec_monitor, *client_monitor; /* with CURVE: handshake failures */
+    char curve_secret[KEYS_Z85_LEN + 1]; /* "" without CURVE */
+    zap zap;                             /* the allow-list (with CURVE) */
     char exec_endpoint[256], client_endpoint[256], http_endpoint[128];
     queue_table queues;
     jobs jobs;
@@ -88,6 +94,11 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
  * finish for up to --drain-timeout, the rest are answered 503. Returns 0,
  * or -1 if the loop failed. */
 int gateway_run(gateway *gw);
+
+/* SIGHUP: reads the configuration that may change while running again:
+ * the --curve-allow directory (executors whose key was removed, or may no
+ * longer serve a queue they declared, are dropped). */
+void gateway_reload(gateway *gw);
 
 /* Answers every job left, says Goodbye to the executors, frees everything
  * gateway_init made. */

@@ -65,6 +65,14 @@ int main(int argc, char **argv)
          flag_set_string, &cfg.executors, 0, 0, 0},
         {"clients", "ENDPOINT", "ZeroMQ bind for liboffload callers (default tcp://*:5555)",
          flag_set_string, &cfg.clients, 0, 0, 0},
+        {"curve-key", "PATH.key",
+         "this gateway's CURVE key pair (offload keygen): both ZeroMQ sockets encrypt and "
+         "admit only the keys in --curve-allow; give both flags or neither",
+         flag_set_string, &cfg.curve_key, 0, 0, 0},
+        {"curve-allow", "DIR",
+         "every DIR/NAME.pub admits its key (User-Id NAME); 'queues = a,b' in one limits that "
+         "executor key to those queues; re-read on SIGHUP",
+         flag_set_string, &cfg.curve_allow, 0, 0, 0},
         {"route", "'METHOD /path=TARGET'",
          "serve a path: TARGET is delay:MS or job:QUEUE/FUNCTION[:PAYLOAD] (repeatable)",
          flag_set_list, &cfg.routes, 0, 0, 1},
@@ -188,5 +196,7 @@ out:
     free(cfg.log_level);
     free(cfg.id);
     free(cfg.config);
+    free(cfg.curve_key);
+    free(cfg.curve_allow);
     return rc;
 }

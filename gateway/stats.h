@@ -34,7 +34,11 @@
                     "--queue named them")                                                          \
     X(clients_refused, "client Submits and Queries refused by --max-clients")                      \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
-                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")
+                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")               \
+    X(auth_denied, "ZeroMQ connections refused by the CURVE allow-list (--curve-allow)")           \
+    X(handshakes_failed, "ZeroMQ handshakes that failed before authentication: no CURVE, "         \
+                         "a wrong server key, garbage")                                            \
+    X(hellos_forbidden, "executor Hellos refused: their key may not serve a queue they declared")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

@@ -78,6 +78,10 @@ int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
             return -e;
         }
     }
+    if (rid) {
+        const char *user = zmq_msg_gets(&msg, "User-Id");
+        snprintf(rid->user, sizeof(rid->user), "%s", user ? user : "");
+    }
     if (wire_more(sock)) {
         wire_drain(sock);
         zmq_msg_close(&msg);

@@ -1,7 +1,8 @@
 /* wire.h -- send and receive Envelopes on ZeroMQ sockets.
  *
  * A message is [routing id] + one frame with a packed Envelope; the routing
- * id frame is present on ROUTER sockets only. Call only from the thread that
+ * id frame is present on ROUTER sockets only. On a ROUTER, wire_recv also
+ * fills rid->user from the message's "User-Id" property. Call only from the thread that
  * owns the socket. */
 #ifndef OFFLOAD_WIRE_H
 #define OFFLOAD_WIRE_H
@@ -12,6 +13,7 @@
 #include "codec.h"
 
 #define WIRE_RID_MAX 255
+#define WIRE_USER_MAX 64       /* a CURVE peer's User-Id (gateway/zap.h) */
 #define WIRE_FRAME_SLACK 65536 /* frame bytes allowed beyond the payload limit */
 #define WIRE_HWM 100000        /* messages queued per socket and direction */
 
@@ -19,8 +21,10 @@
 typedef struct wire_rid {
     uint8_t len;
     uint8_t bytes[WIRE_RID_MAX];
-    uint8_t delimited; /* the peer is a REQ: its body came after an empty
-                          frame, and the answer must too */
+    uint8_t delimited;            /* the peer is a REQ: its body came after an empty
+                                     frame, and the answer must too */
+    char user[WIRE_USER_MAX + 1]; /* the User-Id the gateway's ZAP handler gave
+                                     the peer's CURVE key; "" without CURVE */
 } wire_rid;
 
 /* Packs env (its version set to ours) and sends it, after rid's frame when

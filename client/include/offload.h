@@ -111,7 +111,10 @@ enum offload_err {
     OFFLOAD_ERR_TIMEOUT = 2,  /* no reply from the gateway in time */
     OFFLOAD_ERR_PROTOCOL = 3, /* the gateway's reply was not understood */
     OFFLOAD_ERR_OOM = 4,
-    OFFLOAD_ERR_ARGS = 5, /* an invalid argument (a bad queue name...) */
+    OFFLOAD_ERR_ARGS = 5, /* an invalid argument (a bad queue name, an unreadable
+                             key file...) */
+    OFFLOAD_ERR_AUTH = 6, /* the CURVE handshake failed: the gateway refused our
+                             key, or curve_server is not the gateway's key */
 };
 
 typedef struct offload_options {
@@ -121,6 +124,10 @@ typedef struct offload_options {
                              (default 5000) */
     int lease_ms;         /* the gateway cancels our jobs if it hears nothing from
                              us for this long (default 5000; -1: no lease) */
+    /* CURVE (README.md, Security): both or neither. NULL: $OFFLOAD_CURVE_KEY
+     * and $OFFLOAD_CURVE_SERVER, else no CURVE. */
+    const char *curve_key;    /* this client's PATH.key (offload keygen) */
+    const char *curve_server; /* the gateway's PATH.pub */
 } offload_options;
 
 typedef struct offload_call_options {
@@ -152,8 +159,14 @@ typedef struct offload_result {
 typedef void offload_callback(offload_client *c, offload_result *r, void *arg);
 
 /* Connects (ZeroMQ connects lazily: a gateway that is not up yet is not an
- * error here). endpoint NULL: $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.
- * Returns NULL only when out of memory. */
+ * error here). endpoint NULL: $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555;
+ * CURVE keys from $OFFLOAD_CURVE_KEY and $OFFLOAD_CURVE_SERVER when set.
+ * Returns NULL only when out of memory; unreadable key files are
+ * OFFLOAD_ERR_ARGS on the client returned. With CURVE, a gateway that
+ * refuses the key ends every request in flight with OFFLOAD_NO_REPLY (its
+ * message says why) and offload_dispatch/offload_call return -1 with
+ * OFFLOAD_ERR_AUTH, within about 100 ms of the refusal (ZeroMQ keeps
+ * retrying the connection: a key the gateway admits later works then). */
 OFFLOAD_API offload_client *offload_connect(const char *endpoint);
 OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
 

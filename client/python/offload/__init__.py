@@ -24,7 +24,7 @@ from proto/offload.proto by `make` into build/python/ (found from the
 source tree), or installed beside this package.
 """
 
-from ._errors import (BadRequest, Cancelled, Crashed, Error, ExecutorLost, Internal,
+from ._errors import (AuthFailed, BadRequest, Cancelled, Crashed, Error, ExecutorLost, Internal,
                       JobFailed, NoExecutor, NoReply, PayloadTooLarge, QueueFull, Timeout,
                       UnknownFunction, UnknownJob, UnknownQueue)
 from ._client import AsyncClient, Client, JobStatus

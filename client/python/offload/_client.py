@@ -9,8 +9,9 @@ from dataclasses import dataclass
 from typing import Any, Dict, List, Optional, Union
 
 import zmq
+import zmq.utils.z85
 
-from ._errors import Error, NoReply, from_code
+from ._errors import AuthFailed, Error, NoReply, from_code
 from ._pb import pb
 
 PROTOCOL_VERSION = 2
@@ -21,6 +22,98 @@ DEFAULT_WAIT = 60.0  # for calls without a timeout: the gateway's default is unk
 STATES = {0: "", 1: "queued", 2: "running", 3: "done", 4: "failed", 5: "cancelled"}
 
 Payload = Union[bytes, bytearray, memoryview, str]
+
+KEY_FILE_MAX = 4096
+_HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
+                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+
+
+def read_key_file(path: str, need_secret: bool) -> Dict[str, str]:
+    """Reads a key file written by `offload keygen` (README.md, Security):
+    'public = Z85' and, in a .key file, 'secret = Z85'. Raises ValueError
+    naming the file and the line."""
+    with open(path, "rb") as f:
+        data = f.read(KEY_FILE_MAX + 1)
+    if len(data) > KEY_FILE_MAX:
+        raise ValueError("%s: larger than %d bytes: not a key file" % (path, KEY_FILE_MAX))
+    keys: Dict[str, str] = {}
+    for n, raw in enumerate(data.decode("ascii", "replace").split("\n"), 1):
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        name, eq, value = (x.strip() for x in line.partition("="))
+        if not eq or name not in ("public", "secret", "queues") or name in keys:
+            raise ValueError("%s line %d: expected 'public = KEY'%s" %
+                             (path, n, " and 'secret = KEY'" if need_secret else ""))
+        if name != "queues":
+            try:
+                if len(value) != 40 or len(zmq.utils.z85.decode(value)) != 32:
+                    raise ValueError
+            except Exception:
+                raise ValueError("%s line %d: the %s key is not 40 characters of Z85" %
+                                 (path, n, name)) from None
+        keys[name] = value
+    if "public" not in keys or (need_secret and "secret" not in keys):
+        raise ValueError("%s: no '%s = ...' line (make key files with 'offload keygen')" %
+                         (path, "public" if "public" not in keys else "secret"))
+    if not need_secret and "secret" in keys:
+        raise ValueError("%s: a secret key in a public key file" % path)
+    return keys
+
+
+def _curve_files(curve_key: Optional[str], curve_server: Optional[str]):
+    """The two key files, from the arguments or $OFFLOAD_CURVE_KEY and
+    $OFFLOAD_CURVE_SERVER; (None, None) for no CURVE."""
+    key = curve_key or os.environ.get("OFFLOAD_CURVE_KEY") or None
+    server = curve_server or os.environ.get("OFFLOAD_CURVE_SERVER") or None
+    if bool(key) != bool(server):
+        raise ValueError("CURVE needs both keys: curve_key (PATH.key) and curve_server (the "
+                         "gateway's PATH.pub)")
+    if key:
+        read_key_file(key, True)  # fail now, in the constructor, on a bad file
+        read_key_file(server, False)
+    return key, server
+
+
+def _curve_socket(ctx: zmq.Context, endpoint: str, key: Optional[str],
+                  server: Optional[str]):
+    """A DEALER connected to endpoint, a CURVE client when key is set, and
+    a monitor socket of its handshakes (for AuthFailed)."""
+    sock = ctx.socket(zmq.DEALER)
+    sock.setsockopt(zmq.LINGER, 200)
+    if key:
+        mine, theirs = read_key_file(key, True), read_key_file(server, False)
+        sock.curve_serverkey = theirs["public"].encode()
+        sock.curve_publickey = mine["public"].encode()
+        sock.curve_secretkey = mine["secret"].encode()
+    monitor = sock.get_monitor_socket(_HANDSHAKE_EVENTS)
+    sock.connect(endpoint)
+    return sock, monitor
+
+
+def _handshake_failure(monitor, curve: bool) -> Optional[str]:
+    """Reads the monitor's events; the message of a handshake that failed
+    since the last call, or None."""
+    failure = None
+    while True:
+        try:
+            frames = monitor.recv_multipart(zmq.NOBLOCK)
+        except zmq.Again:
+            return failure
+        if len(frames[0]) < 6:
+            continue
+        event = int.from_bytes(frames[0][:2], "little")
+        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            failure = None
+        elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+            failure = ("the gateway refused this client's CURVE key: it is not in the "
+                       "gateway's --curve-allow directory")
+        elif curve:
+            failure = ("the CURVE handshake with the gateway failed: wrong curve_server key, "
+                       "or a gateway without CURVE")
+        elif event == zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL:
+            failure = ("the handshake with the gateway failed: it may require CURVE keys "
+                       "(curve_key, curve_server)")
 
 
 @dataclass
@@ -94,12 +187,16 @@ class AsyncClient:
     heartbeat while calls are in flight."""
 
     def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
-                 grace: float = DEFAULT_GRACE) -> None:
+                 grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
+                 curve_server: Optional[str] = None) -> None:
         self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
         self.lease_ms = lease_ms
         self.grace = grace
+        self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
         self._ctx: Optional[zmq.Context] = None
         self._sock: Optional[zmq.Socket] = None
+        self._monitor: Optional[zmq.Socket] = None
+        self._monitor_fd = -1
         self._loop: Optional[asyncio.AbstractEventLoop] = None  # watching the socket
         self._fd = -1
         self._writable: Optional[asyncio.Future] = None  # senders waiting for room
@@ -119,9 +216,8 @@ class AsyncClient:
         if self._sock is not None:
             return
         self._ctx = zmq.Context()
-        self._sock = self._ctx.socket(zmq.DEALER)
-        self._sock.setsockopt(zmq.LINGER, 200)
-        self._sock.connect(self.endpoint)
+        self._sock, self._monitor = _curve_socket(self._ctx, self.endpoint, self._curve_key,
+                                                  self._curve_server)
 
     async def close(self) -> None:
         """Cancels the calls in flight (at the gateway too) and closes."""
@@ -139,11 +235,14 @@ class AsyncClient:
         self._beater = None
         if self._loop is not None:
             self._loop.remove_reader(self._fd)
+            self._loop.remove_reader(self._monitor_fd)
             self._loop = None
         if self._sock is not None:
+            self._sock.disable_monitor()
+            self._monitor.close(0)
             self._sock.close()
             self._ctx.term()
-            self._sock = self._ctx = None
+            self._sock = self._ctx = self._monitor = None
 
     # The socket is watched the way zmq.asyncio watches one (its ZMQ_FD on
     # the running loop), but every frame waiting is read in one callback and
@@ -154,6 +253,9 @@ class AsyncClient:
             self._loop = asyncio.get_running_loop()
             self._fd = self._sock.getsockopt(zmq.FD)
             self._loop.add_reader(self._fd, self._on_readable)
+            self._monitor_fd = self._monitor.getsockopt(zmq.FD)
+            self._loop.add_reader(self._monitor_fd, self._on_monitor)
+            self._loop.call_soon(self._on_monitor)  # events from before the reader
         if self.lease_ms and (self._beater is None or self._beater.done()):
             self._beater = asyncio.ensure_future(self._heartbeat())
 
@@ -172,6 +274,19 @@ class AsyncClient:
         w = self._writable
         if w is not None and not w.done() and sock.getsockopt(zmq.EVENTS) & zmq.POLLOUT:
             w.set_result(None)
+
+    def _on_monitor(self) -> None:
+        """A refused handshake ends every call in flight with AuthFailed
+        (ZeroMQ retries the connection: later calls may go through)."""
+        if self._monitor is None:
+            return
+        failure = _handshake_failure(self._monitor, bool(self._curve_key))
+        if failure is None:
+            return
+        for fut in self._pending.values():
+            if not fut.done():
+                fut.set_exception(AuthFailed(failure))
+        self._pending.clear()
 
     async def _send(self, frame: bytes, call: Optional[asyncio.Future] = None) -> None:
         """Sends frame; when the pipe is full (SNDHWM: the gateway is slow
@@ -302,14 +417,18 @@ class Client:
     """The synchronous twin, for scripts: one call at a time."""
 
     def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
-                 grace: float = DEFAULT_GRACE) -> None:
+                 grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
+                 curve_server: Optional[str] = None) -> None:
         self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
         self.lease_ms = lease_ms
         self.grace = grace
+        self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
         self._ctx = zmq.Context()
-        self._sock = self._ctx.socket(zmq.DEALER)
-        self._sock.setsockopt(zmq.LINGER, 200)
-        self._sock.connect(self.endpoint)
+        self._sock, self._monitor = _curve_socket(self._ctx, self.endpoint, self._curve_key,
+                                                  self._curve_server)
+        self._poller = zmq.Poller()
+        self._poller.register(self._sock, zmq.POLLIN)
+        self._poller.register(self._monitor, zmq.POLLIN)
         self._ids = itertools.count(1)
 
     def __enter__(self) -> "Client":
@@ -320,6 +439,8 @@ class Client:
 
     def close(self) -> None:
         if self._sock is not None:
+            self._sock.disable_monitor()
+            self._monitor.close(0)
             self._sock.close()
             self._ctx.term()
             self._sock = None
@@ -338,7 +459,12 @@ class Client:
                 step = until - now
                 if lease_ms:
                     step = min(step, lease_ms / 3000.0)
-                if self._sock.poll(int(step * 1000) + 1, zmq.POLLIN):
+                ready = dict(self._poller.poll(int(step * 1000) + 1))
+                if self._monitor in ready:
+                    failure = _handshake_failure(self._monitor, bool(self._curve_key))
+                    if failure is not None:
+                        raise AuthFailed(failure)
+                if self._sock in ready:
                     env = _parse(self._sock.recv())
                     which = env.WhichOneof("body")
                     if which == "reply" and env.reply.request_id == rid:

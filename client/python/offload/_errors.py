@@ -78,6 +78,14 @@ class NoReply(Error, ConnectionError):
     code = "no_reply"
 
 
+class AuthFailed(NoReply):
+    """The CURVE handshake failed: the gateway refused this client's key
+    (not in its --curve-allow directory), or curve_server is not the
+    gateway's key, or one side uses CURVE and the other does not."""
+
+    code = "auth_failed"
+
+
 # Code enum value -> exception class (proto/offload.proto).
 BY_CODE: Dict[int, Type[Error]] = {
     1: BadRequest, 2: UnknownQueue, 3: UnknownFunction, 4: PayloadTooLarge, 5: QueueFull,
