@@ -627,6 +627,11 @@ static void exec_on_signal(int signo, void *arg)
     executor *x = arg;
     const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     char reason[64];
+    if (signo == SIGHUP) {
+        /* Nothing to re-read (the gateway re-reads its files on SIGHUP). */
+        log_info("event=signal signal=SIGHUP action=ignored");
+        return;
+    }
     if (x->loop.stopping)
         return;
     if (x->draining || !x->cfg->drain_timeout_ms) {

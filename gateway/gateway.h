@@ -50,6 +50,8 @@ typedef struct gateway_config {
     long long result_ttl_ms;    /* a detached job's outcome is kept this long */
     long long result_max_bytes; /* outcomes kept, in bytes */
     long long max_detached;     /* detached jobs kept at once */
+    char *http_token_file;      /* bearer tokens, re-read on SIGHUP; NULL: none */
+    char *tls_cert, *tls_key;   /* PEM files for HTTPS; NULL: plain HTTP */
 } gateway_config;
 
 struct http_front;
@@ -78,7 +80,8 @@ typedef struct gateway {
  * gw then holds nothing. */
 int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM and a drain: requests in progress
+/* Runs the loop until SIGINT or SIGTERM and a drain (SIGHUP re-reads
+ * --http-token-file): requests in progress
  * finish for up to --drain-timeout, the rest are answered 503. Returns 0,
  * or -1 if the loop failed. */
 int gateway_run(gateway *gw);

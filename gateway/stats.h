@@ -27,7 +27,10 @@
     X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
                      "Transfer-Encoding, a control character in the path")                         \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
-                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")
+                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")               \
+    X(http_unauthorized, "HTTP requests answered 401: no bearer token, or one not in "             \
+                         "--http-token-file")                                                      \
+    X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
