@@ -57,6 +57,7 @@
 #define HTTP_ERR_FORBIDDEN (-403)
 
 #define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
+#define HTTP_TLS_STALL_MS 50       /* see http_process */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -83,6 +84,7 @@ typedef struct http_conn {
     http_phase phase;
     uint64_t since_us;
     struct http_conn *prev, *next; /* in its phase's list, oldest first */
+    int tls_fd;                    /* its socket in front->tls_watch_fd (TLS handshake), or -1 */
 } http_conn;
 
 struct http_front {
@@ -99,7 +101,15 @@ struct http_front {
     gw_timer read_deadline;   /* the oldest of them */
     token_table *tokens;      /* --http-token-file, or NULL: no token needed */
     char *tls_cert, *tls_key; /* PEM text MHD serves from, or NULL */
+    int stalled;              /* TLS: MHD says "run again" but did nothing */
+    int kick;                 /* MHD has something new: its epoll fd, a resume */
+    int tls_watch_fd;         /* epoll (edge): sockets in their TLS handshake */
+    uint64_t stall_until_us;  /* while stalled, run MHD again by then anyway */
 };
+
+/* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
+ * before and after MHD_run to see whether it did anything. */
+static uint64_t http_activity;
 
 struct http_request {
     http_front *front;
@@ -242,6 +252,7 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
         req->next->prev = req->prev;
     req->prev = req->next = NULL;
     req->is_suspended = 0;
+    h->kick = 1;
     MHD_resume_connection(req->conn);
 }
 
@@ -911,20 +922,75 @@ static void http_deadline_fire(gw_timer *t, void *arg)
     http_deadline_arm(h);
 }
 
+/* GnuTLS's socket I/O for MHD's TLS sessions, as GnuTLS's own does it,
+ * counting the bytes moved (http_process). */
+static ssize_t http_tls_pull(gnutls_transport_ptr_t fd, void *buf, size_t len)
+{
+    ssize_t n = recv((int)(intptr_t)fd, buf, len, 0);
+    if (n > 0)
+        http_activity++;
+    return n;
+}
+
+static ssize_t http_tls_push(gnutls_transport_ptr_t fd, const void *buf, size_t len)
+{
+    ssize_t n = send((int)(intptr_t)fd, buf, len, MSG_NOSIGNAL);
+    if (n > 0)
+        http_activity++;
+    return n;
+}
+
+static void http_tls_watch(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return;
+    gnutls_session_t s = ci->tls_session;
+    gnutls_transport_set_pull_function(s, http_tls_pull);
+    gnutls_transport_set_push_function(s, http_tls_push);
+}
+
+/* Watches c's socket (edge-triggered) until its TLS handshake is done:
+ * MHD does not put it in its own epoll set before then (http_process). */
+static void http_tls_watch_fd(http_front *h, http_conn *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (ci && epoll_ctl(h->tls_watch_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)
+        c->tls_fd = ci->connect_fd;
+}
+
+static void http_tls_unwatch_fd(http_front *h, http_conn *c)
+{
+    if (c->tls_fd < 0)
+        return;
+    epoll_ctl(h->tls_watch_fd, EPOLL_CTL_DEL, c->tls_fd, NULL);
+    c->tls_fd = -1;
+}
+
 static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                                    enum MHD_ConnectionNotificationCode toe)
 {
     http_front *h = cls;
     http_conn *c = *socket_context;
+    http_activity++;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (h->tls_cert)
+            http_tls_watch(conn);
         c = calloc(1, sizeof(*c));
         if (!c)
             return; /* no deadline for this one */
         c->conn = conn;
         c->phase = PHASE_ANSWERING;
+        c->tls_fd = -1;
         *socket_context = c;
+        if (h->tls_watch_fd >= 0)
+            http_tls_watch_fd(h, c);
         http_conn_phase(h, c, PHASE_HEADERS);
     } else if (c) {
+        http_tls_unwatch_fd(h, c);
         http_conn_phase(h, c, PHASE_ANSWERING); /* out of the deadline lists */
         free(c);
         *socket_context = NULL;
@@ -1021,6 +1087,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     gateway *gw = h->gw;
     http_request *req = *con_cls;
     (void)version;
+    http_activity++;
 
     if (!req) {
         req = calloc(1, sizeof(*req));
@@ -1029,7 +1096,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->front = h;
         req->conn = conn;
         *con_cls = req;
-        http_conn_phase(h, http_conn_of(conn), PHASE_BODY);
+        http_conn *c = http_conn_of(conn);
+        if (c)
+            http_tls_unwatch_fd(h, c); /* a request: the handshake is done */
+        http_conn_phase(h, c, PHASE_BODY);
         gateway_count(gw, STAT_http_requests);
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -1148,6 +1218,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     http_front *h = cls;
     http_request *req = *con_cls;
     (void)toe;
+    http_activity++;
     http_conn *c = http_conn_of(conn);
     if (c && c->phase == PHASE_ANSWERING)
         http_conn_phase(h, c, PHASE_HEADERS); /* the next request's */
@@ -1270,6 +1341,8 @@ static void http_free(http_front *h)
     loop_timer_stop(h->loop, &h->read_deadline);
     if (h->watch_fd >= 0)
         close(h->watch_fd);
+    if (h->tls_watch_fd >= 0)
+        close(h->tls_watch_fd);
     route_table_free(&h->routes);
     tokens_free(&h->tokens);
     if (h->tls_key)
@@ -1438,6 +1511,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->gw = gw;
     h->loop = l;
     h->cfg = *cfg;
+    h->tls_watch_fd = -1;
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
     if (h->watch_fd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -1455,10 +1529,16 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
         {MHD_OPTION_END, 0, NULL},
     };
-    if (h->tls_cert)
+    if (h->tls_cert) {
         flags |= MHD_USE_TLS;
-    else
+        h->tls_watch_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->tls_watch_fd < 0) {
+            snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+            goto err;
+        }
+    } else {
         tls_opts[0].option = MHD_OPTION_END;
+    }
     long long hard = http_hard_limit(cfg->max_connections);
     long long fit = http_raise_nofile(hard);
     if (fit < hard) {
@@ -1504,10 +1584,21 @@ err:
     return NULL;
 }
 
+/* A socket in its TLS handshake moved: MHD runs this turn. */
+static void http_on_tls_ready(void *arg)
+{
+    http_front *h = arg;
+    struct epoll_event evs[64];
+    while (epoll_wait(h->tls_watch_fd, evs, 64, 0) == 64)
+        ;
+    h->kick = 1;
+}
+
 /* Readable MHD epoll fd: the end-of-turn hook does the work. */
 static void http_on_readable(void *arg)
 {
-    (void)arg;
+    http_front *h = arg;
+    h->kick = 1;
 }
 
 /* Callers of suspended requests that hung up: a waiting job leaves its
@@ -1542,21 +1633,55 @@ static int64_t http_timeout_us(void *arg)
 {
     http_front *h = arg;
     MHD_UNSIGNED_LONG_LONG ms;
+    if (h->kick)
+        return 0; /* a resume after this turn's MHD_run */
+    if (h->stalled) {
+        uint64_t now = clock_now_us();
+        return h->stall_until_us > now ? (int64_t)(h->stall_until_us - now) : 0;
+    }
     if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
         return -1;
     return (int64_t)ms * 1000;
 }
 
+/* Lets MHD accept, read, answer and resume: every turn, except with TLS
+ * while stalled.
+ *
+ * libmicrohttpd 0.9.75 in epoll mode keeps a TLS connection whose
+ * handshake waits on the peer in its ready list (GnuTLS reads the socket
+ * itself, so MHD never sees the EAGAIN that would take it off), and
+ * MHD_get_timeout says 0 for as long as it waits: one TCP connection that
+ * sends nothing to the TLS port would spin the loop. So with TLS the front
+ * counts what MHD does (the bytes GnuTLS moves through http_tls_pull and
+ * http_tls_push, MHD's callbacks). A run that did nothing while MHD still
+ * says 0 is a stall: MHD runs again only when its epoll fd is readable, a
+ * socket still in its handshake moves (MHD does not watch those: the front
+ * does, in tls_watch_fd), a request resumes, or HTTP_TLS_STALL_MS pass. Decrypted data GnuTLS holds
+ * came in a run that moved bytes, so none is left waiting by this. */
 static void http_process(void *arg)
 {
     http_front *h = arg;
+    if (!h->tls_cert) {
+        MHD_run(h->daemon);
+        return;
+    }
+    if (h->stalled && !h->kick && clock_now_us() < h->stall_until_us)
+        return;
+    uint64_t before = http_activity;
+    h->kick = 0;
     MHD_run(h->daemon);
+    MHD_UNSIGNED_LONG_LONG ms;
+    h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
+    if (h->stalled)
+        h->stall_until_us = clock_now_us() + HTTP_TLS_STALL_MS * 1000;
 }
 
 int http_attach(http_front *h, loop *l)
 {
     if (loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
-        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 || loop_on_turn(l, http_process, h) < 0)
+        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
+        (h->tls_watch_fd >= 0 && loop_add_fd(l, h->tls_watch_fd, http_on_tls_ready, h) < 0) ||
+        loop_on_turn(l, http_process, h) < 0)
         return -1;
     loop_on_timeout(l, http_timeout_us, h);
     return 0;

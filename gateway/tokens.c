@@ -105,8 +105,8 @@ static int tokens_field(const char **p, const char *end, const char **start, siz
 
 /* Parses one line's fields (comment and line end already cut) into a new
  * entry. Returns 0 (*out NULL for a blank line) or -1 with err set. */
-static int tokens_parse_line(const char *s, const char *end, int line, token_entry **out,
-                             char *err, size_t errlen)
+static int tokens_parse_line(const char *s, const char *end, int line, token_entry **out, char *err,
+                             size_t errlen)
 {
     const char *f, *why;
     size_t flen;
@@ -209,8 +209,9 @@ token_table *tokens_parse(const char *text, size_t len, char *err, size_t errlen
         t->count++;
     }
     if (!t->count) {
-        snprintf(err, errlen, "no token in it (one token per line, optionally followed by the "
-                              "queues it may use)");
+        snprintf(err, errlen,
+                 "no token in it (one token per line, optionally followed by the "
+                 "queues it may use)");
         goto err;
     }
     return t;
@@ -236,8 +237,8 @@ token_table *tokens_load(const char *path, int *loose, char *err, size_t errlen)
         goto err;
     }
     if (st.st_size > TOKENS_FILE_MAX) {
-        snprintf(err, errlen, "'%s': %lld bytes, over the limit of %d", path,
-                 (long long)st.st_size, TOKENS_FILE_MAX);
+        snprintf(err, errlen, "'%s': %lld bytes, over the limit of %d", path, (long long)st.st_size,
+                 TOKENS_FILE_MAX);
         goto err;
     }
     *loose = (st.st_mode & (S_IRGRP | S_IROTH)) != 0;

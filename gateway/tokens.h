@@ -25,7 +25,7 @@
 #define TOKENS_LEN_MIN 16
 #define TOKENS_LEN_MAX 256
 #define TOKENS_COUNT_MAX 10000
-#define TOKENS_QUEUES_MAX 256            /* queues named on one line */
+#define TOKENS_QUEUES_MAX 256             /* queues named on one line */
 #define TOKENS_FILE_MAX (4 * 1024 * 1024) /* bytes */
 
 typedef struct token_table token_table;
