@@ -30,6 +30,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
@@ -1333,6 +1334,26 @@ static void http_warn_exposed(const http_front *h, const char *host)
                  h->cfg.listen);
 }
 
+static log_limiter http_library_limiter;
+
+/* libmicrohttpd's own messages (a failed TLS handshake, a bad request
+ * line) as log lines, at most 5 a second: a flood of plain HTTP to the TLS
+ * port must not flood the log. */
+static void http_library_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\n')
+            *p = '\'';
+    if (log_limiter_allow(&http_library_limiter, 5))
+        log_warn("event=http_library msg=\"%s\"", msg);
+}
+
 /* Frees a front that never started serving. */
 static void http_free(http_front *h)
 {
@@ -1561,11 +1582,12 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
         MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
         MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        http_notify_connection, h, MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        http_notify_connection, h, MHD_OPTION_EXTERNAL_LOGGER, http_library_log, NULL,
+        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?%s)", listen,
                  strerror(errno ? errno : EADDRINUSE),
-                 h->tls_cert ? " or did TLS fail to start? see libmicrohttpd's line above" : "");
+                 h->tls_cert ? " or did TLS fail to start? see event=http_library above" : "");
         goto err;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
