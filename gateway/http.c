@@ -1576,14 +1576,14 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         h->cfg.max_connections = soft > 1 ? soft : 1;
     }
     h->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        http_notify_connection, h, MHD_OPTION_EXTERNAL_LOGGER, http_library_log, NULL,
-        MHD_OPTION_ARRAY, tls_opts, MHD_OPTION_END);
+        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
+        http_library_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
+        http_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, h, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!h->daemon) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?%s)", listen,
                  strerror(errno ? errno : EADDRINUSE),
@@ -1655,7 +1655,7 @@ static int64_t http_timeout_us(void *arg)
 {
     http_front *h = arg;
     MHD_UNSIGNED_LONG_LONG ms;
-    if (h->kick)
+    if (h->tls_cert && h->kick)
         return 0; /* a resume after this turn's MHD_run */
     if (h->stalled) {
         uint64_t now = clock_now_us();
@@ -1684,7 +1684,7 @@ static void http_process(void *arg)
 {
     http_front *h = arg;
     if (!h->tls_cert) {
-        MHD_run(h->daemon);
+        MHD_run(h->daemon); /* MHD_get_timeout is right without TLS */
         return;
     }
     if (h->stalled && !h->kick && clock_now_us() < h->stall_until_us)
