@@ -610,7 +610,8 @@ static void http_resolve(http_request *req, const char *method, const char *url)
 
 /* ---- bearer tokens ------------------------------------------------- */
 
-static log_limiter http_auth_limiter;
+/* One each: a flood of 401s must not hide the 403s. */
+static log_limiter http_unauthorized_limiter, http_forbidden_limiter;
 
 /* The caller's address, for logs. */
 static const char *http_peer(struct MHD_Connection *conn, char *buf, size_t len)
@@ -655,7 +656,7 @@ static const token_entry *http_authenticate(http_request *req)
         return e;
     gateway_count(h->gw, STAT_http_unauthorized);
     char peer[INET6_ADDRSTRLEN + 1];
-    if (log_limiter_allow(&http_auth_limiter, 5))
+    if (log_limiter_allow(&http_unauthorized_limiter, 5))
         log_warn("event=http_unauthorized reason=%s peer=%s", reason,
                  http_peer(req->conn, peer, sizeof(peer)));
     req->target = TARGET_ERROR;
@@ -681,7 +682,7 @@ static int http_authorize(http_request *req, const token_entry *e, const char *q
     http_front *h = req->front;
     gateway_count(h->gw, STAT_http_forbidden);
     char peer[INET6_ADDRSTRLEN + 1];
-    if (log_limiter_allow(&http_auth_limiter, 5))
+    if (log_limiter_allow(&http_forbidden_limiter, 5))
         log_warn("event=http_forbidden queue=%s token_line=%d peer=%s", queue, tokens_line(e),
                  http_peer(req->conn, peer, sizeof(peer)));
     req->target = TARGET_ERROR;
