@@ -19,7 +19,7 @@
 
 BUILD   ?= build
 CC      ?= cc
-PKGS     = libzmq libprotobuf-c libmicrohttpd jansson inih
+PKGS     = libzmq libprotobuf-c libmicrohttpd jansson inih gnutls
 LIB_PKGS = libzmq libprotobuf-c
 
 CFLAGS  ?= -O2 -g

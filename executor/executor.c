@@ -758,6 +758,7 @@ static void exec_on_signal(int signo, void *arg)
     const char *name = signo == SIGINT ? "SIGINT" : "SIGTERM";
     char reason[64];
     if (signo == SIGHUP) {
+        /* Nothing to re-read (the gateway re-reads its files on SIGHUP). */
         log_info("event=signal signal=SIGHUP action=ignored");
         return;
     }

@@ -410,8 +410,9 @@ static void gw_warn_insecure(gateway *gw)
 
 void gateway_reload(gateway *gw)
 {
-    if (gw->zap.sock && zap_reload(&gw->zap) == 0)
+    if (gw->zap.sock && zap_reload(&gw->zap) == 0) /* --curve-allow */
         executors_recheck(&gw->executors);
+    http_reload_tokens(gw->http); /* --http-token-file */
 }
 
 /* ---- drain and stop ------------------------------------------------- */
@@ -424,7 +425,8 @@ static void gw_drain_deadline(gw_timer *t, void *arg)
     loop_stop(&gw->loop);
 }
 
-/* The first SIGINT/SIGTERM starts a drain: no new requests (the listening
+/* SIGHUP re-reads what can change while the gateway runs (a failed read
+ * keeps what was loaded). The first SIGINT/SIGTERM starts a drain: no new requests (the listening
  * socket closes; new requests on open connections get 503), the ones in
  * progress go on for up to --drain-timeout, then whatever is left gets 503.
  * A second signal stops at once. */
@@ -583,7 +585,10 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .max_connections = cfg->max_connections,
                       .max_connections_per_ip = cfg->max_connections_per_ip,
                       .header_timeout_ms = cfg->header_timeout_ms,
-                      .body_timeout_ms = cfg->body_timeout_ms};
+                      .body_timeout_ms = cfg->body_timeout_ms,
+                      .token_file = cfg->http_token_file,
+                      .tls_cert = cfg->tls_cert,
+                      .tls_key = cfg->tls_key};
     gw->http =
         http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)

@@ -59,6 +59,8 @@ typedef struct gateway_config {
     long long max_silence_ms;   /* heartbeat_ms x liveness a Hello may ask for */
     long long max_clients;      /* clients-socket identities with calls in flight,
                                    and long-polls waiting, each */
+    char *http_token_file;      /* bearer tokens, re-read on SIGHUP; NULL: none */
+    char *tls_cert, *tls_key;   /* PEM files for HTTPS; NULL: plain HTTP */
 } gateway_config;
 
 struct http_front;
@@ -90,14 +92,16 @@ typedef struct gateway {
  * gw then holds nothing. */
 int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen);
 
-/* Runs the loop until SIGINT or SIGTERM and a drain: requests in progress
+/* Runs the loop until SIGINT or SIGTERM and a drain (SIGHUP re-reads
+ * --http-token-file): requests in progress
  * finish for up to --drain-timeout, the rest are answered 503. Returns 0,
  * or -1 if the loop failed. */
 int gateway_run(gateway *gw);
 
 /* SIGHUP: reads the configuration that may change while running again:
  * the --curve-allow directory (executors whose key was removed, or may no
- * longer serve a queue they declared, are dropped). */
+ * longer serve a queue they declared, are dropped) and the
+ * --http-token-file. A file that fails to read keeps what was loaded. */
 void gateway_reload(gateway *gw);
 
 /* Answers every job left, says Goodbye to the executors, frees everything

@@ -21,6 +21,8 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <gnutls/gnutls.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -28,9 +30,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <stdarg.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <utlist.h>
 
@@ -40,6 +44,7 @@
 #include "log.h"
 #include "params.h"
 #include "routes.h"
+#include "tokens.h"
 
 #define HTTP_CONNECTION_TIMEOUT_S 60 /* idle keep-alive connections */
 #define HTTP_LISTEN_BACKLOG 4096
@@ -49,6 +54,11 @@
 #define HTTP_ERR_NOT_ALLOWED (-405)
 #define HTTP_ERR_TOO_MANY_CONNECTIONS (-503)
 #define HTTP_ERR_NOT_IMPLEMENTED (-501)
+#define HTTP_ERR_UNAUTHORIZED (-401)
+#define HTTP_ERR_FORBIDDEN (-403)
+
+#define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
+#define HTTP_TLS_STALL_MS 50       /* see http_process */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -75,6 +85,7 @@ typedef struct http_conn {
     http_phase phase;
     uint64_t since_us;
     struct http_conn *prev, *next; /* in its phase's list, oldest first */
+    int tls_fd;                    /* its socket in front->tls_watch_fd (TLS handshake), or -1 */
 } http_conn;
 
 struct http_front {
@@ -84,12 +95,22 @@ struct http_front {
     route_table routes;
     struct MHD_Daemon *daemon;
     int epoll_fd;
-    http_request *suspended; /* requests waiting on a job or a timer */
-    int quiesced;            /* the listening socket is closed */
-    int watch_fd;            /* epoll: suspended sockets, for EPOLLRDHUP */
-    http_conn *reading[2];   /* PHASE_HEADERS, PHASE_BODY: oldest first */
-    gw_timer read_deadline;  /* the oldest of them */
+    http_request *suspended;  /* requests waiting on a job or a timer */
+    int quiesced;             /* the listening socket is closed */
+    int watch_fd;             /* epoll: suspended sockets, for EPOLLRDHUP */
+    http_conn *reading[2];    /* PHASE_HEADERS, PHASE_BODY: oldest first */
+    gw_timer read_deadline;   /* the oldest of them */
+    token_table *tokens;      /* --http-token-file, or NULL: no token needed */
+    char *tls_cert, *tls_key; /* PEM text MHD serves from, or NULL */
+    int stalled;              /* TLS: MHD says "run again" but did nothing */
+    int kick;                 /* MHD has something new: its epoll fd, a resume */
+    int tls_watch_fd;         /* epoll (edge): sockets in their TLS handshake */
+    uint64_t stall_until_us;  /* while stalled, run MHD again by then anyway */
 };
+
+/* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
+ * before and after MHD_run to see whether it did anything. */
+static uint64_t http_activity;
 
 struct http_request {
     http_front *front;
@@ -119,8 +140,9 @@ struct http_request {
     /* An error found while reading the request, answered at its end. */
     int err_code;
     char err_msg[256];
-    const char *allow;  /* Allow header for 405 */
-    char allow_buf[64]; /* its text, for user routes */
+    const char *allow;     /* Allow header for 405 */
+    char allow_buf[64];    /* its text, for user routes */
+    const char *challenge; /* WWW-Authenticate header for 401 and 403 */
 };
 
 /* ---- responses ------------------------------------------------------ */
@@ -231,6 +253,7 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
         req->next->prev = req->prev;
     req->prev = req->next = NULL;
     req->is_suspended = 0;
+    h->kick = 1;
     MHD_resume_connection(req->conn);
 }
 
@@ -585,6 +608,131 @@ static void http_resolve(http_request *req, const char *method, const char *url)
     }
 }
 
+/* ---- bearer tokens ------------------------------------------------- */
+
+/* One each: a flood of 401s must not hide the 403s. */
+static log_limiter http_unauthorized_limiter, http_forbidden_limiter;
+
+/* The caller's address, for logs. */
+static const char *http_peer(struct MHD_Connection *conn, char *buf, size_t len)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    snprintf(buf, len, "?");
+    if (!ci || !ci->client_addr)
+        return buf;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)len);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)len);
+    return buf;
+}
+
+/* The token entry of req's Authorization: Bearer header. Returns it, or
+ * NULL with the 401 set on req (counted and logged). */
+static const token_entry *http_authenticate(http_request *req)
+{
+    http_front *h = req->front;
+    const char *v =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    const char *reason = "missing";
+    const token_entry *e = NULL;
+    if (v && !strncasecmp(v, "Bearer ", 7)) {
+        v += 7;
+        while (*v == ' ')
+            v++;
+        size_t len = strlen(v);
+        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+            len--;
+        e = tokens_find(h->tokens, v, len);
+        reason = "unknown_token";
+    } else if (v) {
+        reason = "not_bearer";
+    }
+    if (e)
+        return e;
+    gateway_count(h->gw, STAT_http_unauthorized);
+    char peer[INET6_ADDRSTRLEN + 1];
+    if (log_limiter_allow(&http_unauthorized_limiter, 5))
+        log_warn("event=http_unauthorized reason=%s peer=%s", reason,
+                 http_peer(req->conn, peer, sizeof(peer)));
+    req->target = TARGET_ERROR;
+    req->err_code = HTTP_ERR_UNAUTHORIZED;
+    if (!strcmp(reason, "missing") || !strcmp(reason, "not_bearer")) {
+        req->challenge = "Bearer realm=\"offload\"";
+        snprintf(req->err_msg, sizeof(req->err_msg), "%s",
+                 "this gateway needs a token: send Authorization: Bearer TOKEN");
+    } else {
+        req->challenge = "Bearer realm=\"offload\", error=\"invalid_token\"";
+        snprintf(req->err_msg, sizeof(req->err_msg), "%s",
+                 "the bearer token is not one of --http-token-file's");
+    }
+    return NULL;
+}
+
+/* 1 when e may use queue; else 0 with the 403 set on req (counted and
+ * logged). */
+static int http_authorize(http_request *req, const token_entry *e, const char *queue)
+{
+    if (tokens_allow(e, queue))
+        return 1;
+    http_front *h = req->front;
+    gateway_count(h->gw, STAT_http_forbidden);
+    char peer[INET6_ADDRSTRLEN + 1];
+    if (log_limiter_allow(&http_forbidden_limiter, 5))
+        log_warn("event=http_forbidden queue=%s token_line=%d peer=%s", queue, tokens_line(e),
+                 http_peer(req->conn, peer, sizeof(peer)));
+    req->target = TARGET_ERROR;
+    req->err_code = HTTP_ERR_FORBIDDEN;
+    req->challenge = "Bearer realm=\"offload\", error=\"insufficient_scope\"";
+    snprintf(req->err_msg, sizeof(req->err_msg),
+             "this token may not use queue '%s' (see its line in --http-token-file)", queue);
+    return 0;
+}
+
+/* The queue a resolved request acts on, for the token check: a job's, or
+ * a detached job's (NULL for an unknown one: 404 later), or NULL. */
+static const char *http_target_queue(http_request *req)
+{
+    switch (req->target) {
+    case TARGET_JOB:
+        return req->queue;
+    case TARGET_JOB_STATUS:
+    case TARGET_JOB_RESULT:
+    case TARGET_JOB_CANCEL: {
+        detached_job *d = detached_find(gateway_detached(req->front->gw), req->ref);
+        return d ? d->queue : NULL;
+    }
+    default:
+        return NULL;
+    }
+}
+
+/* http_resolve, behind the token check when tokens are set: /healthz is
+ * open, every other path needs a known token (checked first, so a caller
+ * without one learns nothing of the routes), and a job, or a detached
+ * job's lookup, one allowed its queue. Runs once, when the headers are in;
+ * the token's entry is not kept (a reload may free it). Returns 0, or -1
+ * with the 401 or 403 set on req. */
+static int http_resolve_checked(http_request *req, const char *method, const char *url)
+{
+    if (!req->front->tokens || !strcmp(url, "/healthz")) {
+        http_resolve(req, method, url);
+        return 0;
+    }
+    const token_entry *e = http_authenticate(req);
+    if (!e)
+        return -1;
+    http_resolve(req, method, url);
+    const char *queue = http_target_queue(req);
+    if (queue && !http_authorize(req, e, queue))
+        return -1;
+    return 0;
+}
+
 /* Answers a request that ended in an error. */
 static enum MHD_Result http_answer_error(http_request *req)
 {
@@ -602,6 +750,12 @@ static enum MHD_Result http_answer_error(http_request *req)
     } else if (req->err_code == HTTP_ERR_NOT_IMPLEMENTED) {
         status = MHD_HTTP_NOT_IMPLEMENTED;
         name = "not_implemented";
+    } else if (req->err_code == HTTP_ERR_UNAUTHORIZED) {
+        status = MHD_HTTP_UNAUTHORIZED;
+        name = "unauthorized";
+    } else if (req->err_code == HTTP_ERR_FORBIDDEN) {
+        status = MHD_HTTP_FORBIDDEN;
+        name = "forbidden";
     } else {
         return http_send_error(req, req->err_code, req->err_msg, 1);
     }
@@ -612,6 +766,8 @@ static enum MHD_Result http_answer_error(http_request *req)
     struct MHD_Response *r = http_json(o);
     if (r && status == MHD_HTTP_METHOD_NOT_ALLOWED && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    if (r && req->challenge)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, req->challenge);
     if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE) {
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -768,20 +924,75 @@ static void http_deadline_fire(gw_timer *t, void *arg)
     http_deadline_arm(h);
 }
 
+/* GnuTLS's socket I/O for MHD's TLS sessions, as GnuTLS's own does it,
+ * counting the bytes moved (http_process). */
+static ssize_t http_tls_pull(gnutls_transport_ptr_t fd, void *buf, size_t len)
+{
+    ssize_t n = recv((int)(intptr_t)fd, buf, len, 0);
+    if (n > 0)
+        http_activity++;
+    return n;
+}
+
+static ssize_t http_tls_push(gnutls_transport_ptr_t fd, const void *buf, size_t len)
+{
+    ssize_t n = send((int)(intptr_t)fd, buf, len, MSG_NOSIGNAL);
+    if (n > 0)
+        http_activity++;
+    return n;
+}
+
+static void http_tls_watch(struct MHD_Connection *conn)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+    if (!ci || !ci->tls_session)
+        return;
+    gnutls_session_t s = ci->tls_session;
+    gnutls_transport_set_pull_function(s, http_tls_pull);
+    gnutls_transport_set_push_function(s, http_tls_push);
+}
+
+/* Watches c's socket (edge-triggered) until its TLS handshake is done:
+ * MHD does not put it in its own epoll set before then (http_process). */
+static void http_tls_watch_fd(http_front *h, http_conn *c)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET, .data.ptr = c};
+    if (ci && epoll_ctl(h->tls_watch_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)
+        c->tls_fd = ci->connect_fd;
+}
+
+static void http_tls_unwatch_fd(http_front *h, http_conn *c)
+{
+    if (c->tls_fd < 0)
+        return;
+    epoll_ctl(h->tls_watch_fd, EPOLL_CTL_DEL, c->tls_fd, NULL);
+    c->tls_fd = -1;
+}
+
 static void http_notify_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
                                    enum MHD_ConnectionNotificationCode toe)
 {
     http_front *h = cls;
     http_conn *c = *socket_context;
+    http_activity++;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
+        if (h->tls_cert)
+            http_tls_watch(conn);
         c = calloc(1, sizeof(*c));
         if (!c)
             return; /* no deadline for this one */
         c->conn = conn;
         c->phase = PHASE_ANSWERING;
+        c->tls_fd = -1;
         *socket_context = c;
+        if (h->tls_watch_fd >= 0)
+            http_tls_watch_fd(h, c);
         http_conn_phase(h, c, PHASE_HEADERS);
     } else if (c) {
+        http_tls_unwatch_fd(h, c);
         http_conn_phase(h, c, PHASE_ANSWERING); /* out of the deadline lists */
         free(c);
         *socket_context = NULL;
@@ -878,6 +1089,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     gateway *gw = h->gw;
     http_request *req = *con_cls;
     (void)version;
+    http_activity++;
 
     if (!req) {
         req = calloc(1, sizeof(*req));
@@ -886,7 +1098,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         req->front = h;
         req->conn = conn;
         *con_cls = req;
-        http_conn_phase(h, http_conn_of(conn), PHASE_BODY);
+        http_conn *c = http_conn_of(conn);
+        if (c)
+            http_tls_unwatch_fd(h, c); /* a request: the handshake is done */
+        http_conn_phase(h, c, PHASE_BODY);
         gateway_count(gw, STAT_http_requests);
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
@@ -913,7 +1128,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             gateway_count(gw, STAT_http_rejected);
             return http_answer_error(req);
         }
-        http_resolve(req, method, url);
+        if (http_resolve_checked(req, method, url) < 0)
+            return http_answer_error(req); /* 401, 403: before any body is read */
         if (req->target == TARGET_JOB) {
             const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
@@ -1004,6 +1220,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     http_front *h = cls;
     http_request *req = *con_cls;
     (void)toe;
+    http_activity++;
     http_conn *c = http_conn_of(conn);
     if (c && c->phase == PHASE_ANSWERING)
         http_conn_phase(h, c, PHASE_HEADERS); /* the next request's */
@@ -1098,6 +1315,46 @@ static int http_load_routes(http_front *h, char *err, size_t errlen)
     return 0;
 }
 
+/* Warns when the listener reaches past loopback without a token file (anyone
+ * who reaches it can run jobs), or with tokens but no TLS (the tokens
+ * travel in the clear). */
+static void http_warn_exposed(const http_front *h, const char *host)
+{
+    int loopback = !strcmp(host, "localhost") || !strncmp(host, "127.", 4) || !strcmp(host, "::1");
+    log_info("event=http_security tls=%s tokens=%zu", h->tls_cert ? "on" : "off",
+             tokens_count(h->tokens));
+    if (loopback)
+        return;
+    if (!h->tokens)
+        log_warn("event=http_open listen=%s msg=\"HTTP is bound past loopback without "
+                 "--http-token-file: anyone who reaches it can run jobs\"",
+                 h->cfg.listen);
+    else if (!h->tls_cert)
+        log_warn("event=http_cleartext listen=%s msg=\"bearer tokens without --tls-cert travel in "
+                 "the clear past loopback\"",
+                 h->cfg.listen);
+}
+
+static log_limiter http_library_limiter;
+
+/* libmicrohttpd's own messages (a failed TLS handshake, a bad request
+ * line) as log lines, at most 5 a second: a flood of plain HTTP to the TLS
+ * port must not flood the log. */
+static void http_library_log(void *cls, const char *fmt, va_list ap)
+{
+    char msg[256];
+    (void)cls;
+    vsnprintf(msg, sizeof(msg), fmt, ap);
+    size_t n = strlen(msg);
+    while (n && (msg[n - 1] == '\n' || msg[n - 1] == '.'))
+        msg[--n] = '\0';
+    for (char *p = msg; *p; p++)
+        if (*p == '"' || *p == '\n')
+            *p = '\'';
+    if (log_limiter_allow(&http_library_limiter, 5))
+        log_warn("event=http_library msg=\"%s\"", msg);
+}
+
 /* Frees a front that never started serving. */
 static void http_free(http_front *h)
 {
@@ -1106,8 +1363,137 @@ static void http_free(http_front *h)
     loop_timer_stop(h->loop, &h->read_deadline);
     if (h->watch_fd >= 0)
         close(h->watch_fd);
+    if (h->tls_watch_fd >= 0)
+        close(h->tls_watch_fd);
     route_table_free(&h->routes);
+    tokens_free(&h->tokens);
+    if (h->tls_key)
+        explicit_bzero(h->tls_key, strlen(h->tls_key));
+    free(h->tls_key);
+    free(h->tls_cert);
     free(h);
+}
+
+/* Reads --http-token-file into *out. Returns 0, or -1 with err set. */
+static int http_load_tokens(const char *path, token_table **out, char *err, size_t errlen)
+{
+    char why[384];
+    int loose;
+    token_table *t = tokens_load(path, &loose, why, sizeof(why));
+    if (!t) {
+        snprintf(err, errlen, "--http-token-file %s", why);
+        return -1;
+    }
+    if (loose)
+        log_warn("event=http_token_file_readable file=%s msg=\"group or others may read the "
+                 "token file: chmod 600 it\"",
+                 path);
+    log_info("event=http_tokens_loaded file=%s tokens=%zu", path, tokens_count(t));
+    *out = t;
+    return 0;
+}
+
+int http_reload_tokens(http_front *h)
+{
+    char err[512];
+    token_table *t;
+    if (!h || !h->cfg.token_file)
+        return 0;
+    if (http_load_tokens(h->cfg.token_file, &t, err, sizeof(err)) < 0) {
+        log_error("event=http_tokens_reload_failed error=\"%s\" msg=\"the tokens loaded before "
+                  "stay in force\"",
+                  err);
+        return -1;
+    }
+    tokens_free(&h->tokens);
+    h->tokens = t;
+    return 0;
+}
+
+/* Reads a PEM file (--tls-cert, --tls-key) into a malloc'd string. Returns
+ * it, or NULL with err set. */
+static char *http_read_pem(const char *flag, const char *path, char *err, size_t errlen)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    struct stat st;
+    char *text = NULL;
+    if (fd < 0) {
+        snprintf(err, errlen, "--%s '%s': cannot open: %s", flag, path, strerror(errno));
+        return NULL;
+    }
+    if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) || st.st_size > HTTP_PEM_MAX) {
+        snprintf(err, errlen, "--%s '%s': not a regular file of at most %d bytes", flag, path,
+                 HTTP_PEM_MAX);
+        goto out;
+    }
+    text = malloc((size_t)st.st_size + 1);
+    size_t got = 0;
+    while (text && got < (size_t)st.st_size) {
+        ssize_t n = read(fd, text + got, (size_t)st.st_size - got);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        got += (size_t)n;
+    }
+    if (!text || got != (size_t)st.st_size) {
+        snprintf(err, errlen, "--%s '%s': cannot read: %s", flag, path,
+                 text ? strerror(errno) : "out of memory");
+        free(text);
+        text = NULL;
+        goto out;
+    }
+    text[got] = '\0';
+    if (!strstr(text, "-----BEGIN ")) {
+        snprintf(err, errlen, "--%s '%s': not a PEM file (no -----BEGIN line)", flag, path);
+        free(text);
+        text = NULL;
+    }
+out:
+    close(fd);
+    return text;
+}
+
+/* Reads --tls-cert and --tls-key and checks with GnuTLS (the library MHD
+ * serves TLS with) that they are a certificate and its key, so a bad pair
+ * is a clear error at start, not a failed handshake later. Returns 0 or
+ * -1 with err set. */
+static int http_load_tls(http_front *h, char *err, size_t errlen)
+{
+    const http_config *cfg = &h->cfg;
+    if (!cfg->tls_cert && !cfg->tls_key)
+        return 0;
+    if (!cfg->tls_cert || !cfg->tls_key) {
+        snprintf(err, errlen, "--tls-cert and --tls-key go together: give both, or neither");
+        return -1;
+    }
+    if (MHD_is_feature_supported(MHD_FEATURE_TLS) != MHD_YES) {
+        snprintf(err, errlen, "this libmicrohttpd was built without TLS: --tls-cert cannot work");
+        return -1;
+    }
+    h->tls_cert = http_read_pem("tls-cert", cfg->tls_cert, err, errlen);
+    if (!h->tls_cert)
+        return -1;
+    h->tls_key = http_read_pem("tls-key", cfg->tls_key, err, errlen);
+    if (!h->tls_key)
+        return -1;
+    gnutls_certificate_credentials_t cred;
+    if (gnutls_certificate_allocate_credentials(&cred) < 0) {
+        snprintf(err, errlen, "out of memory");
+        return -1;
+    }
+    gnutls_datum_t cert = {(unsigned char *)h->tls_cert, (unsigned)strlen(h->tls_cert)};
+    gnutls_datum_t key = {(unsigned char *)h->tls_key, (unsigned)strlen(h->tls_key)};
+    int rc = gnutls_certificate_set_x509_key_mem(cred, &cert, &key, GNUTLS_X509_FMT_PEM);
+    gnutls_certificate_free_credentials(cred);
+    if (rc < 0) {
+        snprintf(err, errlen,
+                 "--tls-cert '%s' and --tls-key '%s': %s (want a PEM certificate and its "
+                 "unencrypted PEM private key)",
+                 cfg->tls_cert, cfg->tls_key, gnutls_strerror(rc));
+        return -1;
+    }
+    return 0;
 }
 
 http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound, size_t boundlen,
@@ -1147,6 +1533,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->gw = gw;
     h->loop = l;
     h->cfg = *cfg;
+    h->tls_watch_fd = -1;
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
     if (h->watch_fd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -1154,6 +1541,26 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     }
     if (http_load_routes(h, err, errlen) < 0)
         goto err;
+    if (cfg->token_file && http_load_tokens(cfg->token_file, &h->tokens, err, errlen) < 0)
+        goto err;
+    if (http_load_tls(h, err, errlen) < 0)
+        goto err;
+    /* TLS goes through MHD_OPTION_ARRAY: MHD_start_daemon's list is fixed. */
+    struct MHD_OptionItem tls_opts[] = {
+        {MHD_OPTION_HTTPS_MEM_CERT, 0, h->tls_cert},
+        {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
+        {MHD_OPTION_END, 0, NULL},
+    };
+    if (h->tls_cert) {
+        flags |= MHD_USE_TLS;
+        h->tls_watch_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->tls_watch_fd < 0) {
+            snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+            goto err;
+        }
+    } else {
+        tls_opts[0].option = MHD_OPTION_END;
+    }
     long long hard = http_hard_limit(cfg->max_connections);
     long long fit = http_raise_nofile(hard);
     if (fit < hard) {
@@ -1170,16 +1577,18 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         h->cfg.max_connections = soft > 1 ? soft : 1;
     }
     h->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_SOCK_ADDR, &ss,
-        MHD_OPTION_CONNECTION_LIMIT, (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT,
-        (unsigned)HTTP_CONNECTION_TIMEOUT_S, MHD_OPTION_LISTEN_BACKLOG_SIZE,
-        (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED, http_completed, h,
-        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->max_connections_per_ip,
-        MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL, MHD_OPTION_NOTIFY_CONNECTION,
-        http_notify_connection, h, MHD_OPTION_END);
+        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
+        http_library_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
+        http_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)cfg->max_connections_per_ip, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
+        MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, h, MHD_OPTION_ARRAY, tls_opts,
+        MHD_OPTION_END);
     if (!h->daemon) {
-        snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
-                 strerror(errno ? errno : EADDRINUSE));
+        snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?%s)", listen,
+                 strerror(errno ? errno : EADDRINUSE),
+                 h->tls_cert ? " or did TLS fail to start? see event=http_library above" : "");
         goto err;
     }
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
@@ -1190,6 +1599,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         snprintf(bound, boundlen, "[%s]:%u", host, port_bound);
     else
         snprintf(bound, boundlen, "%s:%u", *host ? host : "0.0.0.0", port_bound);
+    http_warn_exposed(h, host);
     return h;
 
 err:
@@ -1197,10 +1607,21 @@ err:
     return NULL;
 }
 
+/* A socket in its TLS handshake moved: MHD runs this turn. */
+static void http_on_tls_ready(void *arg)
+{
+    http_front *h = arg;
+    struct epoll_event evs[64];
+    while (epoll_wait(h->tls_watch_fd, evs, 64, 0) == 64)
+        ;
+    h->kick = 1;
+}
+
 /* Readable MHD epoll fd: the end-of-turn hook does the work. */
 static void http_on_readable(void *arg)
 {
-    (void)arg;
+    http_front *h = arg;
+    h->kick = 1;
 }
 
 /* Callers of suspended requests that hung up: a waiting job leaves its
@@ -1235,21 +1656,55 @@ static int64_t http_timeout_us(void *arg)
 {
     http_front *h = arg;
     MHD_UNSIGNED_LONG_LONG ms;
+    if (h->tls_cert && h->kick)
+        return 0; /* a resume after this turn's MHD_run */
+    if (h->stalled) {
+        uint64_t now = clock_now_us();
+        return h->stall_until_us > now ? (int64_t)(h->stall_until_us - now) : 0;
+    }
     if (MHD_get_timeout(h->daemon, &ms) != MHD_YES)
         return -1;
     return (int64_t)ms * 1000;
 }
 
+/* Lets MHD accept, read, answer and resume: every turn, except with TLS
+ * while stalled.
+ *
+ * libmicrohttpd 0.9.75 in epoll mode keeps a TLS connection whose
+ * handshake waits on the peer in its ready list (GnuTLS reads the socket
+ * itself, so MHD never sees the EAGAIN that would take it off), and
+ * MHD_get_timeout says 0 for as long as it waits: one TCP connection that
+ * sends nothing to the TLS port would spin the loop. So with TLS the front
+ * counts what MHD does (the bytes GnuTLS moves through http_tls_pull and
+ * http_tls_push, MHD's callbacks). A run that did nothing while MHD still
+ * says 0 is a stall: MHD runs again only when its epoll fd is readable, a
+ * socket still in its handshake moves (MHD does not watch those: the front
+ * does, in tls_watch_fd), a request resumes, or HTTP_TLS_STALL_MS pass. Decrypted data GnuTLS holds
+ * came in a run that moved bytes, so none is left waiting by this. */
 static void http_process(void *arg)
 {
     http_front *h = arg;
+    if (!h->tls_cert) {
+        MHD_run(h->daemon); /* MHD_get_timeout is right without TLS */
+        return;
+    }
+    if (h->stalled && !h->kick && clock_now_us() < h->stall_until_us)
+        return;
+    uint64_t before = http_activity;
+    h->kick = 0;
     MHD_run(h->daemon);
+    MHD_UNSIGNED_LONG_LONG ms;
+    h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
+    if (h->stalled)
+        h->stall_until_us = clock_now_us() + HTTP_TLS_STALL_MS * 1000;
 }
 
 int http_attach(http_front *h, loop *l)
 {
     if (loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
-        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 || loop_on_turn(l, http_process, h) < 0)
+        loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
+        (h->tls_watch_fd >= 0 && loop_add_fd(l, h->tls_watch_fd, http_on_tls_ready, h) < 0) ||
+        loop_on_turn(l, http_process, h) < 0)
         return -1;
     loop_on_timeout(l, http_timeout_us, h);
     return 0;

@@ -23,10 +23,13 @@ typedef struct http_config {
     long long max_connections_per_ip; /* 0: no limit */
     long long header_timeout_ms;      /* a request's headers must arrive within */
     long long body_timeout_ms;        /* and its body within, after them */
+    const char *token_file;           /* --http-token-file, or NULL: no tokens */
+    const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
 } http_config;
 
-/* Parses the routes (declaring the queues they name), listens, and writes
- * the bound address to bound. Returns the front, or NULL with err set. */
+/* Parses the routes (declaring the queues they name), reads the token file
+ * and the TLS certificate and key, listens, and writes the bound address
+ * to bound. Returns the front, or NULL with err set. */
 http_front *http_start(struct gateway *gw, loop *l, const http_config *cfg, char *bound,
                        size_t boundlen, char *err, size_t errlen);
 
@@ -35,6 +38,12 @@ http_front *http_start(struct gateway *gw, loop *l, const http_config *cfg, char
  * (MHD accepts, reads, answers and resumes) with the loop. Returns 0 or -1
  * when the loop is full. */
 int http_attach(http_front *h, loop *l);
+
+/* Reads --http-token-file again (on SIGHUP): requests from now on are
+ * checked against the new tokens. A file that fails to read or parse
+ * leaves the old tokens in force and logs why. Returns 0 or -1. No-op (0)
+ * without a token file. */
+int http_reload_tokens(http_front *h);
 
 /* Closes the listening socket: no new connections. Requests on open
  * connections are answered 503 from now on; suspended ones go on. */

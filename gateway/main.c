@@ -147,6 +147,14 @@ int main(int argc, char **argv)
          flag_set_int, &cfg.heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before an executor is dead (default 3)", flag_set_int,
          &cfg.liveness, 1, 1000, 0},
+        {"http-token-file", "FILE",
+         "HTTP callers must send Authorization: Bearer TOKEN with a token of FILE (one a line, "
+         "optionally followed by the queues it may use); /healthz stays open; re-read on SIGHUP",
+         flag_set_string, &cfg.http_token_file, 0, 0, 0},
+        {"tls-cert", "FILE", "serve HTTPS with this PEM certificate (chain); needs --tls-key",
+         flag_set_string, &cfg.tls_cert, 0, 0, 0},
+        {"tls-key", "FILE", "the PEM private key of --tls-cert (unencrypted; keep it mode 600)",
+         flag_set_string, &cfg.tls_key, 0, 0, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
@@ -198,5 +206,8 @@ out:
     free(cfg.config);
     free(cfg.curve_key);
     free(cfg.curve_allow);
+    free(cfg.http_token_file);
+    free(cfg.tls_cert);
+    free(cfg.tls_key);
     return rc;
 }

@@ -38,7 +38,10 @@
     X(auth_denied, "ZeroMQ connections refused by the CURVE allow-list (--curve-allow)")           \
     X(handshakes_failed, "ZeroMQ handshakes that failed before authentication: no CURVE, "         \
                          "a wrong server key, garbage")                                            \
-    X(hellos_forbidden, "executor Hellos refused: their key may not serve a queue they declared")
+    X(hellos_forbidden, "executor Hellos refused: their key may not serve a queue they declared")  \
+    X(http_unauthorized, "HTTP requests answered 401: no bearer token, or one not in "             \
+                         "--http-token-file")                                                      \
+    X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

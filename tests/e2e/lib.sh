@@ -140,6 +140,9 @@ start_process() {
 
 GW_COUNT=0
 EX_COUNT=0
+# Extra curl arguments for the helpers' own requests (stat_field,
+# queue_field): a token (-H 'Authorization: Bearer ...'), --cacert.
+E2E_CURL=()
 
 # start_gateway [FLAGS...]: a gateway on ephemeral loopback ports unless the
 # flags say otherwise (later flags win). Sets GW_PID, GW_HTTP (host:port),
@@ -191,7 +194,7 @@ HTTP_N=0
 http() {
     local method=$1 path=$2 url out
     shift 2
-    case "$path" in http://*) url=$path ;; *) url="$GW_URL$path" ;; esac
+    case "$path" in http://* | https://*) url=$path ;; *) url="$GW_URL$path" ;; esac
     HTTP_N=$((HTTP_N + 1))
     HTTP_BODY="$E2E_TMP/body.$HTTP_N"
     HTTP_HEADERS="$E2E_TMP/headers.$HTTP_N"
@@ -245,7 +248,7 @@ json() {
 # /v1/queues, or nothing.
 queue_field() {
     local f="$E2E_TMP/queues.json"
-    curl -s -m 5 -o "$f" "$GW_URL/v1/queues" || return 1
+    curl -s -m 5 "${E2E_CURL[@]}" -o "$f" "$GW_URL/v1/queues" || return 1
     json "$f" '.queues[] | select(.name == $q) | .[$f]' --arg q "$1" --arg f "$2"
 }
 
@@ -346,7 +349,7 @@ finish() {
 # stat_field NAME: that counter of the current gateway's /v1/stats, or nothing.
 stat_field() {
     local f="$E2E_TMP/stats.json"
-    curl -s -m 5 -o "$f" "$GW_URL/v1/stats" || return 1
+    curl -s -m 5 "${E2E_CURL[@]}" -o "$f" "$GW_URL/v1/stats" || return 1
     json "$f" '.[$k]' --arg k "$1"
 }
 
