@@ -126,8 +126,10 @@ static void gw_read_clients(void *arg)
     gw_read(gw, gw->client_sock, "clients", gw_on_client_msg, &gw->clients);
 }
 
-static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boundlen, char *err,
-                     size_t errlen)
+/* A bound ROUTER socket; rcvhwm: messages queued per peer before they are
+ * read (see wire_rcvhwm). */
+static void *gw_bind(gateway *gw, const char *endpoint, int rcvhwm, char *bound, size_t boundlen,
+                     char *err, size_t errlen)
 {
     void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
     int one = 1, zero = 0, hwm = WIRE_HWM;
@@ -137,7 +139,7 @@ static void *gw_bind(gateway *gw, const char *endpoint, char *bound, size_t boun
     if (zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)) ||
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
-        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm)) ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)))
         goto err;
     if (zmq_bind(s, endpoint) != 0)
@@ -192,6 +194,11 @@ int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detach
 detached *gateway_detached(gateway *gw)
 {
     return &gw->detached;
+}
+
+budget *gateway_budget(gateway *gw)
+{
+    return &gw->budget;
 }
 
 uint64_t gateway_job_id(const gw_job *job)
@@ -287,6 +294,9 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->uptime_ms = (clock_now_us() - gw->started_us) / 1000;
     out->executors = executors_count(&gw->executors);
     out->jobs_in_flight = jobs_in_flight(&gw->jobs);
+    out->held_bytes = gw->budget.held;
+    out->held_bytes_peak = gw->budget.peak;
+    out->max_held_bytes = gw->budget.max;
     out->counters = gw->stats;
 }
 
@@ -377,6 +387,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                           .default_retries = cfg->default_retries};
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, gw_first_job_id());
+    budget_init(&gw->budget, (uint64_t)cfg->max_held_bytes, &gw->stats);
+    gw->jobs.budget = &gw->budget;
     detached_limits dl = {.ttl_ms = cfg->result_ttl_ms,
                           .max_bytes = cfg->result_max_bytes,
                           .max_jobs = cfg->max_detached};
@@ -403,12 +415,14 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         snprintf(err, errlen, "zmq_ctx_new: %s", zmq_strerror(errno));
         goto err;
     }
-    gw->exec_sock =
-        gw_bind(gw, cfg->executors, gw->exec_endpoint, sizeof(gw->exec_endpoint), err, errlen);
+    gw->exec_sock = gw_bind(gw, cfg->executors, WIRE_HWM, gw->exec_endpoint,
+                            sizeof(gw->exec_endpoint), err, errlen);
     if (!gw->exec_sock)
         goto err;
-    gw->client_sock =
-        gw_bind(gw, cfg->clients, gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
+    /* Any caller may send Submits as fast as it likes: bound what libzmq
+     * queues for each in bytes, not only in messages. */
+    gw->client_sock = gw_bind(gw, cfg->clients, wire_rcvhwm(cfg->max_payload + WIRE_FRAME_SLACK),
+                              gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
     if (!gw->client_sock)
         goto err;
 
@@ -443,9 +457,10 @@ err:
 int gateway_run(gateway *gw)
 {
     log_info("event=listening id=%s http=%s executors=%s clients=%s max_payload=%lld "
-             "default_timeout_ms=%lld routes=%zu",
+             "max_held_bytes=%lld default_timeout_ms=%lld routes=%zu",
              gw->cfg->id, gw->http_endpoint, gw->exec_endpoint, gw->client_endpoint,
-             gw->cfg->max_payload, gw->cfg->default_timeout_ms, gw->cfg->routes.count);
+             gw->cfg->max_payload, gw->cfg->max_held_bytes, gw->cfg->default_timeout_ms,
+             gw->cfg->routes.count);
     int rc = loop_run(&gw->loop);
     http_shutdown(gw->http);
     return rc;

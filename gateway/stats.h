@@ -27,7 +27,9 @@
     X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
                      "Transfer-Encoding, a control character in the path")                         \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
-                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")
+                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")               \
+    X(held_bytes_refused, "requests and Submits refused because the payloads held would pass "     \
+                          "--max-held-bytes")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
