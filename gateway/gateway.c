@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +28,8 @@
 
 #define GW_RECV_BATCH 256        /* messages per socket per loop turn */
 #define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
+#define GW_TRIM_HELD (8 << 20)   /* held bytes past which the heap is trimmed ... */
+#define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held */
 
 static log_limiter gw_limiter;
 
@@ -332,12 +335,33 @@ static void gw_on_signal(int signo, void *arg)
                      gw);
 }
 
-/* The end of every turn: free the executors found dead during it, and stop
- * once a drain has nothing left to wait for. */
+/* A second after a flood is over: hand the heap's free pages back to the
+ * system. Large payloads are mmapped (main.c) and go back as they are
+ * freed; this takes the small blocks a flood leaves (HTTP connection pools,
+ * protobuf frames) so an idle gateway's RSS returns near its start. */
+static void gw_trim(gw_timer *t, void *arg)
+{
+    gateway *gw = arg;
+    (void)t;
+    if (gw->budget.held >= GW_TRIM_HELD / 8)
+        return; /* busy again; the next idle moment trims */
+    gw->trim_pending = 0;
+    malloc_trim(0);
+    log_debug("event=heap_trimmed");
+}
+
+/* The end of every turn: free the executors found dead during it, trim the
+ * heap once a flood is over, and stop once a drain has nothing left to
+ * wait for. */
 static void gw_end_turn(void *arg)
 {
     gateway *gw = arg;
     executors_reap(&gw->executors);
+    if (gw->budget.held >= GW_TRIM_HELD)
+        gw->trim_pending = 1;
+    if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer))
+        loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
+                         gw);
     if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
         log_info("event=drained action=stop");
         loop_stop(&gw->loop);
@@ -477,6 +501,7 @@ void gateway_close(gateway *gw)
     detached_free(&gw->detached);
     clients_close(&gw->clients);
     executors_close(&gw->executors);
+    loop_timer_stop(&gw->loop, &gw->trim_timer);
     queue_table_free(&gw->queues);
     loop_close(&gw->loop);
     if (gw->exec_sock) {

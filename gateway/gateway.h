@@ -70,8 +70,10 @@ typedef struct gateway {
     clients clients;
     struct http_front *http;
     gateway_stats stats;
-    budget budget; /* payload bytes held, against --max-held-bytes */
-    int draining;  /* a signal arrived: finish what runs, take nothing new */
+    budget budget;    /* payload bytes held, against --max-held-bytes */
+    int trim_pending; /* many bytes were held: give the heap back once idle */
+    gw_timer trim_timer;
+    int draining; /* a signal arrived: finish what runs, take nothing new */
     gw_timer drain_timer;
     uint64_t started_us;
 } gateway;
