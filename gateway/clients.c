@@ -118,6 +118,25 @@ static void clients_arm_tick(clients *c)
                      clients_lease_tick, c);
 }
 
+/* Refuses a Submit; a full queue (or memory budget) says when to retry,
+ * as HTTP's Retry-After does. */
+static void clients_refuse_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
+                                  int code, const char *err)
+{
+    gateway_count(c->gw, STAT_submits_refused);
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Reply reply = OFFLOAD__REPLY__INIT;
+    reply.request_id = s->request_id;
+    reply.code = code;
+    reply.message = (char *)err;
+    if (code == OFFLOAD__CODE__CODE_QUEUE_FULL)
+        reply.retry_after_s = gateway_retry_after(c->gw, s->queue);
+    env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
+    env.reply = &reply;
+    if (c->send(c->send_arg, rid, &env) < 0)
+        gateway_count(c->gw, STAT_send_failures);
+}
+
 static void clients_refuse(clients *c, const wire_rid *rid, uint64_t request_id, int code,
                            const char *err)
 {
@@ -252,7 +271,7 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, const Of
     int existing;
     int code = gateway_submit_detached(c->gw, &r, key, &d, &existing, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK) {
-        clients_refuse(c, rid, s->request_id, code, err);
+        clients_refuse_submit(c, rid, s, code, err);
         return;
     }
     if (s->detach) {
@@ -379,7 +398,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
         c->npeers--;
         free(p);
     }
-    clients_refuse(c, rid, s->request_id, code, err);
+    clients_refuse_submit(c, rid, s, code, err);
 }
 
 /* Cancels call's job and answers it (answer) or not (a gone client). */

@@ -13,6 +13,7 @@
 
 #include <errno.h>
 #include <jansson.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -28,6 +29,8 @@
 
 #define GW_RECV_BATCH 256        /* messages per socket per loop turn */
 #define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
+#define GW_TRIM_HELD (8 << 20)   /* held bytes past which the heap is trimmed ... */
+#define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held */
 
 static log_limiter gw_limiter;
 
@@ -127,7 +130,9 @@ static void gw_read_clients(void *arg)
     gw_read(gw, gw->client_sock, "clients", gw_on_client_msg, &gw->clients);
 }
 
-static void *gw_bind(gateway *gw, const char *endpoint, const char *name, char *bound,
+/* A bound ROUTER socket; rcvhwm: messages queued per peer before they are
+ * read (see wire_rcvhwm). */
+static void *gw_bind(gateway *gw, const char *endpoint, const char *name, int rcvhwm, char *bound,
                      size_t boundlen, char *err, size_t errlen)
 {
     void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
@@ -138,7 +143,7 @@ static void *gw_bind(gateway *gw, const char *endpoint, const char *name, char *
     if (zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
         zmq_setsockopt(s, ZMQ_LINGER, &zero, sizeof(zero)) ||
         zmq_setsockopt(s, ZMQ_SNDHWM, &hwm, sizeof(hwm)) ||
-        zmq_setsockopt(s, ZMQ_RCVHWM, &hwm, sizeof(hwm)) ||
+        zmq_setsockopt(s, ZMQ_RCVHWM, &rcvhwm, sizeof(rcvhwm)) ||
         zmq_setsockopt(s, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)))
         goto err;
     /* A CURVE server: every peer proves its key, which the ZAP handler
@@ -200,6 +205,11 @@ int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detach
 detached *gateway_detached(gateway *gw)
 {
     return &gw->detached;
+}
+
+budget *gateway_budget(gateway *gw)
+{
+    return &gw->budget;
 }
 
 uint64_t gateway_job_id(const gw_job *job)
@@ -301,6 +311,9 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->uptime_ms = (clock_now_us() - gw->started_us) / 1000;
     out->executors = executors_count(&gw->executors);
     out->jobs_in_flight = jobs_in_flight(&gw->jobs);
+    out->held_bytes = gw->budget.held;
+    out->held_bytes_peak = gw->budget.peak;
+    out->max_held_bytes = gw->budget.max;
     out->counters = gw->stats;
 }
 
@@ -462,14 +475,34 @@ static void gw_queue_freed(gw_queue *q, void *arg)
                  (unsigned long long)q->submitted, (unsigned long long)q->completed);
 }
 
+/* A second after a flood is over: hand the heap's free pages back to the
+ * system. Large payloads are mmapped (main.c) and go back as they are
+ * freed; this takes the small blocks a flood leaves (HTTP connection pools,
+ * protobuf frames) so an idle gateway's RSS returns near its start. */
+static void gw_trim(gw_timer *t, void *arg)
+{
+    gateway *gw = arg;
+    (void)t;
+    if (gw->budget.held >= GW_TRIM_HELD / 8)
+        return; /* busy again; the next idle moment trims */
+    gw->trim_pending = 0;
+    malloc_trim(0);
+    log_debug("event=heap_trimmed");
+}
+
 /* The end of every turn: free the executors found dead during it, then the
- * queues nothing refers to any more, and stop once a drain has nothing
- * left to wait for. */
+ * queues nothing refers to any more, trim the heap once a flood is over,
+ * and stop once a drain has nothing left to wait for. */
 static void gw_end_turn(void *arg)
 {
     gateway *gw = arg;
     executors_reap(&gw->executors);
     queue_table_reap(&gw->queues, gw_queue_freed, gw);
+    if (gw->budget.held >= GW_TRIM_HELD)
+        gw->trim_pending = 1;
+    if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer))
+        loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
+                         gw);
     if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
         log_info("event=drained action=stop");
         loop_stop(&gw->loop);
@@ -527,6 +560,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                           .default_retries = cfg->default_retries};
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, gw_first_job_id());
+    budget_init(&gw->budget, (uint64_t)cfg->max_held_bytes, &gw->stats);
+    gw->jobs.budget = &gw->budget;
     detached_limits dl = {.ttl_ms = cfg->result_ttl_ms,
                           .max_bytes = cfg->result_max_bytes,
                           .max_jobs = cfg->max_detached};
@@ -564,12 +599,15 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     }
     if (gw_curve_start(gw, err, errlen) < 0)
         goto err;
-    gw->exec_sock = gw_bind(gw, cfg->executors, "executors", gw->exec_endpoint,
+    gw->exec_sock = gw_bind(gw, cfg->executors, "executors", WIRE_HWM, gw->exec_endpoint,
                             sizeof(gw->exec_endpoint), err, errlen);
     if (!gw->exec_sock)
         goto err;
-    gw->client_sock = gw_bind(gw, cfg->clients, "clients", gw->client_endpoint,
-                              sizeof(gw->client_endpoint), err, errlen);
+    /* Any caller may send Submits as fast as it likes: bound what libzmq
+     * queues for each in bytes, not only in messages. */
+    gw->client_sock =
+        gw_bind(gw, cfg->clients, "clients", wire_rcvhwm(cfg->max_payload + WIRE_FRAME_SLACK),
+                gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
     if (!gw->client_sock)
         goto err;
     if (gw->curve_secret[0] &&
@@ -617,9 +655,10 @@ err:
 int gateway_run(gateway *gw)
 {
     log_info("event=listening id=%s http=%s executors=%s clients=%s max_payload=%lld "
-             "default_timeout_ms=%lld routes=%zu",
+             "max_held_bytes=%lld default_timeout_ms=%lld routes=%zu",
              gw->cfg->id, gw->http_endpoint, gw->exec_endpoint, gw->client_endpoint,
-             gw->cfg->max_payload, gw->cfg->default_timeout_ms, gw->cfg->routes.count);
+             gw->cfg->max_payload, gw->cfg->max_held_bytes, gw->cfg->default_timeout_ms,
+             gw->cfg->routes.count);
     int rc = loop_run(&gw->loop);
     http_shutdown(gw->http);
     return rc;
@@ -636,6 +675,7 @@ void gateway_close(gateway *gw)
     detached_free(&gw->detached);
     clients_close(&gw->clients);
     executors_close(&gw->executors);
+    loop_timer_stop(&gw->loop, &gw->trim_timer);
     queue_table_free(&gw->queues);
     loop_close(&gw->loop);
     if (gw->exec_sock) {

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "clients.h"
 #include "detached.h"
 #include "executors.h"
@@ -61,6 +62,7 @@ typedef struct gateway_config {
                                    and long-polls waiting, each */
     char *http_token_file;      /* bearer tokens, re-read on SIGHUP; NULL: none */
     char *tls_cert, *tls_key;   /* PEM files for HTTPS; NULL: plain HTTP */
+    long long max_held_bytes;   /* payload bytes held at once (budget.h); 0: no bound */
 } gateway_config;
 
 struct http_front;
@@ -82,6 +84,9 @@ typedef struct gateway {
     clients clients;
     struct http_front *http;
     gateway_stats stats;
+    budget budget;    /* payload bytes held, against --max-held-bytes */
+    int trim_pending; /* many bytes were held: give the heap back once idle */
+    gw_timer trim_timer;
     int draining; /* a signal arrived: finish what runs, take nothing new */
     gw_timer drain_timer;
     uint64_t started_us;
@@ -126,6 +131,11 @@ int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detach
                             int *existing, char *err, size_t errlen);
 detached *gateway_detached(gateway *gw);
 
+/* The byte budget (budget.h): a front takes what it is about to hold (an
+ * HTTP body as it is received) and gives it back once it frees it or hands
+ * it to gateway_submit, which takes it again for the job. */
+budget *gateway_budget(gateway *gw);
+
 /* The job's id (for logs and headers). */
 uint64_t gateway_job_id(const gw_job *job);
 
@@ -169,6 +179,7 @@ typedef struct gateway_status {
     uint64_t uptime_ms;
     size_t executors;
     size_t jobs_in_flight;
+    uint64_t held_bytes, held_bytes_peak, max_held_bytes; /* budget.h */
     gateway_stats counters;
 } gateway_status;
 

@@ -48,6 +48,7 @@
 
 #define HTTP_CONNECTION_TIMEOUT_S 60 /* idle keep-alive connections */
 #define HTTP_LISTEN_BACKLOG 4096
+#define HTTP_REFUSE_EARLY 1
 
 /* Route errors, which have no Offload__Code, in http_request.err_code. */
 #define HTTP_ERR_UNKNOWN_ROUTE (-404)
@@ -124,7 +125,9 @@ struct http_request {
     long long delay_ms;
     uint8_t *body; /* the request body, up to --max-payload */
     size_t len, cap;
+    size_t held; /* bytes taken from the gateway's budget for the body */
     int too_large;
+    int over_budget;                /* the body would pass --max-held-bytes: 503 */
     gw_job *job;                    /* while the job runs */
     gw_timer delay;                 /* while a delay waits; a result's wait_ms */
     int detach;                     /* ?wait=false */
@@ -144,6 +147,14 @@ struct http_request {
     char allow_buf[64];    /* its text, for user routes */
     const char *challenge; /* WWW-Authenticate header for 401 and 403 */
 };
+
+/* Gives the body's bytes back to the gateway's budget. */
+static void http_give_back(http_request *req)
+{
+    if (req->held)
+        budget_give(gateway_budget(req->front->gw), req->held);
+    req->held = 0;
+}
 
 /* ---- responses ------------------------------------------------------ */
 
@@ -449,6 +460,9 @@ static struct MHD_Response *http_stats_json(gateway *gw)
     json_object_set_new(o, "uptime_ms", json_integer((json_int_t)st.uptime_ms));
     json_object_set_new(o, "executors", json_integer((json_int_t)st.executors));
     json_object_set_new(o, "jobs_in_flight", json_integer((json_int_t)st.jobs_in_flight));
+    json_object_set_new(o, "held_bytes", json_integer((json_int_t)st.held_bytes));
+    json_object_set_new(o, "held_bytes_peak", json_integer((json_int_t)st.held_bytes_peak));
+    json_object_set_new(o, "max_held_bytes", json_integer((json_int_t)st.max_held_bytes));
     for (int c = 0; c < STAT_COUNT; c++)
         json_object_set_new(o, stats_name((gateway_counter)c),
                             json_integer((json_int_t)st.counters.v[c]));
@@ -793,6 +807,8 @@ static enum MHD_Result http_start_job(http_request *req)
         if (!payload)
             payload = malloc(1);
     }
+    /* The submit takes the body's bytes again, for the job. */
+    http_give_back(req);
     if (!payload)
         return MHD_NO;
     char err[256];
@@ -832,6 +848,34 @@ static enum MHD_Result http_start_job(http_request *req)
     req->job = job;
     http_suspend(req);
     return MHD_YES;
+}
+
+/* 503 queue_full: the body would pass the gateway's memory budget. */
+static enum MHD_Result http_answer_over_budget(http_request *req)
+{
+    return http_send_error(req, OFFLOAD__CODE__CODE_QUEUE_FULL, req->err_msg,
+                           gateway_retry_after(req->front->gw, req->queue));
+}
+
+/* Takes what the body needs beyond what req holds, to reach total bytes.
+ * Returns 0, or -1 when over the budget: req then holds nothing, its body
+ * is dropped and its 503 message set. */
+static int http_hold(http_request *req, size_t total)
+{
+    budget *b = gateway_budget(req->front->gw);
+    if (total <= req->held)
+        return 0;
+    if (budget_take(b, total - req->held, "http") == 0) {
+        req->held = total;
+        return 0;
+    }
+    budget_refusal(b, total - req->held, req->err_msg, sizeof(req->err_msg));
+    req->over_budget = 1;
+    http_give_back(req);
+    free(req->body);
+    req->body = NULL;
+    req->len = req->cap = 0;
+    return -1;
 }
 
 static enum MHD_Result http_answer_too_large(http_request *req)
@@ -1134,14 +1178,20 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
             const char *cl =
                 MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONTENT_LENGTH);
             long long n;
+            /* A caller that waits for 100 Continue gets its 413 or 503
+             * now, instead of sending a body only to have it thrown away. */
+            const char *expect =
+                MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
+            int waits = expect && strcasecmp(expect, "100-continue") == 0;
             if (cl && parse_ll(cl, &n) == 0 && n > h->cfg.max_payload) {
                 req->too_large = 1;
-                /* A caller that waits for 100 Continue gets its 413 now,
-                 * instead of sending a body only to have it thrown away. */
-                const char *expect =
-                    MHD_lookup_connection_value(conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_EXPECT);
-                if (expect && strcasecmp(expect, "100-continue") == 0)
+                if (waits)
                     return http_answer_too_large(req);
+            } else if (cl && parse_ll(cl, &n) == 0 && n > 0 && http_hold(req, (size_t)n) < 0) {
+                /* The whole body is reserved before it is read; one that
+                 * would not fit is refused before it is read. */
+                if (waits || HTTP_REFUSE_EARLY)
+                    return http_answer_over_budget(req);
             }
         }
         return MHD_YES;
@@ -1150,17 +1200,21 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->target != TARGET_JOB || req->too_large)
+        if (req->target != TARGET_JOB || req->too_large || req->over_budget)
             return MHD_YES; /* a body nobody reads is discarded */
         if ((long long)(req->len + n) > h->cfg.max_payload) {
             req->too_large = 1;
+            http_give_back(req);
             free(req->body);
             req->body = NULL;
             req->len = req->cap = 0;
             return MHD_YES;
         }
+        if (http_hold(req, req->len + n) < 0)
+            return MHD_YES; /* chunked, and now over the budget */
         if (req->len + n > req->cap) {
-            size_t cap = req->cap ? req->cap * 2 : 1024;
+            /* A Content-Length was held whole: one allocation. */
+            size_t cap = req->held >= req->len + n ? req->held : req->cap ? req->cap * 2 : 1024;
             while (cap < req->len + n)
                 cap *= 2;
             uint8_t *b = realloc(req->body, cap);
@@ -1205,6 +1259,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     case TARGET_JOB:
         if (req->too_large)
             return http_answer_too_large(req);
+        if (req->over_budget)
+            return http_answer_over_budget(req);
         return http_start_job(req);
     case TARGET_JOB_STATUS:
     case TARGET_JOB_RESULT:
@@ -1232,6 +1288,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     loop_timer_stop(h->loop, &req->delay);
     if (req->response)
         MHD_destroy_response(req->response);
+    http_give_back(req);
     free(req->body);
     free(req);
     *con_cls = NULL;

@@ -29,11 +29,22 @@ static void job_answer_error(gw_job *job, int code, const char *message, uint64_
     job_answer(job, &out);
 }
 
+/* Frees the job's payload and gives its bytes back to the budget. */
+static void job_drop_payload(jobs *js, gw_job *job)
+{
+    if (job->payload && js->budget)
+        budget_give(js->budget, job->payload_len);
+    free(job->payload);
+    job->payload = NULL;
+    job->payload_len = 0;
+}
+
 /* Ends a job that is on no executor (any more): out of its queue, its
  * deadline stopped, freed. */
 static void job_end(jobs *js, gw_job *job)
 {
     timers_stop(js->timers, &job->deadline);
+    job_drop_payload(js, job);
     if (job->state == JOB_WAITING)
         queue_remove(job->queue, job);
     HASH_DEL(js->by_id, job);
@@ -139,12 +150,8 @@ static int jobs_send(gw_executor *e, gw_job *job, void *arg)
     if (js->ops.send(e, job, js->ops.arg) < 0)
         return -1;
     js->sent++;
-    if (!job->retries) {
-        /* The payload travelled and will not be sent again. */
-        free(job->payload);
-        job->payload = NULL;
-        job->payload_len = 0;
-    }
+    if (!job->retries)
+        job_drop_payload(js, job); /* it travelled and will not be sent again */
     return 0;
 }
 
@@ -230,6 +237,11 @@ static int jobs_check(jobs *js, const job_request *r, gw_queue *q, char *err, si
         q->rejected++;
         return OFFLOAD__CODE__CODE_QUEUE_FULL;
     }
+    if (js->budget && budget_take(js->budget, r->len, "job") < 0) {
+        budget_refusal(js->budget, r->len, err, errlen);
+        q->rejected++;
+        return OFFLOAD__CODE__CODE_QUEUE_FULL;
+    }
     return OFFLOAD__CODE__CODE_OK;
 }
 
@@ -250,6 +262,8 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
     gw_job *job =
         job_new(js->next_id + 1, q, r->function, &r->payload, r->len, now, now + timeout_ms * 1000);
     if (!job || timers_start(js->timers, &job->deadline, job->deadline_us, job_deadline, job) < 0) {
+        if (js->budget)
+            budget_give(js->budget, r->len); /* taken by jobs_check */
         job_free(job);
         free(r->payload);
         r->payload = NULL;

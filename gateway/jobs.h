@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "budget.h"
 #include "fleet.h"
 #include "queue.h"
 #include "stats.h"
@@ -51,6 +52,10 @@ typedef struct jobs {
     jobs_ops ops;
     jobs_limits limits;
     uint64_t next_id;
+    /* Payload bytes held (NULL: no bound; set after jobs_init). A job holds
+     * its payload_len while it keeps its payload: from submit until it is
+     * sent for the last time (no retries left) or ends. */
+    budget *budget;
 } jobs;
 
 /* What a front asks for. */
@@ -73,8 +78,9 @@ void jobs_init(jobs *js, queue_table *queues, fleet *f, timers *ts, gateway_stat
  * CODE_OK (0), done(job, outcome, arg) is called exactly once -- never from
  * inside this call -- unless jobs_detach comes first, and *out is the job.
  * Otherwise returns the Offload__Code that refused it (bad_request,
- * unknown_queue, unknown_function, payload_too_large, queue_full, and
- * internal when out of memory) with err set; done is never called. */
+ * unknown_queue, unknown_function, payload_too_large, queue_full -- the
+ * queue's --max-waiting, or the budget's --max-held-bytes -- and internal
+ * when out of memory) with err set; done is never called. */
 int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **out, char *err,
                 size_t errlen);
 

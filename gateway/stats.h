@@ -41,7 +41,9 @@
     X(hellos_forbidden, "executor Hellos refused: their key may not serve a queue they declared")  \
     X(http_unauthorized, "HTTP requests answered 401: no bearer token, or one not in "             \
                          "--http-token-file")                                                      \
-    X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")
+    X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")         \
+    X(held_bytes_refused, "requests and Submits refused because the payloads held would pass "     \
+                          "--max-held-bytes")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

@@ -102,3 +102,11 @@ const char *wire_rid_hex(const wire_rid *rid, char *buf, size_t buflen)
         n += (size_t)snprintf(buf + n, buflen - n, "%02x", rid->bytes[i]);
     return buf;
 }
+
+int wire_rcvhwm(long long max_frame)
+{
+    long long n = max_frame > 0 ? WIRE_RCV_BYTES / max_frame : WIRE_HWM;
+    if (n < WIRE_RCVHWM_MIN)
+        n = WIRE_RCVHWM_MIN;
+    return n > WIRE_HWM ? WIRE_HWM : (int)n;
+}

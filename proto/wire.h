@@ -17,6 +17,19 @@
 #define WIRE_FRAME_SLACK 65536 /* frame bytes allowed beyond the payload limit */
 #define WIRE_HWM 100000        /* messages queued per socket and direction */
 
+/* libzmq queues what a peer sends until the owner reads it, counted in
+ * messages (RCVHWM, per peer connection), not bytes. A socket whose peers
+ * may send large frames (the gateway's clients socket) sets its RCVHWM to
+ * about WIRE_RCV_BYTES over its largest frame, so one peer's queue holds
+ * about that many bytes; past it libzmq stops reading that connection (TCP
+ * pushes back on the sender), nothing is dropped. */
+#define WIRE_RCV_BYTES (32LL << 20)
+#define WIRE_RCVHWM_MIN 16
+
+/* The RCVHWM that keeps one peer's receive queue near WIRE_RCV_BYTES when
+ * its frames may be max_frame bytes: WIRE_RCVHWM_MIN..WIRE_HWM. */
+int wire_rcvhwm(long long max_frame);
+
 /* Where a message on a ROUTER socket came from, and how to answer it. */
 typedef struct wire_rid {
     uint8_t len;

@@ -161,7 +161,7 @@ def _parse(frame: bytes):
 
 def _result(reply) -> bytes:
     if reply.code != 0:
-        raise from_code(reply.code, reply.message, reply.job_id)
+        raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
     return reply.payload
 
 
@@ -172,12 +172,12 @@ def _queues(reply) -> List[Dict[str, Any]]:
 def _status(reply) -> JobStatus:
     st = JobStatus(job_id=reply.job_id, state=STATES.get(reply.state, ""))
     if reply.code == 13:  # unknown_job
-        raise from_code(reply.code, reply.message, reply.job_id)
+        raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
     if st.state in ("done", "failed", "cancelled"):
         if reply.code == 0:
             st.result = reply.payload
         else:
-            st.error = from_code(reply.code, reply.message, reply.job_id)
+            st.error = from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
     return st
 
 
@@ -391,7 +391,7 @@ class AsyncClient:
                                 key=idempotency_key),
             self._wait(None))
         if reply.code != 0:
-            raise from_code(reply.code, reply.message, reply.job_id)
+            raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
         return reply.job_id
 
     async def job(self, job_id: int, *, wait: float = 0.0, cancel: bool = False) -> JobStatus:
@@ -494,7 +494,7 @@ class Client:
                                                   0, detach=True, key=idempotency_key),
                               DEFAULT_WAIT + self.grace, 0)
         if reply.code != 0:
-            raise from_code(reply.code, reply.message, reply.job_id)
+            raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
         return reply.job_id
 
     def job(self, job_id: int, *, wait: float = 0.0, cancel: bool = False) -> JobStatus:

@@ -94,6 +94,10 @@ BY_CODE: Dict[int, Type[Error]] = {
 }
 
 
-def from_code(code: int, message: str, job_id: int = 0) -> Error:
-    """The exception for a Reply's code."""
-    return BY_CODE.get(code, Internal)(message, job_id)
+def from_code(code: int, message: str, job_id: int = 0, retry_after: int = 0) -> Error:
+    """The exception for a Reply's code (retry_after: the Reply's
+    retry_after_s, for QueueFull; 0 keeps the class default)."""
+    err = BY_CODE.get(code, Internal)(message, job_id)
+    if retry_after and isinstance(err, QueueFull):
+        err.retry_after = float(retry_after)
+    return err
