@@ -571,7 +571,9 @@ static long exec_tick(executor *x, uint64_t now)
                 due = l->last_send_us + period;
             }
         } else if (l->connected) {
-            uint64_t every = l->hello_backoff ? dead : period;
+            /* A silent gateway (stopped, or stalled) reads every Hello queued
+             * meanwhile when it comes back: one per liveness window is enough. */
+            uint64_t every = l->hello_backoff || l->silent ? dead : period;
             due = l->last_hello_us + every;
             if (now >= due) {
                 exec_send_hello(x, l);
@@ -933,7 +935,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     size_t max_frame = cfg->max_payload + WIRE_FRAME_SLACK;
     for (size_t i = 0; i < cfg->nconnect; i++) {
         x->links[i] = link_new(x->zctx, cfg->connect[i], (unsigned)i, max_frame, cfg->heartbeat_ms,
-                               cfg->liveness, err, errlen);
+                               cfg->link_timeout_ms, err, errlen);
         if (!x->links[i])
             goto err;
         x->nlinks++;

@@ -19,7 +19,7 @@ static int link_setopt_int(void *s, int opt, int value)
 }
 
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen)
+                    unsigned heartbeat_ms, unsigned timeout_ms, char *err, size_t errlen)
 {
     exec_link *l = calloc(1, sizeof(*l));
     if (!l || !(l->endpoint = strdup(endpoint))) {
@@ -34,7 +34,6 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
     if (!l->sock)
         goto zerr;
     int64_t maxmsg = (int64_t)max_frame;
-    long long timeout = (long long)heartbeat_ms * liveness;
     if (link_setopt_int(l->sock, ZMQ_LINGER, LINK_LINGER_MS) ||
         link_setopt_int(l->sock, ZMQ_RECONNECT_IVL, LINK_RECONNECT_IVL_MS) ||
         /* Back off no further than one heartbeat interval, so a restarted
@@ -46,9 +45,12 @@ exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max
         link_setopt_int(l->sock, ZMQ_RCVHWM, WIRE_HWM) ||
         zmq_setsockopt(l->sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
         /* ZMTP pings, answered by the gateway's I/O thread: they find a
-         * connection whose peer vanished without closing it. */
+         * connection whose peer vanished without closing it. Not after
+         * liveness x interval: a gateway stopped that long (SIGSTOP, a
+         * stall) answers nothing either, and dropping its connection would
+         * lose every job running here for it. */
         link_setopt_int(l->sock, ZMQ_HEARTBEAT_IVL, (int)heartbeat_ms) ||
-        link_setopt_int(l->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
+        link_setopt_int(l->sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout_ms))
         goto zerr;
 
     char addr[96];

@@ -45,12 +45,15 @@ typedef struct exec_link {
 } exec_link;
 
 /* Creates the sockets on zctx and connects to endpoint. max_frame bounds a
- * received frame (ZMQ_MAXMSGSIZE and decoding); heartbeat_ms and liveness
- * also set ZeroMQ's own connection heartbeat, so a peer that vanished
- * without closing the TCP connection is noticed and reconnected. Returns
- * NULL with err set (an endpoint ZeroMQ cannot parse, out of memory). */
+ * received frame (ZMQ_MAXMSGSIZE and decoding). heartbeat_ms and timeout_ms
+ * set ZeroMQ's own connection heartbeat: a connection that carries nothing
+ * for timeout_ms is dropped and dialled again, so a peer that vanished
+ * without closing the TCP connection is noticed (a silent gateway that
+ * still holds the connection, stopped or busy, is not: see --link-timeout-ms).
+ * Returns NULL with err set (an endpoint ZeroMQ cannot parse, out of
+ * memory). */
 exec_link *link_new(void *zctx, const char *endpoint, unsigned index, size_t max_frame,
-                    unsigned heartbeat_ms, unsigned liveness, char *err, size_t errlen);
+                    unsigned heartbeat_ms, unsigned timeout_ms, char *err, size_t errlen);
 
 /* Closes the sockets, frees l and sets *l to NULL. */
 void link_destroy(exec_link **l);

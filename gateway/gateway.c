@@ -25,7 +25,6 @@
 #include "log.h"
 #include "wire.h"
 
-#define GW_RECV_BATCH 256        /* messages per socket per loop turn */
 #define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
 
 static log_limiter gw_limiter;
@@ -83,24 +82,33 @@ static void gw_bad_frame(gateway *gw, void *sock, const char *name, const wire_r
 
 typedef void (*gw_msg_fn)(void *front, const wire_rid *rid, codec_envelope *env);
 
-/* Reads up to a batch of messages from one ROUTER socket, hands each valid
- * one to on_msg(front, ...) and counts (and answers) the others. */
+/* Reads messages from one ROUTER socket, hands each valid one to
+ * on_msg(front, ...) and counts (and answers) the others, until the socket
+ * is empty or this turn's budget for it (--turn-budget-us, -bytes) is
+ * spent: a flood of large frames on one socket delays the other sources,
+ * the timers and HTTP by one budget, not by its whole backlog. */
 static void gw_read(gateway *gw, void *sock, const char *name, gw_msg_fn on_msg, void *front)
 {
     size_t max = (size_t)gw->cfg->max_payload + WIRE_FRAME_SLACK;
-    for (int i = 0; i < GW_RECV_BATCH; i++) {
+    loop_budget budget;
+    loop_budget_start(&gw->loop, &budget);
+    for (;;) {
         wire_rid rid = {0};
         codec_envelope *env;
         char err[256];
         int rc = wire_recv(sock, &rid, max, &env, NULL, err, sizeof(err));
         if (rc == -EAGAIN || rc == -EINTR)
             return;
+        size_t size = 0;
         if (rc < 0) {
             gw_bad_frame(gw, sock, name, &rid, rc, err);
-            continue;
+        } else {
+            size = codec_size(env);
+            on_msg(front, &rid, env);
+            codec_free(env);
         }
-        on_msg(front, &rid, env);
-        codec_free(env);
+        if (!loop_budget_spend(&budget, size))
+            return;
     }
 }
 
@@ -288,6 +296,15 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->executors = executors_count(&gw->executors);
     out->jobs_in_flight = jobs_in_flight(&gw->jobs);
     out->counters = gw->stats;
+    const loop_stats *ls = &gw->loop.stats;
+    out->counters.v[STAT_loop_turns] = ls->turns;
+    out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
+    out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
+    out->counters.v[STAT_loop_stalls] = ls->stalls;
+    out->loop_turn_max_us = ls->turn_max_us;
+    out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
+    out->loop_stall_max_ms = ls->stall_max_us / 1000;
+    out->loop_read_max_bytes = ls->read_max_bytes;
 }
 
 /* ---- drain and stop ------------------------------------------------- */
@@ -367,6 +384,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         return -1;
     if (loop_init(&gw->loop, err, errlen) < 0)
         return -1;
+    loop_set_budget(&gw->loop, (uint64_t)cfg->turn_budget_us, (size_t)cfg->turn_budget_bytes);
 
     jobs_ops ops = {
         .send = executors_send_job, .cancel = executors_send_cancel, .arg = &gw->executors};

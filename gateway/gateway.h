@@ -50,6 +50,8 @@ typedef struct gateway_config {
     long long result_ttl_ms;    /* a detached job's outcome is kept this long */
     long long result_max_bytes; /* outcomes kept, in bytes */
     long long max_detached;     /* detached jobs kept at once */
+    long long turn_budget_us;   /* work one source may do in one loop turn */
+    long long turn_budget_bytes;
 } gateway_config;
 
 struct http_front;
@@ -145,7 +147,11 @@ typedef struct gateway_status {
     uint64_t uptime_ms;
     size_t executors;
     size_t jobs_in_flight;
-    gateway_stats counters;
+    uint64_t loop_turn_max_us;     /* the longest loop turn, wall time */
+    uint64_t loop_turn_max_cpu_us; /* the most CPU time one turn took */
+    uint64_t loop_stall_max_ms;    /* the longest stall (loop_stalls) */
+    uint64_t loop_read_max_bytes;  /* the most one socket gave in one turn */
+    gateway_stats counters;        /* the loop_* ones filled from the loop */
 } gateway_status;
 
 void gateway_status_get(gateway *gw, gateway_status *out);

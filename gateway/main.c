@@ -37,6 +37,8 @@ int main(int argc, char **argv)
         .heartbeat_ms = 1000,
         .liveness = 3,
         .drain_timeout_ms = 30000,
+        .turn_budget_us = LOOP_BUDGET_US_DEFAULT,
+        .turn_budget_bytes = LOOP_BUDGET_BYTES_DEFAULT,
         .ready_fd = -1,
     };
     char host[64] = "gateway";
@@ -114,6 +116,14 @@ int main(int argc, char **argv)
          flag_set_int, &cfg.heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before an executor is dead (default 3)", flag_set_int,
          &cfg.liveness, 1, 1000, 0},
+        {"turn-budget-us", "US",
+         "in one loop turn, each ZeroMQ socket is read for at most US microseconds (then the "
+         "other sockets, timers and HTTP get theirs; the rest is read next turn) (default 1000)",
+         flag_set_int, &cfg.turn_budget_us, 100, 1000000, 0},
+        {"turn-budget-bytes", "BYTES",
+         "in one loop turn, each ZeroMQ socket is read for at most BYTES of messages, and at "
+         "least one (default 1M)",
+         flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,

@@ -27,7 +27,13 @@
     X(http_rejected, "HTTP requests refused for their framing: two Content-Lengths, a "            \
                      "Transfer-Encoding, a control character in the path")                         \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
-                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")
+                          "arrive in time (--header-timeout-ms, --body-timeout-ms)")               \
+    X(loop_turns, "turns of the event loop")                                                       \
+    X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
+    X(loop_budget_stops, "times a socket's reading stopped for a turn with its budget spent "      \
+                         "(--turn-budget-us, --turn-budget-bytes)")                                \
+    X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
+                   "(event=loop_stall): peers' silence meanwhile is not held against them")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
