@@ -7,10 +7,11 @@
 #
 # The bound is asserted on the gateway's own evidence in /v1/stats: the
 # bytes one socket gave in one turn (deterministic: at most the byte budget
-# plus one frame), the most CPU one turn took (10 ms is the target; 30 ms
-# asserted, 3x headroom; the thread's CPU time does not grow when the OS
-# runs the flooder or the executor instead), the budget stops that show the
-# flood was real. /healthz's p99 from one ab process is printed, and checked
+# plus one frame), the most CPU one turn took (a few ms here, up to 14 ms
+# seen on a machine at load 8; 50 ms asserted, where reading the whole
+# backlog took 60 ms with half this window and grows with it; the thread's
+# CPU time does not grow when the OS runs the flooder or the executor
+# instead), the budget stops that show the flood was real. /healthz's p99 from one ab process is printed, and checked
 # against a bound 10x the target, as a coarse guard only: on a busy 2-core
 # machine the OS, not the gateway, decides a client's tail latency. The
 # flooder runs at nice 19, as an attacker on another host would not take the
@@ -55,7 +56,7 @@ flood_phase() {
     check "$name: its socket hit the turn budget" stat_ge loop_budget_stops $((stops0 + 1))
 }
 
-flood_phase clients client_requests clients "$GW_CLIENTS" 4 128 $MIB bulk echo
+flood_phase clients client_requests clients "$GW_CLIENTS" 4 256 $MIB bulk echo
 check "clients: the flood's Submits were answered" grep -q 'replies=[1-9]' "$E2E_TMP/clients.out"
 flood_phase executors results_unknown executors "$GW_EXECUTORS" 3 128 $MIB
 
@@ -70,7 +71,7 @@ check "one socket gives at most budget + one frame per turn ($read_max <= $READ_
     test "${read_max:-99999999}" -le $READ_BOUND
 check "one socket gave at least one whole 1 MiB frame in a turn ($read_max)" \
     test "${read_max:-0}" -ge $MIB
-check "no turn took 30 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 30000
+check "no turn took 50 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 50000
 
 check_eq "io still runs the 6 jobs" 6 "$(queue_field io busy)"
 for i in 1 2 3 4 5 6; do
