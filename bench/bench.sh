@@ -24,6 +24,8 @@
 #   5. the seed's FastAPI app (bench/fastapi_seed.sh): examples/fastapi_seed
 #      under uvicorn, awaiting 100 ms jobs through the Python client, beside
 #      the floor, the async control and the original blocking app.
+#   6. loop fairness (bench/fairness.sh): /healthz p50/p99/max from ab -c 1
+#      while one gateway socket is flooded with 1 MiB frames, beside idle.
 #
 # Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
 # target is reported, not fatal). Every process started is stopped by pid.
@@ -241,6 +243,10 @@ if [ "${BENCH_FASTAPI:-1}" = 1 ]; then
     if ! OFFLOAD_BIN="$bin" bash "$root/bench/fastapi_seed.sh"; then
         failures=$((failures + 1))
     fi
+fi
+
+if ! OFFLOAD_BIN="$bin" bash "$root/bench/fairness.sh"; then
+    failures=$((failures + 1))
 fi
 
 echo

@@ -17,6 +17,11 @@
 
 enum { LOOP_EXTRA = 2 }; /* poll items after the sources': the timerfd, the signalfd */
 
+/* The thread's CPU clock is a system call (about 2 us on a VM, 60 times the
+ * monotonic clock), so it is read at the start of a turn at most once per
+ * this much wall time, and at the end of turns at least this long. */
+#define LOOP_CPU_SAMPLE_US 1000
+
 /* Writes the timerfd's and the signalfd's items after the sources'. */
 static void loop_set_extra(loop *l)
 {
@@ -45,6 +50,7 @@ int loop_init(loop *l, char *err, size_t errlen)
         return -1;
     }
     loop_set_extra(l);
+    loop_set_budget(l, 0, 0);
     return 0;
 }
 
@@ -138,6 +144,87 @@ void loop_stop(loop *l)
     l->stopping = 1;
 }
 
+void loop_set_budget(loop *l, uint64_t us, size_t bytes)
+{
+    l->budget_us = us ? us : LOOP_BUDGET_US_DEFAULT;
+    l->budget_bytes = bytes ? bytes : LOOP_BUDGET_BYTES_DEFAULT;
+}
+
+void loop_budget_start(loop *l, loop_budget *b)
+{
+    b->l = l;
+    b->until_us = clock_now_us() + l->budget_us;
+    b->bytes_left = l->budget_bytes;
+}
+
+int loop_budget_spend(loop_budget *b, size_t bytes)
+{
+    size_t used = b->l->budget_bytes - b->bytes_left + bytes;
+    if (used > b->l->stats.read_max_bytes)
+        b->l->stats.read_max_bytes = used;
+    if (bytes >= b->bytes_left || clock_now_us() >= b->until_us) {
+        b->l->stats.budget_stops++;
+        return 0;
+    }
+    b->bytes_left -= bytes;
+    return 1;
+}
+
+static uint64_t loop_cpu_now_us(void)
+{
+    struct timespec ts;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) != 0)
+        return 0;
+    return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+static void loop_stall(loop *l, uint64_t us, const char *where)
+{
+    l->stats.stalls++;
+    if (us > l->stats.stall_max_us)
+        l->stats.stall_max_us = us;
+    log_warn("event=loop_stall ms=%llu where=%s", (unsigned long long)(us / 1000), where);
+}
+
+/* The start of a turn: a wake-up far later than the poll was asked to
+ * return (the process was stopped, or not scheduled) is a stall; and a CPU
+ * clock mark no older than LOOP_CPU_SAMPLE_US (see loop_turn_end). */
+static void loop_turn_start(loop *l, uint64_t expect_us, uint64_t start_us)
+{
+    if (expect_us && start_us > expect_us + LOOP_STALL_US)
+        loop_stall(l, start_us - expect_us, "late");
+    if (start_us - l->cpu_mark_wall_us >= LOOP_CPU_SAMPLE_US) {
+        l->cpu_mark_us = loop_cpu_now_us();
+        l->cpu_mark_wall_us = start_us;
+    }
+}
+
+/* The end of a turn: its wall time, and for a turn of LOOP_CPU_SAMPLE_US
+ * or more, the CPU time since the mark (taken at most LOOP_CPU_SAMPLE_US of
+ * wall time before the turn began): a bound on its own CPU time that does
+ * not grow when the OS runs other processes meanwhile. */
+static void loop_turn_end(loop *l, uint64_t start_us, uint64_t end_us)
+{
+    loop_stats *s = &l->stats;
+    uint64_t wall = end_us - start_us, cpu = wall;
+    s->turns++;
+    if (wall > s->turn_max_us)
+        s->turn_max_us = wall;
+    if (wall >= LOOP_CPU_SAMPLE_US) {
+        uint64_t now = loop_cpu_now_us();
+        if (now >= l->cpu_mark_us && now - l->cpu_mark_us < cpu)
+            cpu = now - l->cpu_mark_us;
+        l->cpu_mark_us = now;
+        l->cpu_mark_wall_us = end_us;
+    }
+    if (cpu > s->turn_max_cpu_us)
+        s->turn_max_cpu_us = cpu;
+    if (cpu > LOOP_SLOW_TURN_US)
+        s->slow_turns++;
+    if (wall >= LOOP_STALL_US)
+        loop_stall(l, wall, "turn");
+}
+
 /* Arms the timerfd for the earliest timer, if that changed. A timerfd
  * wakes the loop with microsecond precision; a poll timeout would round to
  * milliseconds and make every /v1/delay and deadline up to 1 ms late. */
@@ -178,10 +265,19 @@ int loop_run(loop *l)
             timeout_ms = us < 0 ? -1 : (long)((us + 999) / 1000);
         }
         size_t n = l->nsources; /* callbacks add no sources */
+        /* The latest the poll should return: the earliest timer, or the
+         * timeout; 0 when it may wait for ever. */
+        uint64_t before = clock_now_us(), expect = timers_next_due(&l->timers);
+        if (expect && expect < before)
+            expect = before;
+        if (timeout_ms >= 0 && (!expect || before + (uint64_t)timeout_ms * 1000 < expect))
+            expect = before + (uint64_t)timeout_ms * 1000;
         if (zmq_poll(items, (int)(n + LOOP_EXTRA), timeout_ms) < 0 && errno != EINTR) {
             log_error("event=poll_failed error=\"%s\"", zmq_strerror(errno));
             return -1;
         }
+        uint64_t start = clock_now_us();
+        loop_turn_start(l, expect, start);
         for (size_t i = 0; i < n; i++)
             if (items[i].revents & ZMQ_POLLIN)
                 l->sources[i].fn(l->sources[i].arg);
@@ -196,6 +292,7 @@ int loop_run(loop *l)
         timers_run(&l->timers, clock_now_us());
         for (size_t i = 0; i < l->nhooks; i++)
             l->hooks[i].fn(l->hooks[i].arg);
+        loop_turn_end(l, start, clock_now_us());
     }
     return 0;
 }

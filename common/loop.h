@@ -19,6 +19,15 @@
 
 #define LOOP_HOOKS_MAX 4
 
+/* Defaults of the work one source may do in one turn (loop_set_budget). */
+#define LOOP_BUDGET_US_DEFAULT 1000
+#define LOOP_BUDGET_BYTES_DEFAULT (1 << 20)
+/* A turn that does more work than this is slow (loop_stats.slow_turns). */
+#define LOOP_SLOW_TURN_US 10000
+/* A loop that wakes this late, or a turn this long, is a stall: logged as
+ * event=loop_stall ms=N and counted. */
+#define LOOP_STALL_US 100000
+
 typedef void (*loop_fn)(void *arg);
 typedef void (*loop_signal_fn)(int signo, void *arg);
 /* Microseconds until a source needs a call without being readable, or -1. */
@@ -36,6 +45,21 @@ typedef struct loop_hook {
     void *arg;
 } loop_hook;
 
+/* What the loop measures about its own turns (a turn: from the poll's return
+ * to the end of the last hook). Wall time includes the time the OS ran other
+ * processes; the CPU figure is the thread's own CPU time, read at most about
+ * once a millisecond, so it may count up to 1 ms of the turns before. */
+typedef struct loop_stats {
+    uint64_t turns;
+    uint64_t turn_max_us;     /* the longest turn, wall time */
+    uint64_t turn_max_cpu_us; /* the most CPU one turn took (see above) */
+    uint64_t slow_turns;      /* turns that took over LOOP_SLOW_TURN_US of CPU */
+    uint64_t budget_stops;    /* times a source stopped with its budget spent */
+    uint64_t read_max_bytes;  /* the most one source read in one turn (budgeted ones) */
+    uint64_t stalls;          /* woke LOOP_STALL_US late, or a turn that long */
+    uint64_t stall_max_us;
+} loop_stats;
+
 typedef struct loop {
     timers timers;
     int timer_fd;            /* armed for the earliest timer */
@@ -51,7 +75,19 @@ typedef struct loop {
     loop_timeout_fn timeout_fn;
     void *timeout_arg;
     int stopping;
+    uint64_t budget_us; /* per source per turn; see loop_set_budget */
+    size_t budget_bytes;
+    uint64_t cpu_mark_us; /* the thread's CPU time at wall time cpu_mark_wall_us */
+    uint64_t cpu_mark_wall_us;
+    loop_stats stats;
 } loop;
+
+/* The work one source may do in one turn (loop_budget_start). */
+typedef struct loop_budget {
+    loop *l;
+    uint64_t until_us;
+    size_t bytes_left;
+} loop_budget;
 
 /* Creates the timerfd and the signalfd. Returns 0, or -1 with err set. */
 int loop_init(loop *l, char *err, size_t errlen);
@@ -87,6 +123,19 @@ void loop_on_timeout(loop *l, loop_timeout_fn fn, void *arg);
 /* Timers on the loop's heap (see timers.h). */
 int loop_timer_start(loop *l, gw_timer *t, uint64_t due_us, timer_fn fn, void *arg);
 void loop_timer_stop(loop *l, gw_timer *t);
+
+/* Sets what one source may do in one turn before it yields to the others:
+ * us microseconds and bytes bytes (0: the defaults above). */
+void loop_set_budget(loop *l, uint64_t us, size_t bytes);
+
+/* A source's callback starts its budget for this turn, then calls
+ * loop_budget_spend after each unit of work (a message and its size): it
+ * returns 1 while the source may go on, 0 once its time or bytes are spent
+ * (it should return then; a ZeroMQ socket with messages left makes the next
+ * poll return at once, so the rest is read next turn, after the other
+ * sources, the timers and the hooks had theirs). */
+void loop_budget_start(loop *l, loop_budget *b);
+int loop_budget_spend(loop_budget *b, size_t bytes);
 
 /* Runs turns until loop_stop. Returns 0, or -1 if polling failed. */
 int loop_run(loop *l);

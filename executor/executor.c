@@ -701,7 +701,9 @@ static long exec_tick(executor *x, uint64_t now)
                 due = l->last_send_us + period;
             }
         } else if (l->connected) {
-            uint64_t every = l->hello_backoff ? dead : period;
+            /* A silent gateway (stopped, or stalled) reads every Hello queued
+             * meanwhile when it comes back: one per liveness window is enough. */
+            uint64_t every = l->hello_backoff || l->silent ? dead : period;
             due = l->last_hello_us + every;
             if (now >= due) {
                 exec_send_hello(x, l);
@@ -1088,7 +1090,7 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
                          ? cfg->max_frame
                          : cfg->max_payload + WIRE_FRAME_SLACK,
         .heartbeat_ms = cfg->heartbeat_ms,
-        .liveness = cfg->liveness,
+        .timeout_ms = cfg->link_timeout_ms,
         .rcvhwm = hwm < WIRE_HWM ? (int)hwm : WIRE_HWM,
         .curve = {cfg->curve_public, cfg->curve_secret, cfg->curve_server},
     };

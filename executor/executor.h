@@ -39,6 +39,8 @@ typedef struct executor_config {
     const char *id;            /* executor id sent in Hello */
     unsigned heartbeat_ms;     /* 10..600000 */
     unsigned liveness;         /* 1..1000 missed intervals before a gateway is silent */
+    unsigned link_timeout_ms;  /* a connection silent this long is dropped, redialled
+                                  (its jobs orphaned); >= heartbeat_ms x liveness */
     size_t max_payload;        /* largest job payload and result, in bytes: a
                                   larger Job is answered payload_too_large */
     size_t max_frame;          /* largest frame read from a gateway (ZMQ_MAXMSGSIZE),

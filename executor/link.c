@@ -38,7 +38,6 @@ static int link_open(exec_link *l, void **sock_out, void **monitor_out, char *er
     if (!sock)
         goto zerr;
     int64_t maxmsg = (int64_t)c->max_frame;
-    long long timeout = (long long)c->heartbeat_ms * c->liveness;
     if (link_setopt_int(sock, ZMQ_LINGER, LINK_LINGER_MS) ||
         link_setopt_int(sock, ZMQ_RECONNECT_IVL, LINK_RECONNECT_IVL_MS) ||
         /* Back off no further than one heartbeat interval, so a restarted
@@ -50,9 +49,12 @@ static int link_open(exec_link *l, void **sock_out, void **monitor_out, char *er
         link_setopt_int(sock, ZMQ_RCVHWM, c->rcvhwm > 0 ? c->rcvhwm : WIRE_HWM) ||
         zmq_setsockopt(sock, ZMQ_MAXMSGSIZE, &maxmsg, sizeof(maxmsg)) ||
         /* ZMTP pings, answered by the gateway's I/O thread: they find a
-         * connection whose peer vanished without closing it. */
+         * connection whose peer vanished without closing it. Not after
+         * liveness x interval: a gateway stopped that long (SIGSTOP, a
+         * stall) answers nothing either, and dropping its connection would
+         * lose every job running here for it. */
         link_setopt_int(sock, ZMQ_HEARTBEAT_IVL, (int)c->heartbeat_ms) ||
-        link_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, (int)timeout))
+        link_setopt_int(sock, ZMQ_HEARTBEAT_TIMEOUT, (int)c->timeout_ms))
         goto zerr;
     const link_curve *cv = &c->curve;
     if (cv->secret_key && (zmq_setsockopt(sock, ZMQ_CURVE_SERVERKEY, cv->server_key, 40) ||

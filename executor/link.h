@@ -37,10 +37,14 @@ typedef struct link_curve {
 typedef struct link_config {
     size_t max_frame;      /* largest frame received (ZMQ_MAXMSGSIZE and decoding):
                               larger, ZeroMQ drops the connection */
-    unsigned heartbeat_ms; /* with liveness, also ZeroMQ's own connection
-                              heartbeat, so a peer that vanished without
-                              closing the TCP connection is noticed */
-    unsigned liveness;
+    unsigned heartbeat_ms; /* with timeout_ms, ZeroMQ's own connection heartbeat:
+                              a connection that carries nothing for timeout_ms
+                              is dropped and dialled again, so a peer that
+                              vanished without closing the TCP connection is
+                              noticed (a silent gateway that still holds the
+                              connection, stopped or busy, is not: see
+                              --link-timeout-ms) */
+    unsigned timeout_ms;
     int rcvhwm;       /* messages ZeroMQ reads ahead of the loop; past it, it stops
                          reading the connection (TCP pushes back on the gateway) */
     link_curve curve; /* all NULL: no CURVE */

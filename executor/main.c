@@ -109,7 +109,7 @@ int main(int argc, char **argv)
     char *curve_key = NULL, *curve_server = NULL;
     keys_file mine = {0}, gateway_key = {0};
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
-    long long drain_timeout = 30000, max_frame = 0, max_pending = -1;
+    long long drain_timeout = 30000, max_frame = 0, max_pending = -1, link_timeout = 10000;
     executor_queue *queues = NULL;
     size_t nqueues = 0;
     int rc = 2;
@@ -143,6 +143,12 @@ int main(int argc, char **argv)
          &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before a gateway counts as silent (default 3)",
          flag_set_int, &liveness, 1, 1000, 0},
+        {"link-timeout-ms", "MS",
+         "a connection to a gateway that carries nothing (not even ZeroMQ's pings) for MS is "
+         "dropped and dialled again, and the jobs running for that gateway are lost; a "
+         "gateway stopped or stalled for less keeps them; at least heartbeat-ms x liveness "
+         "(default 10000)",
+         flag_set_int, &link_timeout, CODEC_HEARTBEAT_MS_MIN, CODEC_MS_MAX, 0},
         {"max-payload", "BYTES",
          "largest job payload and result, told to the gateways in Hello: they send no larger "
          "job; a larger one is answered 413 payload_too_large (default 1M)",
@@ -318,6 +324,9 @@ int main(int argc, char **argv)
         .id = id,
         .heartbeat_ms = (unsigned)heartbeat_ms,
         .liveness = (unsigned)liveness,
+        .link_timeout_ms =
+            (unsigned)(link_timeout > heartbeat_ms * liveness ? link_timeout
+                                                              : heartbeat_ms * liveness),
         .max_payload = (size_t)max_payload,
         .max_frame = (size_t)max_frame,
         .max_pending = (long)max_pending,

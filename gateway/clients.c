@@ -104,11 +104,26 @@ static void clients_job_done(gw_job *job, const job_outcome *out, void *arg)
     clients_call_free(c, call);
 }
 
+/* A tick that runs late (the loop was stopped or busy, reading nothing)
+ * does not hold that time against the clients: each lease is counted as if
+ * the stall had not happened, and is given at least one more tick from now
+ * for what waits in the socket to be read. */
 static void clients_lease_tick(gw_timer *t, void *arg)
 {
     clients *c = arg;
-    (void)t;
-    clients_check_leases(c, clock_now_us());
+    uint64_t now = clock_now_us();
+    if (now > t->due_us + CLIENTS_LEASE_TICK_US) {
+        uint64_t late = now - t->due_us;
+        client_peer *p, *tmp;
+        HASH_ITER(hh, c->peers, p, tmp)
+        {
+            uint64_t from = p->last_seen_us + late, lease = (uint64_t)p->lease_ms * 1000;
+            if (from + lease < now + CLIENTS_LEASE_TICK_US)
+                from = now + CLIENTS_LEASE_TICK_US - lease;
+            p->last_seen_us = from < now ? from : now;
+        }
+    }
+    clients_check_leases(c, now);
 }
 
 static void clients_arm_tick(clients *c)

@@ -260,11 +260,39 @@ static uint64_t executors_tick_us(const executors *x)
     return us < 10000 ? 10000 : us > 250000 ? 250000 : us;
 }
 
+/* The tick ran late_us after it was due: the loop was stopped or busy, and
+ * read nothing meanwhile (neither did ZeroMQ's I/O thread, if the whole
+ * process was stopped). That time is not held against the executors: each
+ * one's silence is counted as if the stall had not happened; after a stall
+ * of a heartbeat interval or more, it also gets at least one interval from
+ * now, time for what waits in the kernel's buffers to reach the socket and
+ * be read. (Only the shift applies to shorter stalls, so that a loop late
+ * on every tick still finds a dead executor, if later.) */
+static void executors_forgive(executors *x, uint64_t late_us, uint64_t now)
+{
+    size_t n = 0;
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, x->fleet.by_rid, e, tmp)
+    {
+        uint64_t period = (uint64_t)e->heartbeat_ms * 1000, window = period * e->liveness;
+        uint64_t from = e->last_recv_us + late_us;
+        if (late_us >= period && from + window < now + period)
+            from = now + period - window;
+        e->last_recv_us = from < now ? from : now;
+        n++;
+    }
+    if (n)
+        log_info("event=liveness_paused ms=%llu executors=%zu",
+                 (unsigned long long)(late_us / 1000), n);
+}
+
 /* Declares silent executors dead and heartbeats the others. */
 static void executors_tick(gw_timer *t, void *arg)
 {
     executors *x = arg;
-    uint64_t now = clock_now_us();
+    uint64_t now = clock_now_us(), tick = executors_tick_us(x);
+    if (now > t->due_us + tick)
+        executors_forgive(x, now - t->due_us, now);
     gw_executor *e, *tmp;
     HASH_ITER(hh, x->fleet.by_rid, e, tmp)
     {
@@ -286,7 +314,7 @@ static void executors_tick(gw_timer *t, void *arg)
             executors_send(x, e, &env);
         }
     }
-    timers_start(x->timers, t, now + executors_tick_us(x), executors_tick, x);
+    timers_start(x->timers, t, now + tick, executors_tick, x);
 }
 
 void executors_set_limits(executors *x, const fleet_limits *lim)

@@ -27,7 +27,7 @@
 #include "log.h"
 #include "wire.h"
 
-#define GW_RECV_BATCH 256        /* messages per socket per loop turn */
+#define GW_MONITOR_BATCH 256     /* monitor events read per turn (small, fixed size) */
 #define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
 #define GW_TRIM_HELD (8 << 20)   /* held bytes past which the heap is trimmed ... */
 #define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held */
@@ -87,24 +87,33 @@ static void gw_bad_frame(gateway *gw, void *sock, const char *name, const wire_r
 
 typedef void (*gw_msg_fn)(void *front, const wire_rid *rid, codec_envelope *env);
 
-/* Reads up to a batch of messages from one ROUTER socket, hands each valid
- * one to on_msg(front, ...) and counts (and answers) the others. */
+/* Reads messages from one ROUTER socket, hands each valid one to
+ * on_msg(front, ...) and counts (and answers) the others, until the socket
+ * is empty or this turn's budget for it (--turn-budget-us, -bytes) is
+ * spent: a flood of large frames on one socket delays the other sources,
+ * the timers and HTTP by one budget, not by its whole backlog. */
 static void gw_read(gateway *gw, void *sock, const char *name, gw_msg_fn on_msg, void *front)
 {
     size_t max = (size_t)gw->cfg->max_payload + WIRE_FRAME_SLACK;
-    for (int i = 0; i < GW_RECV_BATCH; i++) {
+    loop_budget budget;
+    loop_budget_start(&gw->loop, &budget);
+    for (;;) {
         wire_rid rid = {0};
         codec_envelope *env;
         char err[256];
         int rc = wire_recv(sock, &rid, max, &env, NULL, err, sizeof(err));
         if (rc == -EAGAIN || rc == -EINTR)
             return;
+        size_t size = 0;
         if (rc < 0) {
             gw_bad_frame(gw, sock, name, &rid, rc, err);
-            continue;
+        } else {
+            size = codec_size(env);
+            on_msg(front, &rid, env);
+            codec_free(env);
         }
-        on_msg(front, &rid, env);
-        codec_free(env);
+        if (!loop_budget_spend(&budget, size))
+            return;
     }
 }
 
@@ -315,6 +324,15 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->held_bytes_peak = gw->budget.peak;
     out->max_held_bytes = gw->budget.max;
     out->counters = gw->stats;
+    const loop_stats *ls = &gw->loop.stats;
+    out->counters.v[STAT_loop_turns] = ls->turns;
+    out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
+    out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
+    out->counters.v[STAT_loop_stalls] = ls->stalls;
+    out->loop_turn_max_us = ls->turn_max_us;
+    out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
+    out->loop_stall_max_ms = ls->stall_max_us / 1000;
+    out->loop_read_max_bytes = ls->read_max_bytes;
 }
 
 /* ---- CURVE ------------------------------------------------------------ */
@@ -364,7 +382,7 @@ static void *gw_monitor(gateway *gw, void *sock, const char *name, char *err, si
 
 static void gw_read_monitor(gateway *gw, void *m, const char *name)
 {
-    for (int i = 0; i < GW_RECV_BATCH; i++) {
+    for (int i = 0; i < GW_MONITOR_BATCH; i++) {
         uint8_t head[6];
         char ep[128] = "";
         int n = zmq_recv(m, head, sizeof(head), ZMQ_DONTWAIT);
@@ -550,6 +568,7 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         return -1;
     if (loop_init(&gw->loop, err, errlen) < 0)
         return -1;
+    loop_set_budget(&gw->loop, (uint64_t)cfg->turn_budget_us, (size_t)cfg->turn_budget_bytes);
 
     jobs_ops ops = {
         .send = executors_send_job, .cancel = executors_send_cancel, .arg = &gw->executors};

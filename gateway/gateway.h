@@ -63,6 +63,8 @@ typedef struct gateway_config {
     char *http_token_file;      /* bearer tokens, re-read on SIGHUP; NULL: none */
     char *tls_cert, *tls_key;   /* PEM files for HTTPS; NULL: plain HTTP */
     long long max_held_bytes;   /* payload bytes held at once (budget.h); 0: no bound */
+    long long turn_budget_us;   /* work one source may do in one loop turn */
+    long long turn_budget_bytes;
 } gateway_config;
 
 struct http_front;
@@ -180,7 +182,11 @@ typedef struct gateway_status {
     size_t executors;
     size_t jobs_in_flight;
     uint64_t held_bytes, held_bytes_peak, max_held_bytes; /* budget.h */
-    gateway_stats counters;
+    uint64_t loop_turn_max_us;                            /* the longest loop turn, wall time */
+    uint64_t loop_turn_max_cpu_us;                        /* the most CPU time one turn took */
+    uint64_t loop_stall_max_ms;                           /* the longest stall (loop_stalls) */
+    uint64_t loop_read_max_bytes;                         /* the most one socket gave in one turn */
+    gateway_stats counters;                               /* the loop_* ones filled from the loop */
 } gateway_status;
 
 void gateway_status_get(gateway *gw, gateway_status *out);

@@ -463,6 +463,11 @@ static struct MHD_Response *http_stats_json(gateway *gw)
     json_object_set_new(o, "held_bytes", json_integer((json_int_t)st.held_bytes));
     json_object_set_new(o, "held_bytes_peak", json_integer((json_int_t)st.held_bytes_peak));
     json_object_set_new(o, "max_held_bytes", json_integer((json_int_t)st.max_held_bytes));
+    json_object_set_new(o, "loop_turn_max_us", json_integer((json_int_t)st.loop_turn_max_us));
+    json_object_set_new(o, "loop_turn_max_cpu_us",
+                        json_integer((json_int_t)st.loop_turn_max_cpu_us));
+    json_object_set_new(o, "loop_stall_max_ms", json_integer((json_int_t)st.loop_stall_max_ms));
+    json_object_set_new(o, "loop_read_max_bytes", json_integer((json_int_t)st.loop_read_max_bytes));
     for (int c = 0; c < STAT_COUNT; c++)
         json_object_set_new(o, stats_name((gateway_counter)c),
                             json_integer((json_int_t)st.counters.v[c]));

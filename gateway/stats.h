@@ -43,7 +43,13 @@
                          "--http-token-file")                                                      \
     X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")         \
     X(held_bytes_refused, "requests and Submits refused because the payloads held would pass "     \
-                          "--max-held-bytes")
+                          "--max-held-bytes")                                                      \
+    X(loop_turns, "turns of the event loop")                                                       \
+    X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
+    X(loop_budget_stops, "times a socket's reading stopped for a turn with its budget spent "      \
+                         "(--turn-budget-us, --turn-budget-bytes)")                                \
+    X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
+                   "(event=loop_stall): peers' silence meanwhile is not held against them")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
