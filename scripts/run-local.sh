@@ -4,9 +4,10 @@
 #
 #   scripts/run-local.sh [BUILD_DIR]
 #
-# The gateway runs on its defaults (HTTP 0.0.0.0:8080, executors tcp://*:5556,
-# clients tcp://*:5555) plus two of the seed app's routes; OFFLOAD_* variables
-# override them (OFFLOAD_HTTP=0.0.0.0:9090 make run). The executor serves
+# The gateway listens on loopback (HTTP 127.0.0.1:8080, executors
+# tcp://127.0.0.1:5556, clients tcp://127.0.0.1:5555), without keys, with two
+# of the seed app's routes; OFFLOAD_* variables override them
+# (OFFLOAD_HTTP=127.0.0.1:9090 make run). The executor serves
 # io=threads:64, cpu=processes:<ncpu> and py=processes:2, whose workers run
 # examples/python/worker.py (the seed's sleep and a CPU-bound function).
 # Logs go to this terminal.
@@ -24,9 +25,14 @@ for b in "$gateway" "$executor"; do
     [ -x "$b" ] || { echo "run-local: $b is missing; run 'make' first" >&2; exit 1; }
 done
 
-http=${OFFLOAD_HTTP:-0.0.0.0:8080}
+# Loopback only: this is the unauthenticated development mode (no CURVE
+# keys, no tokens; README "Security"). Exported, so the gateway takes them.
+export OFFLOAD_HTTP=${OFFLOAD_HTTP:-127.0.0.1:8080}
+export OFFLOAD_EXECUTORS=${OFFLOAD_EXECUTORS:-tcp://127.0.0.1:5556}
+export OFFLOAD_CLIENTS=${OFFLOAD_CLIENTS:-tcp://127.0.0.1:5555}
+http=$OFFLOAD_HTTP
 http_port=${http##*:}
-executors=${OFFLOAD_EXECUTORS:-tcp://*:5556}
+executors=$OFFLOAD_EXECUTORS
 executors_port=${executors##*:}
 
 # A port someone already listens on makes the gateway exit; say which and why
@@ -34,12 +40,12 @@ executors_port=${executors##*:}
 port_taken() {
     (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
-for p in "$http_port" "$executors_port" "${OFFLOAD_CLIENTS:-tcp://*:5555}"; do
+for p in "$http_port" "$executors_port" "$OFFLOAD_CLIENTS"; do
     p=${p##*:}
     if [ "$p" != 0 ] && [ "$p" != '*' ] && port_taken "$p"; then
         echo "run-local: port $p is already taken on this machine (another offload, or another" >&2
         echo "  server). Stop it, or pick other ports, e.g.:" >&2
-        echo "  OFFLOAD_HTTP=0.0.0.0:9090 OFFLOAD_EXECUTORS='tcp://*:6556' OFFLOAD_CLIENTS='tcp://*:6555' make run" >&2
+        echo "  OFFLOAD_HTTP=127.0.0.1:9090 OFFLOAD_EXECUTORS=tcp://127.0.0.1:6556 OFFLOAD_CLIENTS=tcp://127.0.0.1:6555 make run" >&2
         exit 1
     fi
 done

@@ -29,6 +29,9 @@ check_eq "the Python example worker serves py (primes below 1000)" 168 \
 check_eq "cpu is a process pool" processes \
     "$(curl -s -m 2 "$url/v1/queues" | jq -r '.queues[] | select(.name == "cpu") | .kind')"
 # The client lines it prints run as printed.
+check "it listens on loopback only: no insecure-endpoint warning" \
+    sh -c "! grep -Eq 'event=(insecure|http_open)' '$log'"
+check "it says HTTP is on 127.0.0.1" grep -q 'gateway pid [0-9]* on 127\.0\.0\.1:' "$log"
 gateway_ep=$(sed -n 's/^  export OFFLOAD_GATEWAY=//p' "$log")
 check "it prints the clients endpoint ($gateway_ep)" grep -Eq '^tcp://127\.0\.0\.1:[0-9]+$' \
     <<<"$gateway_ep"
