@@ -72,11 +72,14 @@ LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c commo
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
-.PHONY: all deps run test unit e2e asan bench clean format install uninstall \
+.PHONY: all bins deps run test unit e2e asan bench clean format install uninstall \
         fuzz fuzz-build fuzz-seeds
 PYGEN = $(BUILD)/python/offload_pb2.py
 
 all: $(BINS) $(LIBS) $(BUILD)/bin/unit-tests $(BUILD)/bin/hello-baseline $(PYGEN)
+
+# The three programs only (what deploy/Dockerfile builds).
+bins: $(BINS)
 
 # The Python client's protobuf module (client/python/offload finds it here,
 # or beside itself once installed).
