@@ -220,6 +220,23 @@ void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env
                           .len = r->payload.len,
                           .message = r->message,
                           .run_us = r->run_us};
+        char msg[160];
+        if (x->fleet.max_payload && r->payload.len > x->fleet.max_payload) {
+            /* Within --max-frame, over what the gateway answers with: this
+             * job fails, the executor and its other jobs stay. */
+            stats_inc(x->stats, STAT_results_too_large);
+            snprintf(msg, sizeof(msg),
+                     "the result (%zu bytes) is over the gateway's --max-payload (%llu bytes)",
+                     r->payload.len, (unsigned long long)x->fleet.max_payload);
+            if (executors_log_allowed())
+                log_warn("event=result_too_large executor=%s job_id=%llu bytes=%zu max=%llu", e->id,
+                         (unsigned long long)r->job_id, r->payload.len,
+                         (unsigned long long)x->fleet.max_payload);
+            res.code = OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE;
+            res.payload = NULL;
+            res.len = 0;
+            res.message = msg;
+        }
         jobs_result(x->jobs, e, &res);
         break;
     }

@@ -92,9 +92,9 @@ typedef void (*gw_msg_fn)(void *front, const wire_rid *rid, codec_envelope *env)
  * is empty or this turn's budget for it (--turn-budget-us, -bytes) is
  * spent: a flood of large frames on one socket delays the other sources,
  * the timers and HTTP by one budget, not by its whole backlog. */
-static void gw_read(gateway *gw, void *sock, const char *name, gw_msg_fn on_msg, void *front)
+static void gw_read(gateway *gw, void *sock, const char *name, size_t max, gw_msg_fn on_msg,
+                    void *front)
 {
-    size_t max = (size_t)gw->cfg->max_payload + WIRE_FRAME_SLACK;
     loop_budget budget;
     loop_budget_start(&gw->loop, &budget);
     for (;;) {
@@ -127,26 +127,43 @@ static void gw_on_client_msg(void *front, const wire_rid *rid, codec_envelope *e
     clients_on_message(front, rid, env, clock_now_us());
 }
 
+/* The largest frame read from an executor: --max-frame, else the larger of
+ * 2 x --max-payload and --max-payload + 64M. A Result over --max-payload but
+ * within it answers its caller payload_too_large and keeps the executor
+ * (executors.c); ZeroMQ drops the connection of a peer sending more. */
+static size_t gw_exec_frame_max(const gateway_config *cfg)
+{
+    size_t payload = (size_t)cfg->max_payload;
+    size_t frame = cfg->max_frame > 0                    ? (size_t)cfg->max_frame
+                   : 2 * payload > payload + (64u << 20) ? 2 * payload
+                                                         : payload + (64u << 20);
+    if (frame < payload)
+        frame = payload;
+    return frame + WIRE_FRAME_SLACK;
+}
+
 static void gw_read_executors(void *arg)
 {
     gateway *gw = arg;
-    gw_read(gw, gw->exec_sock, "executors", gw_on_exec_msg, &gw->executors);
+    gw_read(gw, gw->exec_sock, "executors", gw_exec_frame_max(gw->cfg), gw_on_exec_msg,
+            &gw->executors);
 }
 
 static void gw_read_clients(void *arg)
 {
     gateway *gw = arg;
-    gw_read(gw, gw->client_sock, "clients", gw_on_client_msg, &gw->clients);
+    gw_read(gw, gw->client_sock, "clients", (size_t)gw->cfg->max_payload + WIRE_FRAME_SLACK,
+            gw_on_client_msg, &gw->clients);
 }
 
 /* A bound ROUTER socket; rcvhwm: messages queued per peer before they are
  * read (see wire_rcvhwm). */
-static void *gw_bind(gateway *gw, const char *endpoint, const char *name, int rcvhwm, char *bound,
-                     size_t boundlen, char *err, size_t errlen)
+static void *gw_bind(gateway *gw, const char *endpoint, const char *name, int rcvhwm,
+                     size_t max_frame, char *bound, size_t boundlen, char *err, size_t errlen)
 {
     void *s = zmq_socket(gw->zctx, ZMQ_ROUTER);
     int one = 1, zero = 0, hwm = WIRE_HWM;
-    int64_t maxmsg = gw->cfg->max_payload + WIRE_FRAME_SLACK;
+    int64_t maxmsg = (int64_t)max_frame;
     if (!s)
         goto err;
     if (zmq_setsockopt(s, ZMQ_ROUTER_MANDATORY, &one, sizeof(one)) ||
@@ -618,15 +635,16 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
     }
     if (gw_curve_start(gw, err, errlen) < 0)
         goto err;
-    gw->exec_sock = gw_bind(gw, cfg->executors, "executors", WIRE_HWM, gw->exec_endpoint,
-                            sizeof(gw->exec_endpoint), err, errlen);
+    gw->exec_sock = gw_bind(gw, cfg->executors, "executors", WIRE_HWM, gw_exec_frame_max(cfg),
+                            gw->exec_endpoint, sizeof(gw->exec_endpoint), err, errlen);
     if (!gw->exec_sock)
         goto err;
     /* Any caller may send Submits as fast as it likes: bound what libzmq
      * queues for each in bytes, not only in messages. */
     gw->client_sock =
         gw_bind(gw, cfg->clients, "clients", wire_rcvhwm(cfg->max_payload + WIRE_FRAME_SLACK),
-                gw->client_endpoint, sizeof(gw->client_endpoint), err, errlen);
+                (size_t)cfg->max_payload + WIRE_FRAME_SLACK, gw->client_endpoint,
+                sizeof(gw->client_endpoint), err, errlen);
     if (!gw->client_sock)
         goto err;
     if (gw->curve_secret[0] &&

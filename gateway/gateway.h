@@ -62,6 +62,7 @@ typedef struct gateway_config {
                                    and long-polls waiting, each */
     char *http_token_file;      /* bearer tokens, re-read on SIGHUP; NULL: none */
     char *tls_cert, *tls_key;   /* PEM files for HTTPS; NULL: plain HTTP */
+    long long max_frame;        /* largest frame from an executor; 0: see gw_exec_frame_max */
     long long max_held_bytes;   /* payload bytes held at once (budget.h); 0: no bound */
     long long turn_budget_us;   /* work one source may do in one loop turn */
     long long turn_budget_bytes;

@@ -141,6 +141,12 @@ int main(int argc, char **argv)
          "clients-socket identities with calls in flight at once, and Queries or keyed "
          "Submits waiting at once; past it they get queue_full (default 10000)",
          flag_set_int, &cfg.max_clients, 1, 10000000, 0},
+        {"max-frame", "BYTES",
+         "largest frame read from an executor: a Result over --max-payload but within it "
+         "answers its caller 413 payload_too_large and keeps the executor; a larger frame drops "
+         "the executor's connection (default the larger of 2 x --max-payload and "
+         "--max-payload + 64M)",
+         flag_set_size, &cfg.max_frame, 0, 1LL << 31, 0},
         {"max-held-bytes", "BYTES",
          "payload bytes the gateway holds at once: HTTP bodies being received, jobs waiting, "
          "running or kept for a retry; past it a request gets 503 queue_full, before its body "

@@ -23,6 +23,8 @@
     X(jobs_retried, "jobs sent again after their executor was lost")                               \
     X(jobs_over_executor_limit, "jobs answered payload_too_large because no executor of their "    \
                                 "queue takes a payload that large (their --max-payload)")          \
+    X(results_too_large, "Results over --max-payload (within --max-frame): their jobs answered "   \
+                         "payload_too_large, the executor kept")                                   \
     X(send_failures, "messages that could not be sent (peer gone, queue full)")                    \
     X(callers_gone, "HTTP callers that hung up while waiting")                                     \
     X(submits_refused, "Submits answered with an error before a job was made")                     \

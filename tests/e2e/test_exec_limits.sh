@@ -224,4 +224,30 @@ check_eq "it exits 0 on SIGTERM" 0 "$STOP_RC"
 check "its last line counts the refusals (refused_pending=$full)" \
     grep -q "event=stopped .*refused_payload=1 refused_pending=$full " "$victim_log"
 
+# ---- the other way: an executor's Result larger than the gateway takes ----
+# A gateway at 1M, an executor at 4M whose worker answers 2 MiB: that job
+# gets 413, the executor keeps its connection and its other job.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=$(command -v python3)
+start_gateway --max-payload 1M || abort "gateway (1M) starts"
+PYTHONPATH="$REPO_ROOT/client/python" start_executor --connect "$GW_EXECUTORS" \
+    --max-payload 4M --queue py=processes:2 \
+    --command "py=$PY $E2E_DIR/workers/testworker.py" || abort "executor (4M) starts"
+big_log=$EX_LOG
+check "py is served" wait_until 10 queue_is py capacity 2
+load_bg longjob 1 1 POST /v1/jobs/py/sleep --data-binary 3000
+check "a long job runs beside it" wait_until 10 queue_is py busy 1
+http POST /v1/jobs/py/big --data-binary 2
+check_error "a 2 MiB result through a 1M gateway: 413 payload_too_large" 413 payload_too_large
+check "the message names the gateway's --max-payload" grep -q "over the gateway's --max-payload" \
+    "$HTTP_BODY"
+check_eq "counted (results_too_large)" 1 "$(stat_field results_too_large)"
+check "the long job still answers 200" load_wait 30 longjob
+check_eq "  (200)" 1 "$(load_count longjob code 200)"
+check_eq "no executor was lost" 0 "$(stat_field executors_lost)"
+check "the executor never lost its connection" \
+    sh -c "! grep -Eq 'event=(gateway_disconnected|link_reopened)' '$big_log'"
+http POST /v1/jobs/py/echo -d fine
+check_eq "and serves the next job" "200 fine" "$HTTP_STATUS $(cat "$HTTP_BODY")"
+
 finish
