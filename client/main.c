@@ -277,8 +277,12 @@ static int cli_outcome(const offload_result *r)
         fwrite(r->payload, 1, r->len, stdout);
         return EXIT_OK_;
     }
-    fprintf(stderr, PROG ": %s: %s (job %llu)\n", r->error, r->message,
-            (unsigned long long)r->job_id);
+    if (r->retry_after_s)
+        fprintf(stderr, PROG ": %s: %s (job %llu; retry after %u s)\n", r->error, r->message,
+                (unsigned long long)r->job_id, r->retry_after_s);
+    else
+        fprintf(stderr, PROG ": %s: %s (job %llu)\n", r->error, r->message,
+                (unsigned long long)r->job_id);
     return exit_for(r->code);
 }
 

@@ -291,6 +291,7 @@ static offload_result *client_result(const Offload__Reply *r)
     res->run_us = r->run_us;
     res->request_id = r->request_id;
     res->state = r->state;
+    res->retry_after_s = r->retry_after_s;
     return res;
 }
 

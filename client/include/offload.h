@@ -149,8 +149,10 @@ typedef struct offload_result {
     uint8_t *payload;  /* result bytes when code is OFFLOAD_OK */
     size_t len;
     uint64_t job_id, waited_us, run_us;
-    uint64_t request_id; /* offload_submit's */
-    int state;           /* enum offload_state: detached jobs */
+    uint64_t request_id;    /* offload_submit's */
+    int state;              /* enum offload_state: detached jobs */
+    uint32_t retry_after_s; /* with OFFLOAD_QUEUE_FULL: seconds the gateway asks the
+                               caller to wait before trying again (0: not given) */
 } offload_result;
 
 /* The async callback: r is the library's, freed after the callback

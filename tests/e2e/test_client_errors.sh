@@ -50,6 +50,7 @@ wait_until 10 queue_is tight busy 1 || fail "tight is busy"
 waiting=$("$CLI" submit --timeout-ms 30000 tight sleep 30000)
 wait_until 10 queue_is tight waiting 1 || fail "one job waits on tight"
 expect "a full queue" 5 queue_full call tight echo x
+check "  with the gateway's Retry-After (retry_after_s)" grep -Eq "retry after [1-9][0-9]* s" "$E2E_TMP/err"
 # cancelled: both detached jobs, cancelled, answer cancelled.
 "$CLI" cancel "$waiting" >/dev/null
 "$CLI" cancel "$running" >/dev/null
