@@ -57,7 +57,9 @@ stop_process "$GW_PID"
 "$prog" "$clients_ep" load io echo late 20 5 >"$E2E_TMP/late.out" 2>&1 &
 late=$!
 PIDS+=("$late")
-start_gateway --clients "$clients_ep" || abort "the gateway comes up on the same address"
+# --queue io: the client's Submits may arrive before the executor's Hello;
+# a queue named at start makes them wait for it instead of unknown_queue.
+start_gateway --clients "$clients_ep" --queue io || abort "the gateway comes up on the same address"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "executor starts"
 check "a client started before its gateway is answered once it is up" wait_until 20 all_gone "$late"
 check_eq "  every job once, all ok" "answered=20 once=20 ok=20" "$(cut -d' ' -f1-3 <"$E2E_TMP/late.out")"
