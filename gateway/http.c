@@ -60,6 +60,7 @@
 
 #define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
 #define HTTP_TLS_STALL_MS 50       /* see http_process */
+#define HTTP_UNPARK_BYTES 65536    /* see http_run */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -317,6 +318,20 @@ static void http_unpark(http_front *h, size_t allowance)
         expect += req->park_bytes ? req->park_bytes : 1;
         h->kick = 1;
         MHD_resume_connection(req->conn);
+    }
+}
+
+/* MHD_run, in small steps while uploads are parked: each resumes about
+ * HTTP_UNPARK_BYTES of them (MHD reads each once, whatever the budget
+ * says: resuming a budget's worth at once would read twice as much), and
+ * the steps end once the turn's budget is spent. */
+static void http_run(http_front *h)
+{
+    http_unpark(h, HTTP_UNPARK_BYTES);
+    MHD_run(h->daemon);
+    while (h->parked && !h->turn.spent && clock_now_us() < h->turn.until_us) {
+        http_unpark(h, HTTP_UNPARK_BYTES);
+        MHD_run(h->daemon);
     }
 }
 
@@ -1825,16 +1840,15 @@ static void http_process(void *arg)
 {
     http_front *h = arg;
     loop_budget_start(h->loop, &h->turn);
-    http_unpark(h, h->loop->budget_bytes);
     if (!h->tls_cert) {
-        MHD_run(h->daemon); /* MHD_get_timeout is right without TLS */
+        http_run(h); /* MHD_get_timeout is right without TLS */
         return;
     }
-    if (h->stalled && !h->kick && clock_now_us() < h->stall_until_us)
+    if (h->stalled && !h->kick && !h->parked && clock_now_us() < h->stall_until_us)
         return;
     uint64_t before = http_activity;
     h->kick = 0;
-    MHD_run(h->daemon);
+    http_run(h);
     MHD_UNSIGNED_LONG_LONG ms;
     h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
     if (h->stalled)
