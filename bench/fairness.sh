@@ -3,7 +3,8 @@
 # one ab process (-c 1, no keep-alive) while one gateway socket is flooded
 # with 1 MiB frames by tests/e2e/flood.py (Submits on the clients socket,
 # echoed by a 2-thread queue; then Results from a stranger on the executors
-# socket), next to the same ab on an idle gateway. The flooder runs at nice
+# socket), then while one ab process uploads 1 MiB bodies on 100 HTTP
+# connections, next to the same ab on an idle gateway. The flooder runs at nice
 # 19, as an attacker on another host would not take the gateway's CPU.
 # Target: /healthz p99 <= 10 ms under each flood. Also prints the gateway's
 # own evidence: the most CPU one loop turn took and the most bytes one
@@ -71,8 +72,18 @@ healthz "idle gateway"
 export PYTHONPATH="$root/tests/e2e"
 flooded "clients socket: 1 MiB Submits (echo)" clients "$clients" "$flood_s" 128 1048576 bulk echo
 flooded "executors socket: 1 MiB Results" executors "$executors" "$flood_s" 128 1048576
+# HTTP: one ab process uploading 1 MiB bodies on 100 connections (echo).
+head -c 1048576 /dev/zero >"$tmp/mib.bin"
+nice -n 19 ab -r -s 60 -t "$flood_s" -n 1000000 -c 100 -p "$tmp/mib.bin" \
+    -T application/octet-stream "$gw/v1/jobs/io/echo" >"$tmp/http.flood" 2>&1 &
+fp=$!
+pids+=("$fp")
+sleep 1
+healthz "HTTP: 100 x 1 MiB uploads (echo)"
+wait "$fp"
 curl -s -m 5 -o "$tmp/stats.json" "$gw/v1/stats"
 echo "gateway: longest turn $(jq .loop_turn_max_cpu_us "$tmp/stats.json") us of CPU" \
-    "($(jq .loop_turn_max_us "$tmp/stats.json") us wall), most read from one socket in a turn" \
+    "($(jq .loop_turn_max_us "$tmp/stats.json") us wall), most read from one source (a socket, HTTP bodies) in a turn" \
     "$(jq .loop_read_max_bytes "$tmp/stats.json") bytes, $(jq .loop_budget_stops "$tmp/stats.json")" \
-    "budget stops, executors lost $(jq .executors_lost "$tmp/stats.json")"
+    "budget stops, $(jq .http_budget_parks "$tmp/stats.json") HTTP uploads parked," \
+    "executors lost $(jq .executors_lost "$tmp/stats.json")"

@@ -154,19 +154,22 @@ void loop_budget_start(loop *l, loop_budget *b)
 {
     b->l = l;
     b->until_us = clock_now_us() + l->budget_us;
-    b->bytes_left = l->budget_bytes;
+    b->used = 0;
+    b->spent = 0;
 }
 
 int loop_budget_spend(loop_budget *b, size_t bytes)
 {
-    size_t used = b->l->budget_bytes - b->bytes_left + bytes;
-    if (used > b->l->stats.read_max_bytes)
-        b->l->stats.read_max_bytes = used;
-    if (bytes >= b->bytes_left || clock_now_us() >= b->until_us) {
+    b->used += bytes;
+    if (b->used > b->l->stats.read_max_bytes)
+        b->l->stats.read_max_bytes = b->used;
+    if (b->spent)
+        return 0;
+    if (b->used >= b->l->budget_bytes || clock_now_us() >= b->until_us) {
+        b->spent = 1;
         b->l->stats.budget_stops++;
         return 0;
     }
-    b->bytes_left -= bytes;
     return 1;
 }
 

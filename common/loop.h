@@ -86,7 +86,8 @@ typedef struct loop {
 typedef struct loop_budget {
     loop *l;
     uint64_t until_us;
-    size_t bytes_left;
+    size_t used; /* bytes spent this turn, also past the budget */
+    int spent;   /* the budget ran out this turn (counted once) */
 } loop_budget;
 
 /* Creates the timerfd and the signalfd. Returns 0, or -1 with err set. */
@@ -133,7 +134,10 @@ void loop_set_budget(loop *l, uint64_t us, size_t bytes);
  * returns 1 while the source may go on, 0 once its time or bytes are spent
  * (it should return then; a ZeroMQ socket with messages left makes the next
  * poll return at once, so the rest is read next turn, after the other
- * sources, the timers and the hooks had theirs). */
+ * sources, the timers and the hooks had theirs). A source that cannot stop
+ * at once (HTTP: MHD hands over what it already read) may go on calling
+ * it: it returns 0, counts the bytes in loop_stats.read_max_bytes and the
+ * stop only once. */
 void loop_budget_start(loop *l, loop_budget *b);
 int loop_budget_spend(loop_budget *b, size_t bytes);
 

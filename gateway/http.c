@@ -60,6 +60,7 @@
 
 #define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
 #define HTTP_TLS_STALL_MS 50       /* see http_process */
+#define HTTP_UNPARK_BYTES 65536    /* see http_run */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -107,6 +108,9 @@ struct http_front {
     int kick;                 /* MHD has something new: its epoll fd, a resume */
     int tls_watch_fd;         /* epoll (edge): sockets in their TLS handshake */
     uint64_t stall_until_us;  /* while stalled, run MHD again by then anyway */
+    loop_budget turn;         /* this turn's bytes and time for request bodies */
+    http_request *parked;     /* uploads paused with the turn's budget spent, oldest first */
+    int unbounded;            /* stopping: bodies are read without a budget */
 };
 
 /* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
@@ -136,9 +140,12 @@ struct http_request {
     long long wait_ms;              /* GET .../result?wait_ms= */
     detached_waiter waiter;         /* while waiting on a detached job */
     int is_suspended;
-    int watch_fd;                  /* its socket in front->watch_fd, or -1 */
-    http_request *prev, *next;     /* front->suspended list */
-    struct MHD_Response *response; /* set when the answer is ready */
+    int parked;                          /* suspended until a next turn: see http_park */
+    size_t park_bytes;                   /* the chunk it last gave, for http_unpark */
+    http_request *park_prev, *park_next; /* front->parked list */
+    int watch_fd;                        /* its socket in front->watch_fd, or -1 */
+    http_request *prev, *next;           /* front->suspended list */
+    struct MHD_Response *response;       /* set when the answer is ready */
     unsigned status;
     /* An error found while reading the request, answered at its end. */
     int err_code;
@@ -266,6 +273,76 @@ static void http_resume(http_request *req, unsigned status, struct MHD_Response 
     req->is_suspended = 0;
     h->kick = 1;
     MHD_resume_connection(req->conn);
+}
+
+/* ---- the turn budget for request bodies -----------------------------
+ *
+ * One MHD_run reads once from every ready connection (up to its read
+ * buffer, some 16-32 KiB) and hands each body chunk to the access handler,
+ * so 500 connections uploading at once would make one long turn. HTTP is
+ * one more source of the loop's and gets the same per-turn budget as each
+ * ZeroMQ socket (--turn-budget-us, --turn-budget-bytes), counted from the
+ * start of http_process over the body bytes the handler takes. Once it is
+ * spent, a connection that hands over a chunk keeps it (MHD has read it
+ * already: nothing is lost or read twice) and is parked: suspended, so MHD
+ * reads nothing more from it this turn. The turn ends; the ZeroMQ sockets,
+ * the timers and /healthz get theirs; the next http_process resumes the
+ * parked connections oldest first, about a budget's worth by the chunks
+ * they last gave, and MHD marks each resumed one ready (it may have missed
+ * an edge meanwhile), so each reads at least once more. The loop does not
+ * wait while some are parked (http_timeout_us). Stopping (http_shutdown,
+ * http_stop) resumes them all and parks no more. */
+
+/* Pauses req's upload until a next turn (http_unpark). From the access
+ * handler only, with the chunk taken. */
+static void http_park(http_request *req, size_t chunk)
+{
+    http_front *h = req->front;
+    MHD_suspend_connection(req->conn);
+    req->parked = 1;
+    req->park_bytes = chunk;
+    DL_APPEND2(h->parked, req, park_prev, park_next);
+    gateway_count(h->gw, STAT_http_budget_parks);
+}
+
+/* Resumes parked uploads, oldest first, until their last chunks add up to
+ * allowance bytes (at least one; SIZE_MAX: all). */
+static void http_unpark(http_front *h, size_t allowance)
+{
+    size_t expect = 0;
+    http_request *req;
+    while ((req = h->parked) && expect < allowance) {
+        DL_DELETE2(h->parked, req, park_prev, park_next);
+        req->parked = 0;
+        req->park_prev = req->park_next = NULL;
+        expect += req->park_bytes ? req->park_bytes : 1;
+        h->kick = 1;
+        MHD_resume_connection(req->conn);
+    }
+}
+
+/* MHD_run, in small steps while uploads are parked: each resumes about
+ * HTTP_UNPARK_BYTES of them (MHD reads each once, whatever the budget
+ * says: resuming a budget's worth at once would read twice as much), and
+ * the steps end once the turn's budget is spent. */
+static void http_run(http_front *h)
+{
+    http_unpark(h, HTTP_UNPARK_BYTES);
+    MHD_run(h->daemon);
+    while (h->parked && !h->turn.spent && clock_now_us() < h->turn.until_us) {
+        http_unpark(h, HTTP_UNPARK_BYTES);
+        MHD_run(h->daemon);
+    }
+}
+
+/* Counts a body chunk the handler took against the turn's budget; parks
+ * req once the budget is spent. */
+static void http_spend(http_request *req, size_t chunk)
+{
+    http_front *h = req->front;
+    if (loop_budget_spend(&h->turn, chunk) || h->unbounded || req->parked)
+        return;
+    http_park(req, chunk);
 }
 
 /* A job's outcome as the synchronous call answers it: the result bytes or
@@ -1129,6 +1206,39 @@ static size_t http_unescape(void *cls, struct MHD_Connection *conn, char *uri)
     return MHD_http_unescape(uri);
 }
 
+/* Takes a chunk of req's body: kept, up to --max-payload and the held
+ * bytes' budget, or discarded. Returns MHD_NO when out of memory. */
+static enum MHD_Result http_take_body(http_request *req, const char *data, size_t n)
+{
+    http_front *h = req->front;
+    if (req->target != TARGET_JOB || req->too_large || req->over_budget)
+        return MHD_YES; /* a body nobody reads is discarded */
+    if ((long long)(req->len + n) > h->cfg.max_payload) {
+        req->too_large = 1;
+        http_give_back(req);
+        free(req->body);
+        req->body = NULL;
+        req->len = req->cap = 0;
+        return MHD_YES;
+    }
+    if (http_hold(req, req->len + n) < 0)
+        return MHD_YES; /* chunked, and now over the budget */
+    if (req->len + n > req->cap) {
+        /* A Content-Length was held whole: one allocation. */
+        size_t cap = req->held >= req->len + n ? req->held : req->cap ? req->cap * 2 : 1024;
+        while (cap < req->len + n)
+            cap *= 2;
+        uint8_t *b = realloc(req->body, cap);
+        if (!b)
+            return MHD_NO;
+        req->body = b;
+        req->cap = cap;
+    }
+    memcpy(req->body + req->len, data, n);
+    req->len += n;
+    return MHD_YES;
+}
+
 static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, const char *url,
                                     const char *method, const char *version,
                                     const char *upload_data, size_t *upload_data_size,
@@ -1205,32 +1315,10 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     if (*upload_data_size) {
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (req->target != TARGET_JOB || req->too_large || req->over_budget)
-            return MHD_YES; /* a body nobody reads is discarded */
-        if ((long long)(req->len + n) > h->cfg.max_payload) {
-            req->too_large = 1;
-            http_give_back(req);
-            free(req->body);
-            req->body = NULL;
-            req->len = req->cap = 0;
-            return MHD_YES;
-        }
-        if (http_hold(req, req->len + n) < 0)
-            return MHD_YES; /* chunked, and now over the budget */
-        if (req->len + n > req->cap) {
-            /* A Content-Length was held whole: one allocation. */
-            size_t cap = req->held >= req->len + n ? req->held : req->cap ? req->cap * 2 : 1024;
-            while (cap < req->len + n)
-                cap *= 2;
-            uint8_t *b = realloc(req->body, cap);
-            if (!b)
-                return MHD_NO;
-            req->body = b;
-            req->cap = cap;
-        }
-        memcpy(req->body + req->len, upload_data, n);
-        req->len += n;
-        return MHD_YES;
+        enum MHD_Result ret = http_take_body(req, upload_data, n);
+        if (ret == MHD_YES)
+            http_spend(req, n);
+        return ret;
     }
     http_conn_phase(h, http_conn_of(conn), PHASE_ANSWERING);
 
@@ -1287,6 +1375,8 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         http_conn_phase(h, c, PHASE_HEADERS); /* the next request's */
     if (!req)
         return;
+    if (req->parked)
+        DL_DELETE2(h->parked, req, park_prev, park_next);
     if (req->job)
         gateway_detach(h->gw, req->job);
     detached_unwait(&req->waiter);
@@ -1596,6 +1686,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->loop = l;
     h->cfg = *cfg;
     h->tls_watch_fd = -1;
+    loop_budget_start(l, &h->turn);
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
     if (h->watch_fd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
@@ -1718,6 +1809,8 @@ static int64_t http_timeout_us(void *arg)
 {
     http_front *h = arg;
     MHD_UNSIGNED_LONG_LONG ms;
+    if (h->parked)
+        return 0; /* uploads wait on the next turn, not on their sockets */
     if (h->tls_cert && h->kick)
         return 0; /* a resume after this turn's MHD_run */
     if (h->stalled) {
@@ -1746,15 +1839,16 @@ static int64_t http_timeout_us(void *arg)
 static void http_process(void *arg)
 {
     http_front *h = arg;
+    loop_budget_start(h->loop, &h->turn);
     if (!h->tls_cert) {
-        MHD_run(h->daemon); /* MHD_get_timeout is right without TLS */
+        http_run(h); /* MHD_get_timeout is right without TLS */
         return;
     }
-    if (h->stalled && !h->kick && clock_now_us() < h->stall_until_us)
+    if (h->stalled && !h->kick && !h->parked && clock_now_us() < h->stall_until_us)
         return;
     uint64_t before = http_activity;
     h->kick = 0;
-    MHD_run(h->daemon);
+    http_run(h);
     MHD_UNSIGNED_LONG_LONG ms;
     h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
     if (h->stalled)
@@ -1814,6 +1908,8 @@ void http_shutdown(http_front *h)
         return;
     http_quiesce(h);
     http_resume_all(h, 1);
+    h->unbounded = 1;
+    http_unpark(h, SIZE_MAX);
     uint64_t until = clock_now_us() + 1000000;
     while (clock_now_us() < until) {
         const union MHD_DaemonInfo *info =
@@ -1831,6 +1927,8 @@ void http_stop(http_front **hp)
         return;
     /* MHD refuses to stop with suspended connections: resume them first. */
     http_resume_all(h, 0);
+    h->unbounded = 1;
+    http_unpark(h, SIZE_MAX);
     http_free(h);
     *hp = NULL;
 }

@@ -173,12 +173,13 @@ int main(int argc, char **argv)
         {"tls-key", "FILE", "the PEM private key of --tls-cert (unencrypted; keep it mode 600)",
          flag_set_string, &cfg.tls_key, 0, 0, 0},
         {"turn-budget-us", "US",
-         "in one loop turn, each ZeroMQ socket is read for at most US microseconds (then the "
-         "other sockets, timers and HTTP get theirs; the rest is read next turn) (default 1000)",
+         "in one loop turn, each ZeroMQ socket, and HTTP request bodies, are read for at most US "
+         "microseconds (then the other sources and timers get theirs; the rest is read next "
+         "turn) (default 1000)",
          flag_set_int, &cfg.turn_budget_us, 100, 1000000, 0},
         {"turn-budget-bytes", "BYTES",
          "in one loop turn, each ZeroMQ socket is read for at most BYTES of messages, and at "
-         "least one (default 1M)",
+         "least one; HTTP takes about BYTES of request bodies (default 1M)",
          flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},

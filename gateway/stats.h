@@ -50,6 +50,8 @@
     X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
     X(loop_budget_stops, "times a socket's reading stopped for a turn with its budget spent "      \
                          "(--turn-budget-us, --turn-budget-bytes)")                                \
+    X(http_budget_parks, "HTTP uploads paused until a next loop turn with HTTP's turn budget "     \
+                         "spent (--turn-budget-us, --turn-budget-bytes)")                          \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
                    "(event=loop_stall): peers' silence meanwhile is not held against them")
 
