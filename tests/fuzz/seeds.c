@@ -387,6 +387,20 @@ static void seeds_keys(void)
     snprintf(text, sizeof(text), "public = %s\nqueues = io,,cpu\n", pub);
     seed_text("keys", "pub-bad-queues", text);
     seed_text("keys", "endpoint", "tcp://127.0.0.1:5555");
+
+    /* A .pub of exactly KEYS_FILE_MAX bytes (a long comment first), and
+     * one byte more (refused; it also lets the fuzzer make inputs that
+     * long). */
+    static char big[KEYS_FILE_MAX + 2];
+    int n = snprintf(text, sizeof(text), "public = %s\n", pub);
+    size_t pad = KEYS_FILE_MAX - (size_t)n;
+    big[0] = '#';
+    memset(big + 1, 'x', pad - 2);
+    big[pad - 1] = '\n';
+    memcpy(big + pad, text, (size_t)n);
+    seed_write("keys", "pub-at-limit", big, KEYS_FILE_MAX);
+    memmove(big + 1, big, KEYS_FILE_MAX);
+    seed_write("keys", "pub-over-limit", big, KEYS_FILE_MAX + 1);
 }
 
 int main(int argc, char **argv)
