@@ -220,7 +220,7 @@ bench: deps
 # $(BUILD)/fuzz/<name>.log. Any crash, leak or timeout fails it.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_NAMES    = codec wproto params routes parse
+FUZZ_NAMES    = codec wproto params routes parse tokens keys
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -I$(BUILD)/gen -Iproto -Icommon -Igateway -Iexecutor \
@@ -235,11 +235,17 @@ $(BUILD)/fuzz/fuzz_wproto: $(FUZZ_CODEC_O) $(call fuzz_obj,executor/wproto.c com
 $(BUILD)/fuzz/fuzz_params: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/params.c common/text.c)
 $(BUILD)/fuzz/fuzz_routes: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/routes.c common/parse.c)
 $(BUILD)/fuzz/fuzz_parse:  $(call fuzz_obj,common/parse.c)
+$(BUILD)/fuzz/fuzz_tokens: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/tokens.c)
+$(BUILD)/fuzz/fuzz_keys:   $(FUZZ_CODEC_O) $(call fuzz_obj,common/keys.c)
+# The libraries a harness needs beyond libprotobuf-c.
+$(BUILD)/fuzz/fuzz_tokens: FUZZ_LDLIBS = $(shell pkg-config --libs gnutls 2>/dev/null)
+$(BUILD)/fuzz/fuzz_keys:   FUZZ_LDLIBS = $(shell pkg-config --libs libzmq 2>/dev/null)
 
 # The harness objects are kept (not intermediates).
 .SECONDARY: $(patsubst %,$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))
 $(BUILD)/fuzz/fuzz_%: $(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@ $(if $(filter $(FUZZ_CODEC_O),$^),$(FUZZ_PB_LIBS))
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $^ -o $@ $(if $(filter $(FUZZ_CODEC_O),$^),$(FUZZ_PB_LIBS)) \
+	    $(FUZZ_LDLIBS)
 
 # Rebuilt when the fuzz flags change (the file changes only when they do).
 $(BUILD)/fuzz/.flags: FORCE
@@ -278,7 +284,7 @@ fuzz: deps
 $(BUILD)/bin/fuzz-seeds: $(call obj,tests/fuzz/seeds.c proto/codec.c executor/wproto.c \
                              common/text.c) $(BUILD)/obj/gen/offload.pb-c.o
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(FUZZ_PB_LIBS)
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(FUZZ_PB_LIBS) $(shell pkg-config --libs libzmq 2>/dev/null)
 
 fuzz-seeds: $(BUILD)/bin/fuzz-seeds
 	mkdir -p $(addprefix tests/fuzz/corpus/,$(FUZZ_NAMES))

@@ -9,14 +9,22 @@
  *   params  query values and /v1/jobs/ paths
  *   routes  a request's method and path, then --route specs
  *   parse   numbers and byte counts
+ *   tokens  --http-token-file files: tokens with and without queues,
+ *           comments, CRLF, the longest token, and refused ones (too
+ *           short, a bad queue, the same token twice, a NUL byte)
+ *   keys    CURVE key files: a .key and a .pub (made from a fixed secret
+ *           key, so the seeds do not change), a .pub with queues, and
+ *           refused ones (keys that do not match, a bad key, a name twice)
  *
  * Usage: fuzz-seeds DIR (the corpus directory; its subdirectories exist). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <zmq.h>
 
 #include "codec.h"
+#include "keys.h"
 #include "wproto.h"
 
 static const char *seeds_dir;
@@ -316,6 +324,85 @@ static void seeds_text(void)
     seed_text("parse", "max", "9223372036854775807");
 }
 
+static void seeds_tokens(void)
+{
+#define TA "0123456789abcdef0123456789abcdef"
+#define TB "Zm9vYmFyYmF6cXV4MTIzNDU2Nzg5MA=="
+    seed_text("tokens", "one", TA "\n");
+    seed_text("tokens", "queues",
+              "# the web app: io and cpu only\n" TA "  io, cpu\n"
+              "# the operators' token: every queue\n" TB "\n");
+    seed_text("tokens", "crlf-comments",
+              "\r\n  " TA "\tio,cpu\t# the app\r\n\n" TB ",other # x\r\n"
+              "a-b.c_d~e+f/g0123456\n");
+    char longest[300];
+    memset(longest, 'z', 255);
+    memcpy(longest + 255, "=\n", 3);
+    seed_text("tokens", "longest", longest);
+    seed_text("tokens", "many-queues",
+              TA " a b c d e f g h i j k l m n o p q r s t u v w x y z a.b a_b a-b "
+                 "a234567890123456789012345678901234567890123456789012345678901234\n");
+    seed_text("tokens", "too-short", TA "\nshort\n");
+    seed_text("tokens", "bad-queue", TA " io/x\n");
+    seed_text("tokens", "twice", TA "\n" TB "\n" TA " io\n");
+    seed_text("tokens", "empty", "# nothing\n\n");
+    seed_write("tokens", "nul", TA "\n" TB "\0\n", strlen(TA) + strlen(TB) + 3);
+#undef TA
+#undef TB
+}
+
+static void seeds_keys(void)
+{
+    /* A fixed secret key: the bytes 1..32. */
+    uint8_t secret[32];
+    char sec[KEYS_Z85_LEN + 1], pub[KEYS_Z85_LEN + 1], other[KEYS_Z85_LEN + 1];
+    char text[512];
+    for (int i = 0; i < 32; i++)
+        secret[i] = (uint8_t)(i + 1);
+    if (!zmq_z85_encode(sec, secret, sizeof(secret)) || zmq_curve_public(pub, sec) != 0) {
+        fprintf(stderr, "fuzz-seeds: libzmq has no CURVE\n");
+        exit(1);
+    }
+    secret[0] ^= 0xff;
+    if (!zmq_z85_encode(other, secret, sizeof(secret))) {
+        fprintf(stderr, "fuzz-seeds: cannot encode\n");
+        exit(1);
+    }
+
+    snprintf(text, sizeof(text),
+             "# offload CURVE key pair: keep this file secret (offload keygen)\n"
+             "public = %s\nsecret = %s\n",
+             pub, sec);
+    seed_text("keys", "key", text);
+    snprintf(text, sizeof(text), "# offload CURVE public key (offload keygen)\npublic = %s\n", pub);
+    seed_text("keys", "pub", text);
+    snprintf(text, sizeof(text), "\r\n  public=%s \t\r\n# limited\nqueues = io,cpu,a.b-c_d\n", pub);
+    seed_text("keys", "pub-queues", text);
+    snprintf(text, sizeof(text), "public = %s\nsecret = %s\n", pub, other);
+    seed_text("keys", "key-mismatch", text);
+    snprintf(text, sizeof(text), "public = %.39s\n", pub);
+    seed_text("keys", "pub-short", text);
+    snprintf(text, sizeof(text), "public = %s\npublic = %s\n", pub, pub);
+    seed_text("keys", "pub-twice", text);
+    snprintf(text, sizeof(text), "public = %s\nqueues = io,,cpu\n", pub);
+    seed_text("keys", "pub-bad-queues", text);
+    seed_text("keys", "endpoint", "tcp://127.0.0.1:5555");
+
+    /* A .pub of exactly KEYS_FILE_MAX bytes (a long comment first), and
+     * one byte more (refused; it also lets the fuzzer make inputs that
+     * long). */
+    static char big[KEYS_FILE_MAX + 2];
+    int n = snprintf(text, sizeof(text), "public = %s\n", pub);
+    size_t pad = KEYS_FILE_MAX - (size_t)n;
+    big[0] = '#';
+    memset(big + 1, 'x', pad - 2);
+    big[pad - 1] = '\n';
+    memcpy(big + pad, text, (size_t)n);
+    seed_write("keys", "pub-at-limit", big, KEYS_FILE_MAX);
+    memmove(big + 1, big, KEYS_FILE_MAX);
+    seed_write("keys", "pub-over-limit", big, KEYS_FILE_MAX + 1);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -326,5 +413,7 @@ int main(int argc, char **argv)
     seeds_codec();
     seeds_wproto();
     seeds_text();
+    seeds_tokens();
+    seeds_keys();
     return seeds_failed;
 }
