@@ -3,6 +3,7 @@
 #   make            binaries in build/bin, libraries in build/lib
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
+#   make k8s        check deploy/k8s offline (tests/deploy/validate_k8s.sh)
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
 #                   make fuzz-build builds them only
@@ -72,7 +73,7 @@ LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c commo
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
-.PHONY: all bins deps run test unit e2e asan bench clean format install uninstall \
+.PHONY: all bins deps k8s-deps k8s run test unit e2e asan bench clean format install uninstall \
         fuzz fuzz-build fuzz-seeds
 PYGEN = $(BUILD)/python/offload_pb2.py
 
@@ -187,6 +188,18 @@ uninstall:
 
 deps:
 	@scripts/deps.sh
+	@$(MAKE) --no-print-directory k8s-deps
+
+# The Kubernetes manifest checker's npm packages (tests/deploy/package.json,
+# versions pinned by its package-lock.json), installed once into
+# $(BUILD)/k8s-validate; validate_k8s.sh then runs offline.
+K8S_MODULES = $(BUILD)/k8s-validate/node_modules
+k8s-deps: $(K8S_MODULES)/.offload-stamp
+$(K8S_MODULES)/.offload-stamp: tests/deploy/package.json tests/deploy/package-lock.json
+	@mkdir -p $(BUILD)/k8s-validate
+	cp tests/deploy/package.json tests/deploy/package-lock.json $(BUILD)/k8s-validate/
+	cd $(BUILD)/k8s-validate && npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	@touch $@
 
 run: deps
 	@$(MAKE) --no-print-directory all
@@ -198,9 +211,12 @@ unit: all
 e2e: all
 	OFFLOAD_BIN=$(BUILD)/bin tests/e2e/run.sh
 
+k8s: k8s-deps
+	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_k8s.sh
+
 test: deps
 	@$(MAKE) --no-print-directory all
-	@$(MAKE) --no-print-directory unit e2e
+	@$(MAKE) --no-print-directory unit k8s e2e
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
