@@ -33,6 +33,9 @@
 /* With several gateways and none up, requests wait in the client, at most
  * this many (as many as one ZeroMQ pipe queues by default). */
 #define OFFLOAD_MAX_UNSENT 1000
+/* offload_job and offload_call, before asking another gateway: wait this
+ * long for every gateway's connection (a fresh client may have only one) */
+#define OFFLOAD_CONNECT_WAIT_MS 500
 /* A draining gateway's answer to a Submit (gateway.c): with several
  * gateways, offload_call sends the job again, to another one. */
 #define OFFLOAD_DRAINING_TEXT "the gateway is shutting down"
@@ -49,6 +52,7 @@ typedef struct client_priv {
     /* Several gateways (a comma-separated endpoint list): the socket has
      * ZMQ_IMMEDIATE set, so ZeroMQ sends only to gateways that are up. */
     int n_gateways;
+    int n_up;               /* of them, connected (the monitor's count) */
     request *unsent;        /* Submits that found no gateway up, oldest first */
     size_t n_unsent;        /* on that list */
     size_t n_unsent_cancel; /* of them, cancelled (ended by the next dispatch) */
@@ -165,7 +169,8 @@ static int client_monitor(offload_client *c)
     if (zmq_socket_monitor(p->sock, addr,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) !=
+            0 ||
         !(p->monitor = zmq_socket(p->zctx, ZMQ_PAIR)) ||
         zmq_setsockopt(p->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
         zmq_connect(p->monitor, addr) != 0) {
@@ -202,6 +207,13 @@ static int client_handshake_events(client_priv *p)
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             p->handshaken = 1;
             failed = 0;
+            if (p->n_up < p->n_gateways)
+                p->n_up++;
+            continue;
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (p->n_up > 0)
+                p->n_up--;
             continue;
         }
         if (!p->curve && event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -847,6 +859,24 @@ static int client_wait_sync(offload_client *c, call_slot *slot, uint64_t id, off
     return 0;
 }
 
+/* Before a request is sent again for another gateway: waits up to
+ * OFFLOAD_CONNECT_WAIT_MS until every gateway's connection is up (the
+ * DEALER deals only to those), or returns at once when they are. */
+static void client_await_gateways(offload_client *c)
+{
+    client_priv *p = c->priv;
+    uint64_t until = clock_now_ms() + OFFLOAD_CONNECT_WAIT_MS;
+    for (;;) {
+        offload_dispatch(c, 0); /* reads the monitor's events */
+        uint64_t now = clock_now_ms();
+        if (!p->monitor || p->n_up >= p->n_gateways || now >= until)
+            return;
+        zmq_pollitem_t item = {p->monitor, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)(until - now)) < 0 && errno != EINTR)
+            return;
+    }
+}
+
 /* True if r is a draining gateway's refusal of a Submit. */
 static int client_draining(const offload_result *r)
 {
@@ -873,6 +903,7 @@ int offload_call(offload_client *c, const char *queue, const char *function, con
             return 0;
         offload_result_free(*out);
         *out = NULL;
+        client_await_gateways(c);
     }
 }
 
@@ -929,12 +960,14 @@ static int client_ask(offload_client *c, codec_envelope *env, uint64_t *request_
 }
 
 /* A detached job lives in the gateway that took it. With several gateways,
- * the Query is dealt to one that is up; one that answers unknown_job is
- * asked no more, the next connection is (once per gateway). */
+ * the Query is dealt to one that is up; when it answers unknown_job, the
+ * next connection is asked, until each was. */
 int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, offload_result **out)
 {
     client_priv *p = c->priv;
-    int attempts = p && p->n_gateways > 1 ? p->n_gateways : 1;
+    /* Once every connection is up, n consecutive Queries go to n gateways;
+     * the first may have gone out before that. */
+    int attempts = p && p->n_gateways > 1 ? p->n_gateways + 1 : 1;
     if (wait_ms < 0)
         wait_ms = 0;
     for (int i = 1;; i++) {
@@ -951,6 +984,7 @@ int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, off
             return 0;
         offload_result_free(*out);
         *out = NULL;
+        client_await_gateways(c);
     }
 }
 
