@@ -45,7 +45,8 @@ static const char usage[] =
     "                                     mode 0600) and PATH.pub\n"
     "\n"
     "Every command takes --gateway ENDPOINT (default $OFFLOAD_GATEWAY, else\n"
-    "tcp://127.0.0.1:5555), and for a gateway with CURVE on --curve-key PATH.key\n"
+    "tcp://127.0.0.1:5555; a comma-separated list for several gateways), and for a gateway with "
+    "CURVE on --curve-key PATH.key\n"
     "--curve-server GATEWAY.pub (default $OFFLOAD_CURVE_KEY, $OFFLOAD_CURVE_SERVER).\n"
     "PAYLOAD is the argument, or stdin when it is '-'.\n"
     "\n"
@@ -149,7 +150,9 @@ static void cmd_help(const char *cmd)
     for (size_t i = 0; i < sizeof(help) / sizeof(help[0]); i++)
         if (!strcmp(help[i].cmd, cmd)) {
             printf("%s\n%s", help[i].text,
-                   "--gateway ENDPOINT: default $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555.\n"
+                   "--gateway ENDPOINT: default $OFFLOAD_GATEWAY, else tcp://127.0.0.1:5555;\n"
+                   "several gateways as a comma-separated list (A,B): each job goes to one that\n"
+                   "is up.\n"
                    "--curve-key PATH.key --curve-server GATEWAY.pub: CURVE keys for a gateway\n"
                    "with --curve-key (default $OFFLOAD_CURVE_KEY, $OFFLOAD_CURVE_SERVER).\n");
             return;

@@ -4,11 +4,13 @@
  * calls share one path and may be mixed on a client. */
 #include "offload.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <utlist.h>
 #include <zmq.h>
 
 #include "clock.h"
@@ -27,6 +29,16 @@
 #define OFFLOAD_CLOSE_LINGER_MS 200 /* for the Cancels offload_free sends */
 #define OFFLOAD_RECV_BATCH 1024     /* replies read per dispatch turn */
 #define OFFLOAD_AUTH_POLL_MS 100    /* with CURVE, before a handshake succeeded */
+#define OFFLOAD_MAX_ENDPOINTS 16    /* gateways in one endpoint list */
+/* With several gateways and none up, requests wait in the client, at most
+ * this many (as many as one ZeroMQ pipe queues by default). */
+#define OFFLOAD_MAX_UNSENT 1000
+/* offload_job and offload_call, before asking another gateway: wait this
+ * long for every gateway's connection (a fresh client may have only one) */
+#define OFFLOAD_CONNECT_WAIT_MS 500
+/* A draining gateway's answer to a Submit (gateway.c): with several
+ * gateways, offload_call sends the job again, to another one. */
+#define OFFLOAD_DRAINING_TEXT "the gateway is shutting down"
 
 typedef struct client_priv {
     void *zctx, *sock;
@@ -37,6 +49,13 @@ typedef struct client_priv {
     int grace_ms, lease_ms; /* lease_ms 0: none */
     request_table requests;
     uint64_t last_send_ms;
+    /* Several gateways (a comma-separated endpoint list): the socket has
+     * ZMQ_IMMEDIATE set, so ZeroMQ sends only to gateways that are up. */
+    int n_gateways;
+    int n_up;               /* of them, connected (the monitor's count) */
+    request *unsent;        /* Submits that found no gateway up, oldest first */
+    size_t n_unsent;        /* on that list */
+    size_t n_unsent_cancel; /* of them, cancelled (ended by the next dispatch) */
 } client_priv;
 
 static void client_set_err(offload_client *c, int err, const char *fmt, ...)
@@ -150,7 +169,8 @@ static int client_monitor(offload_client *c)
     if (zmq_socket_monitor(p->sock, addr,
                            ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
                                ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) != 0 ||
+                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) !=
+            0 ||
         !(p->monitor = zmq_socket(p->zctx, ZMQ_PAIR)) ||
         zmq_setsockopt(p->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
         zmq_connect(p->monitor, addr) != 0) {
@@ -187,6 +207,13 @@ static int client_handshake_events(client_priv *p)
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             p->handshaken = 1;
             failed = 0;
+            if (p->n_up < p->n_gateways)
+                p->n_up++;
+            continue;
+        }
+        if (event == ZMQ_EVENT_DISCONNECTED) {
+            if (p->n_up > 0)
+                p->n_up--;
             continue;
         }
         if (!p->curve && event == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL)
@@ -208,6 +235,57 @@ static int client_handshake_events(client_priv *p)
                      "(curve_key, curve_server)");
     }
     return failed ? -1 : 0;
+}
+
+/* Connects the socket to every endpoint of list ("A" or "A,B,C"; spaces
+ * around the commas are ignored). With more than one, ZMQ_IMMEDIATE first:
+ * each message then goes to a gateway whose connection is complete, round
+ * robin, and none queues for a gateway that is down. Returns 0, or -1 with
+ * c->err set. */
+static int client_connect_all(offload_client *c, const char *list)
+{
+    client_priv *p = c->priv;
+    char *copy = strdup(list), *save = NULL;
+    char *eps[OFFLOAD_MAX_ENDPOINTS];
+    int n = 0, rc = -1;
+    if (!copy) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        while (isspace((unsigned char)*tok))
+            tok++;
+        char *end = tok + strlen(tok);
+        while (end > tok && isspace((unsigned char)end[-1]))
+            *--end = '\0';
+        if (!*tok)
+            continue;
+        if (n == OFFLOAD_MAX_ENDPOINTS) {
+            client_set_err(c, OFFLOAD_ERR_ARGS, "more than %d gateway endpoints in '%.60s'",
+                           OFFLOAD_MAX_ENDPOINTS, list);
+            goto out;
+        }
+        eps[n++] = tok;
+    }
+    if (!n) {
+        client_set_err(c, OFFLOAD_ERR_ARGS, "no gateway endpoint in '%.60s'", list);
+        goto out;
+    }
+    if (n > 1) {
+        int one = 1;
+        zmq_setsockopt(p->sock, ZMQ_IMMEDIATE, &one, sizeof(one));
+    }
+    for (int i = 0; i < n; i++)
+        if (zmq_connect(p->sock, eps[i]) != 0) {
+            client_set_err(c, OFFLOAD_ERR_IO, "cannot connect to '%.60s': %s", eps[i],
+                           zmq_strerror(errno));
+            goto out;
+        }
+    p->n_gateways = n;
+    rc = 0;
+out:
+    free(copy);
+    return rc;
 }
 
 offload_client *offload_connect_with(const offload_options *opts)
@@ -242,9 +320,7 @@ offload_client *offload_connect_with(const offload_options *opts)
     zmq_setsockopt(p->sock, ZMQ_LINGER, &zero, sizeof(zero));
     if (client_curve(c, opts) < 0)
         return c;
-    if (zmq_connect(p->sock, endpoint) != 0)
-        client_set_err(c, OFFLOAD_ERR_IO, "cannot connect to '%s': %s", endpoint,
-                       zmq_strerror(errno));
+    client_connect_all(c, endpoint);
     return c;
 }
 
@@ -304,6 +380,19 @@ void offload_result_free(offload_result *r)
     free(r);
 }
 
+/* Takes q off the unsent list if it is on it, and frees its frame. */
+static void client_unqueue(client_priv *p, request *q)
+{
+    if (!q->frame)
+        return;
+    DL_DELETE2(p->unsent, q, unsent_prev, unsent_next);
+    p->n_unsent--;
+    if (q->cancel_sent)
+        p->n_unsent_cancel--;
+    free(q->frame);
+    q->frame = NULL;
+}
+
 /* Runs the callback of request q, already out of the table, and frees
  * q. res is the result (NULL: make one of code and message; if even that
  * fails, a static result of that code). */
@@ -313,6 +402,7 @@ static void client_end(offload_client *c, request *q, offload_result *res, int c
     offload_callback *cb = (offload_callback *)(uintptr_t)q->cb;
     void *arg = q->arg;
     uint64_t id = q->id;
+    client_unqueue(c->priv, q);
     free(q);
     if (!res)
         res = client_result_local(id, code, message);
@@ -343,6 +433,103 @@ static int client_send(offload_client *c, codec_envelope *env)
     return 0;
 }
 
+/* Sends env (a Cancel, a Heartbeat) to every gateway that is up: once per
+ * gateway, and a DEALER deals consecutive messages round robin over its
+ * connections, so each one up gets at least one copy (a gateway ignores a
+ * Cancel for a request it does not hold). Returns 0 when one copy went, or
+ * -1 with c->err set. */
+static int client_send_all(offload_client *c, codec_envelope *env)
+{
+    client_priv *p = c->priv;
+    if (p->n_gateways < 2)
+        return client_send(c, env);
+    int sent = 0;
+    for (int i = 0; i < p->n_gateways; i++)
+        if (wire_send(p->sock, NULL, env, ZMQ_DONTWAIT) == 0)
+            sent++;
+    if (!sent) {
+        client_set_err(c, OFFLOAD_ERR_IO, "send: no gateway is up");
+        return -1;
+    }
+    p->last_send_ms = clock_now_ms();
+    return 0;
+}
+
+/* Sends what waits on the unsent list while a gateway takes it (in order;
+ * cancelled ones stay for client_end_cancelled). */
+static void client_flush(offload_client *c)
+{
+    client_priv *p = c->priv;
+    request *q = p->unsent;
+    while (q) {
+        request *next = q->unsent_next;
+        if (!q->cancel_sent) {
+            if (zmq_send(p->sock, q->frame, q->frame_len, ZMQ_DONTWAIT) < 0) {
+                if (errno == EAGAIN || errno == EINTR)
+                    return;
+                /* Not sendable at all: it ends at its reply time. */
+            }
+            p->last_send_ms = clock_now_ms();
+            client_unqueue(p, q);
+        }
+        q = next;
+    }
+}
+
+/* Ends the unsent requests offload_cancel cancelled. Returns how many. */
+static int client_end_cancelled(offload_client *c)
+{
+    client_priv *p = c->priv;
+    int ran = 0;
+    while (p->n_unsent_cancel) {
+        request *q = p->unsent;
+        while (q && !q->cancel_sent)
+            q = q->unsent_next;
+        if (!q)
+            break;
+        requests_take(&p->requests, q);
+        client_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled before it reached a gateway");
+        ran++;
+    }
+    return ran;
+}
+
+/* Sends the message of request q (a Submit, Query or ListQueues). With
+ * several gateways and none up (ZMQ_IMMEDIATE: the DEALER has no
+ * connection to send on), or requests already waiting, it waits on the
+ * unsent list for one to come up, or for its reply time. Returns 0, or -1
+ * with c->err set. */
+static int client_send_request(offload_client *c, codec_envelope *env, request *q)
+{
+    client_priv *p = c->priv;
+    if (p->unsent)
+        client_flush(c);
+    if (!p->unsent) {
+        int rc = wire_send(p->sock, NULL, env, ZMQ_DONTWAIT);
+        if (rc == 0) {
+            p->last_send_ms = clock_now_ms();
+            return 0;
+        }
+        if (rc != -EAGAIN || p->n_gateways < 2) {
+            client_set_err(c, OFFLOAD_ERR_IO, "send: %s", zmq_strerror(-rc));
+            return -1;
+        }
+    }
+    if (p->n_unsent >= OFFLOAD_MAX_UNSENT) {
+        client_set_err(c, OFFLOAD_ERR_IO,
+                       "no gateway is up: %zu requests already wait for one (are they running?)",
+                       p->n_unsent);
+        return -1;
+    }
+    if (codec_encode(env, &q->frame, &q->frame_len) < 0) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    DL_APPEND2(p->unsent, q, unsent_prev, unsent_next);
+    p->n_unsent++;
+    return 0;
+}
+
 /* A heartbeat when one is due: jobs in flight, a lease, and nothing sent
  * for a third of it. */
 static void client_heartbeat(offload_client *c, uint64_t now)
@@ -354,7 +541,7 @@ static void client_heartbeat(offload_client *c, uint64_t now)
     Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
     env.heartbeat = &hb;
-    if (client_send(c, &env) < 0)
+    if (client_send_all(c, &env) < 0)
         p->last_send_ms = now; /* retry on schedule, not in a spin */
 }
 
@@ -423,7 +610,7 @@ static int client_submit(offload_client *c, const char *queue, const char *funct
     s.idempotency_key = (char *)key;
     env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
     env.submit = &s;
-    if (client_send(c, &env) < 0) {
+    if (client_send_request(c, &env, q) < 0) {
         requests_remove(&p->requests, q);
         return -1;
     }
@@ -442,12 +629,18 @@ int offload_cancel(offload_client *c, uint64_t request_id)
                        (unsigned long long)request_id);
         return -1;
     }
+    if (q->frame) { /* it never left: the next dispatch ends it */
+        if (!q->cancel_sent)
+            p->n_unsent_cancel++;
+        q->cancel_sent = 1;
+        return 0;
+    }
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Cancel m = OFFLOAD__CANCEL__INIT;
     m.request_id = request_id;
     env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
     env.cancel = &m;
-    if (client_send(c, &env) < 0)
+    if (client_send_all(c, &env) < 0)
         return -1;
     q->cancel_sent = 1;
     return 0;
@@ -479,7 +672,16 @@ int offload_timeout_ms(offload_client *c)
     if (p->sock && zmq_getsockopt(p->sock, ZMQ_EVENTS, &events, &elen) == 0 &&
         (events & ZMQ_POLLIN))
         return 0;
+    if (p->n_unsent_cancel ||
+        (p->unsent && p->sock && zmq_getsockopt(p->sock, ZMQ_EVENTS, &events, &elen) == 0 &&
+         (events & ZMQ_POLLOUT)))
+        return 0;
     uint64_t now = clock_now_ms(), due = requests_next_due(&p->requests);
+    /* Requests wait for a gateway to come up: look again soon (ZMQ_FD
+     * tells of a new connection too, but a caller may poll it for input
+     * only). */
+    if (p->unsent && due > now + OFFLOAD_AUTH_POLL_MS)
+        due = now + OFFLOAD_AUTH_POLL_MS;
     /* The monitor has no fd in the caller's poll set: until a handshake
      * succeeded, come back soon to see whether it failed. */
     if (p->monitor && !p->handshaken && due > now + OFFLOAD_AUTH_POLL_MS)
@@ -574,6 +776,10 @@ int offload_dispatch(offload_client *c, int timeout_ms)
         if (rc < 0)
             return -1;
         ran += rc;
+        if (p->unsent) {
+            ran += client_end_cancelled(c);
+            client_flush(c);
+        }
         uint64_t now = clock_now_ms();
         ran += client_expire(c, now);
         client_heartbeat(c, now);
@@ -584,7 +790,8 @@ int offload_dispatch(offload_client *c, int timeout_ms)
         long wait = offload_timeout_ms(c);
         if (timeout_ms > 0 && (wait < 0 || (uint64_t)wait > start + timeout_ms - now))
             wait = (long)(start + (uint64_t)timeout_ms - now);
-        zmq_pollitem_t items[2] = {{p->sock, 0, ZMQ_POLLIN, 0}, {p->monitor, 0, ZMQ_POLLIN, 0}};
+        short want = p->unsent ? ZMQ_POLLIN | ZMQ_POLLOUT : ZMQ_POLLIN;
+        zmq_pollitem_t items[2] = {{p->sock, 0, want, 0}, {p->monitor, 0, ZMQ_POLLIN, 0}};
         if (zmq_poll(items, p->monitor ? 2 : 1, wait) < 0 && errno != EINTR) {
             client_set_err(c, OFFLOAD_ERR_IO, "poll: %s", zmq_strerror(errno));
             return -1;
@@ -631,8 +838,10 @@ static int client_wait_sync(offload_client *c, call_slot *slot, uint64_t id, off
             /* The request may still be in flight: forget it quietly. */
             client_priv *p = c->priv;
             request *q = requests_find(&p->requests, id);
-            if (q)
+            if (q) {
+                client_unqueue(p, q);
                 requests_remove(&p->requests, q);
+            }
             return -1;
         }
     if (!slot->res) {
@@ -650,15 +859,52 @@ static int client_wait_sync(offload_client *c, call_slot *slot, uint64_t id, off
     return 0;
 }
 
+/* Before a request is sent again for another gateway: waits up to
+ * OFFLOAD_CONNECT_WAIT_MS until every gateway's connection is up (the
+ * DEALER deals only to those), or returns at once when they are. */
+static void client_await_gateways(offload_client *c)
+{
+    client_priv *p = c->priv;
+    uint64_t until = clock_now_ms() + OFFLOAD_CONNECT_WAIT_MS;
+    for (;;) {
+        offload_dispatch(c, 0); /* reads the monitor's events */
+        uint64_t now = clock_now_ms();
+        if (!p->monitor || p->n_up >= p->n_gateways || now >= until)
+            return;
+        zmq_pollitem_t item = {p->monitor, 0, ZMQ_POLLIN, 0};
+        if (zmq_poll(&item, 1, (long)(until - now)) < 0 && errno != EINTR)
+            return;
+    }
+}
+
+/* True if r is a draining gateway's refusal of a Submit. */
+static int client_draining(const offload_result *r)
+{
+    return r->code == OFFLOAD_NO_EXECUTOR && r->message &&
+           !strncmp(r->message, OFFLOAD_DRAINING_TEXT, strlen(OFFLOAD_DRAINING_TEXT));
+}
+
+/* With several gateways, a call refused by a draining one is sent again (the
+ * DEALER deals it to the next connection), up to twice per gateway. */
 int offload_call(offload_client *c, const char *queue, const char *function, const void *payload,
                  size_t len, const offload_call_options *opts, offload_result **out)
 {
-    call_slot slot = {0};
-    uint64_t id;
+    client_priv *p = c->priv;
+    int attempts = p && p->n_gateways > 1 ? 2 * p->n_gateways : 1;
     *out = NULL;
-    if (offload_submit(c, queue, function, payload, len, opts, client_call_done, &slot, &id) < 0)
-        return -1;
-    return client_wait_sync(c, &slot, id, out);
+    for (int i = 1;; i++) {
+        call_slot slot = {0};
+        uint64_t id;
+        if (offload_submit(c, queue, function, payload, len, opts, client_call_done, &slot, &id) <
+                0 ||
+            client_wait_sync(c, &slot, id, out) < 0)
+            return -1;
+        if (i >= attempts || !client_draining(*out))
+            return 0;
+        offload_result_free(*out);
+        *out = NULL;
+        client_await_gateways(c);
+    }
 }
 
 int offload_submit_detached(offload_client *c, const char *queue, const char *function,
@@ -706,25 +952,40 @@ static int client_ask(offload_client *c, codec_envelope *env, uint64_t *request_
     }
     uint64_t id = q->id;
     *request_id = id;
-    if (client_send(c, env) < 0) {
+    if (client_send_request(c, env, q) < 0) {
         requests_remove(&p->requests, q);
         return -1;
     }
     return client_wait_sync(c, &slot, id, out);
 }
 
+/* A detached job lives in the gateway that took it. With several gateways,
+ * the Query is dealt to one that is up; when it answers unknown_job, the
+ * next connection is asked, until each was. */
 int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel, offload_result **out)
 {
+    client_priv *p = c->priv;
+    /* Once every connection is up, n consecutive Queries go to n gateways;
+     * the first may have gone out before that. */
+    int attempts = p && p->n_gateways > 1 ? p->n_gateways + 1 : 1;
     if (wait_ms < 0)
         wait_ms = 0;
-    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Query m = OFFLOAD__QUERY__INIT;
-    m.job_id = job_id;
-    m.wait_ms = (uint32_t)wait_ms;
-    m.cancel = cancel != 0;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
-    env.query = &m;
-    return client_ask(c, &env, &m.request_id, wait_ms, out);
+    for (int i = 1;; i++) {
+        Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+        Offload__Query m = OFFLOAD__QUERY__INIT;
+        m.job_id = job_id;
+        m.wait_ms = (uint32_t)wait_ms;
+        m.cancel = cancel != 0;
+        env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
+        env.query = &m;
+        if (client_ask(c, &env, &m.request_id, wait_ms, out) < 0)
+            return -1;
+        if (i >= attempts || (*out)->code != OFFLOAD_UNKNOWN_JOB)
+            return 0;
+        offload_result_free(*out);
+        *out = NULL;
+        client_await_gateways(c);
+    }
 }
 
 int offload_queues(offload_client *c, offload_result **out)
@@ -746,12 +1007,15 @@ void offload_free(offload_client *c)
             /* Cancel what is still in flight at the gateway, and give the
              * Cancels a moment to leave. */
             for (request *q = p->requests.by_id; q; q = q->hh.next) {
+                if (q->frame)
+                    continue; /* never sent */
                 Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
                 Offload__Cancel m = OFFLOAD__CANCEL__INIT;
                 m.request_id = q->id;
                 env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
                 env.cancel = &m;
-                wire_send(p->sock, NULL, &env, ZMQ_DONTWAIT);
+                for (int i = 0; i < p->n_gateways; i++)
+                    wire_send(p->sock, NULL, &env, ZMQ_DONTWAIT);
             }
             int linger = OFFLOAD_CLOSE_LINGER_MS;
             zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger));

@@ -118,7 +118,8 @@ enum offload_err {
 };
 
 typedef struct offload_options {
-    const char *endpoint; /* gateway "clients" endpoint; NULL: $OFFLOAD_GATEWAY, else
+    const char *endpoint; /* gateway "clients" endpoint, or several comma-separated
+                             (see offload_connect); NULL: $OFFLOAD_GATEWAY, else
                              tcp://127.0.0.1:5555 */
     int reply_grace_ms;   /* wait this long past a call's timeout for the reply
                              (default 5000) */
@@ -168,7 +169,21 @@ typedef void offload_callback(offload_client *c, offload_result *r, void *arg);
  * refuses the key ends every request in flight with OFFLOAD_NO_REPLY (its
  * message says why) and offload_dispatch/offload_call return -1 with
  * OFFLOAD_ERR_AUTH, within about 100 ms of the refusal (ZeroMQ keeps
- * retrying the connection: a key the gateway admits later works then). */
+ * retrying the connection: a key the gateway admits later works then).
+ *
+ * Several gateways: endpoint "tcp://gw1:5555,tcp://gw2:5555" (at most 16)
+ * connects the client's one socket to each (ZMQ_IMMEDIATE): every request
+ * goes to one gateway whose connection is up, round robin; one that goes
+ * down is skipped from the next request on, one that comes back is used
+ * again. With none up, requests wait in the client (at most 1000; then
+ * offload_submit fails, OFFLOAD_ERR_IO) for the first to come up, or end
+ * OFFLOAD_NO_REPLY at their deadline plus reply_grace_ms. Requests in
+ * flight on a gateway that dies end OFFLOAD_NO_REPLY at that time too (the
+ * client does not know which gateway holds which). Heartbeats and Cancels
+ * go to every gateway up. offload_call sends a call again, to another
+ * gateway, when a draining one refuses it; offload_job asks each gateway
+ * before answering OFFLOAD_UNKNOWN_JOB. All gateways share one CURVE key
+ * (curve_server). README.md, "Clients and several gateways". */
 OFFLOAD_API offload_client *offload_connect(const char *endpoint);
 OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
 
@@ -234,8 +249,9 @@ OFFLOAD_API int offload_submit_detached(offload_client *c, const char *queue, co
 /* A detached job: its state, and once it ended its outcome (code, payload,
  * message) in *out (the caller frees it). wait_ms > 0 waits up to that long
  * for it to end (a long poll); cancel cancels it first. An unknown or
- * expired id is a result with code OFFLOAD_UNKNOWN_JOB. Returns 0, or -1
- * on a transport error. */
+ * expired id is a result with code OFFLOAD_UNKNOWN_JOB (with several
+ * gateways: after each gateway up was asked). Returns 0, or -1 on a
+ * transport error. */
 OFFLOAD_API int offload_job(offload_client *c, uint64_t job_id, int wait_ms, int cancel,
                             offload_result **out);
 

@@ -24,8 +24,15 @@ STATES = {0: "", 1: "queued", 2: "running", 3: "done", 4: "failed", 5: "cancelle
 Payload = Union[bytes, bytearray, memoryview, str]
 
 KEY_FILE_MAX = 4096
+CODE_NO_EXECUTOR = 6
+CODE_UNKNOWN_JOB = 13
+# A draining gateway's answer to a Submit: with several gateways, call()
+# sends the job again, to another one.
+DRAINING_TEXT = "the gateway is shutting down"
 _HANDSHAKE_EVENTS = (zmq.EVENT_HANDSHAKE_SUCCEEDED | zmq.EVENT_HANDSHAKE_FAILED_AUTH
-                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL)
+                     | zmq.EVENT_HANDSHAKE_FAILED_PROTOCOL | zmq.EVENT_HANDSHAKE_FAILED_NO_DETAIL
+                     | zmq.EVENT_DISCONNECTED)
+CONNECT_WAIT = 0.5  # before asking another gateway: wait this long for all to be up
 
 
 def read_key_file(path: str, need_secret: bool) -> Dict[str, str]:
@@ -75,25 +82,63 @@ def _curve_files(curve_key: Optional[str], curve_server: Optional[str]):
     return key, server
 
 
+def endpoints(endpoint: str) -> List[str]:
+    """The gateways of an endpoint list: "tcp://a:5555,tcp://b:5555"."""
+    eps = [e.strip() for e in endpoint.split(",") if e.strip()]
+    if not eps:
+        raise ValueError("no gateway endpoint in %r" % endpoint)
+    return eps
+
+
 def _curve_socket(ctx: zmq.Context, endpoint: str, key: Optional[str],
                   server: Optional[str]):
-    """A DEALER connected to endpoint, a CURVE client when key is set, and
-    a monitor socket of its handshakes (for AuthFailed)."""
+    """A DEALER connected to every gateway of endpoint (a comma-separated
+    list), a CURVE client when key is set, and a monitor socket of its
+    handshakes (for AuthFailed). With several gateways, ZMQ_IMMEDIATE: each
+    message goes to a gateway whose connection is up (round robin), none
+    waits for one that is down."""
+    eps = endpoints(endpoint)
     sock = ctx.socket(zmq.DEALER)
     sock.setsockopt(zmq.LINGER, 200)
+    if len(eps) > 1:
+        sock.immediate = 1
     if key:
         mine, theirs = read_key_file(key, True), read_key_file(server, False)
         sock.curve_serverkey = theirs["public"].encode()
         sock.curve_publickey = mine["public"].encode()
         sock.curve_secretkey = mine["secret"].encode()
     monitor = sock.get_monitor_socket(_HANDSHAKE_EVENTS)
-    sock.connect(endpoint)
+    for ep in eps:
+        sock.connect(ep)
     return sock, monitor
 
 
-def _handshake_failure(monitor, curve: bool) -> Optional[str]:
-    """Reads the monitor's events; the message of a handshake that failed
-    since the last call, or None."""
+def _send_each(sock: zmq.Socket, frame: bytes, n: int) -> None:
+    """Sends frame (a Cancel, a Heartbeat) once per gateway: a DEALER deals
+    consecutive messages round robin, so each gateway up gets a copy (one
+    ignores a Cancel for a request it does not hold). Never waits."""
+    for _ in range(n):
+        try:
+            sock.send(frame, zmq.NOBLOCK)
+        except zmq.Again:
+            pass
+
+
+def _draining(reply) -> bool:
+    return reply.code == CODE_NO_EXECUTOR and reply.message.startswith(DRAINING_TEXT)
+
+
+class _Links:
+    """How many of the gateways are connected, from the monitor's events."""
+
+    def __init__(self, n: int) -> None:
+        self.n = n
+        self.up = 0
+
+
+def _handshake_failure(monitor, curve: bool, links: _Links) -> Optional[str]:
+    """Reads the monitor's events (counting connections in links); the
+    message of a handshake that failed since the last call, or None."""
     failure = None
     while True:
         try:
@@ -103,7 +148,10 @@ def _handshake_failure(monitor, curve: bool) -> Optional[str]:
         if len(frames[0]) < 6:
             continue
         event = int.from_bytes(frames[0][:2], "little")
-        if event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+        if event == zmq.EVENT_DISCONNECTED:
+            links.up = max(0, links.up - 1)
+        elif event == zmq.EVENT_HANDSHAKE_SUCCEEDED:
+            links.up = min(links.n, links.up + 1)
             failure = None
         elif event == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
             failure = ("the gateway refused this client's CURVE key: it is not in the "
@@ -190,6 +238,8 @@ class AsyncClient:
                  grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
                  curve_server: Optional[str] = None) -> None:
         self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
+        self._n_gateways = len(endpoints(self.endpoint))
+        self._links = _Links(self._n_gateways)
         self.lease_ms = lease_ms
         self.grace = grace
         self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
@@ -223,7 +273,8 @@ class AsyncClient:
         """Cancels the calls in flight (at the gateway too) and closes."""
         for rid, fut in list(self._pending.items()):
             if not fut.done():
-                await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
+                _send_each(self._sock, _envelope(cancel=pb.Cancel(request_id=rid)),
+                           self._n_gateways)
                 fut.cancel()
         self._pending.clear()
         if self._beater:
@@ -280,7 +331,7 @@ class AsyncClient:
         (ZeroMQ retries the connection: later calls may go through)."""
         if self._monitor is None:
             return
-        failure = _handshake_failure(self._monitor, bool(self._curve_key))
+        failure = _handshake_failure(self._monitor, bool(self._curve_key), self._links)
         if failure is None:
             return
         for fut in self._pending.values():
@@ -301,10 +352,12 @@ class AsyncClient:
                     continue
                 if self._writable is None or self._writable.done():
                     self._writable = asyncio.get_running_loop().create_future()
+                # A new connection (with several gateways: the first one up)
+                # wakes ZMQ_FD too; look again every 100 ms all the same.
+                waits = (self._writable,) if call is None else (self._writable, call)
+                await asyncio.wait(waits, timeout=0.1, return_when=asyncio.FIRST_COMPLETED)
                 if call is None:
-                    await self._writable
                     continue
-                await asyncio.wait((self._writable, call), return_when=asyncio.FIRST_COMPLETED)
                 if call.done():
                     return
         self._last_send = time.monotonic()
@@ -335,7 +388,11 @@ class AsyncClient:
         while True:
             await asyncio.sleep(period)
             if self._pending and time.monotonic() - self._last_send >= period:
-                await self._send(_envelope(heartbeat=pb.Heartbeat()))
+                if self._n_gateways > 1:
+                    _send_each(self._sock, _envelope(heartbeat=pb.Heartbeat()), self._n_gateways)
+                    self._last_send = time.monotonic()
+                else:
+                    await self._send(_envelope(heartbeat=pb.Heartbeat()))
 
     async def _request(self, frame_for, wait: float):
         """Sends frame_for(request_id) and awaits its Reply; a cancelled
@@ -354,7 +411,11 @@ class AsyncClient:
             return await fut
         except asyncio.CancelledError:
             if self._pending.pop(rid, None) is not None and self._sock is not None:
-                await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
+                if self._n_gateways > 1:
+                    _send_each(self._sock, _envelope(cancel=pb.Cancel(request_id=rid)),
+                               self._n_gateways)
+                else:
+                    await self._send(_envelope(cancel=pb.Cancel(request_id=rid)))
             raise
         finally:
             timer.cancel()
@@ -376,11 +437,24 @@ class AsyncClient:
         gateway's default). idempotency_key: a second call with the same key
         gets the first job's outcome."""
         lease = 0 if idempotency_key else self.lease_ms
-        reply = await self._request(
-            lambda rid: _submit(rid, queue, function, payload, timeout, retries, lease,
-                                key=idempotency_key),
-            self._wait(timeout))
+        for _ in range(2 * self._n_gateways if self._n_gateways > 1 else 1):
+            reply = await self._request(
+                lambda rid: _submit(rid, queue, function, payload, timeout, retries, lease,
+                                    key=idempotency_key),
+                self._wait(timeout))
+            if not _draining(reply):
+                break
+            await self._await_gateways()
         return _result(reply)
+
+    async def _await_gateways(self) -> None:
+        """Before asking another gateway: waits up to CONNECT_WAIT for every
+        gateway's connection (a fresh client may have only one up)."""
+        until = time.monotonic() + CONNECT_WAIT
+        self._on_monitor()
+        while self._links.up < self._links.n and time.monotonic() < until:
+            await asyncio.sleep(0.01)
+            self._on_monitor()
 
     async def submit(self, queue: str, function: str, payload: Payload = b"", *,
                      timeout: Optional[float] = None, retries: int = 0,
@@ -398,10 +472,14 @@ class AsyncClient:
         """A detached job's status; wait: long-poll up to that many seconds
         for it to end; cancel: cancel it first."""
         wait_ms = max(0, int(wait * 1000))
-        reply = await self._request(
-            lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id, wait_ms=wait_ms,
-                                                 cancel=cancel)),
-            wait + self.grace)
+        for _ in range(self._n_gateways + (self._n_gateways > 1)):  # ask each gateway
+            reply = await self._request(
+                lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id,
+                                                     wait_ms=wait_ms, cancel=cancel)),
+                wait + self.grace)
+            if reply.code != CODE_UNKNOWN_JOB:
+                break
+            await self._await_gateways()
         return _status(reply)
 
     async def queues(self) -> List[Dict[str, Any]]:
@@ -420,6 +498,8 @@ class Client:
                  grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
                  curve_server: Optional[str] = None) -> None:
         self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
+        self._n_gateways = len(endpoints(self.endpoint))
+        self._links = _Links(self._n_gateways)
         self.lease_ms = lease_ms
         self.grace = grace
         self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
@@ -445,11 +525,39 @@ class Client:
             self._ctx.term()
             self._sock = None
 
+    def _await_gateways(self) -> None:
+        """Before asking another gateway: waits up to CONNECT_WAIT for every
+        gateway's connection (a fresh client may have only one up)."""
+        until = time.monotonic() + CONNECT_WAIT
+        while True:
+            failure = _handshake_failure(self._monitor, bool(self._curve_key), self._links)
+            if failure is not None:
+                raise AuthFailed(failure)
+            left = until - time.monotonic()
+            if self._links.up >= self._links.n or left <= 0:
+                return
+            self._monitor.poll(int(left * 1000) + 1)
+
+    def _send_by(self, frame: bytes, until: float) -> bool:
+        """Sends frame, waiting for room (or, with several gateways, for one
+        to be up) until the time until; False if it could not go."""
+        while True:
+            try:
+                self._sock.send(frame, zmq.NOBLOCK)
+                return True
+            except zmq.Again:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return False
+                self._sock.poll(int(min(left, 0.1) * 1000) + 1, zmq.POLLOUT)
+
     def _request(self, frame_for, wait: float, lease_ms: int):
         rid = next(self._ids)
-        self._sock.send(frame_for(rid))
+        until = time.monotonic() + wait
+        if not self._send_by(frame_for(rid), until):
+            raise NoReply("no gateway at %s took the request within %.1f s (is one running?)"
+                          % (self.endpoint, wait))
         last_send = time.monotonic()
-        until = last_send + wait
         try:
             while True:
                 now = time.monotonic()
@@ -461,7 +569,8 @@ class Client:
                     step = min(step, lease_ms / 3000.0)
                 ready = dict(self._poller.poll(int(step * 1000) + 1))
                 if self._monitor in ready:
-                    failure = _handshake_failure(self._monitor, bool(self._curve_key))
+                    failure = _handshake_failure(self._monitor, bool(self._curve_key),
+                                                 self._links)
                     if failure is not None:
                         raise AuthFailed(failure)
                 if self._sock in ready:
@@ -472,10 +581,10 @@ class Client:
                     if which == "refuse":
                         raise Error("the gateway refused the call: " + env.refuse.message)
                 elif lease_ms and time.monotonic() - last_send >= lease_ms / 3000.0:
-                    self._sock.send(_envelope(heartbeat=pb.Heartbeat()))
+                    _send_each(self._sock, _envelope(heartbeat=pb.Heartbeat()), self._n_gateways)
                     last_send = time.monotonic()
         except KeyboardInterrupt:
-            self._sock.send(_envelope(cancel=pb.Cancel(request_id=rid)))
+            _send_each(self._sock, _envelope(cancel=pb.Cancel(request_id=rid)), self._n_gateways)
             raise
 
     def call(self, queue: str, function: str, payload: Payload = b"", *,
@@ -483,8 +592,13 @@ class Client:
              idempotency_key: Optional[str] = None) -> bytes:
         lease = 0 if idempotency_key else self.lease_ms
         wait = (timeout if timeout is not None else DEFAULT_WAIT) + self.grace
-        reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout, retries,
-                                                  lease, key=idempotency_key), wait, lease)
+        for _ in range(2 * self._n_gateways if self._n_gateways > 1 else 1):
+            reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout,
+                                                      retries, lease, key=idempotency_key),
+                                  wait, lease)
+            if not _draining(reply):
+                break
+            self._await_gateways()
         return _result(reply)
 
     def submit(self, queue: str, function: str, payload: Payload = b"", *,
@@ -499,10 +613,14 @@ class Client:
 
     def job(self, job_id: int, *, wait: float = 0.0, cancel: bool = False) -> JobStatus:
         wait_ms = max(0, int(wait * 1000))
-        reply = self._request(
-            lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id, wait_ms=wait_ms,
-                                                 cancel=cancel)),
-            wait + self.grace, 0)
+        for _ in range(self._n_gateways + (self._n_gateways > 1)):  # ask each gateway
+            reply = self._request(
+                lambda rid: _envelope(query=pb.Query(request_id=rid, job_id=job_id,
+                                                     wait_ms=wait_ms, cancel=cancel)),
+                wait + self.grace, 0)
+            if reply.code != CODE_UNKNOWN_JOB:
+                break
+            self._await_gateways()
         return _status(reply)
 
     def queues(self) -> List[Dict[str, Any]]:
