@@ -8,7 +8,7 @@
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
 #                   make fuzz-build builds them only
 #   make bench      the benchmarks (seed scenario, echo vs hello-world, pools,
-#                   clients vs Gearman, the FastAPI seed)
+#                   clients vs Gearman, the FastAPI seed, fairness, multi-host)
 #   make install    binaries, offload.h, offload_plugin.h, liboffload (.a,
 #                   versioned .so) and offload.pc under $(DESTDIR)$(PREFIX);
 #                   make uninstall

@@ -26,13 +26,17 @@
 #      the floor, the async control and the original blocking app.
 #   6. loop fairness (bench/fairness.sh): /healthz p50/p99/max from ab -c 1
 #      while one gateway socket is flooded with 1 MiB frames, beside idle.
+#   7. multi-host (bench/multihost.sh): four executor hosts in network
+#      namespaces; the seed's scenario at -c 100 (3 s jobs, 4 x 25 threads)
+#      beside ab's floor, and echo round trips with 1, 2 and 4 hosts.
+#      Says "skipped" without root or network namespaces.
 #
 # Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
 # target is reported, not fatal). Every process started is stopped by pid.
 #
 #   OFFLOAD_BIN=build/bin bench/bench.sh
 #   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_POOL_N=10000 BENCH_RUNS=3
-#   BENCH_CLIENT_N=50000 BENCH_CLIENT1_N=10000 BENCH_FASTAPI=1 (defaults)
+#   BENCH_CLIENT_N=50000 BENCH_CLIENT1_N=10000 BENCH_FASTAPI=1 BENCH_MULTIHOST=1 (defaults)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -247,6 +251,12 @@ fi
 
 if ! OFFLOAD_BIN="$bin" bash "$root/bench/fairness.sh"; then
     failures=$((failures + 1))
+fi
+
+if [ "${BENCH_MULTIHOST:-1}" = 1 ]; then
+    if ! OFFLOAD_BIN="$bin" bash "$root/bench/multihost.sh"; then
+        failures=$((failures + 1))
+    fi
 fi
 
 echo

@@ -28,6 +28,7 @@
 # and a wall-clock bound that must stay has at least 3x headroom. Polling
 # runs no interpreter: JSON goes through jq.
 #   abort WHAT                 counts a failure and ends the test (setup failed)
+#   skip WHY                   ends the test as passed: it cannot run here
 #   finish                     prints the tally and exits (1 on any failure)
 
 set -uo pipefail
@@ -326,6 +327,13 @@ ab_field() {
     local v
     v=$(sed -n "s/^$2: *\([0-9.]*\).*/\1/p" "$1" | head -n 1)
     echo "${v:-0}"
+}
+
+# skip WHY: the test cannot run here (no root, a missing tool or kernel
+# feature): says so and ends it as passed, with whatever it checked so far.
+skip() {
+    echo "$TEST_NAME: skipped: $1"
+    finish
 }
 
 # abort WHAT: counts a failure and ends the test now (a setup step failed).
