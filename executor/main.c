@@ -241,6 +241,15 @@ int main(int argc, char **argv)
         fprintf(stderr, PROG ": out of memory\n");
         goto out;
     }
+    for (size_t i = 0; i < connect.count; i++) {
+        /* ZeroMQ takes "tcp://:5556" and then never connects anywhere. */
+        const char *ep = connect.items[i];
+        if (!strncmp(ep, "tcp://", 6) && (ep[6] == ':' || ep[6] == '*' || !ep[6])) {
+            fprintf(stderr, PROG ": --connect '%s': name the gateway's host (tcp://HOST:PORT)\n",
+                    ep);
+            goto out;
+        }
+    }
 
     if (queue_specs.count == 0) {
         long ncpu = sysconf(_SC_NPROCESSORS_ONLN);

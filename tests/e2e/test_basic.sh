@@ -92,6 +92,8 @@ timeout 5 "$EXECUTOR" --connect "$GW_EXECUTORS" --no-such-flag >/dev/null 2>&1 <
 check_eq "executor refuses an unknown flag with status 2" 2 "$?"
 timeout 5 "$EXECUTOR" --connect "$GW_EXECUTORS" --queue io=threads:0 >/dev/null 2>&1 </dev/null
 check_eq "executor refuses threads:0 with status 2" 2 "$?"
+timeout 5 "$EXECUTOR" --connect tcp://:5556 >/dev/null 2>&1 </dev/null
+check_eq "executor refuses --connect tcp://:5556 (no host) with status 2" 2 "$?"
 
 # Both stop cleanly on SIGTERM.
 stop_process "$EX_PID"
