@@ -123,6 +123,9 @@ check "Docker engine answers" engine_up
     tail -n 20 "$E2E_TMP/base-image.log" >&2
     abort "deploy/base-image.sh"
 }
+check "docker-compose config accepts the compose file" \
+    docker-compose -f "$COMPOSE_FILE_PATH" config -q
+old_image=$(docker image inspect -f '{{.Id}}' "$image" 2>/dev/null)
 build_start=$(now_ms)
 if ! timeout 900 docker build --network host -f "$REPO_ROOT/deploy/Dockerfile" -t "$image" \
     "$REPO_ROOT" >"$E2E_TMP/build.log" 2>&1; then
@@ -135,6 +138,10 @@ echo "  ..    built $image in $((($(now_ms) - build_start) / 1000)) s," \
 # the newest, remove the older ones so repeated runs do not pile them up.
 docker images -q --no-trunc -f dangling=true -f label=org.offload.stage=build |
     tail -n +2 | xargs -r docker rmi >/dev/null 2>&1
+# The image this build replaced under the same tag, unless something uses it.
+if [ -n "$old_image" ] && [ "$old_image" != "$(docker image inspect -f '{{.Id}}' "$image")" ]; then
+    docker rmi "$old_image" >/dev/null 2>&1
+fi
 check "the image runs as user offload" \
     test "$(docker image inspect -f '{{.Config.User}}' "$image")" = offload
 
