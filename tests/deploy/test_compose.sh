@@ -155,6 +155,7 @@ export OFFLOAD_IMAGE=$image OFFLOAD_KEYS="$KEYS_TMP/keys"
 export OFFLOAD_HTTP_PUBLISH=127.0.0.1: OFFLOAD_CLIENTS_PUBLISH=127.0.0.1:
 export OFFLOAD_IO_THREADS=$IO_THREADS OFFLOAD_CPU_PROCESSES=$CPU_PROCESSES
 
+echo "  ..    up -d --scale executor=$EXECUTORS ($(elapsed))"
 STACK_UP=1
 timeout 300 docker-compose -p "$PROJECT" -f "$COMPOSE_FILE_PATH" \
     up -d --scale executor=$EXECUTORS >"$E2E_TMP/up.log" 2>&1 || {
