@@ -73,7 +73,7 @@ LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c commo
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
 LIBS = $(BUILD)/lib/liboffload.a $(BUILD)/lib/liboffload.so $(BUILD)/lib/pkgconfig/offload.pc
 
-.PHONY: all bins deps k8s-deps k8s run test unit e2e asan bench clean format install uninstall \
+.PHONY: all bins deps k8s-deps k8s run test test-deploy unit e2e asan bench clean format install uninstall \
         fuzz fuzz-build fuzz-seeds
 PYGEN = $(BUILD)/python/offload_pb2.py
 
@@ -214,9 +214,19 @@ e2e: all
 k8s: k8s-deps
 	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_k8s.sh
 
+# test-deploy also runs from make test, but only where a Docker engine already
+# answers: make test never installs or starts one.
 test: deps
 	@$(MAKE) --no-print-directory all
 	@$(MAKE) --no-print-directory unit k8s e2e
+	@if timeout 10 docker info >/dev/null 2>&1; then \
+	    $(MAKE) --no-print-directory test-deploy; \
+	else echo "test-deploy: skipped (no Docker engine)"; fi
+
+# The compose stack, for real: see tests/deploy/test_compose.sh. Starts the
+# engine (and installs docker.io, docker-compose, debootstrap) when needed.
+test-deploy:
+	tests/deploy/test_compose.sh
 
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all

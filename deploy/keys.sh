@@ -22,11 +22,18 @@ mkdir -p "$dir/allow"
 dir=$(cd "$dir" && pwd)
 chown "$uid" "$dir" "$dir/allow" 2>/dev/null || chmod 777 "$dir" "$dir/allow"
 
+todo=()
 for name in gateway executor client; do
-    [ -f "$dir/$name.key" ] && continue
-    docker run --rm --user "$uid" -v "$dir:/keys" "$image" offload keygen "/keys/$name" >/dev/null
-    echo "keys: made $dir/$name.key and $name.pub"
+    [ -f "$dir/$name.key" ] || todo+=("$name")
 done
+if [ ${#todo[@]} -gt 0 ]; then
+    # One container for all of them (each costs seconds on a vfs engine).
+    docker run --rm --user "$uid" -v "$dir:/keys" "$image" \
+        bash -c 'for n; do offload keygen "/keys/$n" >/dev/null || exit; done' keygen "${todo[@]}"
+    for name in "${todo[@]}"; do
+        echo "keys: made $dir/$name.key and $name.pub"
+    done
+fi
 # An executor key may register only the queues the compose file's executors
 # serve; a client key may connect.
 { cat "$dir/executor.pub"; echo "queues = io,cpu"; } >"$dir/allow/executor.pub"

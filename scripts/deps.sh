@@ -1,14 +1,20 @@
 #!/usr/bin/env bash
 # Installs the Debian packages offload needs to build, test and benchmark,
 # only those that are missing. Runs apt-get as root, or through sudo.
+# `deps.sh deploy`: instead, what make test-deploy needs (the Docker engine,
+# docker-compose, debootstrap for deploy/base-image.sh).
 set -euo pipefail
 
+if [ "${1:-}" = deploy ]; then
+    pkgs=(docker.io docker-compose debootstrap)
+else
 pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-dev
       libmicrohttpd-dev libgnutls28-dev openssl libjansson-dev libinih-dev libcunit1-dev uthash-dev
       apache2-utils curl jq procps python3 python3-zmq valgrind iproute2 nftables
       protobuf-compiler python3-protobuf python3-pytest python3-pip python3-setuptools
       python3-fastapi python3-uvicorn python3-uvloop python3-httptools
       gearman-job-server libgearman-dev clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${pkgs[@]}"; do
