@@ -113,8 +113,8 @@ static void test_water_filling(void)
     CU_ASSERT_EQUAL(q[0].allow + q[1].allow, 10);
 
     /* Short of slots with three asking: 1 each, the last to the first. */
-    credit_peer r[3] = {{.active = 1, .demand = 5}, {.active = 1, .demand = 5},
-                        {.active = 1, .demand = 5}};
+    credit_peer r[3] = {
+        {.active = 1, .demand = 5}, {.active = 1, .demand = 5}, {.active = 1, .demand = 5}};
     credit_balance(4, 0, r, 3);
     CU_ASSERT_EQUAL(r[0].allow, 2);
     CU_ASSERT_EQUAL(r[1].allow, 1);
