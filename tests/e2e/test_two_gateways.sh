@@ -25,10 +25,12 @@ on() {
     echo "$v"
 }
 on_is() { [ "$(on "$1" "$2")" = "$3" ]; }
+on_ge() { [ "$(on "$1" "$2")" -ge "$3" ]; }
+capacities_are() { [ $(($(on "$A_URL" capacity) + $(on "$B_URL" capacity))) -eq "$1" ]; }
 
 check_eq "both gateways see the executor" "1 1" "$(on "$A_URL" executors) $(on "$B_URL" executors)"
 check "idle, the pool is split: capacities add up to 4" \
-    wait_until 10 eval '[ $(( $(on "$A_URL" capacity) + $(on "$B_URL" capacity) )) -eq 4 ]'
+    wait_until 10 capacities_are 4
 check "  and each gateway has some" test "$(on "$A_URL" capacity)" -ge 1 -a "$(on "$B_URL" capacity)" -ge 1
 check "both registered with credit" grep -q "executor_registered executor=shared.*credit=1" "$A_LOG" "$B_LOG"
 
@@ -101,7 +103,7 @@ check_eq "B may use nothing meanwhile" 0 "$(on "$B_URL" capacity)"
 check "the 4 jobs through A finish" load_wait 30 a_alone
 check_eq "all 4 answer 200" 4 "$(load_count a_alone code 200)"
 check "idle again, the pool is split again" \
-    wait_until 10 eval '[ "$(on "$B_URL" capacity)" -ge 1 ]'
+    wait_until 10 on_ge "$B_URL" capacity 1
 
 # The executor's own account, in its event=stopped line.
 stop_process "$ex"
