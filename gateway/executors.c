@@ -225,7 +225,7 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     queues[0] = '\0';
     for (size_t i = 0; i < e->nslots && n < sizeof(queues); i++)
         n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
-                              e->slots[i].queue->name, e->slots[i].size);
+                              e->slots[i].queue->name, e->slots[i].declared);
     log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u "
              "credit=%d%s",
              known ? "executor_reregistered" : "executor_registered", e->id, queues, e->nfunctions,
