@@ -530,6 +530,8 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         q->held_max = q->held;
     if (q->held > pool_size(q->pool))
         q->fifo_waits++;
+    if (!l->credit)
+        exec_balance(x, q); /* an older gateway's job takes a slot from the others */
     log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
               "waited_us=%llu",
               l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,

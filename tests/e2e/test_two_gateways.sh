@@ -118,4 +118,87 @@ check_eq "none refused queue_full (refused_pending)" 0 "$(field refused_pending)
 check_eq "no gateway sent past its allowance (credit_overruns)" 0 "$(field credit_overruns)"
 check "it sent Credits and got Demands" test "$(field credits_sent)" -ge 2 -a "$(field demands)" -ge 2
 
+# ---- an older gateway beside a new one ---------------------------------------
+# A python ROUTER plays a gateway older than credit: its Welcome says
+# nothing of credit. The executor must send it no Credit (it would drop
+# one as malformed), count the jobs it sends against the pool, and give
+# the new gateway only what is left.
+zmq_python || abort "python3 with zmq"
+"$ZMQ_PY" - "$E2E_TMP/old.ep" "$E2E_TMP/old.go" >"$E2E_TMP/old.out" 2>"$E2E_TMP/old.err" <<'PY' &
+import os, sys, time, zmq
+from pbwire import envelope, fields, ld, vi
+
+ep_file, go_file = sys.argv[1:3]
+ctx = zmq.Context()
+s = ctx.socket(zmq.ROUTER)
+s.setsockopt(zmq.LINGER, 0)
+s.bind("tcp://127.0.0.1:*")
+with open(ep_file + ".tmp", "w") as f:
+    f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
+os.rename(ep_file + ".tmp", ep_file)
+peer, bodies, results, last_hb = None, {}, {}, 0.0
+
+def pump(ms):
+    global peer, last_hb
+    if s.poll(ms):
+        while True:
+            try:
+                frames = s.recv_multipart(zmq.NOBLOCK)
+            except zmq.Again:
+                break
+            f = fields(frames[-1])
+            for body in f:
+                if body >= 10:
+                    bodies[body] = bodies.get(body, 0) + 1
+            if 10 in f:
+                peer = frames[0]
+                s.send_multipart([peer, envelope(11, ld(1, b"old"))])
+            elif 16 in f:
+                r = fields(f[16])
+                results[r.get(1, 0)] = r.get(2, 0)
+    if peer is not None and time.monotonic() - last_hb > 0.1:
+        last_hb = time.monotonic()
+        s.send_multipart([peer, envelope(13, b"")])
+
+def wait_for(cond, secs):
+    end = time.monotonic() + secs
+    while not cond() and time.monotonic() < end:
+        pump(20)
+    return cond()
+
+wait_for(lambda: peer is not None and os.path.exists(go_file), 30)
+for jid in (1, 2):
+    s.send_multipart([peer, envelope(15, vi(1, jid) + ld(2, b"io") + ld(3, b"sleep") +
+                                     ld(4, b"1500") + vi(5, 20000))])
+print("sent=2", flush=True)
+wait_for(lambda: len(results) == 2, 20)
+print("results=%s" % ",".join(str(results.get(j, -1)) for j in (1, 2)), flush=True)
+wait_for(lambda: os.path.exists(go_file + ".end"), 30)
+print("credit_frames=%d" % bodies.get(24, 0), flush=True)
+print("hellos=%d" % bodies.get(10, 0), flush=True)
+PY
+old_pid=$!
+PIDS+=("$old_pid")
+wait_until 10 test -s "$E2E_TMP/old.ep" || abort "the old gateway binds"
+start_gateway || abort "a new gateway starts"
+start_executor --connect "$GW_EXECUTORS" --connect "$(cat "$E2E_TMP/old.ep")" \
+    --queue io=threads:2 --id mixed || abort "the executor serves a new and an old gateway"
+mixed=$EX_PID
+check "the new gateway, the only one sharing by credit, gets the pool" \
+    wait_until 10 queue_is io capacity 2
+touch "$E2E_TMP/old.go"
+check "the old gateway sent 2 jobs" wait_until 10 grep -q '^sent=2' "$E2E_TMP/old.out"
+check "while they run, the new gateway may use nothing" wait_until 5 queue_is io capacity 0
+check "the old gateway's jobs answer ok" wait_until 20 grep -q '^results=0,0' "$E2E_TMP/old.out"
+check "then the new gateway gets the pool back" wait_until 10 queue_is io capacity 2
+http POST /v1/jobs/io/echo --data-binary new
+check_eq "and runs jobs" "200 new" "$HTTP_STATUS $(cat "$HTTP_BODY")"
+touch "$E2E_TMP/old.go.end"
+wait_until 10 all_gone "$old_pid"
+check_eq "the old gateway got no Credit" "credit_frames=0" "$(grep credit_frames "$E2E_TMP/old.out")"
+stop_process "$mixed"
+stopped=$(grep "event=stopped" "$EX_LOG")
+check_eq "the executor took nothing from the old gateway as unexpected" 0 "$(field frames_unexpected)"
+check_eq "nor malformed" 0 "$(field frames_bad)"
+
 finish
