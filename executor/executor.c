@@ -17,13 +17,22 @@
  * gateway process, so a late Result can never match a restarted gateway's
  * new job of the same id.
  *
- * Credit. Each gateway sees the full pool sizes as its credit, so an
- * executor serving several gateways can be sent more jobs than it has
- * workers; the pool's FIFO absorbs that (the jobs wait in the executor
- * instead of the gateway), up to --max-pending jobs per queue beyond its
- * pool size. Past that, and for a payload over --max-payload, a Job is
- * answered at once (queue_full, payload_too_large) and never held: a
- * gateway that floods the executor costs it a Result per Job, not memory.
+ * Credit. A gateway that speaks Credit (its Welcome says so) gets an
+ * allowance per queue, and the executor shares each pool among such
+ * gateways (credit.h): with one, the allowance is the whole pool; with
+ * several, no more jobs are sent than there are workers, so jobs wait in
+ * the gateways, never in the pool's FIFO. Each queue keeps a credit_peer
+ * per link; the balance is redone when a gateway's demand or
+ * acknowledgement arrives (Demand), when jobs finish, and when a link
+ * registers or is forgotten; every Credit carries every queue's allowance
+ * (so a later one replaces a lost one). An older gateway (no credit in
+ * its Welcome) takes the declared sizes as its credit, as before: its jobs
+ * in flight count against the pool, but it may be sent more than the pool
+ * has free, and the pool's FIFO absorbs that, up to --max-pending jobs per
+ * queue beyond its pool size. Past that, and for a payload over
+ * --max-payload, a Job is answered at once (queue_full, payload_too_large)
+ * and never held: a gateway that floods the executor costs it a Result per
+ * Job, not memory.
  *
  * Reopening. ZeroMQ reconnects a dropped connection by itself, except one
  * it dropped on a protocol error (a frame over ZMQ_MAXMSGSIZE, bad ZMTP):
@@ -43,6 +52,7 @@
 #include <zmq.h>
 
 #include "clock.h"
+#include "credit.h"
 #include "errors.h"
 #include "flags.h"
 #include "functions.h"
@@ -85,9 +95,13 @@ typedef struct exec_job {
 struct exec_queue {
     const executor_queue *cfg;
     pool *pool;
-    size_t held;      /* jobs its pool holds (queued, running, orphaned) */
-    size_t limit;     /* held at most: the pool size + --max-pending */
-    char **functions; /* the registry's names, or those the workers announced */
+    size_t held;         /* jobs its pool holds (queued, running, orphaned) */
+    size_t limit;        /* held at most: the pool size + --max-pending */
+    size_t held_max;     /* the most held at once, ever */
+    uint64_t fifo_waits; /* jobs that arrived with every worker taken */
+    credit_peer *peers;  /* one per link: that gateway's share (credit.h) */
+    uint32_t orphans;    /* orphaned jobs still in the pool */
+    char **functions;    /* the registry's names, or those the workers announced */
     size_t nfunctions;
     proc_config proc; /* processes: how its workers run */
     char **argv;      /* processes: proc.argv (owned) */
@@ -101,6 +115,8 @@ typedef struct exec_stats {
     uint64_t refused_payload, refused_pending; /* Jobs answered at once, not held */
     uint64_t reopens;                          /* links given new sockets */
     uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
+    uint64_t credits_sent, demands, credit_overruns; /* credit.h; overruns: Jobs
+                                                        past a gateway's allowance */
 } exec_stats;
 
 struct executor {
@@ -246,6 +262,109 @@ static void exec_send_result(executor *x, exec_link *l, uint64_t job_id, int cod
         x->stats.results_unsent++;
 }
 
+/* ---- credit (credit.h) --------------------------------------------------- */
+
+static void exec_check_ready(executor *x);
+
+/* True if l's gateway takes part in the sharing now. */
+static int exec_link_credit(const exec_link *l)
+{
+    return l->credit && l->state == LINK_REGISTERED;
+}
+
+/* Sends l every queue's allowance in one Credit (a later Credit replaces a
+ * lost one, and acknowledging it acknowledges all). */
+static void exec_send_credit(executor *x, exec_link *l)
+{
+    size_t n = x->cfg->nqueues;
+    Offload__QueueCredit qc[CODEC_QUEUES_MAX], *qp[CODEC_QUEUES_MAX];
+    char text[256];
+    size_t len = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < n; i++) {
+        credit_peer *p = &x->queues[i].peers[l->index];
+        offload__queue_credit__init(&qc[i]);
+        qc[i].name = (char *)x->cfg->queues[i].name;
+        qc[i].slots = p->allow;
+        qp[i] = &qc[i];
+        if (len < sizeof(text))
+            len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s:%u/%u", i ? "," : "",
+                                    qc[i].name, p->allow, p->inflight);
+    }
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Credit c = OFFLOAD__CREDIT__INIT;
+    c.n_queues = n;
+    c.queues = qp;
+    c.seq = l->credit_seq + 1;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CREDIT;
+    env.credit = &c;
+    if (exec_send(x, l, &env) < 0) {
+        l->credit_unsent = 1; /* the ceilings stay: nothing was promised */
+        return;
+    }
+    l->credit_seq = c.seq;
+    l->credit_unsent = 0;
+    x->stats.credits_sent++;
+    for (size_t i = 0; i < n; i++)
+        x->queues[i].peers[l->index].changed = 0;
+    log_debug("event=credit gateway=%s seq=%llu slots=%s", l->endpoint, (unsigned long long)c.seq,
+              text);
+}
+
+/* Rebalances one queue (only) or all, and sends a Credit to every gateway
+ * whose allowance changed. Not while draining: the gateways ignore Credit
+ * then. */
+static void exec_balance(executor *x, exec_queue *only)
+{
+    size_t n = x->cfg->nconnect;
+    int changed = 0;
+    if (x->draining)
+        return;
+    for (size_t i = 0; i < x->cfg->nqueues; i++) {
+        exec_queue *q = &x->queues[i];
+        if ((!only || q == only) && credit_balance(pool_size(q->pool), q->orphans, q->peers, n))
+            changed = 1;
+    }
+    if (!changed)
+        return;
+    for (size_t k = 0; k < x->nlinks; k++) {
+        exec_link *l = x->links[k];
+        int send = 0;
+        for (size_t i = 0; i < x->cfg->nqueues && !send; i++)
+            send = x->queues[i].peers[k].changed;
+        if (send && exec_link_credit(l))
+            exec_send_credit(x, l);
+    }
+}
+
+/* l's gateway answered a Credit or reports its waiting jobs. */
+static void exec_on_demand(executor *x, exec_link *l, const Offload__Demand *d)
+{
+    if (!l->credit) {
+        /* Only a gateway that said credit sends Demand. */
+        x->stats.frames_unexpected++;
+        return;
+    }
+    x->stats.demands++;
+    for (size_t i = 0; i < d->n_queues; i++) {
+        exec_queue *q = NULL;
+        for (size_t j = 0; j < x->cfg->nqueues && !q; j++)
+            if (!strcmp(x->cfg->queues[j].name, d->queues[i]->name))
+                q = &x->queues[j];
+        if (q)
+            q->peers[l->index].demand = d->queues[i]->waiting;
+    }
+    if (d->credit_seq && d->credit_seq == l->credit_seq && !l->credit_unsent) {
+        for (size_t i = 0; i < x->cfg->nqueues; i++)
+            credit_ack(&x->queues[i].peers[l->index]);
+        if (!l->credit_acked) {
+            l->credit_acked = 1;
+            exec_check_ready(x);
+        }
+    }
+    exec_balance(x, NULL);
+}
+
 /* ---- jobs ---------------------------------------------------------------- */
 
 static void exec_job_free(exec_job *job)
@@ -255,7 +374,8 @@ static void exec_job_free(exec_job *job)
     free(job);
 }
 
-/* Orphans every job of link l (see the file comment). */
+/* Orphans every job of link l (see the file comment), and forgets its
+ * allowances. */
 static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
 {
     exec_job *job, *tmp;
@@ -266,6 +386,7 @@ static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
             continue;
         HASH_DEL(x->jobs, job);
         job->orphaned = 1;
+        job->q->orphans++;
         pool_job_cancel(&job->pj);
         n++;
     }
@@ -273,6 +394,11 @@ static size_t exec_orphan_jobs(executor *x, exec_link *l, const char *why)
     x->stats.orphaned += n;
     if (n)
         log_warn("event=jobs_orphaned gateway=%s jobs=%zu reason=%s", l->endpoint, n, why);
+    /* The gateway forgot us: its allowances are void (its orphans count in
+     * their queue's `other` while they run). */
+    for (size_t i = 0; i < x->cfg->nqueues; i++)
+        credit_forget(&x->queues[i].peers[l->index]);
+    exec_balance(x, NULL);
     return n;
 }
 
@@ -389,6 +515,23 @@ static void exec_on_job(executor *x, exec_link *l, codec_envelope *env)
         return;
     }
     q->held++;
+    credit_peer *p = &q->peers[l->index];
+    if (l->credit && p->inflight >= p->ceiling) {
+        /* The gateway sent more than its allowance: a bug on one side. */
+        x->stats.credit_overruns++;
+        if (exec_log_allowed())
+            log_warn("event=credit_overrun gateway=%s queue=%s inflight=%u allowance=%u "
+                     "ceiling=%u credit_overruns=%llu",
+                     l->endpoint, q->cfg->name, p->inflight, p->allow, p->ceiling,
+                     (unsigned long long)x->stats.credit_overruns);
+    }
+    p->inflight++;
+    if (q->held > q->held_max)
+        q->held_max = q->held;
+    if (q->held > pool_size(q->pool))
+        q->fifo_waits++;
+    if (!l->credit)
+        exec_balance(x, q); /* an older gateway's job takes a slot from the others */
     log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
               "waited_us=%llu",
               l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
@@ -422,8 +565,10 @@ static void exec_drain_results(executor *x)
         job->q->held--;
         if (job->orphaned) {
             x->orphans--;
+            job->q->orphans--;
         } else {
             HASH_DEL(x->jobs, job);
+            job->q->peers[job->key.link].inflight--;
             exec_link *l = x->links[job->key.link];
             int code = pj->code;
             const char *message = pj->out.message;
@@ -447,6 +592,7 @@ static void exec_drain_results(executor *x)
         exec_job_free(job);
         pj = next;
     }
+    exec_balance(x, NULL); /* slots freed: for the gateways that wait */
 }
 
 /* ---- registration and heartbeats ----------------------------------------- */
@@ -455,8 +601,10 @@ static void exec_check_ready(executor *x)
 {
     if (x->ready_fd < 0)
         return;
+    /* Registered with every gateway, and those that share our pools by
+     * Credit have applied one: their capacity is there. */
     for (size_t i = 0; i < x->nlinks; i++)
-        if (!x->links[i]->welcomed)
+        if (!x->links[i]->welcomed || (x->links[i]->credit && !x->links[i]->credit_acked))
             return;
     if (write(x->ready_fd, "ready\n", 6) != 6)
         log_warn("event=ready_fd_failed fd=%d error=\"%s\"", x->ready_fd, strerror(errno));
@@ -464,9 +612,14 @@ static void exec_check_ready(executor *x)
     x->ready_fd = -1;
 }
 
-static void exec_unregister(exec_link *l)
+/* l is no longer registered: its gateway takes no part in the sharing
+ * until its next Welcome, but keeps what it holds (a silent gateway may
+ * come back on this connection and use its allowance). */
+static void exec_unregister(executor *x, exec_link *l)
 {
     l->state = LINK_HELLO_SENT;
+    for (size_t i = 0; i < x->cfg->nqueues; i++)
+        x->queues[i].peers[l->index].active = 0;
 }
 
 static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w)
@@ -476,7 +629,19 @@ static void exec_on_welcome(executor *x, exec_link *l, const Offload__Welcome *w
     if (l->state == LINK_REGISTERED)
         return; /* the answer to a second Hello */
     l->state = LINK_REGISTERED;
-    log_info("event=registered gateway=%s gateway_id=%s", l->endpoint, l->gateway_id);
+    l->credit = w->credit;
+    log_info("event=registered gateway=%s gateway_id=%s credit=%d", l->endpoint, l->gateway_id,
+             l->credit);
+    if (l->credit) {
+        /* A new registration has 0 slots until a Credit; a second one keeps
+         * what it had: send the allowances either way. */
+        for (size_t i = 0; i < x->cfg->nqueues; i++)
+            x->queues[i].peers[l->index].active = 1;
+        uint64_t seq = l->credit_seq;
+        exec_balance(x, NULL);
+        if (l->credit_seq == seq && !x->draining)
+            exec_send_credit(x, l);
+    }
     if (!l->welcomed) {
         l->welcomed = 1;
         exec_check_ready(x);
@@ -508,7 +673,7 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
         exec_orphan_jobs(x, l, "gateway_forgot_us");
         if (l->state == LINK_REGISTERED || now - l->last_hello_us >= exec_period_us(x)) {
             log_info("event=hello gateway=%s reason=\"gateway does not know us\"", l->endpoint);
-            exec_unregister(l);
+            exec_unregister(x, l);
             exec_send_hello(x, l);
         }
         break;
@@ -517,7 +682,7 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
                   "message=\"%s\" action=\"upgrade one side; retrying every %u ms\"",
                   l->endpoint, r->version, OFFLOAD_PROTOCOL_VERSION, message,
                   x->cfg->heartbeat_ms * x->cfg->liveness);
-        exec_unregister(l);
+        exec_unregister(x, l);
         l->hello_backoff = 1;
         break;
     case OFFLOAD__REFUSE_REASON__REFUSE_INVALID:
@@ -529,7 +694,7 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
          * our function count will not change by asking again: stop, so the
          * misconfiguration is seen. Executors and queues may free up (others
          * leave): ask again every heartbeat x liveness. */
-        exec_unregister(l);
+        exec_unregister(x, l);
         l->hello_backoff = 1;
         if (strstr(message, "--max-silence-ms") || strstr(message, "--max-functions")) {
             exec_refused(x, l, "limit", message);
@@ -542,7 +707,7 @@ static void exec_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
     case OFFLOAD__REFUSE_REASON__REFUSE_FORBIDDEN:
         /* Our key may not serve a queue we declare: sending the same Hello
          * again gets the same answer. */
-        exec_unregister(l);
+        exec_unregister(x, l);
         exec_refused(x, l, "forbidden", message);
         break;
     default:
@@ -562,6 +727,9 @@ static void exec_on_message(executor *x, exec_link *l, codec_envelope *env)
         break;
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
         break;
+    case OFFLOAD__ENVELOPE__BODY_DEMAND:
+        exec_on_demand(x, l, env->demand);
+        break;
     case OFFLOAD__ENVELOPE__BODY_WELCOME:
         exec_on_welcome(x, l, env->welcome);
         break;
@@ -573,7 +741,7 @@ static void exec_on_message(executor *x, exec_link *l, codec_envelope *env)
          * Results, and one that exits drops the connection (orphaning them). */
         log_info("event=gateway_goodbye gateway=%s gateway_id=%s reason=\"%s\"", l->endpoint,
                  l->gateway_id, env->goodbye->reason ? env->goodbye->reason : "");
-        exec_unregister(l);
+        exec_unregister(x, l);
         break;
     default:
         x->stats.frames_unexpected++;
@@ -629,7 +797,7 @@ static void exec_link_events(executor *x, exec_link *l)
         if (ev == LINK_EV_DOWN) {
             log_warn("event=gateway_disconnected gateway=%s gateway_id=%s", l->endpoint,
                      l->gateway_id);
-            exec_unregister(l);
+            exec_unregister(x, l);
             exec_orphan_jobs(x, l, "disconnected");
             if (!l->reopen_due_us)
                 l->reopen_due_us = clock_now_us() + (uint64_t)EXEC_REOPEN_MS * 1000;
@@ -681,7 +849,7 @@ static long exec_tick(executor *x, uint64_t now)
             log_warn("event=gateway_silent gateway=%s gateway_id=%s silent_ms=%llu", l->endpoint,
                      l->gateway_id, (unsigned long long)((now - l->last_recv_us) / 1000));
             if (l->state == LINK_REGISTERED) {
-                exec_unregister(l);
+                exec_unregister(x, l);
                 exec_send_hello(x, l);
             }
         }
@@ -689,6 +857,8 @@ static long exec_tick(executor *x, uint64_t now)
             next = l->last_recv_us + dead;
 
         uint64_t due;
+        if (l->credit_unsent && exec_link_credit(l) && !x->draining)
+            exec_send_credit(x, l);
         if (l->state == LINK_REGISTERED) {
             due = l->last_send_us + period;
             if (now >= due) {
@@ -836,16 +1006,29 @@ int executor_run(executor *x)
         exec_send_hello(x, x->links[i]);
     }
     int rc = loop_run(&x->loop);
+    size_t held_max = 0;
+    uint64_t fifo_waits = 0;
+    for (size_t i = 0; i < x->cfg->nqueues; i++) {
+        const exec_queue *q = &x->queues[i];
+        log_info("event=queue_stats queue=%s pool=%u held_max=%zu fifo_waits=%llu", q->cfg->name,
+                 pool_size(q->pool), q->held_max, (unsigned long long)q->fifo_waits);
+        if (q->held_max > held_max)
+            held_max = q->held_max;
+        fifo_waits += q->fifo_waits;
+    }
     log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
              "refused_payload=%llu refused_pending=%llu frames_bad=%llu frames_version=%llu "
-             "frames_unexpected=%llu send_failures=%llu reopens=%llu",
+             "frames_unexpected=%llu send_failures=%llu reopens=%llu held_max=%zu "
+             "fifo_waits=%llu credits_sent=%llu demands=%llu credit_overruns=%llu",
              (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
              (unsigned long long)x->stats.results_unsent, (unsigned long long)x->stats.orphaned,
              (unsigned long long)x->stats.refused_payload,
              (unsigned long long)x->stats.refused_pending, (unsigned long long)x->stats.frames_bad,
              (unsigned long long)x->stats.frames_version,
              (unsigned long long)x->stats.frames_unexpected,
-             (unsigned long long)x->stats.send_failures, (unsigned long long)x->stats.reopens);
+             (unsigned long long)x->stats.send_failures, (unsigned long long)x->stats.reopens,
+             held_max, (unsigned long long)fifo_waits, (unsigned long long)x->stats.credits_sent,
+             (unsigned long long)x->stats.demands, (unsigned long long)x->stats.credit_overruns);
     if (x->refused)
         return -EPERM;
     return rc < 0 ? -EIO : 0;
@@ -1016,6 +1199,7 @@ static int exec_build_hello(executor *x, char *err, size_t errlen)
     x->hello.heartbeat_ms = cfg->heartbeat_ms;
     x->hello.liveness = cfg->liveness;
     x->hello.max_payload = cfg->max_payload;
+    x->hello.credit = 1; /* we send Credit to a gateway whose Welcome says credit */
 
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
@@ -1062,9 +1246,14 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     for (size_t i = 0; i < cfg->nplugins; i++)
         if (!(x->plugins[i] = plugin_load(x->functions, cfg->plugins[i], err, errlen)))
             goto err;
-    for (size_t i = 0; i < cfg->nqueues; i++)
+    for (size_t i = 0; i < cfg->nqueues; i++) {
+        if (!(x->queues[i].peers = calloc(cfg->nconnect, sizeof(credit_peer)))) {
+            snprintf(err, errlen, "out of memory");
+            goto err;
+        }
         if (exec_queue_start(x, &x->queues[i], &cfg->queues[i], err, errlen) < 0)
             goto err;
+    }
     if (exec_build_hello(x, err, errlen) < 0)
         goto err;
 
@@ -1151,6 +1340,7 @@ void executor_destroy(executor **xp)
     /* Pools first: once joined, every job is in the results list. */
     for (size_t i = 0; x->queues && i < x->cfg->nqueues; i++) {
         pool_destroy(&x->queues[i].pool);
+        free(x->queues[i].peers);
         free(x->queues[i].argv);
         free(x->queues[i].envp);
     }

@@ -49,7 +49,9 @@ typedef struct executor_config {
     long max_pending;          /* jobs a queue holds beyond its pool size (waiting
                                   for a worker); past it a Job is answered
                                   queue_full. <0: the pool size x the gateways */
-    int ready_fd;              /* >= 0: write "ready\n" once every link is registered */
+    int ready_fd;              /* >= 0: write "ready\n" once every link is registered
+                                  (and, with a gateway that speaks credit, a Credit
+                                  acknowledged: its capacity is there) */
     unsigned drain_timeout_ms; /* on SIGTERM, finish running jobs for up to this
                                   long (0: stop at once) */
     char **plugins;            /* shared objects to load (offload_plugin.h) */

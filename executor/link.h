@@ -57,13 +57,19 @@ typedef struct exec_link {
     void *sock;     /* DEALER */
     void *monitor;  /* PAIR receiving sock's connection events */
     link_state state;
-    int connected;     /* a connection is up (per the monitor) */
-    int hello_queued;  /* a Hello was sent while no connection was up: it
-                          waits in ZeroMQ's queue for the next connection */
-    int hello_backoff; /* the gateway refused our Hello (version, invalid):
-                          retry only every liveness x interval */
-    int silent;        /* liveness passed without a message; reset by one */
-    int welcomed;      /* at least one Welcome since start (--ready-fd) */
+    int connected;       /* a connection is up (per the monitor) */
+    int hello_queued;    /* a Hello was sent while no connection was up: it
+                            waits in ZeroMQ's queue for the next connection */
+    int hello_backoff;   /* the gateway refused our Hello (version, invalid):
+                            retry only every liveness x interval */
+    int silent;          /* liveness passed without a message; reset by one */
+    int welcomed;        /* at least one Welcome since start (--ready-fd) */
+    int credit;          /* the gateway's Welcome said credit: it obeys Credit
+                            and sends Demand (credit.h) */
+    uint64_t credit_seq; /* of the last Credit sent on this link */
+    int credit_unsent;   /* a Credit could not be sent: retried by the tick */
+    int credit_acked;    /* the gateway acknowledged a Credit at least once since
+                            start (--ready-fd waits for it) */
     char gateway_id[CODEC_ID_MAX + 1];
     uint64_t last_recv_us, last_send_us, last_hello_us;
     uint64_t reopen_due_us; /* the connection dropped: reopen the sockets

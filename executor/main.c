@@ -159,9 +159,9 @@ int main(int argc, char **argv)
          "reopened (default the larger of 2 x --max-payload and --max-payload + 64M)",
          flag_set_size, &max_frame, 0, 1LL << 30, 0},
         {"max-pending", "N",
-         "jobs per queue held beyond its pool size, waiting for a worker; past it a Job is "
-         "answered 503 queue_full at once (default: the pool size x the number of --connect "
-         "gateways)",
+         "jobs per queue held beyond its pool size, waiting for a worker (only gateways "
+         "older than credit send those); past it a Job is answered 503 queue_full at once "
+         "(default: the pool size x the number of --connect gateways)",
          flag_set_int, &max_pending, 0, 1000000, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
          &log_level, 0, 0, 0},
@@ -203,8 +203,8 @@ int main(int argc, char **argv)
         {"curve-server", "PATH.pub", "the gateway's public key (its --curve-key's .pub)",
          flag_set_string, &curve_server, 0, 0, 0},
         {"ready-fd", "FD",
-         "once every gateway has answered Welcome, write 'ready' to FD and close it "
-         "(default none)",
+         "once every gateway has answered Welcome (and applied a Credit, if it speaks "
+         "credit), write 'ready' to FD and close it (default none)",
          flag_set_int, &ready_fd, 0, 65535, 0},
         {0},
     };

@@ -73,6 +73,85 @@ void executors_send_cancel(gw_executor *e, gw_job *job, void *arg)
     executors_send(x, e, &env);
 }
 
+/* Sends e a Demand: the jobs waiting in its queue only (or in all its
+ * queues, only NULL), and the seq of the last Credit applied. */
+static void executors_send_demand(executors *x, gw_executor *e, const gw_queue *only)
+{
+    Offload__QueueDemand qd[CODEC_QUEUES_MAX], *qp[CODEC_QUEUES_MAX];
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Demand d = OFFLOAD__DEMAND__INIT;
+    uint64_t now = clock_now_us();
+    size_t n = 0;
+    for (size_t i = 0; i < e->nslots && n < CODEC_QUEUES_MAX; i++) {
+        exec_slot *s = &e->slots[i];
+        if (only && s->queue != only)
+            continue;
+        offload__queue_demand__init(&qd[n]);
+        qd[n].name = s->queue->name;
+        qd[n].waiting = s->queue->waiting > UINT32_MAX ? UINT32_MAX : (uint32_t)s->queue->waiting;
+        s->demand_sent = qd[n].waiting;
+        s->demand_us = now;
+        qp[n] = &qd[n];
+        n++;
+    }
+    d.n_queues = n;
+    d.queues = qp;
+    d.credit_seq = e->credit_seq;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_DEMAND;
+    env.demand = &d;
+    if (executors_send(x, e, &env) == 0)
+        stats_inc(x->stats, STAT_demands_sent);
+}
+
+void executors_on_waiting(gw_queue *q, void *arg)
+{
+    executors *x = arg;
+    exec_slot *s = q->serving, *next;
+    for (; s; s = next) {
+        next = s->qnext; /* a failed send unlinks s's executor (only) */
+        gw_executor *e = s->executor;
+        if (e->credit && !e->dead && !s->demand_sent)
+            executors_send_demand(x, e, q);
+    }
+}
+
+/* An executor shared among gateways sets our slots (proto: Credit). */
+static void executors_on_credit(executors *x, gw_executor *e, const Offload__Credit *c)
+{
+    if (!e->credit) {
+        /* Its Hello did not say credit: its declared sizes stay. */
+        stats_inc(x->stats, STAT_frames_unexpected);
+        if (executors_log_allowed())
+            log_warn("event=frame_dropped socket=executors executor=%s reason=\"credit from an "
+                     "executor whose hello did not say credit\"",
+                     e->id);
+        return;
+    }
+    stats_inc(x->stats, STAT_credits);
+    char text[256];
+    size_t len = 0;
+    text[0] = '\0';
+    for (size_t i = 0; i < c->n_queues; i++) {
+        const Offload__QueueCredit *qc = c->queues[i];
+        for (size_t k = 0; k < e->nslots; k++) {
+            exec_slot *s = &e->slots[k];
+            if (strcmp(s->queue->name, qc->name) != 0)
+                continue;
+            uint32_t slots = fleet_set_credit(&x->fleet, e, s, qc->slots);
+            if (len < sizeof(text))
+                len += (size_t)snprintf(text + len, sizeof(text) - len, "%s%s:%u/%u",
+                                        len ? "," : "", qc->name, slots, s->busy);
+        }
+    }
+    e->credit_seq = c->seq;
+    log_debug("event=credit executor=%s seq=%llu slots=%s", e->id, (unsigned long long)c->seq,
+              text);
+    /* Dispatch may mark e dead; it stays allocated until the reap. */
+    for (size_t i = 0; i < e->nslots; i++)
+        jobs_dispatch(x->jobs, e->slots[i].queue);
+    executors_send_demand(x, e, NULL); /* the acknowledgement */
+}
+
 /* With CURVE: may the key of the peer at rid (its User-Id) serve every
  * queue hello declares? Returns 1, or 0 with why set. */
 static int executors_key_allows(const executors *x, const wire_rid *rid,
@@ -136,6 +215,7 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
     welcome.gateway_id = (char *)x->gateway_id;
+    welcome.credit = 1; /* we obey Credit (sent only by executors that say credit) */
     env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
     env.welcome = &welcome;
     if (executors_send(x, e, &env) < 0)
@@ -145,10 +225,11 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     queues[0] = '\0';
     for (size_t i = 0; i < e->nslots && n < sizeof(queues); i++)
         n += (size_t)snprintf(queues + n, sizeof(queues) - n, "%s%s:%u", i ? "," : "",
-                              e->slots[i].queue->name, e->slots[i].size);
-    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u%s",
+                              e->slots[i].queue->name, e->slots[i].declared);
+    log_info("event=%s executor=%s queues=%s functions=%zu heartbeat_ms=%u liveness=%u "
+             "credit=%d%s",
              known ? "executor_reregistered" : "executor_registered", e->id, queues, e->nfunctions,
-             e->heartbeat_ms, e->liveness, e->draining ? " draining=1" : "");
+             e->heartbeat_ms, e->liveness, e->credit, e->draining ? " draining=1" : "");
     /* A shorter interval than the tick's: tick sooner from now on. */
     uint64_t due = now + executors_tick_us(x);
     if (due < x->tick.due_us)
@@ -240,6 +321,9 @@ void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env
         jobs_result(x->jobs, e, &res);
         break;
     }
+    case OFFLOAD__ENVELOPE__BODY_CREDIT:
+        executors_on_credit(x, e, env->credit);
+        break;
     case OFFLOAD__ENVELOPE__BODY_DRAIN:
         log_info("event=executor_draining executor=%s jobs_in_flight=%zu timeout_ms=%u", e->id,
                  e->inflight, env->drain->timeout_ms);
@@ -303,7 +387,24 @@ static void executors_forgive(executors *x, uint64_t late_us, uint64_t now)
                  (unsigned long long)(late_us / 1000), n);
 }
 
-/* Declares silent executors dead and heartbeats the others. */
+/* True if e should be told its queues' waiting counts now: one went from
+ * waiting to none or back since last told, or changed and the last Demand
+ * is a heartbeat interval old. */
+static int executors_demand_due(const gw_executor *e, uint64_t period, uint64_t now)
+{
+    for (size_t i = 0; i < e->nslots; i++) {
+        const exec_slot *s = &e->slots[i];
+        size_t w = s->queue->waiting;
+        if (!w != !s->demand_sent)
+            return 1;
+        if (w != s->demand_sent && now - s->demand_us >= period)
+            return 1;
+    }
+    return 0;
+}
+
+/* Declares silent executors dead, heartbeats the others, and tells those
+ * that speak Credit what waits here (executors_demand_due). */
 static void executors_tick(gw_timer *t, void *arg)
 {
     executors *x = arg;
@@ -323,7 +424,9 @@ static void executors_tick(gw_timer *t, void *arg)
             fleet_mark_dead(&x->fleet, e, why, 0);
             continue;
         }
-        if (now - e->last_send_us >= period) {
+        if (e->credit && !e->draining && executors_demand_due(e, period, now))
+            executors_send_demand(x, e, NULL);
+        if (!e->dead && now - e->last_send_us >= period) {
             Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
             Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
             env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;

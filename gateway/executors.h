@@ -69,6 +69,11 @@ void executors_reap(executors *x);
 int executors_send_job(gw_executor *e, gw_job *job, void *arg);
 void executors_send_cancel(gw_executor *e, gw_job *job, void *arg);
 
+/* jobs_ops.waiting: jobs of q wait after a dispatch; tells each executor
+ * of q that speaks Credit and was last told none waited (a Demand), so it
+ * may give this gateway more slots. */
+void executors_on_waiting(gw_queue *q, void *arg);
+
 /* The allow-list changed (SIGHUP): marks dead every executor whose key is
  * no longer listed or may no longer serve a queue it declared. Its next
  * message gets Refuse(UNKNOWN), its next Hello Refuse(FORBIDDEN). */

@@ -110,6 +110,19 @@ static void executor_unlink_slots(fleet *f, gw_executor *e)
     e->linked = 0;
 }
 
+uint32_t fleet_set_credit(fleet *f, gw_executor *e, exec_slot *s, uint32_t slots)
+{
+    (void)f;
+    if (e->draining)
+        return s->size;
+    if (slots > s->declared)
+        slots = s->declared;
+    if (e->linked)
+        s->queue->capacity = s->queue->capacity - s->size + slots;
+    s->size = slots;
+    return slots;
+}
+
 void fleet_drain(fleet *f, gw_executor *e)
 {
     if (e->draining)
@@ -211,7 +224,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         s->functions = calloc(d->n_functions, sizeof(*s->functions));
         if (!s->functions)
             goto err;
-        s->size = d->size;
+        s->size = hello->credit ? 0 : d->size;
+        s->declared = d->size;
         s->kind = d->kind;
         for (; s->nfunctions < d->n_functions; s->nfunctions++)
             if (!(s->functions[s->nfunctions] = strdup(d->functions[s->nfunctions])))
@@ -225,8 +239,13 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
         /* Re-registration on the same connection: keep in-flight counts. */
         for (size_t i = 0; i < hello->n_queues; i++) {
             exec_slot *old = executor_slot(e, slots[i].queue);
-            if (old)
-                slots[i].busy = old->busy;
+            if (!old)
+                continue;
+            slots[i].busy = old->busy;
+            slots[i].demand_sent = old->demand_sent;
+            slots[i].demand_us = old->demand_us;
+            if (hello->credit && e->credit)
+                slots[i].size = old->size < slots[i].declared ? old->size : slots[i].declared;
         }
         executor_unlink_slots(f, e);
         executor_free_decl(e);
@@ -249,6 +268,7 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
     e->heartbeat_ms = hello->heartbeat_ms ? hello->heartbeat_ms : default_heartbeat_ms;
     e->liveness = hello->liveness ? hello->liveness : default_liveness;
     e->max_payload = hello->max_payload;
+    e->credit = hello->credit;
     e->last_recv_us = now_us;
     executor_link_slots(f, e);
     if (was_draining)

@@ -28,8 +28,13 @@ typedef struct exec_slot {
     gw_queue *queue;
     struct gw_executor *executor;    /* whose slot it is */
     struct exec_slot *qprev, *qnext; /* queue->serving, while linked */
-    uint32_t size;                   /* credit: at most this many of the queue's jobs in flight */
+    uint32_t size;                   /* credit: at most this many of the queue's jobs in flight. The
+                                        Hello's size, or for an executor that speaks Credit its
+                                        latest allowance (0 until the first) */
+    uint32_t declared;               /* the Hello's size (its pool): a Credit is capped at it */
     uint32_t busy;                   /* jobs in flight (running or abandoned) */
+    uint32_t demand_sent;            /* the waiting count last told (Demand), credit only */
+    uint64_t demand_us;              /* when */
     int kind;                        /* Offload__PoolKind */
     char **functions;                /* what the executor runs on this queue */
     size_t nfunctions;
@@ -45,12 +50,15 @@ typedef struct gw_executor {
     uint64_t max_payload; /* the largest job payload it takes (Hello); 0: unknown,
                              taken as the gateway's --max-payload */
     uint64_t last_recv_us, last_send_us;
-    size_t inflight;    /* jobs sent, not yet answered by a Result */
-    uint64_t jobs_sent; /* ever; dispatch's tie-break */
-    int linked;         /* its slots count in their queues' totals */
-    int draining;       /* sent Drain: no new jobs, its slots left the capacity */
-    int dead;           /* marked dead: on the dead list, waiting to be reaped */
-    int clean;          /* dead because it said Goodbye */
+    size_t inflight;     /* jobs sent, not yet answered by a Result */
+    uint64_t jobs_sent;  /* ever; dispatch's tie-break */
+    int credit;          /* its Hello said credit: slot sizes come from its Credits,
+                            and it is told our Demand */
+    uint64_t credit_seq; /* of the last Credit applied (0: none yet) */
+    int linked;          /* its slots count in their queues' totals */
+    int draining;        /* sent Drain: no new jobs, its slots left the capacity */
+    int dead;            /* marked dead: on the dead list, waiting to be reaped */
+    int clean;           /* dead because it said Goodbye */
     char dead_reason[96];
     struct gw_executor *next_dead;
     UT_hash_handle hh;
@@ -97,11 +105,18 @@ gw_executor *fleet_find(fleet *f, const wire_rid *rid);
  * its queues in qt as needed and adding its slots to their capacity. A
  * re-registration keeps the busy count of queues it still declares, and a
  * drain (a draining executor that says Hello again stays out of service).
+ * An executor whose Hello says credit starts each queue at 0 slots (a
+ * re-registration keeps its allowance), until its Credit.
  * heartbeat_ms/liveness fall back to the given defaults when the Hello has
  * 0. Returns the executor, or NULL when out of memory or out of queues. */
 gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
                             const Offload__Hello *hello, uint32_t default_heartbeat_ms,
                             uint32_t default_liveness, uint64_t now_us);
+
+/* Sets e's slot s to slots (a Credit), capped at its declared size, and
+ * its queue's capacity with it. Ignored while e drains (its slots are out
+ * of service). Returns the slot's new size. */
+uint32_t fleet_set_credit(fleet *f, gw_executor *e, exec_slot *s, uint32_t slots);
 
 /* Takes e out of service for new jobs (it sent Drain): its slots, busy or
  * not, leave their queues' totals at once, so the other executors' free

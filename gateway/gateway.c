@@ -587,8 +587,10 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
         return -1;
     loop_set_budget(&gw->loop, (uint64_t)cfg->turn_budget_us, (size_t)cfg->turn_budget_bytes);
 
-    jobs_ops ops = {
-        .send = executors_send_job, .cancel = executors_send_cancel, .arg = &gw->executors};
+    jobs_ops ops = {.send = executors_send_job,
+                    .cancel = executors_send_cancel,
+                    .waiting = executors_on_waiting,
+                    .arg = &gw->executors};
     jobs_limits limits = {.max_payload = cfg->max_payload,
                           .default_timeout_ms = cfg->default_timeout_ms,
                           .max_timeout_ms = cfg->max_timeout_ms,

@@ -164,8 +164,11 @@ void jobs_dispatch(jobs *js, gw_queue *q)
          * deadline: answer it now. Only where some executor takes less than
          * the gateway (q->limited). */
         gw_job *head = q->limited ? queue_peek(q) : NULL;
-        if (!head || !jobs_over_executors(js, q, head->payload_len, msg, sizeof(msg)))
+        if (!head || !jobs_over_executors(js, q, head->payload_len, msg, sizeof(msg))) {
+            if (q->waiting && js->ops.waiting)
+                js->ops.waiting(q, js->ops.arg);
             return;
+        }
         q->failed++;
         job_answer_error(head, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, clock_now_us());
         job_end(js, head);

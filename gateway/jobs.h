@@ -31,6 +31,10 @@ typedef struct jobs_ops {
     int (*send)(gw_executor *e, gw_job *job, void *arg);
     /* Asks e to stop job: its caller was answered or left. */
     void (*cancel)(gw_executor *e, gw_job *job, void *arg);
+    /* Optional: jobs of q still wait after a dispatch (no executor had a
+     * slot for the head): tell the executors that share their slots by
+     * Credit (executors_on_waiting). */
+    void (*waiting)(gw_queue *q, void *arg);
     void *arg;
 } jobs_ops;
 

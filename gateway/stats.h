@@ -46,6 +46,10 @@
     X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")         \
     X(held_bytes_refused, "requests and Submits refused because the payloads held would pass "     \
                           "--max-held-bytes")                                                      \
+    X(credits, "Credit messages applied: an executor shared among gateways set this one's "        \
+               "slots")                                                                            \
+    X(demands_sent, "Demand messages sent to executors: jobs waiting, and Credit "                 \
+                    "acknowledgements")                                                            \
     X(loop_turns, "turns of the event loop")                                                       \
     X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
     X(loop_budget_stops, "times a socket's reading stopped for a turn with its budget spent "      \

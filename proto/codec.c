@@ -88,6 +88,30 @@ static int codec_validate_hello(const Offload__Hello *h, char *err, size_t errle
     return 0;
 }
 
+static int codec_validate_credit(const Offload__Credit *c, char *err, size_t errlen)
+{
+    if (c->n_queues < 1 || c->n_queues > CODEC_QUEUES_MAX)
+        INVALID("credit: %zu queues (1..%d allowed)", c->n_queues, CODEC_QUEUES_MAX);
+    for (size_t i = 0; i < c->n_queues; i++) {
+        if (!codec_name_valid(c->queues[i]->name))
+            INVALID("credit: queue %zu has an invalid name", i);
+        if (c->queues[i]->slots > CODEC_POOL_MAX)
+            INVALID("credit: queue '%s' slots %u (0..%d allowed)", c->queues[i]->name,
+                    c->queues[i]->slots, CODEC_POOL_MAX);
+    }
+    return 0;
+}
+
+static int codec_validate_demand(const Offload__Demand *d, char *err, size_t errlen)
+{
+    if (d->n_queues > CODEC_QUEUES_MAX)
+        INVALID("demand: %zu queues (0..%d allowed)", d->n_queues, CODEC_QUEUES_MAX);
+    for (size_t i = 0; i < d->n_queues; i++)
+        if (!codec_name_valid(d->queues[i]->name))
+            INVALID("demand: queue %zu has an invalid name", i);
+    return 0;
+}
+
 int codec_validate(const codec_envelope *env, char *err, size_t errlen)
 {
     switch (env->body_case) {
@@ -122,6 +146,10 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
     case OFFLOAD__ENVELOPE__BODY_QUERY:
     case OFFLOAD__ENVELOPE__BODY_LIST_QUEUES:
         return 0;
+    case OFFLOAD__ENVELOPE__BODY_CREDIT:
+        return codec_validate_credit(env->credit, err, errlen);
+    case OFFLOAD__ENVELOPE__BODY_DEMAND:
+        return codec_validate_demand(env->demand, err, errlen);
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
         /* Names, the key and lease_ms are checked where the Submit is answered (a
          * Reply with bad_request and the client's request_id), not dropped
@@ -236,6 +264,10 @@ const char *codec_body_name(int body_case)
         return "list_queues";
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         return "reply";
+    case OFFLOAD__ENVELOPE__BODY_CREDIT:
+        return "credit";
+    case OFFLOAD__ENVELOPE__BODY_DEMAND:
+        return "demand";
     default:
         return "none";
     }

@@ -363,6 +363,72 @@ static void test_roundtrip_control(void)
     codec_free(out);
 }
 
+/* Credit and Demand: round trips, and what validation refuses. */
+static void test_credit_demand(void)
+{
+    Offload__QueueCredit qc = OFFLOAD__QUEUE_CREDIT__INIT, *qcp[CODEC_QUEUES_MAX + 1];
+    Offload__Credit c = OFFLOAD__CREDIT__INIT;
+    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    char err[256];
+    qc.name = "io";
+    qc.slots = 3;
+    qcp[0] = &qc;
+    c.queues = qcp;
+    c.n_queues = 1;
+    c.seq = 42;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_CREDIT;
+    env.credit = &c;
+    codec_envelope *out = roundtrip(&env);
+    CU_ASSERT_EQUAL(out->credit->seq, 42);
+    CU_ASSERT_EQUAL(out->credit->n_queues, 1);
+    CU_ASSERT_STRING_EQUAL(out->credit->queues[0]->name, "io");
+    CU_ASSERT_EQUAL(out->credit->queues[0]->slots, 3);
+    codec_free(out);
+    qc.slots = 0; /* 0 is a valid allowance */
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), 0);
+    qc.slots = CODEC_POOL_MAX + 1;
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), CODEC_EINVALID);
+    qc.slots = 1;
+    qc.name = "bad name";
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), CODEC_EINVALID);
+    qc.name = "io";
+    c.n_queues = 0;
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), CODEC_EINVALID);
+    for (size_t i = 0; i <= CODEC_QUEUES_MAX; i++)
+        qcp[i] = &qc;
+    c.n_queues = CODEC_QUEUES_MAX + 1;
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), CODEC_EINVALID);
+
+    Offload__QueueDemand qd = OFFLOAD__QUEUE_DEMAND__INIT, *qdp[1] = {&qd};
+    Offload__Demand d = OFFLOAD__DEMAND__INIT;
+    qd.name = "io";
+    qd.waiting = 12;
+    d.queues = qdp;
+    d.n_queues = 1;
+    d.credit_seq = 7;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_DEMAND;
+    env.demand = &d;
+    out = roundtrip(&env);
+    CU_ASSERT_EQUAL(out->demand->credit_seq, 7);
+    CU_ASSERT_EQUAL(out->demand->queues[0]->waiting, 12);
+    codec_free(out);
+    d.n_queues = 0; /* an acknowledgement of an executor with no queue listed */
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), 0);
+    d.n_queues = 1;
+    qd.name = "";
+    CU_ASSERT_EQUAL(codec_validate(&env, err, sizeof(err)), CODEC_EINVALID);
+
+    /* Hello.credit and Welcome.credit travel. */
+    Offload__Welcome w = OFFLOAD__WELCOME__INIT;
+    w.gateway_id = "gw";
+    w.credit = 1;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
+    env.welcome = &w;
+    out = roundtrip(&env);
+    CU_ASSERT_TRUE(out->welcome->credit);
+    codec_free(out);
+}
+
 static void test_size_and_pack(void)
 {
     codec_envelope env;
@@ -866,6 +932,8 @@ static void test_body_name(void)
         {OFFLOAD__ENVELOPE__BODY_CANCEL, "cancel"},
         {OFFLOAD__ENVELOPE__BODY_SUBMIT, "submit"},
         {OFFLOAD__ENVELOPE__BODY_REPLY, "reply"},
+        {OFFLOAD__ENVELOPE__BODY_CREDIT, "credit"},
+        {OFFLOAD__ENVELOPE__BODY_DEMAND, "demand"},
         {OFFLOAD__ENVELOPE__BODY__NOT_SET, "none"},
         {-1, "none"},
         {9999, "none"},
@@ -879,6 +947,7 @@ UNIT_SUITE(codec, {"round trip: hello", test_roundtrip_hello},
            {"round trip: result", test_roundtrip_result},
            {"round trip: submit and reply", test_roundtrip_submit_reply},
            {"round trip: heartbeat goodbye cancel welcome refuse", test_roundtrip_control},
+           {"round trip and validation: credit, demand", test_credit_demand},
            {"size sets version; pack fills size", test_size_and_pack},
            {"rejects empty and garbage frames", test_reject_empty_and_garbage},
            {"rejects every truncation and corruption", test_reject_truncated},

@@ -255,6 +255,65 @@ static void test_dispatch_ignores_other_queues(void)
     queue_table_free(&qt);
 }
 
+/* An executor that says credit: 0 slots until its Credit, which sets the
+ * queue's capacity (capped at the declared size); a second Hello keeps the
+ * allowance; a drain ignores Credits; one without credit keeps its size. */
+static void test_credit_sets_capacity(void)
+{
+    fleet f = {0};
+    queue_table qt = {.max = 10};
+    hello_fx fx;
+    wire_rid r1 = rid_of(1), r2 = rid_of(2);
+
+    hello_make(&fx, "io", 1, 1);
+    fx.decls[0].size = 4;
+    fx.hello.credit = 1;
+    gw_executor *e = fleet_register(&f, &qt, &r1, &fx.hello, 1000, 3, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    gw_queue *q = queue_find(&qt, "io0");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+    CU_ASSERT_EQUAL(q->capacity, 0);
+    CU_ASSERT_EQUAL(q->executors, 1);
+    CU_ASSERT_PTR_NULL(dispatch_pick(&f, q, "fn0", 1));
+
+    exec_slot *s = executor_slot(e, q);
+    CU_ASSERT_EQUAL(fleet_set_credit(&f, e, s, 3), 3);
+    CU_ASSERT_EQUAL(q->capacity, 3);
+    CU_ASSERT_PTR_EQUAL(dispatch_pick(&f, q, "fn0", 1), e);
+    CU_ASSERT_EQUAL(fleet_set_credit(&f, e, s, 99), 4); /* capped at the pool */
+    CU_ASSERT_EQUAL(q->capacity, 4);
+
+    /* An executor without credit adds its declared size. */
+    hello_fx old;
+    hello_make(&old, "io", 1, 1);
+    old.decls[0].size = 2;
+    gw_executor *o = fleet_register(&f, &qt, &r2, &old.hello, 1000, 3, 0);
+    CU_ASSERT_PTR_NOT_NULL_FATAL(o);
+    CU_ASSERT_EQUAL(q->capacity, 6);
+
+    /* A second Hello on the same connection keeps the allowance. */
+    fleet_set_credit(&f, e, s, 1);
+    CU_ASSERT_EQUAL(q->capacity, 3);
+    CU_ASSERT_PTR_EQUAL(fleet_register(&f, &qt, &r1, &fx.hello, 1000, 3, 0), e);
+    s = executor_slot(e, q);
+    CU_ASSERT_EQUAL(s->size, 1);
+    CU_ASSERT_EQUAL(s->declared, 4);
+    CU_ASSERT_EQUAL(q->capacity, 3);
+
+    /* Draining: out of the capacity, and a Credit does not bring it back. */
+    fleet_drain(&f, e);
+    CU_ASSERT_EQUAL(q->capacity, 2);
+    fleet_set_credit(&f, e, s, 4);
+    CU_ASSERT_EQUAL(q->capacity, 2);
+    CU_ASSERT_EQUAL(s->size, 0);
+
+    fleet_free(&f);
+    queue_table_reap(&qt, NULL, NULL);
+    queue_table_free(&qt);
+}
+
 UNIT_SUITE(fleet, {"Hello bounds name their flags", test_hello_bounds},
+           {"a Credit sets an executor's slots and the queue's capacity",
+            test_credit_sets_capacity},
            {"queues are freed when nothing refers to them", test_queues_freed},
            {"dispatch looks at the queue's own executors", test_dispatch_ignores_other_queues})
