@@ -160,7 +160,8 @@ check "host 3's $(wc -w <<<"$cut_ids") jobs finished on host 1 or 2 ($missing mi
 unknown0=$(stat_field results_unknown)
 ip -n "${NET_HOST[3]}" link set "$NET_IF" up
 check "healed, host 3 registers again by itself" wait_until 40 queue_is io executors 3
-check_eq "capacity is the sum again" "$((3 * SLOTS))" "$(queue_field io capacity)"
+# (Its slots count once its Credit arrives, one round trip after the Welcome.)
+check "capacity is the sum again ($((3 * SLOTS)))" wait_until 20 queue_is io capacity "$((3 * SLOTS))"
 check "the gateway's log registered host 3 again" test \
     "$(grep -c "event=executor_registered executor=${EX_ID[3]} " "$GW_LOG")" -ge 2
 # The gateway hears host 3's Hello as soon as the link is up, but its own

@@ -42,7 +42,7 @@ registered=$(log_ms "$GW_LOG" 'event=executor_registered')
 took=$((registered - listening))
 check "... within 3 heartbeat intervals of the new gateway listening (gateway log: $took ms)" \
     test "$took" -ge 0 -a "$took" -le 600
-check_eq "io capacity is back" 2 "$(queue_field io capacity)"
+check "io capacity is back (2, once its Credit arrives)" wait_until 10 queue_is io capacity 2
 http POST /v1/jobs/io/echo --data-binary after
 check_eq "a job runs after the restart" "200 after" "$HTTP_STATUS $(cat "$HTTP_BODY")"
 load_bg after 20 20 POST /v1/jobs/io/sleep --data-binary 50

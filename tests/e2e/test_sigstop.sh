@@ -32,7 +32,7 @@ thaw "$executor"
 check "the continued executor comes back by itself" wait_until 10 queue_is io executors 1
 check "the gateway logs its registration again" \
     grep -q 'event=executor_registered' <(sed -n '/event=executor_lost/,$p' "$GW_LOG")
-check_eq "io capacity is back" 2 "$(queue_field io capacity)"
+check "io capacity is back (2, once its Credit arrives)" wait_until 10 queue_is io capacity 2
 check "it is the same process" kill -0 "$executor"
 http POST /v1/jobs/io/echo --data-binary after
 check_eq "a job runs after the thaw" "200 after" "$HTTP_STATUS $(cat "$HTTP_BODY")"
