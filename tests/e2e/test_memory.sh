@@ -105,10 +105,15 @@ check "  VmHWM $(($(vm VmHWM) / MIB)) MiB stays under $((bound / MIB)) MiB" \
 check_eq "  /healthz answered 200 meanwhile" "" "$(grep -v '^200$' "$E2E_TMP/healthz.b")"
 check "  held bytes back to 0 once the jobs end" wait_until 30 test "$(stat_field held_bytes)" = 0
 idle=$((base + 32 * MIB))
-# ASan's quarantine holds freed memory and its allocator ignores malloc_trim.
-[ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && idle=$((idle + 256 * MIB))
-check "  idle VmRSS returns near the baseline (under $((idle / MIB)) MiB)" \
-    wait_until 15 rss_below $idle
+if [ -n "${OFFLOAD_E2E_SANITIZED:-}" ]; then
+    # What this measures is glibc malloc giving memory back (the mmap
+    # threshold, malloc_trim); ASan replaces malloc, keeps freed memory in
+    # its quarantine and ignores malloc_trim (330 MiB idle measured).
+    echo "  info  idle VmRSS not checked under ASan (its allocator keeps freed memory)"
+else
+    check "  idle VmRSS returns near the baseline (under $((idle / MIB)) MiB)" \
+        wait_until 15 rss_below $idle
+fi
 echo "  info  idle VmRSS $(($(vm VmRSS) / 1024)) kB (baseline $((base / 1024)) kB)"
 check "the refusals were logged (event=memory_full)" grep -q 'event=memory_full' "$GW_LOG"
 
