@@ -164,16 +164,12 @@ static int client_monitor(offload_client *c)
 {
     client_priv *p = c->priv;
     char addr[64];
-    int zero = 0;
     snprintf(addr, sizeof(addr), "inproc://offload-client-%p", (void *)c);
-    if (zmq_socket_monitor(p->sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED) !=
-            0 ||
-        !(p->monitor = zmq_socket(p->zctx, ZMQ_PAIR)) ||
-        zmq_setsockopt(p->monitor, ZMQ_LINGER, &zero, sizeof(zero)) != 0 ||
-        zmq_connect(p->monitor, addr) != 0) {
+    p->monitor = wire_monitor(p->zctx, p->sock, addr,
+                              ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
+                                  ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                                  ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_DISCONNECTED);
+    if (!p->monitor) {
         client_set_err(c, OFFLOAD_ERR_IO, "ZeroMQ monitor: %s", zmq_strerror(errno));
         return -1;
     }
@@ -185,25 +181,9 @@ static int client_monitor(offload_client *c)
 static int client_handshake_events(client_priv *p)
 {
     int failed = 0;
-    while (p->monitor) {
-        uint8_t head[6];
-        int n = zmq_recv(p->monitor, head, sizeof(head), ZMQ_DONTWAIT);
-        if (n < 0)
-            break;
-        int more = 0;
-        size_t sz = sizeof(more);
-        while (zmq_getsockopt(p->monitor, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            zmq_msg_recv(&m, p->monitor, 0);
-            zmq_msg_close(&m);
-        }
-        if (n < 6)
-            continue;
-        uint16_t event;
-        uint32_t value;
-        memcpy(&event, head, sizeof(event));
-        memcpy(&value, head + 2, sizeof(value));
+    uint16_t event;
+    uint32_t value;
+    while (p->monitor && wire_monitor_event(p->monitor, &event, &value, NULL, 0)) {
         if (event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
             p->handshaken = 1;
             failed = 0;

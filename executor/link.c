@@ -65,14 +65,12 @@ static int link_open(exec_link *l, void **sock_out, void **monitor_out, char *er
     char addr[96];
     snprintf(addr, sizeof(addr), "inproc://offload-link-%u-%p-%u", l->index, (void *)l,
              l->generation++);
-    if (zmq_socket_monitor(sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_AUTH |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                               (cv->secret_key ? ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0)) != 0)
-        goto zerr;
-    monitor = zmq_socket(l->zctx, ZMQ_PAIR);
-    if (!monitor || zmq_connect(monitor, addr) != 0)
+    monitor =
+        wire_monitor(l->zctx, sock, addr,
+                     ZMQ_EVENT_HANDSHAKE_SUCCEEDED | ZMQ_EVENT_DISCONNECTED |
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                         (cv->secret_key ? ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL : 0));
+    if (!monitor)
         goto zerr;
 
     if (zmq_connect(sock, l->endpoint) != 0) {
@@ -159,26 +157,9 @@ int link_recv(exec_link *l, codec_envelope **env, uint32_t *peer_version, char *
 
 int link_event(exec_link *l)
 {
-    for (;;) {
-        uint8_t head[6];
-        int n = zmq_recv(l->monitor, head, sizeof(head), ZMQ_DONTWAIT);
-        if (n < 0)
-            return 0;
-        /* The second frame is the endpoint; not needed. */
-        int more = 0;
-        size_t sz = sizeof(more);
-        while (zmq_getsockopt(l->monitor, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
-            zmq_msg_t m;
-            zmq_msg_init(&m);
-            zmq_msg_recv(&m, l->monitor, 0);
-            zmq_msg_close(&m);
-        }
-        if (n < 6)
-            continue;
-        uint16_t event;
-        uint32_t value;
-        memcpy(&event, head, sizeof(event));
-        memcpy(&value, head + 2, sizeof(value));
+    uint16_t event;
+    uint32_t value;
+    while (wire_monitor_event(l->monitor, &event, &value, NULL, 0)) {
         if (event == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
             snprintf(l->auth_error, sizeof(l->auth_error),
                      "the gateway refused this executor's CURVE key (status %u): it is not in "
@@ -202,4 +183,5 @@ int link_event(exec_link *l)
             return LINK_EV_DOWN;
         }
     }
+    return 0;
 }

@@ -384,39 +384,21 @@ static void *gw_monitor(gateway *gw, void *sock, const char *name, char *err, si
 {
     char addr[64];
     snprintf(addr, sizeof(addr), "inproc://offload-gateway-monitor-%s", name);
-    void *m = NULL;
-    if (zmq_socket_monitor(sock, addr,
-                           ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
-                               ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL) != 0 ||
-        !(m = zmq_socket(gw->zctx, ZMQ_PAIR)) || zmq_connect(m, addr) != 0) {
+    void *m =
+        wire_monitor(gw->zctx, sock, addr,
+                     ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL);
+    if (!m)
         snprintf(err, errlen, "ZeroMQ monitor for the %s socket: %s", name, zmq_strerror(errno));
-        if (m)
-            zmq_close(m);
-        return NULL;
-    }
     return m;
 }
 
 static void gw_read_monitor(gateway *gw, void *m, const char *name)
 {
-    for (int i = 0; i < GW_MONITOR_BATCH; i++) {
-        uint8_t head[6];
-        char ep[128] = "";
-        int n = zmq_recv(m, head, sizeof(head), ZMQ_DONTWAIT);
-        if (n < 0)
-            return;
-        int more = 0;
-        size_t sz = sizeof(more);
-        if (zmq_getsockopt(m, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
-            int k = zmq_recv(m, ep, sizeof(ep) - 1, 0);
-            ep[k > 0 ? (k < (int)sizeof(ep) ? k : (int)sizeof(ep) - 1) : 0] = '\0';
-        }
-        if (n < 6)
-            continue;
-        uint16_t event;
-        uint32_t value;
-        memcpy(&event, head, sizeof(event));
-        memcpy(&value, head + 2, sizeof(value));
+    uint16_t event;
+    uint32_t value;
+    char ep[128];
+    for (int i = 0; i < GW_MONITOR_BATCH && wire_monitor_event(m, &event, &value, ep, sizeof(ep));
+         i++) {
         stats_inc(&gw->stats, STAT_handshakes_failed);
         if (log_limiter_allow(&gw_limiter, 5))
             log_warn("event=handshake_failed socket=%s endpoint=%s reason=%s value=0x%x "

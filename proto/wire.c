@@ -110,3 +110,48 @@ int wire_rcvhwm(long long max_frame)
         n = WIRE_RCVHWM_MIN;
     return n > WIRE_HWM ? WIRE_HWM : (int)n;
 }
+
+void *wire_monitor(void *zctx, void *sock, const char *addr, int events)
+{
+    int zero = 0;
+    void *m = NULL;
+    if (zmq_socket_monitor(sock, addr, events) != 0 || !(m = zmq_socket(zctx, ZMQ_PAIR)) ||
+        zmq_setsockopt(m, ZMQ_LINGER, &zero, sizeof(zero)) != 0 || zmq_connect(m, addr) != 0) {
+        int e = errno;
+        if (m)
+            zmq_close(m);
+        errno = e;
+        return NULL;
+    }
+    return m;
+}
+
+int wire_monitor_event(void *monitor, uint16_t *event, uint32_t *value, char *ep, size_t eplen)
+{
+    for (;;) {
+        uint8_t head[6];
+        int n = zmq_recv(monitor, head, sizeof(head), ZMQ_DONTWAIT);
+        if (n < 0)
+            return 0;
+        if (ep && eplen)
+            ep[0] = '\0';
+        /* The second frame is the peer's endpoint. */
+        int more = 0;
+        size_t sz = sizeof(more);
+        while (zmq_getsockopt(monitor, ZMQ_RCVMORE, &more, &sz) == 0 && more) {
+            zmq_msg_t m;
+            zmq_msg_init(&m);
+            if (zmq_msg_recv(&m, monitor, 0) >= 0 && ep && eplen) {
+                size_t k = zmq_msg_size(&m) < eplen - 1 ? zmq_msg_size(&m) : eplen - 1;
+                memcpy(ep, zmq_msg_data(&m), k);
+                ep[k] = '\0';
+            }
+            zmq_msg_close(&m);
+        }
+        if (n < 6)
+            continue;
+        memcpy(event, head, sizeof(*event));
+        memcpy(value, head + 2, sizeof(*value));
+        return 1;
+    }
+}

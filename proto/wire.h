@@ -55,6 +55,16 @@ int wire_send(void *sock, const wire_rid *rid, codec_envelope *env, int flags);
 int wire_recv(void *sock, wire_rid *rid, size_t max_len, codec_envelope **env,
               uint32_t *peer_version, char *err, size_t errlen);
 
+/* A PAIR socket (linger 0) receiving sock's ZeroMQ monitor events in the
+ * mask events, through the inproc endpoint addr (unique per monitor).
+ * Returns NULL with errno set. Close it before sock. */
+void *wire_monitor(void *zctx, void *sock, const char *addr, int events);
+
+/* Reads one monitor event without blocking: 1 with *event and *value set
+ * (and the endpoint in ep when not NULL), 0 when none is waiting. A
+ * malformed event is skipped. */
+int wire_monitor_event(void *monitor, uint16_t *event, uint32_t *value, char *ep, size_t eplen);
+
 /* Hex form of a routing id for logs; buf holds at least 2*len+1 bytes. */
 const char *wire_rid_hex(const wire_rid *rid, char *buf, size_t buflen);
 

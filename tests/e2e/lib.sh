@@ -189,6 +189,23 @@ stop_process() {
     STOP_RC=$?
 }
 
+# raw REQUEST: sends REQUEST (printf %b: write \r\n) on a new connection to
+# the gateway's HTTP port and reads the answer (until the server closes, or
+# 5 s) into RAW. RAW_STATUS is the first status code, RAW_FINAL the last
+# (after a 100 Continue). The send runs in a subshell: a server that answers
+# and closes before all is sent must not SIGPIPE the test.
+raw() {
+    RAW=""
+    RAW_STATUS=""
+    RAW_FINAL=""
+    exec 5<>"/dev/tcp/127.0.0.1/${GW_HTTP##*:}" || return 1
+    (printf '%b' "$1" >&5) 2>/dev/null
+    RAW=$(timeout 5 cat <&5)
+    exec 5<&- 5>&-
+    RAW_STATUS=$(grep -a -m 1 '^HTTP/1' <<<"$RAW" | awk '{ print $2 }')
+    RAW_FINAL=$(grep -a '^HTTP/1' <<<"$RAW" | tail -n 1 | awk '{ print $2 }')
+}
+
 HTTP_N=0
 # http METHOD PATH [CURL ARGS...]: one request to the current gateway (or to
 # an absolute URL). Sets HTTP_STATUS (000 when no answer), HTTP_BODY (file),

@@ -15,21 +15,6 @@ start_gateway --max-connections-per-ip 4 || abort "gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:2 || abort "executor starts"
 port=${GW_HTTP##*:}
 
-# raw REQUEST: sends REQUEST (with \r\n line ends) on a new connection and
-# reads the answer (the server closes, or 5 s pass) into RAW; RAW_STATUS is
-# its status code.
-raw() {
-    RAW=""
-    RAW_STATUS=""
-    exec 5<>"/dev/tcp/127.0.0.1/$port" || return 1
-    # In a subshell: the server may answer and close before all is sent,
-    # and the SIGPIPE must not end the test.
-    (printf '%b' "$1" >&5) 2>/dev/null
-    RAW=$(timeout 5 cat <&5)
-    exec 5<&- 5>&-
-    RAW_STATUS=$(head -n 1 <<<"$RAW" | awk '{ print $2 }')
-}
-
 before=$(stat_field http_rejected)
 raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'
 check_eq "two different Content-Lengths: 400" 400 "$RAW_STATUS"

@@ -121,37 +121,24 @@ check "the refusals were logged (event=memory_full)" grep -q 'event=memory_full'
 start_gateway --max-held-bytes 512K --max-payload 1M --queue io || abort "second gateway starts"
 start_executor --connect "$GW_EXECUTORS" --queue io=threads:1 || abort "executor starts"
 wait_until 10 queue_is io capacity 1 || abort "executor registers"
-port=${GW_HTTP##*:}
-
-# raw REQUEST: sends REQUEST on a new connection and reads the answer (the
-# server closes, or 5 s pass) into RAW; RAW_STATUS is its final status.
-raw() {
-    RAW=""
-    RAW_STATUS=""
-    exec 5<>"/dev/tcp/127.0.0.1/$port" || return 1
-    (printf '%b' "$1" >&5) 2>/dev/null
-    RAW=$(timeout 5 cat <&5)
-    exec 5<&- 5>&-
-    RAW_STATUS=$(grep -a '^HTTP/1' <<<"$RAW" | tail -n 1 | awk '{ print $2 }')
-}
 
 before=$(stat_field held_bytes_refused)
 raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\nExpect: 100-continue\r\n\r\n'
-check_eq "Expect: 100-continue over the free budget: 503 at once" 503 "$RAW_STATUS"
+check_eq "Expect: 100-continue over the free budget: 503 at once" 503 "$RAW_FINAL"
 check "  no 100 Continue" bash -c "! grep -q '100 Continue' <<<\"\$1\"" _ "$RAW"
 check "  queue_full naming --max-held-bytes" grep -q '"error":"queue_full".*--max-held-bytes' \
     <<<"$RAW"
 check "  with Retry-After" grep -qi '^Retry-After: [0-9]' <<<"$RAW"
 raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 2000000\r\nExpect: 100-continue\r\n\r\n'
-check_eq "Expect: 100-continue over --max-payload: still 413" 413 "$RAW_STATUS"
+check_eq "Expect: 100-continue over --max-payload: still 413" 413 "$RAW_FINAL"
 raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 800000\r\nConnection: close\r\n\r\n'
-check_eq "Content-Length over the free budget, no Expect: 503 before the body" 503 "$RAW_STATUS"
+check_eq "Content-Length over the free budget, no Expect: 503 before the body" 503 "$RAW_FINAL"
 raw 'POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nExpect: 100-continue\r\nConnection: close\r\n\r\nhello'
-check_eq "a body that fits, with Expect: 200" 200 "$RAW_STATUS"
+check_eq "a body that fits, with Expect: 200" 200 "$RAW_FINAL"
 check "  after 100 Continue" grep -q '100 Continue' <<<"$RAW"
 chunk=$(head -c 300000 /dev/zero | tr '\0' 'a')
 raw "POST /v1/jobs/io/echo HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n493e0\r\n$chunk\r\n493e0\r\n$chunk\r\n0\r\n\r\n"
-check_eq "a chunked body that grows past the budget: 503" 503 "$RAW_STATUS"
+check_eq "a chunked body that grows past the budget: 503" 503 "$RAW_FINAL"
 check "  queue_full" grep -q '"error":"queue_full"' <<<"$RAW"
 check_eq "the gateway counted 3 refusals" $((${before:-0} + 3)) "$(stat_field held_bytes_refused)"
 check_eq "and holds nothing now" 0 "$(stat_field held_bytes)"

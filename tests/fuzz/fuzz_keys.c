@@ -14,7 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -60,21 +59,11 @@ static void check_queues(const keys_file *k)
 static void check_read(const uint8_t *data, size_t size, int need_secret, int rc,
                        const keys_file *parsed)
 {
-    int fd = memfd_create("fuzz-keys", MFD_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-        if (w <= 0) {
-            close(fd);
-            return;
-        }
-        off += (size_t)w;
-    }
     char path[64], err[512];
     keys_file k;
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int fd = fuzz_memfd(data, size, path, sizeof(path));
+    if (fd < 0)
+        return;
     err[0] = '\0';
     int rrc = keys_read(path, need_secret, &k, err, sizeof(err));
     close(fd);

@@ -16,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -152,21 +151,11 @@ static void check_queues(const token_entry *e, const model_fields *m, const mode
  * same table size, or the same refusal. */
 static void check_load(const uint8_t *data, size_t size, const token_table *parsed)
 {
-    int fd = memfd_create("fuzz-tokens", MFD_CLOEXEC);
-    if (fd < 0)
-        return;
-    size_t off = 0;
-    while (off < size) {
-        ssize_t w = write(fd, data + off, size - off);
-        if (w <= 0) {
-            close(fd);
-            return;
-        }
-        off += (size_t)w;
-    }
     char path[64], err[512];
     int loose = -1;
-    snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+    int fd = fuzz_memfd(data, size, path, sizeof(path));
+    if (fd < 0)
+        return;
     err[0] = '\0';
     token_table *t = tokens_load(path, &loose, err, sizeof(err));
     close(fd);
