@@ -39,6 +39,12 @@ OFFLOAD_BIN=${OFFLOAD_BIN:-build/bin}
 case "$OFFLOAD_BIN" in /*) ;; *) OFFLOAD_BIN="$REPO_ROOT/$OFFLOAD_BIN" ;; esac
 GATEWAY="$OFFLOAD_BIN/offload-gateway"
 EXECUTOR="$OFFLOAD_BIN/offload-executor"
+# What a program linking the build's liboffload needs on its cc line: a
+# sanitizer build's library needs the sanitizer runtimes.
+SAN_FLAGS=""
+if nm "$OFFLOAD_BIN/../lib/liboffload.a" 2>/dev/null | grep __asan_ >/dev/null; then
+    SAN_FLAGS="-fsanitize=address,undefined"
+fi
 TEST_NAME=$(basename "$0" .sh)
 
 # Flags set in the caller's environment must not leak into the processes a

@@ -5,11 +5,6 @@
 source "$(dirname "$0")/lib.sh"
 
 CLI="$OFFLOAD_BIN/offload"
-# A sanitizer build's liboffload needs the sanitizer runtimes at link time.
-SAN_FLAGS=""
-if nm "$OFFLOAD_BIN/../lib/liboffload.a" 2>/dev/null | grep __asan_ >/dev/null; then
-    SAN_FLAGS="-fsanitize=address,undefined"
-fi
 [ -x "$CLI" ] || abort "the offload CLI is built ($CLI)"
 
 start_gateway || abort "gateway starts"

@@ -10,10 +10,6 @@ PY=/usr/bin/python3
 [ -x "$PY" ] || PY=$(command -v python3)
 QS="$REPO_ROOT/examples/quickstart"
 README="$REPO_ROOT/README.md"
-SAN_FLAGS=""
-if nm "$OFFLOAD_BIN/../lib/liboffload.a" 2>/dev/null | grep __asan_ >/dev/null; then
-    SAN_FLAGS="-fsanitize=address,undefined"
-fi
 
 # in_readme FILE: README holds FILE's text, whole, as one block.
 in_readme() {
