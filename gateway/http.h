@@ -25,6 +25,7 @@ typedef struct http_config {
     long long body_timeout_ms;        /* and its body within, after them */
     const char *token_file;           /* --http-token-file, or NULL: no tokens */
     const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
+    long long turn_accepts;           /* new connections per loop turn; 0: the default */
 } http_config;
 
 /* Parses the routes (declaring the queues they name), reads the token file
