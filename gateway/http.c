@@ -85,6 +85,16 @@ typedef struct http_request http_request;
  * slowly it trickles). Answering has no deadline here (the job's own). */
 typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
 
+/* A TLS connection accepted but not yet given to MHD: it waits for its
+ * first bytes (the ClientHello) in front->hello_fd (see http_accept). */
+typedef struct http_hello {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    uint64_t since_us;
+    struct http_hello *prev, *next; /* front->hellos, oldest first */
+} http_hello;
+
 typedef struct http_conn {
     struct MHD_Connection *conn;
     http_phase phase;
@@ -121,6 +131,10 @@ struct http_front {
     unsigned hard_limit;      /* MHD_OPTION_CONNECTION_LIMIT */
     unsigned turn_accepts;    /* new connections per turn (--turn-accepts) */
     gw_timer accept_pause;    /* out of descriptors: accept again when it fires */
+    int hello_fd;             /* TLS: epoll (level) of the hellos, a loop source; else -1 */
+    http_hello *hellos;       /* TLS connections waiting for their ClientHello */
+    unsigned nhellos;
+    gw_timer hello_deadline; /* the oldest hello's --header-timeout-ms */
 };
 
 /* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
@@ -392,21 +406,94 @@ static void http_accept_resume(gw_timer *t, void *arg)
     http_listen_watch(arg, 1);
 }
 
+static void http_hello_fire(gw_timer *t, void *arg);
+
+static void http_hello_arm(http_front *h)
+{
+    loop_timer_stop(h->loop, &h->hello_deadline);
+    if (h->hellos)
+        loop_timer_start(h->loop, &h->hello_deadline,
+                         h->hellos->since_us + (uint64_t)h->cfg.header_timeout_ms * 1000,
+                         http_hello_fire, h);
+}
+
+/* Forgets w: closes its socket, or gives it to MHD (give). */
+static void http_hello_end(http_front *h, http_hello *w, int give)
+{
+    epoll_ctl(h->hello_fd, EPOLL_CTL_DEL, w->fd, NULL);
+    DL_DELETE(h->hellos, w);
+    h->nhellos--;
+    if (give)
+        MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen);
+    else
+        close(w->fd);
+    free(w);
+}
+
+/* Closes the hellos past --header-timeout-ms (a TCP connection that
+ * sends nothing to the TLS port). */
+static void http_hello_fire(gw_timer *t, void *arg)
+{
+    http_front *h = arg;
+    (void)t;
+    uint64_t limit = (uint64_t)h->cfg.header_timeout_ms * 1000, now = clock_now_us();
+    while (h->hellos && h->hellos->since_us + limit <= now) {
+        http_hello_end(h, h->hellos, 0);
+        gateway_count(h->gw, STAT_http_read_timeouts);
+    }
+    http_hello_arm(h);
+}
+
+/* Keeps a new TLS connection until its ClientHello arrives. */
+static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage *ss, socklen_t len)
+{
+    http_hello *w = calloc(1, sizeof(*w));
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+    if (!w || (ev.data.ptr = w, epoll_ctl(h->hello_fd, EPOLL_CTL_ADD, fd, &ev) < 0)) {
+        free(w);
+        close(fd);
+        return;
+    }
+    w->fd = fd;
+    w->addr = *ss;
+    w->addrlen = len;
+    w->since_us = clock_now_us();
+    DL_APPEND(h->hellos, w);
+    if (h->nhellos++ == 0)
+        http_hello_arm(h);
+}
+
 /* Takes this turn's new connections (see above) and hands them to MHD. */
 static void http_accept(http_front *h)
 {
     if (!h->accept_ready)
         return;
     h->accept_ready = 0;
-    unsigned taken = 0;
+    unsigned taken = 0, limit = h->turn_accepts;
+    if (h->hello_fd >= 0) {
+        /* TLS: MHD gets the connections whose ClientHello came, at most
+         * --turn-accepts a turn: each costs a handshake's first step, the
+         * dear one. Accepting TCP connections into the hellos is cheap. */
+        struct epoll_event evs[64];
+        int want = h->turn_accepts < 64 ? (int)h->turn_accepts : 64;
+        int n = epoll_wait(h->hello_fd, evs, want, 0);
+        for (int i = 0; i < n; i++) {
+            http_hello_end(h, evs[i].data.ptr, 1);
+            h->kick = 1;
+        }
+        if (n == want)
+            gateway_count(h->gw, STAT_http_accept_budget_stops);
+        http_hello_arm(h);
+        limit = HTTP_TURN_ACCEPTS;
+    }
     while (h->listen_watched) {
-        if (taken >= h->turn_accepts || (taken && clock_now_us() >= h->turn.until_us)) {
+        if (taken >= limit || (taken && clock_now_us() >= h->turn.until_us)) {
             gateway_count(h->gw, STAT_http_accept_budget_stops);
             return;
         }
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
-        if (info && info->num_connections >= h->hard_limit) {
+        if (info && info->num_connections + h->nhellos >= h->hard_limit) {
             /* As MHD does at its limit: new ones wait in the backlog
              * until a connection closes (http_notify_connection). */
             http_listen_watch(h, 0);
@@ -435,6 +522,10 @@ static void http_accept(http_front *h)
             return;
         }
         taken++;
+        if (h->hello_fd >= 0) {
+            http_hello_add(h, fd, &ss, len);
+            continue;
+        }
         h->kick = 1;
         /* MHD closes fd itself if it refuses it (a limit, no memory). */
         MHD_add_connection(h->daemon, fd, (struct sockaddr *)&ss, len);
@@ -1637,6 +1728,11 @@ static void http_free(http_front *h)
         MHD_stop_daemon(h->daemon); /* notifies every connection closed */
     loop_timer_stop(h->loop, &h->read_deadline);
     loop_timer_stop(h->loop, &h->accept_pause);
+    while (h->hellos)
+        http_hello_end(h, h->hellos, 0);
+    loop_timer_stop(h->loop, &h->hello_deadline);
+    if (h->hello_fd >= 0)
+        close(h->hello_fd);
     if (h->watch_fd >= 0)
         close(h->watch_fd);
     if (h->listen_fd >= 0)
@@ -1815,6 +1911,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->cfg = *cfg;
     h->tls_watch_fd = -1;
     h->listen_fd = -1;
+    h->hello_fd = -1;
     loop_budget_start(l, &h->turn);
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
     h->listen_watch_fd = epoll_create1(EPOLL_CLOEXEC);
@@ -1837,7 +1934,8 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     if (h->tls_cert) {
         flags |= MHD_USE_TLS;
         h->tls_watch_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (h->tls_watch_fd < 0) {
+        h->hello_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->tls_watch_fd < 0 || h->hello_fd < 0) {
             snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
             goto err;
         }
@@ -2016,6 +2114,7 @@ int http_attach(http_front *h, loop *l)
         loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
         loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
         (h->tls_watch_fd >= 0 && loop_add_fd(l, h->tls_watch_fd, http_on_tls_ready, h) < 0) ||
+        (h->hello_fd >= 0 && loop_add_fd(l, h->hello_fd, http_on_listen, h) < 0) ||
         loop_on_turn(l, http_process, h) < 0)
         return -1;
     loop_on_timeout(l, http_timeout_us, h);
