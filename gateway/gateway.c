@@ -647,7 +647,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .body_timeout_ms = cfg->body_timeout_ms,
                       .token_file = cfg->http_token_file,
                       .tls_cert = cfg->tls_cert,
-                      .tls_key = cfg->tls_key};
+                      .tls_key = cfg->tls_key,
+                      .turn_accepts = cfg->turn_accepts};
     gw->http =
         http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)

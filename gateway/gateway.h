@@ -66,6 +66,7 @@ typedef struct gateway_config {
     long long max_held_bytes;   /* payload bytes held at once (budget.h); 0: no bound */
     long long turn_budget_us;   /* work one source may do in one loop turn */
     long long turn_budget_bytes;
+    long long turn_accepts; /* new HTTP connections per loop turn; 0: 64, or 2 with TLS */
 } gateway_config;
 
 struct http_front;

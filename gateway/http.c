@@ -61,6 +61,9 @@
 #define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
 #define HTTP_TLS_STALL_MS 50       /* see http_process */
 #define HTTP_UNPARK_BYTES 65536    /* see http_run */
+#define HTTP_ACCEPT_PAUSE_MS 100   /* out of descriptors: accept again after */
+#define HTTP_TURN_ACCEPTS 64       /* --turn-accepts default */
+#define HTTP_TLS_TURN_ACCEPTS 2    /* --turn-accepts default with TLS: see http_accept */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -81,6 +84,16 @@ typedef struct http_request http_request;
  * within --body-timeout-ms of its headers (a slowloris is closed, however
  * slowly it trickles). Answering has no deadline here (the job's own). */
 typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
+
+/* A TLS connection accepted but not yet given to MHD: it waits for its
+ * first bytes (the ClientHello) in front->hello_fd (see http_accept). */
+typedef struct http_hello {
+    int fd;
+    struct sockaddr_storage addr;
+    socklen_t addrlen;
+    uint64_t since_us;
+    struct http_hello *prev, *next; /* front->hellos, oldest first */
+} http_hello;
 
 typedef struct http_conn {
     struct MHD_Connection *conn;
@@ -111,6 +124,17 @@ struct http_front {
     loop_budget turn;         /* this turn's bytes and time for request bodies */
     http_request *parked;     /* uploads paused with the turn's budget spent, oldest first */
     int unbounded;            /* stopping: bodies are read without a budget */
+    int listen_fd;            /* ours, not MHD's (http_accept); -1 once quiesced */
+    int listen_watch_fd;      /* epoll (level) holding listen_fd while accepting: a loop source */
+    int listen_watched;       /* listen_fd is in listen_watch_fd */
+    int accept_ready;         /* listen_watch_fd was readable this turn */
+    unsigned hard_limit;      /* MHD_OPTION_CONNECTION_LIMIT */
+    unsigned turn_accepts;    /* new connections per turn (--turn-accepts) */
+    gw_timer accept_pause;    /* out of descriptors: accept again when it fires */
+    int hello_fd;             /* TLS: epoll (level) of the hellos, a loop source; else -1 */
+    http_hello *hellos;       /* TLS connections waiting for their ClientHello */
+    unsigned nhellos;
+    gw_timer hello_deadline; /* the oldest hello's --header-timeout-ms */
 };
 
 /* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
@@ -343,6 +367,169 @@ static void http_spend(http_request *req, size_t chunk)
     if (loop_budget_spend(&h->turn, chunk) || h->unbounded || req->parked)
         return;
     http_park(req, chunk);
+}
+
+/* ---- accepting ------------------------------------------------------
+ *
+ * MHD accepts a few connections per MHD_run step (10 in 0.9.75): under a
+ * storm of reconnects a new connection (a /healthz) waited in the listen
+ * backlog for many turns; and with TLS, a step ran the handshakes of all it
+ * had accepted. So MHD has no listening socket (MHD_USE_NO_LISTEN_SOCKET):
+ * the front listens, and its socket is one more source of the loop
+ * (through listen_watch_fd, an epoll the socket leaves while MHD is at its
+ * connection limit, while out of descriptors, and once quiesced). Each turn
+ * http_accept takes new connections until the backlog is empty,
+ * --turn-accepts are taken or the turn's time budget is spent, and hands
+ * them to MHD with MHD_add_connection, where MHD's connection limit, its
+ * per-address limit and the NOTIFY_CONNECTION callback (read deadlines)
+ * apply as to its own accepts. The rest wait in the backlog for the next
+ * turn, which starts at once (the socket is still readable). A new TLS
+ * connection costs a handshake, about 1 ms of CPU here with a P-256 key:
+ * with TLS --turn-accepts defaults to HTTP_TLS_TURN_ACCEPTS, which spreads
+ * a burst's handshakes over turns. */
+
+static log_limiter http_accept_limiter;
+
+/* Puts listen_fd in the loop's sight (on) or takes it out. */
+static void http_listen_watch(http_front *h, int on)
+{
+    if (h->listen_fd < 0 || h->listen_watched == on)
+        return;
+    struct epoll_event ev = {.events = EPOLLIN, .data.ptr = h};
+    if (epoll_ctl(h->listen_watch_fd, on ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, h->listen_fd, &ev) == 0)
+        h->listen_watched = on;
+}
+
+static void http_accept_resume(gw_timer *t, void *arg)
+{
+    (void)t;
+    http_listen_watch(arg, 1);
+}
+
+static void http_hello_fire(gw_timer *t, void *arg);
+
+static void http_hello_arm(http_front *h)
+{
+    loop_timer_stop(h->loop, &h->hello_deadline);
+    if (h->hellos)
+        loop_timer_start(h->loop, &h->hello_deadline,
+                         h->hellos->since_us + (uint64_t)h->cfg.header_timeout_ms * 1000,
+                         http_hello_fire, h);
+}
+
+/* Forgets w: closes its socket, or gives it to MHD (give). */
+static void http_hello_end(http_front *h, http_hello *w, int give)
+{
+    epoll_ctl(h->hello_fd, EPOLL_CTL_DEL, w->fd, NULL);
+    DL_DELETE(h->hellos, w);
+    h->nhellos--;
+    if (give)
+        MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen);
+    else
+        close(w->fd);
+    free(w);
+}
+
+/* Closes the hellos past --header-timeout-ms (a TCP connection that
+ * sends nothing to the TLS port). */
+static void http_hello_fire(gw_timer *t, void *arg)
+{
+    http_front *h = arg;
+    (void)t;
+    uint64_t limit = (uint64_t)h->cfg.header_timeout_ms * 1000, now = clock_now_us();
+    while (h->hellos && h->hellos->since_us + limit <= now) {
+        http_hello_end(h, h->hellos, 0);
+        gateway_count(h->gw, STAT_http_read_timeouts);
+    }
+    http_hello_arm(h);
+}
+
+/* Keeps a new TLS connection until its ClientHello arrives. */
+static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage *ss, socklen_t len)
+{
+    http_hello *w = calloc(1, sizeof(*w));
+    struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP};
+    if (!w || (ev.data.ptr = w, epoll_ctl(h->hello_fd, EPOLL_CTL_ADD, fd, &ev) < 0)) {
+        free(w);
+        close(fd);
+        return;
+    }
+    w->fd = fd;
+    w->addr = *ss;
+    w->addrlen = len;
+    w->since_us = clock_now_us();
+    DL_APPEND(h->hellos, w);
+    if (h->nhellos++ == 0)
+        http_hello_arm(h);
+}
+
+/* Takes this turn's new connections (see above) and hands them to MHD. */
+static void http_accept(http_front *h)
+{
+    if (!h->accept_ready)
+        return;
+    h->accept_ready = 0;
+    unsigned taken = 0, limit = h->turn_accepts;
+    if (h->hello_fd >= 0) {
+        /* TLS: MHD gets the connections whose ClientHello came, at most
+         * --turn-accepts a turn: each costs a handshake's first step, the
+         * dear one. Accepting TCP connections into the hellos is cheap. */
+        struct epoll_event evs[64];
+        int want = h->turn_accepts < 64 ? (int)h->turn_accepts : 64;
+        int n = epoll_wait(h->hello_fd, evs, want, 0);
+        for (int i = 0; i < n; i++) {
+            http_hello_end(h, evs[i].data.ptr, 1);
+            h->kick = 1;
+        }
+        if (n == want)
+            gateway_count(h->gw, STAT_http_accept_budget_stops);
+        http_hello_arm(h);
+        limit = HTTP_TURN_ACCEPTS;
+    }
+    while (h->listen_watched) {
+        if (taken >= limit || (taken && clock_now_us() >= h->turn.until_us)) {
+            gateway_count(h->gw, STAT_http_accept_budget_stops);
+            return;
+        }
+        const union MHD_DaemonInfo *info =
+            MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+        if (info && info->num_connections + h->nhellos >= h->hard_limit) {
+            /* As MHD does at its limit: new ones wait in the backlog
+             * until a connection closes (http_notify_connection). */
+            http_listen_watch(h, 0);
+            return;
+        }
+        struct sockaddr_storage ss;
+        socklen_t len = sizeof(ss);
+        int fd = accept4(h->listen_fd, (struct sockaddr *)&ss, &len, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno == EINTR || errno == ECONNABORTED)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK) {
+                /* EMFILE, ENFILE, ENOBUFS, ENOMEM: the backlog stays
+                 * readable, so pause rather than spin. */
+                if (log_limiter_allow(&http_accept_limiter, 1))
+                    log_warn("event=http_accept_failed error=\"%s\" pause_ms=%d msg=\"cannot "
+                             "accept HTTP connections (out of descriptors or memory?): "
+                             "accepting again in %d ms\"",
+                             strerror(errno), HTTP_ACCEPT_PAUSE_MS, HTTP_ACCEPT_PAUSE_MS);
+                http_listen_watch(h, 0);
+                loop_timer_stop(h->loop, &h->accept_pause);
+                loop_timer_start(h->loop, &h->accept_pause,
+                                 clock_now_us() + HTTP_ACCEPT_PAUSE_MS * 1000, http_accept_resume,
+                                 h);
+            }
+            return;
+        }
+        taken++;
+        if (h->hello_fd >= 0) {
+            http_hello_add(h, fd, &ss, len);
+            continue;
+        }
+        h->kick = 1;
+        /* MHD closes fd itself if it refuses it (a limit, no memory). */
+        MHD_add_connection(h->daemon, fd, (struct sockaddr *)&ss, len);
+    }
 }
 
 /* A job's outcome as the synchronous call answers it: the result bytes or
@@ -1117,7 +1304,12 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
         if (h->tls_watch_fd >= 0)
             http_tls_watch_fd(h, c);
         http_conn_phase(h, c, PHASE_HEADERS);
-    } else if (c) {
+    } else {
+        /* One closed: a front at MHD's limit accepts again. */
+        if (!h->listen_watched && !timer_active(&h->accept_pause))
+            http_listen_watch(h, 1);
+        if (!c)
+            return;
         http_tls_unwatch_fd(h, c);
         http_conn_phase(h, c, PHASE_ANSWERING); /* out of the deadline lists */
         free(c);
@@ -1450,6 +1642,28 @@ static long long http_raise_nofile(long long want)
     return fit > 16 ? fit : 16;
 }
 
+/* Opens the listening socket on ss (non-blocking), as MHD would: SO_REUSEADDR,
+ * IPv6 only on an IPv6 address. Returns the fd, or -1 with errno set. */
+static int http_listen_socket(const struct sockaddr_storage *ss)
+{
+    int fd = socket(ss->ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0)
+        return -1;
+    int on = 1;
+    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+    if (ss->ss_family == AF_INET6)
+        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof(on));
+    socklen_t len =
+        ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+    if (bind(fd, (const struct sockaddr *)ss, len) < 0 || listen(fd, HTTP_LISTEN_BACKLOG) < 0) {
+        int e = errno;
+        close(fd);
+        errno = e;
+        return -1;
+    }
+    return fd;
+}
+
 /* Parses the --route table into h->routes and declares the queues its job
  * routes name. Returns 0 or -1 with err set. */
 static int http_load_routes(http_front *h, char *err, size_t errlen)
@@ -1513,8 +1727,18 @@ static void http_free(http_front *h)
     if (h->daemon)
         MHD_stop_daemon(h->daemon); /* notifies every connection closed */
     loop_timer_stop(h->loop, &h->read_deadline);
+    loop_timer_stop(h->loop, &h->accept_pause);
+    while (h->hellos)
+        http_hello_end(h, h->hellos, 0);
+    loop_timer_stop(h->loop, &h->hello_deadline);
+    if (h->hello_fd >= 0)
+        close(h->hello_fd);
     if (h->watch_fd >= 0)
         close(h->watch_fd);
+    if (h->listen_fd >= 0)
+        close(h->listen_fd);
+    if (h->listen_watch_fd >= 0)
+        close(h->listen_watch_fd);
     if (h->tls_watch_fd >= 0)
         close(h->tls_watch_fd);
     route_table_free(&h->routes);
@@ -1686,9 +1910,12 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->loop = l;
     h->cfg = *cfg;
     h->tls_watch_fd = -1;
+    h->listen_fd = -1;
+    h->hello_fd = -1;
     loop_budget_start(l, &h->turn);
     h->watch_fd = epoll_create1(EPOLL_CLOEXEC);
-    if (h->watch_fd < 0) {
+    h->listen_watch_fd = epoll_create1(EPOLL_CLOEXEC);
+    if (h->watch_fd < 0 || h->listen_watch_fd < 0) {
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
         goto err;
     }
@@ -1707,7 +1934,8 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     if (h->tls_cert) {
         flags |= MHD_USE_TLS;
         h->tls_watch_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (h->tls_watch_fd < 0) {
+        h->hello_fd = epoll_create1(EPOLL_CLOEXEC);
+        if (h->tls_watch_fd < 0 || h->hello_fd < 0) {
             snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
             goto err;
         }
@@ -1729,25 +1957,41 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         hard = fit;
         h->cfg.max_connections = soft > 1 ? soft : 1;
     }
+    h->hard_limit = (unsigned)hard;
+    h->turn_accepts = (unsigned)(cfg->turn_accepts > 0 ? cfg->turn_accepts
+                                 : h->tls_cert         ? HTTP_TLS_TURN_ACCEPTS
+                                                       : HTTP_TURN_ACCEPTS);
+    h->listen_fd = http_listen_socket(&ss);
+    if (h->listen_fd < 0) {
+        snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
+                 strerror(errno));
+        goto err;
+    }
+    /* No listening socket in MHD: the front accepts (http_accept). */
     h->daemon = MHD_start_daemon(
-        flags, (uint16_t)port, NULL, NULL, http_handler, h, MHD_OPTION_EXTERNAL_LOGGER,
-        http_library_log, NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_CONNECTION_LIMIT,
+        flags | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, http_handler, h,
+        MHD_OPTION_EXTERNAL_LOGGER, http_library_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
-        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)HTTP_LISTEN_BACKLOG, MHD_OPTION_NOTIFY_COMPLETED,
-        http_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections_per_ip, MHD_OPTION_UNESCAPE_CALLBACK, http_unescape, NULL,
         MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, h, MHD_OPTION_ARRAY, tls_opts,
         MHD_OPTION_END);
     if (!h->daemon) {
-        snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?%s)", listen,
-                 strerror(errno ? errno : EADDRINUSE),
-                 h->tls_cert ? " or did TLS fail to start? see event=http_library above" : "");
+        snprintf(err, errlen, "cannot start HTTP on '%s': %s%s", listen,
+                 strerror(errno ? errno : EINVAL),
+                 h->tls_cert ? " (did TLS fail to start? see event=http_library above)" : "");
         goto err;
     }
+    http_listen_watch(h, 1);
     const union MHD_DaemonInfo *info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_EPOLL_FD);
     h->epoll_fd = info ? info->epoll_fd : -1;
-    info = MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_BIND_PORT);
-    unsigned port_bound = info ? info->port : port;
+    struct sockaddr_storage bound_ss;
+    socklen_t bound_len = sizeof(bound_ss);
+    unsigned port_bound = port;
+    if (getsockname(h->listen_fd, (struct sockaddr *)&bound_ss, &bound_len) == 0)
+        port_bound =
+            ntohs(bound_ss.ss_family == AF_INET6 ? ((struct sockaddr_in6 *)&bound_ss)->sin6_port
+                                                 : ((struct sockaddr_in *)&bound_ss)->sin_port);
     if (flags & MHD_USE_IPv6)
         snprintf(bound, boundlen, "[%s]:%u", host, port_bound);
     else
@@ -1767,6 +2011,14 @@ static void http_on_tls_ready(void *arg)
     struct epoll_event evs[64];
     while (epoll_wait(h->tls_watch_fd, evs, 64, 0) == 64)
         ;
+    h->kick = 1;
+}
+
+/* New connections in the backlog: the end-of-turn hook accepts them. */
+static void http_on_listen(void *arg)
+{
+    http_front *h = arg;
+    h->accept_ready = 1;
     h->kick = 1;
 }
 
@@ -1840,6 +2092,7 @@ static void http_process(void *arg)
 {
     http_front *h = arg;
     loop_budget_start(h->loop, &h->turn);
+    http_accept(h);
     if (!h->tls_cert) {
         http_run(h); /* MHD_get_timeout is right without TLS */
         return;
@@ -1857,9 +2110,11 @@ static void http_process(void *arg)
 
 int http_attach(http_front *h, loop *l)
 {
-    if (loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
+    if (loop_add_fd(l, h->listen_watch_fd, http_on_listen, h) < 0 ||
+        loop_add_fd(l, h->epoll_fd, http_on_readable, h) < 0 ||
         loop_add_fd(l, h->watch_fd, http_check_gone, h) < 0 ||
         (h->tls_watch_fd >= 0 && loop_add_fd(l, h->tls_watch_fd, http_on_tls_ready, h) < 0) ||
+        (h->hello_fd >= 0 && loop_add_fd(l, h->hello_fd, http_on_listen, h) < 0) ||
         loop_on_turn(l, http_process, h) < 0)
         return -1;
     loop_on_timeout(l, http_timeout_us, h);
@@ -1870,9 +2125,11 @@ void http_quiesce(http_front *h)
 {
     if (!h || h->quiesced)
         return;
-    MHD_socket s = MHD_quiesce_daemon(h->daemon);
-    if (s != MHD_INVALID_SOCKET)
-        close(s); /* external mode: ours to close at once */
+    http_listen_watch(h, 0);
+    loop_timer_stop(h->loop, &h->accept_pause);
+    if (h->listen_fd >= 0)
+        close(h->listen_fd); /* the backlog's connections are reset */
+    h->listen_fd = -1;
     h->quiesced = 1;
 }
 

@@ -25,6 +25,7 @@ typedef struct http_config {
     long long body_timeout_ms;        /* and its body within, after them */
     const char *token_file;           /* --http-token-file, or NULL: no tokens */
     const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
+    long long turn_accepts;           /* new connections per loop turn; 0: the default */
 } http_config;
 
 /* Parses the routes (declaring the queues they name), reads the token file
@@ -33,9 +34,11 @@ typedef struct http_config {
 http_front *http_start(struct gateway *gw, loop *l, const http_config *cfg, char *bound,
                        size_t boundlen, char *err, size_t errlen);
 
-/* Registers the front's fds (MHD's epoll fd; the watch on suspended
- * sockets for callers that hang up), its timeout and its end-of-turn work
- * (MHD accepts, reads, answers and resumes) with the loop. Returns 0 or -1
+/* Registers the front's fds (its listening socket's watch; MHD's epoll fd;
+ * the watch on suspended sockets for callers that hang up; with TLS, new
+ * connections waiting for their ClientHello), its timeout and its
+ * end-of-turn work (the front accepts, MHD reads, answers and resumes) with
+ * the loop. Returns 0 or -1
  * when the loop is full. */
 int http_attach(http_front *h, loop *l);
 
@@ -45,7 +48,8 @@ int http_attach(http_front *h, loop *l);
  * without a token file. */
 int http_reload_tokens(http_front *h);
 
-/* Closes the listening socket: no new connections. Requests on open
+/* Closes the listening socket (the front's own: MHD has none): no new
+ * connections; those still in the backlog are reset. Requests on open
  * connections are answered 503 from now on; suspended ones go on. */
 void http_quiesce(http_front *h);
 

@@ -181,6 +181,11 @@ int main(int argc, char **argv)
          "in one loop turn, each ZeroMQ socket is read for at most BYTES of messages, and at "
          "least one; HTTP takes about BYTES of request bodies (default 1M)",
          flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
+        {"turn-accepts", "N",
+         "in one loop turn, HTTP accepts at most N new connections (and stops sooner once "
+         "--turn-budget-us is spent); the rest wait in the listen backlog for the next turn "
+         "(default 64, or 2 with --tls-cert: each costs a TLS handshake)",
+         flag_set_int, &cfg.turn_accepts, 1, 100000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,

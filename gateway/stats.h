@@ -56,6 +56,8 @@
                          "(--turn-budget-us, --turn-budget-bytes)")                                \
     X(http_budget_parks, "HTTP uploads paused until a next loop turn with HTTP's turn budget "     \
                          "spent (--turn-budget-us, --turn-budget-bytes)")                          \
+    X(http_accept_budget_stops, "loop turns in which HTTP stopped accepting new connections "      \
+                                "with --turn-accepts taken or the turn's time spent")              \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
                    "(event=loop_stall): peers' silence meanwhile is not held against them")
 
