@@ -211,6 +211,7 @@ static void loop_turn_end(loop *l, uint64_t start_us, uint64_t end_us)
     loop_stats *s = &l->stats;
     uint64_t wall = end_us - start_us, cpu = wall;
     s->turns++;
+    s->busy_us += wall;
     if (wall > s->turn_max_us)
         s->turn_max_us = wall;
     if (wall >= LOOP_CPU_SAMPLE_US) {

@@ -51,6 +51,7 @@ typedef struct loop_hook {
  * once a millisecond, so it may count up to 1 ms of the turns before. */
 typedef struct loop_stats {
     uint64_t turns;
+    uint64_t busy_us;         /* wall time spent in turns, all together */
     uint64_t turn_max_us;     /* the longest turn, wall time */
     uint64_t turn_max_cpu_us; /* the most CPU one turn took (see above) */
     uint64_t slow_turns;      /* turns that took over LOOP_SLOW_TURN_US of CPU */

@@ -30,7 +30,9 @@
 #define GW_MONITOR_BATCH 256     /* monitor events read per turn (small, fixed size) */
 #define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
 #define GW_TRIM_HELD (8 << 20)   /* held bytes past which the heap is trimmed ... */
-#define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held */
+#define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held, */
+#define GW_TRIM_BUSY_US 50000    /* ... once the loop was busy less than this */
+#define GW_TRIM_DEFERS 30        /* ... in a second, or after this many seconds */
 
 static log_limiter gw_limiter;
 
@@ -344,6 +346,8 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     const loop_stats *ls = &gw->loop.stats;
     out->counters.v[STAT_loop_turns] = ls->turns;
     out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
+    out->counters.v[STAT_loop_busy_us] = ls->busy_us;
+    out->counters.v[STAT_heap_trims] = gw->trims;
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
     out->loop_turn_max_us = ls->turn_max_us;
@@ -492,19 +496,33 @@ static void gw_queue_freed(gw_queue *q, void *arg)
                  (unsigned long long)q->submitted, (unsigned long long)q->completed);
 }
 
-/* A second after a flood is over: hand the heap's free pages back to the
- * system. Large payloads are mmapped (main.c) and go back as they are
- * freed; this takes the small blocks a flood leaves (HTTP connection pools,
- * protobuf frames) so an idle gateway's RSS returns near its start. */
+/* Once a flood is over: hand the heap's free pages back to the system, so
+ * an idle gateway's RSS returns near its start (payloads are reused from
+ * the heap, main.c). Releasing a flood's pages takes the kernel a while
+ * (28 ms for about 100 MB), and the loop waits for it: so the trim waits
+ * for a quiet second (the loop busy under GW_TRIM_BUSY_US of it), or
+ * happens anyway after GW_TRIM_DEFERS busy ones. */
 static void gw_trim(gw_timer *t, void *arg)
 {
     gateway *gw = arg;
     (void)t;
     if (gw->budget.held >= GW_TRIM_HELD / 8)
         return; /* busy again; the next idle moment trims */
+    uint64_t busy = gw->loop.stats.busy_us - gw->trim_busy_mark;
+    if (busy >= GW_TRIM_BUSY_US && ++gw->trim_defers < GW_TRIM_DEFERS) {
+        gw->trim_busy_mark = gw->loop.stats.busy_us;
+        loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
+                         gw);
+        return;
+    }
+    unsigned deferred = gw->trim_defers;
     gw->trim_pending = 0;
+    gw->trim_defers = 0;
+    uint64_t t0 = clock_now_us();
     malloc_trim(0);
-    log_debug("event=heap_trimmed");
+    gw->trims++;
+    log_debug("event=heap_trimmed us=%llu deferred_s=%u", (unsigned long long)(clock_now_us() - t0),
+              deferred);
 }
 
 /* The end of every turn: free the executors found dead during it, then the
@@ -517,9 +535,11 @@ static void gw_end_turn(void *arg)
     queue_table_reap(&gw->queues, gw_queue_freed, gw);
     if (gw->budget.held >= GW_TRIM_HELD)
         gw->trim_pending = 1;
-    if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer))
+    if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer)) {
+        gw->trim_busy_mark = gw->loop.stats.busy_us;
         loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
                          gw);
+    }
     if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
         log_info("event=drained action=stop");
         loop_stop(&gw->loop);

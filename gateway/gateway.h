@@ -91,7 +91,10 @@ typedef struct gateway {
     budget budget;    /* payload bytes held, against --max-held-bytes */
     int trim_pending; /* many bytes were held: give the heap back once idle */
     gw_timer trim_timer;
-    int draining; /* a signal arrived: finish what runs, take nothing new */
+    uint64_t trim_busy_mark; /* loop.stats.busy_us when the trim timer started */
+    unsigned trim_defers;    /* busy seconds the trim waited through */
+    uint64_t trims;          /* heap trims done (/v1/stats heap_trims) */
+    int draining;            /* a signal arrived: finish what runs, take nothing new */
     gw_timer drain_timer;
     uint64_t started_us;
 } gateway;
