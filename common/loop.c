@@ -144,6 +144,11 @@ void loop_stop(loop *l)
     l->stopping = 1;
 }
 
+void loop_again(loop *l)
+{
+    l->again = 1;
+}
+
 void loop_set_budget(loop *l, uint64_t us, size_t bytes)
 {
     l->budget_us = us ? us : LOOP_BUDGET_US_DEFAULT;
@@ -267,6 +272,10 @@ int loop_run(loop *l)
             if (l->stopping)
                 break; /* the hook did the last work */
             timeout_ms = us < 0 ? -1 : (long)((us + 999) / 1000);
+        }
+        if (l->again) {
+            timeout_ms = 0;
+            l->again = 0;
         }
         size_t n = l->nsources; /* callbacks add no sources */
         /* The latest the poll should return: the earliest timer, or the

@@ -76,6 +76,7 @@ typedef struct loop {
     loop_timeout_fn timeout_fn;
     void *timeout_arg;
     int stopping;
+    int again;          /* loop_again: the next poll returns at once */
     uint64_t budget_us; /* per source per turn; see loop_set_budget */
     size_t budget_bytes;
     uint64_t cpu_mark_us; /* the thread's CPU time at wall time cpu_mark_wall_us */
@@ -147,5 +148,9 @@ int loop_run(loop *l);
 
 /* Ends loop_run after the current turn. */
 void loop_stop(loop *l);
+
+/* The next poll does not wait: work was left for the next turn (a hook
+ * that stopped at its budget). */
+void loop_again(loop *l);
 
 #endif

@@ -258,7 +258,7 @@ static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, de
     return 0;
 }
 
-static void clients_on_submit_detached(clients *c, const wire_rid *rid, const Offload__Submit *s)
+static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload__Submit *s)
 {
     char err[256] = "the gateway is out of memory; retry later";
     const char *key = s->idempotency_key && *s->idempotency_key ? s->idempotency_key : NULL;
@@ -269,17 +269,16 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, const Of
     }
     if (!s->detach && clients_over(c, c->nwaits, rid, s->request_id, "waiting Queries and Submits"))
         return;
-    uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
+    size_t len = s->payload.len;
+    uint8_t *payload = codec_take_bytes(&s->payload);
     if (!payload) {
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
         return;
     }
-    if (s->payload.len)
-        memcpy(payload, s->payload.data, s->payload.len);
     job_request r = {.queue = s->queue,
                      .function = s->function,
                      .payload = payload,
-                     .len = s->payload.len,
+                     .len = len,
                      .timeout_ms = s->timeout_ms,
                      .retries = s->retries ? (int)s->retries : -1};
     detached_job *d;
@@ -344,8 +343,7 @@ static void clients_on_list_queues(clients *c, const wire_rid *rid, const Offloa
     free(text);
 }
 
-static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
-                              uint64_t now_us)
+static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *s, uint64_t now_us)
 {
     gateway_count(c->gw, STAT_client_requests);
     char err[256] = "the gateway is out of memory; retry later";
@@ -379,20 +377,19 @@ static void clients_on_submit(clients *c, const wire_rid *rid, const Offload__Su
         c->npeers++;
     }
     call = malloc(sizeof(*call));
-    uint8_t *payload = malloc(s->payload.len ? s->payload.len : 1);
+    size_t len = s->payload.len;
+    uint8_t *payload = codec_take_bytes(&s->payload);
     int code = OFFLOAD__CODE__CODE_INTERNAL;
     if (p && call && payload) {
         p->last_seen_us = now_us;
         p->lease_ms = s->lease_ms;
-        if (s->payload.len)
-            memcpy(payload, s->payload.data, s->payload.len);
         call->front = c;
         call->peer = p;
         call->request_id = s->request_id;
         job_request r = {.queue = s->queue,
                          .function = s->function,
                          .payload = payload,
-                         .len = s->payload.len,
+                         .len = len,
                          .timeout_ms = s->timeout_ms,
                          /* proto3 has no presence: 0 is "the default" */
                          .retries = s->retries ? (int)s->retries : -1};

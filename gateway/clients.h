@@ -63,7 +63,9 @@ typedef struct clients {
 void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg);
 
 /* Handles one valid message from the peer at rid (the caller frees env).
- * now_us is when it came (any message renews the peer's lease). */
+ * now_us is when it came (any message renews the peer's lease). A Submit's
+ * payload bytes are taken from env (codec_take_bytes), not copied: env must
+ * come from codec_decode, or carry no payload. */
 void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, uint64_t now_us);
 
 /* Cancels every lease whose client has been silent past it, at now_us;

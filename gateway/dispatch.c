@@ -26,14 +26,15 @@ gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function, size_t l
     return best;
 }
 
-int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg)
+int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg, size_t *budget)
 {
     int sent = 0;
     gw_job *job;
-    while ((job = queue_peek(q)) != NULL) {
+    while ((!budget || *budget > 0) && (job = queue_peek(q)) != NULL) {
         gw_executor *e = dispatch_pick(f, q, job->function, job->payload_len);
         if (!e)
             break;
+        size_t cost = job->payload_len + DISPATCH_JOB_COST; /* the send may free the payload */
         queue_remove(q, job);
         exec_slot *s = executor_slot(e, q);
         job->state = JOB_RUNNING;
@@ -51,6 +52,8 @@ int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg)
             break;
         }
         sent++;
+        if (budget)
+            *budget = *budget > cost ? *budget - cost : 0;
     }
     return sent;
 }

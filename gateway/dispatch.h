@@ -21,12 +21,17 @@ typedef int (*dispatch_send_fn)(gw_executor *e, gw_job *job, void *arg);
  * function and takes that payload: Hello.max_payload). */
 gw_executor *dispatch_pick(fleet *f, gw_queue *q, const char *function, size_t len);
 
+/* What sending one job costs a dispatch budget beyond its payload bytes. */
+#define DISPATCH_JOB_COST 4096
+
 /* Sends waiting jobs of q, head first, while an executor has credit. Each
  * sent job is RUNNING on its executor, counted busy on the slot, the queue
  * and the executor. Stops at the first job nobody can take now (FIFO: a
  * payload only some executors take waits for one of them, and the jobs
- * behind it wait too). Returns the number of jobs sent. */
-int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg);
+ * behind it wait too), or with *budget spent: each job sent takes its
+ * payload length plus DISPATCH_JOB_COST from it, and one is sent whenever
+ * it is not 0 (NULL: no budget). Returns the number of jobs sent. */
+int dispatch_queue(fleet *f, gw_queue *q, dispatch_send_fn send, void *arg, size_t *budget);
 
 /* Gives back the credit of a job that left its executor (Result, loss):
  * the reverse of what dispatch_queue did. */

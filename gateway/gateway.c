@@ -348,6 +348,7 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
     out->counters.v[STAT_loop_busy_us] = ls->busy_us;
     out->counters.v[STAT_heap_trims] = gw->trims;
+    out->counters.v[STAT_dispatch_budget_stops] = gw->jobs.deferrals;
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
     out->loop_turn_max_us = ls->turn_max_us;
@@ -533,6 +534,8 @@ static void gw_end_turn(void *arg)
     gateway *gw = arg;
     executors_reap(&gw->executors);
     queue_table_reap(&gw->queues, gw_queue_freed, gw);
+    if (jobs_turn_end(&gw->jobs))
+        loop_again(&gw->loop);
     if (gw->budget.held >= GW_TRIM_HELD)
         gw->trim_pending = 1;
     if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer)) {
@@ -597,7 +600,8 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                           .default_timeout_ms = cfg->default_timeout_ms,
                           .max_timeout_ms = cfg->max_timeout_ms,
                           .max_waiting = cfg->max_waiting,
-                          .default_retries = cfg->default_retries};
+                          .default_retries = cfg->default_retries,
+                          .turn_bytes = gw->loop.budget_bytes};
     jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
               &limits, gw_first_job_id());
     budget_init(&gw->budget, (uint64_t)cfg->max_held_bytes, &gw->stats);

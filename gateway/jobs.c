@@ -139,6 +139,7 @@ void jobs_init(jobs *js, queue_table *queues, fleet *f, timers *ts, gateway_stat
     js->ops = *ops;
     js->limits = *limits;
     js->next_id = first_id;
+    js->turn_left = limits->turn_bytes;
 }
 
 /* Sends through the ops; on success the job joins the table by id. */
@@ -158,8 +159,16 @@ static int jobs_send(gw_executor *e, gw_job *job, void *arg)
 void jobs_dispatch(jobs *js, gw_queue *q)
 {
     char msg[256];
+    size_t *budget = js->limits.turn_bytes ? &js->turn_left : NULL;
     for (;;) {
-        dispatch_queue(js->fleet, q, jobs_send, js);
+        dispatch_queue(js->fleet, q, jobs_send, js, budget);
+        if (budget && !*budget && queue_peek(q)) {
+            /* The rest waits for the end of the turn (jobs_turn_end). */
+            if (!q->deferred)
+                js->deferrals++;
+            q->deferred = 1;
+            js->deferred = 1;
+        }
         /* A head no executor left can take would block the queue until its
          * deadline: answer it now. Only where some executor takes less than
          * the gateway (q->limited). */
@@ -173,6 +182,34 @@ void jobs_dispatch(jobs *js, gw_queue *q)
         job_answer_error(head, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE, msg, clock_now_us());
         job_end(js, head);
     }
+}
+
+int jobs_turn_end(jobs *js)
+{
+    if (!js->limits.turn_bytes)
+        return 0;
+    size_t n = 0;
+    gw_queue *q, *tmp;
+    if (js->deferred) {
+        HASH_ITER(hh, js->queues->by_name, q, tmp)
+        {
+            n += q->deferred != 0;
+        }
+    }
+    js->deferred = 0;
+    if (n) {
+        size_t share = js->limits.turn_bytes / n;
+        HASH_ITER(hh, js->queues->by_name, q, tmp)
+        {
+            if (!q->deferred)
+                continue;
+            q->deferred = 0;
+            js->turn_left = share ? share : 1;
+            jobs_dispatch(js, q);
+        }
+    }
+    js->turn_left = js->limits.turn_bytes;
+    return js->deferred;
 }
 
 void jobs_dispatch_all(jobs *js)

@@ -44,6 +44,8 @@ typedef struct jobs_limits {
     long long max_timeout_ms;
     long long max_waiting; /* per queue, unless the queue sets its own */
     long long default_retries;
+    size_t turn_bytes; /* dispatch budget per loop turn (DISPATCH_JOB_COST per job
+                          beside the payloads); 0: none */
 } jobs_limits;
 
 typedef struct jobs {
@@ -60,6 +62,9 @@ typedef struct jobs {
      * its payload_len while it keeps its payload: from submit until it is
      * sent for the last time (no retries left) or ends. */
     budget *budget;
+    size_t turn_left;   /* of limits.turn_bytes, for this turn's dispatches */
+    int deferred;       /* some queue's dispatch stopped with it spent */
+    uint64_t deferrals; /* times one did */
 } jobs;
 
 /* What a front asks for. */
@@ -76,6 +81,13 @@ typedef struct job_request {
  * (all must outlive it). Job ids start at first_id + 1. */
 void jobs_init(jobs *js, queue_table *queues, fleet *f, timers *ts, gateway_stats *stats,
                const jobs_ops *ops, const jobs_limits *limits, uint64_t first_id);
+
+/* The end of a loop turn: queues whose dispatch stopped at the turn's
+ * budget (limits.turn_bytes) are dispatched now, each from an equal share
+ * of a new budget (at least one job each), and the next turn starts with a
+ * whole one. Returns 1 if some queue stopped again: the loop should turn
+ * again without waiting. */
+int jobs_turn_end(jobs *js);
 
 /* Validates r, creates its job and queues it (sending it at once if an
  * executor has a free slot). Takes r->payload (NULLs it) in every case. On

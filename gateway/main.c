@@ -180,7 +180,9 @@ int main(int argc, char **argv)
          flag_set_int, &cfg.turn_budget_us, 100, 1000000, 0},
         {"turn-budget-bytes", "BYTES",
          "in one loop turn, each ZeroMQ socket is read for at most BYTES of messages, and at "
-         "least one; HTTP takes about BYTES of request bodies (default 1M)",
+         "least one; HTTP takes about BYTES of request bodies; jobs sent to executors take "
+         "at most BYTES (each counting its payload plus 4 KiB, at least one job) while "
+         "reading, and as much at the turn's end (default 1M)",
          flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
         {"turn-accepts", "N",
          "in one loop turn, HTTP accepts at most N new connections (and stops sooner once "

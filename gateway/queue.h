@@ -92,6 +92,7 @@ struct gw_queue {
     struct queue_table *table; /* its table, for the last unref */
     uint32_t limited;          /* of those, ones taking smaller payloads than the gateway
                                   (Hello.max_payload): only then are sizes compared */
+    int deferred;              /* its dispatch stopped at the turn's budget (jobs.c) */
     uint64_t submitted, completed, failed, timeouts, rejected;
     long long max_waiting;     /* -1: the gateway's --max-waiting */
     double rate;               /* jobs finished per second, smoothed */

@@ -59,6 +59,9 @@
                          "(--turn-budget-us, --turn-budget-bytes)")                                \
     X(http_budget_parks, "HTTP uploads paused until a next loop turn with HTTP's turn budget "     \
                          "spent (--turn-budget-us, --turn-budget-bytes)")                          \
+    X(dispatch_budget_stops,                                                                       \
+      "times a queue's dispatch stopped with the turn's budget of job bytes "                      \
+      "sent (--turn-budget-bytes) and went on at the end of the turn")                             \
     X(http_accept_budget_stops, "loop turns in which HTTP stopped accepting new connections "      \
                                 "with --turn-accepts taken or the turn's time spent")              \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \

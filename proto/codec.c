@@ -214,6 +214,16 @@ void codec_free(codec_envelope *env)
         offload__envelope__free_unpacked(env, NULL);
 }
 
+uint8_t *codec_take_bytes(ProtobufCBinaryData *b)
+{
+    /* Decoding uses protobuf-c's default allocator: malloc. */
+    uint8_t *p = b->len && b->data ? b->data : malloc(1);
+    if (b->len && b->data)
+        b->data = NULL;
+    b->len = 0;
+    return p;
+}
+
 size_t codec_size(codec_envelope *env)
 {
     env->version = OFFLOAD_PROTOCOL_VERSION;

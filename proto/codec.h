@@ -44,6 +44,11 @@ int codec_decode(const void *data, size_t len, size_t max_len, codec_envelope **
 
 void codec_free(codec_envelope *env);
 
+/* Takes the bytes of a field of a decoded envelope (b points into it) for
+ * the caller to free(): no copy. b is left empty. Returns NULL only when out
+ * of memory (an empty field gives a 1-byte block). */
+uint8_t *codec_take_bytes(ProtobufCBinaryData *b);
+
 /* Size of env packed, after setting env->version to ours. */
 size_t codec_size(codec_envelope *env);
 

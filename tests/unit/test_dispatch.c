@@ -110,7 +110,7 @@ static void test_credit_limits_inflight(void)
         jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
         queue_push(q, jobs[i]);
     }
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 2);
     CU_ASSERT_EQUAL(log.job[0], 1); /* FIFO */
     CU_ASSERT_EQUAL(log.job[1], 2);
     CU_ASSERT_EQUAL(q->busy, 2);
@@ -118,11 +118,11 @@ static void test_credit_limits_inflight(void)
     CU_ASSERT_EQUAL(e->inflight, 2);
     CU_ASSERT_EQUAL(jobs[0]->state, JOB_RUNNING);
     /* No credit: nothing more goes out. */
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 0);
     /* A result frees one slot: exactly one more job goes. */
     dispatch_release(jobs[0]);
     CU_ASSERT_EQUAL(q->busy, 1);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     CU_ASSERT_EQUAL(log.job[2], 3);
     for (int i = 1; i < 3; i++)
         dispatch_release(jobs[i]);
@@ -134,6 +134,39 @@ static void test_credit_limits_inflight(void)
     fleet_free(&f);
     CU_ASSERT_EQUAL(q->capacity, 0);
     CU_ASSERT_EQUAL(q->executors, 0);
+    queue_table_free(&qt);
+}
+
+/* A budget stops the sending: each job takes its payload plus
+ * DISPATCH_JOB_COST, and one goes whenever the budget is not 0. */
+static void test_budget(void)
+{
+    queue_table qt = {0};
+    fleet f = {0};
+    sent_log log = {0};
+    gw_executor *e = add_executor(&f, &qt, 1, "io", 8, "sleep");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+    gw_queue *q = queue_find(&qt, "io");
+    gw_job *jobs[5];
+    for (int i = 0; i < 5; i++) {
+        jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
+        queue_push(q, jobs[i]);
+    }
+    size_t budget = 2 * DISPATCH_JOB_COST + 1;
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, &budget), 3);
+    CU_ASSERT_EQUAL(budget, 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, &budget), 0);
+    budget = 1;
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, &budget), 1);
+    CU_ASSERT_EQUAL(log.job[3], 4); /* still FIFO */
+    CU_ASSERT_EQUAL(q->waiting, 1);
+    for (int i = 0; i < 4; i++)
+        dispatch_release(jobs[i]);
+    while (queue_peek(q))
+        queue_remove(q, queue_peek(q));
+    for (int i = 0; i < 5; i++)
+        job_free(jobs[i]);
+    fleet_free(&f);
     queue_table_free(&qt);
 }
 
@@ -154,7 +187,7 @@ static void test_least_busy_first(void)
         jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
         queue_push(q, jobs[i]);
     }
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 4);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 4);
     int to_a = 0, to_b = 0;
     for (int i = 0; i < 4; i++) {
         to_a += log.to[i] == a;
@@ -172,7 +205,7 @@ static void test_least_busy_first(void)
         }
     gw_job *next = make_job(9, q, "sleep");
     queue_push(q, next);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     CU_ASSERT_PTR_EQUAL(log.to[4], b);
     for (int i = 0; i < 4; i++)
         if (jobs[i]->executor)
@@ -207,12 +240,12 @@ static void test_payload_limits(void)
     queue_push(q, big2);
     queue_push(q, little);
     /* big1 to the one that takes it; big2 waits for it, little behind. */
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     CU_ASSERT_PTR_EQUAL(log.to[0], any);
     CU_ASSERT_EQUAL(q->waiting, 2);
     CU_ASSERT_PTR_NULL(dispatch_pick(&f, q, "sleep", 200));
     dispatch_release(big1);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 2);
     CU_ASSERT_PTR_EQUAL(log.to[1], any);
     CU_ASSERT_PTR_EQUAL(log.to[2], small);
     dispatch_release(big2);
@@ -260,11 +293,11 @@ static void test_functions_per_queue(void)
     CU_ASSERT_FALSE(fleet_queue_offers(&f, qcpu, "sleep"));
     gw_job *j = make_job(1, qio, "resize");
     queue_push(qio, j);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, qio, record_send, &log), 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, qio, record_send, &log, NULL), 0);
     CU_ASSERT_EQUAL(qio->waiting, 1);
     gw_job *k = make_job(2, qcpu, "resize");
     queue_push(qcpu, k);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, qcpu, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, qcpu, record_send, &log, NULL), 1);
     queue_remove(qio, j);
     job_free(j);
     job_free(k);
@@ -286,17 +319,17 @@ static void test_function_and_failed_send(void)
     CU_ASSERT_FALSE(fleet_queue_offers(&f, q, "resize"));
     gw_job *j = make_job(1, q, "resize");
     queue_push(q, j);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 0);
     CU_ASSERT_EQUAL(q->waiting, 1);
     gw_executor *b = add_executor(&f, &qt, 2, "io", 1, "resize");
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     CU_ASSERT_PTR_EQUAL(log.to[0], b);
     dispatch_release(j);
 
     gw_job *k = make_job(2, q, "echo");
     queue_push(q, k);
     log.fail_next = 1;
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 0);
     CU_ASSERT_PTR_EQUAL(queue_peek(q), k);
     CU_ASSERT_EQUAL(k->state, JOB_WAITING);
     CU_ASSERT_EQUAL(q->busy, 0);
@@ -318,7 +351,7 @@ static void test_reregister_and_remove(void)
     gw_queue *q = queue_find(&qt, "io");
     gw_job *j = make_job(1, q, "sleep");
     queue_push(q, j);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     gw_executor *again = add_executor(&f, &qt, 1, "io", 3, "sleep");
     CU_ASSERT_PTR_EQUAL(again, a);
     CU_ASSERT_EQUAL(f.count, 1);
@@ -352,7 +385,7 @@ static void test_drain(void)
         jobs[i] = make_job((uint64_t)i + 1, q, "sleep");
     queue_push(q, jobs[0]);
     queue_push(q, jobs[1]);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 2); /* one on each */
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 2); /* one on each */
     gw_executor *busy_one = log.to[0];
     gw_executor *other = busy_one == a ? b : a;
     fleet_drain(&f, busy_one);
@@ -362,13 +395,13 @@ static void test_drain(void)
     for (int i = 2; i < 6; i++)
         queue_push(q, jobs[i]);
     /* The other executor had 1 free slot: exactly one more job, to it. */
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 1);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 1);
     CU_ASSERT_PTR_EQUAL(log.to[2], other);
     /* The draining executor's result frees nothing for the queue. */
     gw_job *on_drained = jobs[0]->executor == busy_one ? jobs[0] : jobs[1];
     dispatch_release(on_drained);
     CU_ASSERT_EQUAL(q->busy, 2);
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log), 0);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, record_send, &log, NULL), 0);
     remove_executor(&f, busy_one);
     CU_ASSERT_EQUAL(q->capacity, 2);
     CU_ASSERT_EQUAL(q->busy, 2);
@@ -429,6 +462,7 @@ UNIT_SUITE(dispatch, {"draining executor", test_drain},
            {"queue specs and Retry-After", test_queue_spec_and_retry_after},
            {"fifo order and removal", test_fifo_order},
            {"credit limits jobs in flight", test_credit_limits_inflight},
+           {"a budget bounds what one call sends", test_budget},
            {"least busy executor first", test_least_busy_first},
            {"payloads go to executors that take them", test_payload_limits},
            {"function offers and failed sends", test_function_and_failed_send},

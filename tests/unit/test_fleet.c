@@ -240,7 +240,7 @@ static void test_dispatch_ignores_other_queues(void)
         queue_push(q, jobs[i]);
     }
     count_sends = 0;
-    CU_ASSERT_EQUAL(dispatch_queue(&f, q, count_send, NULL), 4);
+    CU_ASSERT_EQUAL(dispatch_queue(&f, q, count_send, NULL, NULL), 4);
     CU_ASSERT_EQUAL(q->busy, 4);
     for (int i = 0; i < 4; i++) {
         dispatch_release(jobs[i]);

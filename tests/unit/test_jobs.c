@@ -8,6 +8,7 @@
 
 #include "clients.h"
 #include "clock.h"
+#include "dispatch.h"
 #include "executors.h"
 #include "gateway.h"
 #include "jobs.h"
@@ -204,6 +205,49 @@ static void test_life(void)
     result(1, 1001, OFFLOAD__CODE__CODE_OK, "hi");
     CU_ASSERT_EQUAL(stat(STAT_results_unknown), 1);
     CU_ASSERT_EQUAL(H.answers, 1);
+    harness_close();
+}
+
+/* Dispatch within a turn's budget of job bytes (--turn-budget-bytes): the
+ * jobs past it wait for the end of the turn, where each queue that stopped
+ * gets an equal share (at least one job), and the loop is told to turn
+ * again while some queue still stops. Free slots are not the limit here. */
+static void test_dispatch_budget(void)
+{
+    harness_init();
+    jobs *js = &H.gw.jobs;
+    js->limits.turn_bytes = js->turn_left = 2 * DISPATCH_JOB_COST;
+    hello(1, 1, 8);
+    gw_job *job;
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 2);
+    CU_ASSERT_EQUAL(js->turn_left, 0);
+    /* Spent: these wait, with free slots. */
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(submit("b", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 2);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 1);
+    CU_ASSERT_EQUAL(js->deferrals, 2);
+    /* The turn's end: one share each, both go; nothing left. */
+    CU_ASSERT_EQUAL(jobs_turn_end(js), 0);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 4);
+    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 0);
+    CU_ASSERT_EQUAL(js->turn_left, 2 * DISPATCH_JOB_COST);
+    /* A share of one job: the second waits one more turn's end. */
+    js->limits.turn_bytes = DISPATCH_JOB_COST;
+    js->turn_left = 0;
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 4);
+    CU_ASSERT_EQUAL(jobs_turn_end(js), 1);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 5);
+    CU_ASSERT_EQUAL(jobs_turn_end(js), 0);
+    CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 6);
+    /* No budget spent and nothing waiting: nothing to do. */
+    CU_ASSERT_EQUAL(jobs_turn_end(js), 0);
+    CU_ASSERT_EQUAL(js->deferrals, 4);
     harness_close();
 }
 
@@ -703,6 +747,7 @@ static void test_detached(void)
 }
 
 UNIT_SUITE(jobs, {"submit, dispatch, result", test_life}, {"refusals", test_refusals},
+           {"dispatch within a turn's budget", test_dispatch_budget},
            {"detached jobs: states, waiters, cancel, keys, budget, TTL", test_detached},
            {"clients: cancel, request ids in flight, leases", test_clients_cancel_and_lease},
            {"executor lost in the middle of dispatch", test_lost_in_dispatch},
