@@ -4,8 +4,11 @@
 # with 1 MiB frames by tests/e2e/flood.py (Submits on the clients socket,
 # echoed by a 2-thread queue; then Results from a stranger on the executors
 # socket), then while one ab process uploads 1 MiB bodies on 100 HTTP
-# connections, next to the same ab on an idle gateway. The flooder runs at nice
-# 19, as an attacker on another host would not take the gateway's CPU.
+# connections, then in a connection storm (one curl process, 300 clients
+# uploading 1 MiB bodies, most refused 503 by --max-held-bytes and
+# reconnecting at once), next to the same ab on an idle gateway. The flooder
+# runs at nice 19, as an attacker on another host would not take the
+# gateway's CPU.
 # Target: /healthz p99 <= 10 ms under each flood. Also prints the gateway's
 # own evidence: the most CPU one loop turn took and the most bytes one
 # socket gave in one turn (GET /v1/stats).
@@ -81,9 +84,23 @@ pids+=("$fp")
 sleep 1
 healthz "HTTP: 100 x 1 MiB uploads (echo)"
 wait "$fp"
+# The storm: 300 at once, each upload a new connection, for about $flood_s s.
+for ((i = 0; i < 300 * flood_s; i++)); do
+    printf 'url = "%s"\noutput = /dev/null\n' "$gw/v1/jobs/io/echo"
+done >"$tmp/storm.cfg"
+nice -n 19 timeout $((flood_s + 30)) curl -s --parallel --parallel-immediate --parallel-max 300 \
+    -m 60 --data-binary "@$tmp/mib.bin" -K "$tmp/storm.cfg" -o /dev/null >/dev/null 2>&1 &
+fp=$!
+pids+=("$fp")
+sleep 1
+healthz "HTTP: storm of 300 reconnecting uploads"
+kill "$fp" 2>/dev/null
+wait "$fp"
 curl -s -m 5 -o "$tmp/stats.json" "$gw/v1/stats"
 echo "gateway: longest turn $(jq .loop_turn_max_cpu_us "$tmp/stats.json") us of CPU" \
     "($(jq .loop_turn_max_us "$tmp/stats.json") us wall), most read from one source (a socket, HTTP bodies) in a turn" \
     "$(jq .loop_read_max_bytes "$tmp/stats.json") bytes, $(jq .loop_budget_stops "$tmp/stats.json")" \
     "budget stops, $(jq .http_budget_parks "$tmp/stats.json") HTTP uploads parked," \
+    "$(jq .dispatch_budget_stops "$tmp/stats.json") dispatches stopped at the budget," \
+    "$(jq .loop_slow_turns "$tmp/stats.json") turns over 10 ms of CPU," \
     "executors lost $(jq .executors_lost "$tmp/stats.json")"
