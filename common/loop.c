@@ -228,6 +228,10 @@ static void loop_turn_end(loop *l, uint64_t start_us, uint64_t end_us)
     }
     if (cpu > s->turn_max_cpu_us)
         s->turn_max_cpu_us = cpu;
+    if (cpu > LOOP_LONG_TURN_US) {
+        s->long_turns++;
+        s->long_turns_us += cpu;
+    }
     if (cpu > LOOP_SLOW_TURN_US)
         s->slow_turns++;
     if (wall >= LOOP_STALL_US)

@@ -24,6 +24,10 @@
 #define LOOP_BUDGET_BYTES_DEFAULT (1 << 20)
 /* A turn that does more work than this is slow (loop_stats.slow_turns). */
 #define LOOP_SLOW_TURN_US 10000
+/* One that does more than this is long (loop_stats.long_turns): while long
+ * turns take under 1% of the time, a request that needs two turns waits
+ * under 10 ms at p99 (what the loop itself adds). */
+#define LOOP_LONG_TURN_US 5000
 /* A loop that wakes this late, or a turn this long, is a stall: logged as
  * event=loop_stall ms=N and counted. */
 #define LOOP_STALL_US 100000
@@ -55,6 +59,8 @@ typedef struct loop_stats {
     uint64_t turn_max_us;     /* the longest turn, wall time */
     uint64_t turn_max_cpu_us; /* the most CPU one turn took (see above) */
     uint64_t slow_turns;      /* turns that took over LOOP_SLOW_TURN_US of CPU */
+    uint64_t long_turns;      /* turns that took over LOOP_LONG_TURN_US of CPU */
+    uint64_t long_turns_us;   /* their CPU time, all together */
     uint64_t budget_stops;    /* times a source stopped with its budget spent */
     uint64_t read_max_bytes;  /* the most one source read in one turn (budgeted ones) */
     uint64_t stalls;          /* woke LOOP_STALL_US late, or a turn that long */

@@ -27,12 +27,12 @@
 #include "log.h"
 #include "wire.h"
 
-#define GW_MONITOR_BATCH 256     /* monitor events read per turn (small, fixed size) */
-#define GW_GOODBYE_LINGER_MS 200 /* at exit, time for the Goodbyes to leave */
-#define GW_TRIM_HELD (8 << 20)   /* held bytes past which the heap is trimmed ... */
-#define GW_TRIM_AFTER_US 1000000 /* ... this long after nothing is held, */
-#define GW_TRIM_BUSY_US 50000    /* ... once the loop was busy less than this */
-#define GW_TRIM_DEFERS 30        /* ... in a second, or after this many seconds */
+#define GW_MONITOR_BATCH 256      /* monitor events read per turn (small, fixed size) */
+#define GW_GOODBYE_LINGER_MS 200  /* at exit, time for the Goodbyes to leave */
+#define GW_TRIM_EVERY_US 1000000  /* the heap is looked at this often; */
+#define GW_TRIM_GROWTH (16 << 20) /* trimmed when RSS grew this much since ... */
+#define GW_TRIM_BUSY_US 50000     /* ... in a second with the loop busy less than this, */
+#define GW_TRIM_DEFERS 30         /* ... or after this many busy seconds */
 
 static log_limiter gw_limiter;
 
@@ -346,6 +346,8 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     const loop_stats *ls = &gw->loop.stats;
     out->counters.v[STAT_loop_turns] = ls->turns;
     out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
+    out->counters.v[STAT_loop_long_turns] = ls->long_turns;
+    out->counters.v[STAT_loop_long_turns_us] = ls->long_turns_us;
     out->counters.v[STAT_loop_busy_us] = ls->busy_us;
     out->counters.v[STAT_heap_trims] = gw->trims;
     out->counters.v[STAT_dispatch_budget_stops] = gw->jobs.deferrals;
@@ -497,38 +499,57 @@ static void gw_queue_freed(gw_queue *q, void *arg)
                  (unsigned long long)q->submitted, (unsigned long long)q->completed);
 }
 
-/* Once a flood is over: hand the heap's free pages back to the system, so
- * an idle gateway's RSS returns near its start (payloads are reused from
- * the heap, main.c). Releasing a flood's pages takes the kernel a while
- * (28 ms for about 100 MB), and the loop waits for it: so the trim waits
- * for a quiet second (the loop busy under GW_TRIM_BUSY_US of it), or
- * happens anyway after GW_TRIM_DEFERS busy ones. */
+/* The gateway's resident set, in bytes (0 if unknown). */
+static uint64_t gw_rss(void)
+{
+    unsigned long long size = 0, resident = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (!f)
+        return 0;
+    if (fscanf(f, "%llu %llu", &size, &resident) != 2)
+        resident = 0;
+    fclose(f);
+    return resident * (uint64_t)sysconf(_SC_PAGESIZE);
+}
+
+/* Every second: once the heap grew by a flood, hand its free pages back to
+ * the system, so an idle gateway's RSS returns near its start. Payload
+ * buffers are reused from the heap and free() never trims it (main.c):
+ * releasing a flood's pages takes the kernel a while (28 ms for about
+ * 100 MB), and the loop waits for it, so it is done here, in a quiet
+ * second (the loop busy under GW_TRIM_BUSY_US of it), or anyway after
+ * GW_TRIM_DEFERS busy ones. */
 static void gw_trim(gw_timer *t, void *arg)
 {
     gateway *gw = arg;
-    (void)t;
-    if (gw->budget.held >= GW_TRIM_HELD / 8)
-        return; /* busy again; the next idle moment trims */
     uint64_t busy = gw->loop.stats.busy_us - gw->trim_busy_mark;
-    if (busy >= GW_TRIM_BUSY_US && ++gw->trim_defers < GW_TRIM_DEFERS) {
-        gw->trim_busy_mark = gw->loop.stats.busy_us;
-        loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
-                         gw);
+    gw->trim_busy_mark = gw->loop.stats.busy_us;
+    loop_timer_start(&gw->loop, t, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
+    uint64_t rss = gw_rss();
+    if (rss < gw->trim_rss_mark)
+        gw->trim_rss_mark = rss; /* memory went back some other way */
+    if (rss < gw->trim_rss_mark + GW_TRIM_GROWTH) {
+        gw->trim_defers = 0;
         return;
     }
+    if (busy >= GW_TRIM_BUSY_US && ++gw->trim_defers < GW_TRIM_DEFERS)
+        return;
     unsigned deferred = gw->trim_defers;
-    gw->trim_pending = 0;
     gw->trim_defers = 0;
+    struct mallinfo2 mi = mallinfo2();
     uint64_t t0 = clock_now_us();
     malloc_trim(0);
     gw->trims++;
-    log_debug("event=heap_trimmed us=%llu deferred_s=%u", (unsigned long long)(clock_now_us() - t0),
-              deferred);
+    gw->trim_rss_mark = gw_rss();
+    log_debug("event=heap_trimmed us=%llu deferred_s=%u rss_before=%llu rss_after=%llu "
+              "heap_free=%zu main_top=%zu",
+              (unsigned long long)(clock_now_us() - t0), deferred, (unsigned long long)rss,
+              (unsigned long long)gw->trim_rss_mark, mi.fordblks, mi.keepcost);
 }
 
 /* The end of every turn: free the executors found dead during it, then the
- * queues nothing refers to any more, trim the heap once a flood is over,
- * and stop once a drain has nothing left to wait for. */
+ * queues nothing refers to any more, send the jobs the turn's dispatch
+ * budget left waiting, and stop once a drain has nothing left to wait for. */
 static void gw_end_turn(void *arg)
 {
     gateway *gw = arg;
@@ -536,13 +557,6 @@ static void gw_end_turn(void *arg)
     queue_table_reap(&gw->queues, gw_queue_freed, gw);
     if (jobs_turn_end(&gw->jobs))
         loop_again(&gw->loop);
-    if (gw->budget.held >= GW_TRIM_HELD)
-        gw->trim_pending = 1;
-    if (gw->trim_pending && gw->budget.held < GW_TRIM_HELD / 8 && !timer_active(&gw->trim_timer)) {
-        gw->trim_busy_mark = gw->loop.stats.busy_us;
-        loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_AFTER_US, gw_trim,
-                         gw);
-    }
     if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
         log_info("event=drained action=stop");
         loop_stop(&gw->loop);
@@ -705,6 +719,8 @@ int gateway_run(gateway *gw)
              gw->cfg->id, gw->http_endpoint, gw->exec_endpoint, gw->client_endpoint,
              gw->cfg->max_payload, gw->cfg->max_held_bytes, gw->cfg->default_timeout_ms,
              gw->cfg->routes.count);
+    gw->trim_rss_mark = gw_rss();
+    loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
     int rc = loop_run(&gw->loop);
     http_shutdown(gw->http);
     return rc;

@@ -88,10 +88,10 @@ typedef struct gateway {
     clients clients;
     struct http_front *http;
     gateway_stats stats;
-    budget budget;    /* payload bytes held, against --max-held-bytes */
-    int trim_pending; /* many bytes were held: give the heap back once idle */
-    gw_timer trim_timer;
-    uint64_t trim_busy_mark; /* loop.stats.busy_us when the trim timer started */
+    budget budget;           /* payload bytes held, against --max-held-bytes */
+    gw_timer trim_timer;     /* every second: gw_trim */
+    uint64_t trim_rss_mark;  /* RSS after the last trim (or the lowest since) */
+    uint64_t trim_busy_mark; /* loop.stats.busy_us at the last gw_trim */
     unsigned trim_defers;    /* busy seconds the trim waited through */
     uint64_t trims;          /* heap trims done (/v1/stats heap_trims) */
     int draining;            /* a signal arrived: finish what runs, take nothing new */

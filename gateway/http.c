@@ -36,6 +36,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <uthash.h>
 #include <utlist.h>
 
 #include "clock.h"
@@ -64,6 +65,8 @@
 #define HTTP_ACCEPT_PAUSE_MS 100   /* out of descriptors: accept again after */
 #define HTTP_TURN_ACCEPTS 64       /* --turn-accepts default */
 #define HTTP_TLS_TURN_ACCEPTS 2    /* --turn-accepts default with TLS: see http_accept */
+#define HTTP_HELLO_EVENTS 512      /* readable hellos looked at per turn */
+enum { HELLO_UNKNOWN, HELLO_CHEAP, HELLO_OTHER };
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -85,18 +88,29 @@ typedef struct http_request http_request;
  * slowly it trickles). Answering has no deadline here (the job's own). */
 typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
 
-/* A TLS connection accepted but not yet given to MHD: it waits for its
- * first bytes (the ClientHello) in front->hello_fd (see http_accept). */
+/* A connection accepted but not yet given to MHD: it waits for its first
+ * bytes (a request, or a TLS ClientHello) in front->hello_fd (see
+ * http_accept). */
 typedef struct http_hello {
     int fd;
     struct sockaddr_storage addr;
     socklen_t addrlen;
     uint64_t since_us;
+    int kind;                       /* HELLO_UNKNOWN, HELLO_CHEAP (GET, HEAD), HELLO_OTHER */
     struct http_hello *prev, *next; /* front->hellos, oldest first */
 } http_hello;
 
+/* One client address's connections: its hellos and MHD's (the per-address
+ * limit covers both: MHD only knows its own). */
+typedef struct http_ip {
+    uint8_t key[16]; /* IPv6, or IPv4 mapped */
+    unsigned n;
+    UT_hash_handle hh;
+} http_ip;
+
 typedef struct http_conn {
     struct MHD_Connection *conn;
+    http_ip *ip; /* counted there; NULL without a per-address limit */
     http_phase phase;
     uint64_t since_us;
     struct http_conn *prev, *next; /* in its phase's list, oldest first */
@@ -130,11 +144,15 @@ struct http_front {
     int accept_ready;         /* listen_watch_fd was readable this turn */
     unsigned hard_limit;      /* MHD_OPTION_CONNECTION_LIMIT */
     unsigned turn_accepts;    /* new connections per turn (--turn-accepts) */
+    unsigned accept_allow;    /* of those, what this turn may take (http_accept_adapt) */
+    unsigned accepted;        /* new connections handed to MHD this turn */
+    uint64_t turn_start_us;   /* when this turn's HTTP work began */
     gw_timer accept_pause;    /* out of descriptors: accept again when it fires */
-    int hello_fd;             /* TLS: epoll (level) of the hellos, a loop source; else -1 */
-    http_hello *hellos;       /* TLS connections waiting for their ClientHello */
+    int hello_fd;             /* epoll (level) of the hellos, a loop source */
+    http_hello *hellos;       /* connections waiting for their first bytes */
     unsigned nhellos;
     gw_timer hello_deadline; /* the oldest hello's --header-timeout-ms */
+    http_ip *ips;            /* with --max-connections-per-ip: connections per address */
 };
 
 /* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
@@ -417,12 +435,53 @@ static void http_hello_arm(http_front *h)
                          http_hello_fire, h);
 }
 
+/* The count of sa's address, moved by delta (an entry at 0 is freed).
+ * Returns the entry, NULL at 0 or without a limit or memory. */
+static http_ip *http_ip_count(http_front *h, const struct sockaddr *sa, int delta)
+{
+    if (!h->cfg.max_connections_per_ip)
+        return NULL;
+    uint8_t key[16] = {0};
+    if (sa->sa_family == AF_INET6) {
+        memcpy(key, &((const struct sockaddr_in6 *)sa)->sin6_addr, 16);
+    } else if (sa->sa_family == AF_INET) {
+        key[10] = key[11] = 0xff;
+        memcpy(key + 12, &((const struct sockaddr_in *)sa)->sin_addr, 4);
+    } else {
+        return NULL;
+    }
+    http_ip *ip;
+    HASH_FIND(hh, h->ips, key, sizeof(key), ip);
+    if (!ip) {
+        if (delta <= 0 || !(ip = calloc(1, sizeof(*ip))))
+            return NULL;
+        memcpy(ip->key, key, sizeof(key));
+        HASH_ADD(hh, h->ips, key, sizeof(ip->key), ip);
+    }
+    ip->n = delta < 0 && ip->n < (unsigned)-delta ? 0 : ip->n + (unsigned)delta;
+    if (ip->n == 0) {
+        HASH_DEL(h->ips, ip);
+        free(ip);
+        return NULL;
+    }
+    return ip;
+}
+
+static void http_ip_put(http_front *h, http_ip *ip)
+{
+    if (ip && --ip->n == 0) {
+        HASH_DEL(h->ips, ip);
+        free(ip);
+    }
+}
+
 /* Forgets w: closes its socket, or gives it to MHD (give). */
 static void http_hello_end(http_front *h, http_hello *w, int give)
 {
     epoll_ctl(h->hello_fd, EPOLL_CTL_DEL, w->fd, NULL);
     DL_DELETE(h->hellos, w);
     h->nhellos--;
+    http_ip_count(h, (struct sockaddr *)&w->addr, -1);
     if (give)
         MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen);
     else
@@ -458,34 +517,17 @@ static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage 
     w->addr = *ss;
     w->addrlen = len;
     w->since_us = clock_now_us();
+    http_ip_count(h, (const struct sockaddr *)ss, 1);
     DL_APPEND(h->hellos, w);
     if (h->nhellos++ == 0)
         http_hello_arm(h);
 }
 
-/* Takes this turn's new connections (see above) and hands them to MHD. */
-static void http_accept(http_front *h)
+/* Accepts this turn's new TCP connections into the hellos (cheap: the
+ * dear part is MHD's, http_hand_over). */
+static void http_take_new(http_front *h)
 {
-    if (!h->accept_ready)
-        return;
-    h->accept_ready = 0;
-    unsigned taken = 0, limit = h->turn_accepts;
-    if (h->hello_fd >= 0) {
-        /* TLS: MHD gets the connections whose ClientHello came, at most
-         * --turn-accepts a turn: each costs a handshake's first step, the
-         * dear one. Accepting TCP connections into the hellos is cheap. */
-        struct epoll_event evs[64];
-        int want = h->turn_accepts < 64 ? (int)h->turn_accepts : 64;
-        int n = epoll_wait(h->hello_fd, evs, want, 0);
-        for (int i = 0; i < n; i++) {
-            http_hello_end(h, evs[i].data.ptr, 1);
-            h->kick = 1;
-        }
-        if (n == want)
-            gateway_count(h->gw, STAT_http_accept_budget_stops);
-        http_hello_arm(h);
-        limit = HTTP_TURN_ACCEPTS;
-    }
+    unsigned taken = 0, limit = HTTP_TURN_ACCEPTS;
     while (h->listen_watched) {
         if (taken >= limit || (taken && clock_now_us() >= h->turn.until_us)) {
             gateway_count(h->gw, STAT_http_accept_budget_stops);
@@ -522,14 +564,76 @@ static void http_accept(http_front *h)
             return;
         }
         taken++;
-        if (h->hello_fd >= 0) {
-            http_hello_add(h, fd, &ss, len);
+        http_ip *ip = http_ip_count(h, (struct sockaddr *)&ss, 0);
+        if (ip && ip->n >= h->cfg.max_connections_per_ip) {
+            /* As MHD did at its own accept: closed, no answer. */
+            close(fd);
+            gateway_count(h->gw, STAT_http_ip_refused);
+            if (log_limiter_allow(&http_accept_limiter, 1))
+                log_warn("event=http_ip_refused connections=%u msg=\"a client address is at "
+                         "--max-connections-per-ip\"",
+                         ip->n);
             continue;
         }
-        h->kick = 1;
-        /* MHD closes fd itself if it refuses it (a limit, no memory). */
-        MHD_add_connection(h->daemon, fd, (struct sockaddr *)&ss, len);
+        http_hello_add(h, fd, &ss, len);
     }
+}
+
+/* A plain HTTP hello whose request is a GET or a HEAD (peeked, not read):
+ * no body, so it costs MHD little. */
+static int http_hello_cheap(http_front *h, http_hello *w)
+{
+    if (h->tls_cert)
+        return 0; /* the request is inside the TLS session */
+    if (w->kind == HELLO_UNKNOWN) {
+        char b[5];
+        ssize_t r = recv(w->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
+        if (r >= 4 && memcmp(b, "GET ", 4) == 0)
+            w->kind = HELLO_CHEAP;
+        else if (r == 5 && memcmp(b, "HEAD ", 5) == 0)
+            w->kind = HELLO_CHEAP;
+        else if (r >= 5 || (r > 0 && memcmp(b, "HEAD ", (size_t)r) != 0))
+            w->kind = HELLO_OTHER;
+    }
+    return w->kind == HELLO_CHEAP;
+}
+
+/* Gives MHD the hellos whose first bytes came: at most h->accept_allow a
+ * turn (each costs its first read and its answer in this turn's MHD_run,
+ * and with TLS a handshake's first step), and beyond that every GET or
+ * HEAD, which costs little: /healthz and the other reads are not left
+ * behind a storm of uploads. */
+static void http_hand_over(http_front *h)
+{
+    struct epoll_event evs[HTTP_HELLO_EVENTS];
+    int n = epoll_wait(h->hello_fd, evs, HTTP_HELLO_EVENTS, 0);
+    unsigned given = 0, left = 0;
+    for (int i = 0; i < n; i++) {
+        http_hello *w = evs[i].data.ptr;
+        if (given < h->accept_allow)
+            given++;
+        else if (!http_hello_cheap(h, w)) {
+            left++;
+            continue;
+        }
+        http_hello_end(h, w, 1);
+        h->kick = 1;
+    }
+    h->accepted = given;
+    if (left)
+        gateway_count(h->gw, STAT_http_accept_budget_stops);
+    http_hello_arm(h);
+}
+
+/* Takes this turn's new connections (see above) and hands MHD those that
+ * sent their first bytes. */
+static void http_accept(http_front *h)
+{
+    if (!h->accept_ready)
+        return;
+    h->accept_ready = 0;
+    http_take_new(h);
+    http_hand_over(h);
 }
 
 /* A job's outcome as the synchronous call answers it: the result bytes or
@@ -1298,6 +1402,10 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
         if (!c)
             return; /* no deadline for this one */
         c->conn = conn;
+        const union MHD_ConnectionInfo *ci =
+            MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+        if (ci && ci->client_addr)
+            c->ip = http_ip_count(h, ci->client_addr, 1);
         c->phase = PHASE_ANSWERING;
         c->tls_fd = -1;
         *socket_context = c;
@@ -1312,6 +1420,7 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
             return;
         http_tls_unwatch_fd(h, c);
         http_conn_phase(h, c, PHASE_ANSWERING); /* out of the deadline lists */
+        http_ip_put(h, c->ip);
         free(c);
         *socket_context = NULL;
     }
@@ -1733,6 +1842,12 @@ static void http_free(http_front *h)
     loop_timer_stop(h->loop, &h->hello_deadline);
     if (h->hello_fd >= 0)
         close(h->hello_fd);
+    http_ip *ip, *tmp;
+    HASH_ITER(hh, h->ips, ip, tmp)
+    {
+        HASH_DEL(h->ips, ip);
+        free(ip);
+    }
     if (h->watch_fd >= 0)
         close(h->watch_fd);
     if (h->listen_fd >= 0)
@@ -1931,16 +2046,16 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         {MHD_OPTION_HTTPS_MEM_KEY, 0, h->tls_key},
         {MHD_OPTION_END, 0, NULL},
     };
+    h->hello_fd = epoll_create1(EPOLL_CLOEXEC);
     if (h->tls_cert) {
         flags |= MHD_USE_TLS;
         h->tls_watch_fd = epoll_create1(EPOLL_CLOEXEC);
-        h->hello_fd = epoll_create1(EPOLL_CLOEXEC);
-        if (h->tls_watch_fd < 0 || h->hello_fd < 0) {
-            snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
-            goto err;
-        }
     } else {
         tls_opts[0].option = MHD_OPTION_END;
+    }
+    if (h->hello_fd < 0 || (h->tls_cert && h->tls_watch_fd < 0)) {
+        snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
+        goto err;
     }
     long long hard = http_hard_limit(cfg->max_connections);
     long long fit = http_raise_nofile(hard);
@@ -1961,6 +2076,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->turn_accepts = (unsigned)(cfg->turn_accepts > 0 ? cfg->turn_accepts
                                  : h->tls_cert         ? HTTP_TLS_TURN_ACCEPTS
                                                        : HTTP_TURN_ACCEPTS);
+    h->accept_allow = h->turn_accepts;
     h->listen_fd = http_listen_socket(&ss);
     if (h->listen_fd < 0) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
@@ -2088,13 +2204,34 @@ static int64_t http_timeout_us(void *arg)
  * socket still in its handshake moves (MHD does not watch those: the front
  * does, in tls_watch_fd), a request resumes, or HTTP_TLS_STALL_MS pass. Decrypted data GnuTLS holds
  * came in a run that moved bytes, so none is left waiting by this. */
+/* After a turn's HTTP work: a new connection costs its first read, its
+ * answer and often its close in that turn's MHD_run (100-250 us for a 503
+ * refused before a 1 MiB body: the kernel frees what the client had
+ * already sent), which --turn-budget-us cannot stop once MHD has it. So a
+ * turn whose HTTP work took over 4 times the time budget while it gave MHD
+ * new connections halves what the next turn gives (at least one), and a
+ * turn under twice the budget doubles it again, up to --turn-accepts: a
+ * burst of 2,000 uploads made turns of 15-20 ms at 64 a turn. */
+static void http_accept_adapt(http_front *h)
+{
+    uint64_t spent = clock_now_us() - h->turn_start_us, budget = h->loop->budget_us;
+    if (spent > 4 * budget && h->accepted > 1)
+        h->accept_allow = h->accepted / 2;
+    else if (spent < 2 * budget && h->accept_allow < h->turn_accepts)
+        h->accept_allow =
+            h->accept_allow * 2 < h->turn_accepts ? h->accept_allow * 2 : h->turn_accepts;
+    h->accepted = 0;
+}
+
 static void http_process(void *arg)
 {
     http_front *h = arg;
+    h->turn_start_us = clock_now_us();
     loop_budget_start(h->loop, &h->turn);
     http_accept(h);
     if (!h->tls_cert) {
         http_run(h); /* MHD_get_timeout is right without TLS */
+        http_accept_adapt(h);
         return;
     }
     if (h->stalled && !h->kick && !h->parked && clock_now_us() < h->stall_until_us)
@@ -2102,6 +2239,7 @@ static void http_process(void *arg)
     uint64_t before = http_activity;
     h->kick = 0;
     http_run(h);
+    http_accept_adapt(h);
     MHD_UNSIGNED_LONG_LONG ms;
     h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
     if (h->stalled)

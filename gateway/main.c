@@ -185,9 +185,9 @@ int main(int argc, char **argv)
          "reading, and as much at the turn's end (default 1M)",
          flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
         {"turn-accepts", "N",
-         "in one loop turn, HTTP accepts at most N new connections (and stops sooner once "
-         "--turn-budget-us is spent); the rest wait in the listen backlog for the next turn "
-         "(default 64, or 2 with --tls-cert: each costs a TLS handshake)",
+         "in one loop turn, the HTTP server takes up at most N new connections whose first "
+         "bytes came (fewer while turns run long; a GET or HEAD always goes); the rest wait "
+         "for the next turn (default 64, or 2 with --tls-cert: each costs a TLS handshake)",
          flag_set_int, &cfg.turn_accepts, 1, 100000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
@@ -216,16 +216,18 @@ int main(int argc, char **argv)
      * they are freed; the heap it trims only at its top then kept a flood's
      * memory (2.5 GB idle). Mmapping every payload instead gives memory
      * back but costs a fresh zeroed page per 4 KiB on every copy (half the
-     * loop's CPU in a 1 MiB Submit flood). So: payload-sized blocks come
-     * from the heap and are reused, the heap is not trimmed at each free,
-     * and gw_trim (gateway.c) hands the free pages back once a flood ends
-     * (malloc_trim releases free pages anywhere in every arena). */
+     * loop's CPU in a 1 MiB Submit flood). And a free() that trims the top
+     * of the heap can hand back a whole flood at once (20 ms in one turn).
+     * So: payload-sized blocks come from the heap and are reused, free()
+     * never trims, and gw_trim (gateway.c) hands the free pages back in a
+     * quiet second once the heap grew (malloc_trim releases free pages
+     * anywhere in every arena). */
     {
         long long t = (long long)cfg.max_payload + (64 << 10);
         if (t > GATEWAY_MMAP_THRESHOLD_MAX)
             t = GATEWAY_MMAP_THRESHOLD_MAX;
         mallopt(M_MMAP_THRESHOLD, (int)t);
-        mallopt(M_TRIM_THRESHOLD, (int)(2 * t));
+        mallopt(M_TRIM_THRESHOLD, 1 << 30);
     }
 
     /* SIGINT/SIGTERM arrive through a signalfd: block them before any thread

@@ -35,6 +35,8 @@
     X(queues_freed, "queues freed: no executor declared them, no job and no --route or "           \
                     "--queue named them")                                                          \
     X(clients_refused, "client Submits and Queries refused by --max-clients")                      \
+    X(http_ip_refused, "new HTTP connections closed unanswered: their address was at "             \
+                       "--max-connections-per-ip")                                                 \
     X(http_read_timeouts, "HTTP connections closed because a request's headers or body did not "   \
                           "arrive in time (--header-timeout-ms, --body-timeout-ms)")               \
     X(auth_denied, "ZeroMQ connections refused by the CURVE allow-list (--curve-allow)")           \
@@ -52,6 +54,8 @@
                     "acknowledgements")                                                            \
     X(loop_turns, "turns of the event loop")                                                       \
     X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
+    X(loop_long_turns, "loop turns that took over 5 ms of CPU")                                    \
+    X(loop_long_turns_us, "the CPU time of those turns, microseconds")                             \
     X(loop_busy_us, "wall time the loop spent in turns (not waiting in its poll), microseconds")   \
     X(heap_trims, "times the heap's free pages went back to the system after a flood, in a "       \
                   "quiet second")                                                                  \
@@ -62,8 +66,8 @@
     X(dispatch_budget_stops,                                                                       \
       "times a queue's dispatch stopped with the turn's budget of job bytes "                      \
       "sent (--turn-budget-bytes) and went on at the end of the turn")                             \
-    X(http_accept_budget_stops, "loop turns in which HTTP stopped accepting new connections "      \
-                                "with --turn-accepts taken or the turn's time spent")              \
+    X(http_accept_budget_stops, "loop turns that left new HTTP connections waiting: 64 accepted, " \
+                                "--turn-accepts given to MHD, or the turn's time spent")           \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
                    "(event=loop_stall): peers' silence meanwhile is not held against them")
 

@@ -50,6 +50,7 @@ parallel() {
 STORM_N=1200
 completed0=$(queue_field io completed)
 refused0=$(stat_field held_bytes_refused)
+loop_mark
 PARALLEL_MAX=300 PARALLEL_NICE=19 parallel $STORM_N "$E2E_TMP/storm.codes" "$GW_URL/v1/jobs/io/echo" \
     --data-binary "@$E2E_TMP/mib.bin" &
 fp=$!
@@ -60,8 +61,11 @@ p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab")
 echo "  info  storm: /healthz p50 $(sed -n 's/^ *50% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab") ms," \
     "p99 ${p99:-?} ms, max $(sed -n 's/^ *100% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab") ms"
 check_eq "storm: 300 /healthz answered" 300 "$(ab_field "$E2E_TMP/storm.ab" 'Complete requests')"
-check "storm: /healthz p99 under 100 ms (${p99:-?} ms)" test "${p99:-999}" -lt 100
+guard=30
+[ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && guard=100
+check "storm: /healthz p99 under $guard ms, 3x the target (${p99:-?} ms)" test "${p99:-999}" -lt $guard
 check "storm: the flood ends" wait_until 90 all_gone "$fp"
+loop_check storm
 served=$(($(queue_field io completed) - completed0))
 refused=$(($(stat_field held_bytes_refused) - refused0))
 echo "  info  storm: $STORM_N sent, $served echoed, $refused refused (--max-held-bytes)," \
@@ -85,21 +89,34 @@ backlog_ge() {
     [ -n "$q" ] && [ "$q" -ge "$2" ]
 }
 
-# Accepts are spread over turns: 200 connections wait in the backlog of a
-# stopped gateway (--turn-accepts 4); once it runs again it takes 4 a turn
-# (at least 49 turns stop accepting with the budget spent) and answers all.
+# New connections are spread over turns: 200 POSTs wait in the backlog of
+# a stopped gateway (--turn-accepts 4); once it runs again MHD gets 4 a
+# turn (at least 49 turns stop with the budget spent) and all are answered.
+# GETs cost little and are not held to it: 200 /healthz in the backlog are
+# all handed over at once (64 accepts a turn: a few stops).
 start_gateway --turn-accepts 4 || abort "gateway --turn-accepts 4 starts"
-stops0=$(stat_field http_accept_budget_stops)
-kill -STOP "$GW_PID"
-parallel 200 "$E2E_TMP/burst.codes" "$GW_URL/healthz" &
-fp=$!
-PIDS+=("$fp")
-check "burst: 200 connections wait in the backlog" wait_until 20 backlog_ge "${GW_HTTP##*:}" 200
-kill -CONT "$GW_PID"
-check "burst: the client ends" wait_until 60 all_gone "$fp"
-check_eq "burst: 200 /healthz answered 200" 200 "$(grep -c '^200$' "$E2E_TMP/burst.codes")"
-stops=$(($(stat_field http_accept_budget_stops) - stops0))
-check "burst: accepts spread over turns: >= 49 accept budget stops ($stops)" test "${stops:-0}" -ge 49
+# burst NAME [CURL ARGS...]: 200 connections to /healthz wait in the
+# backlog of the stopped gateway, then it runs; sets stops.
+burst() {
+    local name=$1 stops0 fp
+    shift
+    stops0=$(stat_field http_accept_budget_stops)
+    kill -STOP "$GW_PID"
+    parallel 200 "$E2E_TMP/$name.codes" "$GW_URL/healthz" "$@" &
+    fp=$!
+    PIDS+=("$fp")
+    check "$name: 200 connections wait in the backlog" wait_until 20 backlog_ge "${GW_HTTP##*:}" 200
+    kill -CONT "$GW_PID"
+    check "$name: the client ends" wait_until 60 all_gone "$fp"
+    stops=$(($(stat_field http_accept_budget_stops) - stops0))
+    echo "  info  $name: $(sort "$E2E_TMP/$name.codes" | uniq -c | tr -s ' \n' ' '), $stops budget stops"
+}
+burst posts --data-binary x
+check_eq "posts: 200 answered (405: /healthz is GET only)" 200 "$(grep -c '^405$' "$E2E_TMP/posts.codes")"
+check "posts: spread over turns: >= 49 accept budget stops ($stops)" test "${stops:-0}" -ge 49
+burst gets
+check_eq "gets: 200 /healthz answered 200" 200 "$(grep -c '^200$' "$E2E_TMP/gets.codes")"
+check "gets: not held to --turn-accepts: < 20 accept budget stops ($stops)" test "${stops:-99}" -lt 20
 stop_process "$GW_PID"
 
 # TLS: a burst of 60 new TLS connections uploading 1 MiB bodies, their

@@ -8,15 +8,17 @@
 #
 # The bound is asserted on the gateway's own evidence in /v1/stats: the
 # bytes one socket gave in one turn (deterministic: at most the byte budget
-# plus one frame), the most CPU one turn took (a few ms here, up to 14 ms
-# seen on a machine at load 8; 50 ms asserted, where reading the whole
-# backlog took 60 ms with half this window and grows with it; the thread's
-# CPU time does not grow when the OS runs the flooder or the executor
-# instead), the budget stops that show the flood was real. /healthz's p99 from one ab process is printed, and checked
-# against a bound 10x the target, as a coarse guard only: on a busy 2-core
-# machine the OS, not the gateway, decides a client's tail latency. The
-# flooder runs at nice 19, as an attacker on another host would not take the
-# gateway's CPU. `make bench` prints the /healthz p99 under the same floods.
+# plus one frame), the turns over 5 ms of CPU taking under 1% of each
+# flood's time (loop_check in lib.sh: the loop's share of a /healthz p99
+# under 10 ms), the most CPU one turn took (50 ms asserted, where reading
+# the whole backlog took 60 ms with half this window and grows with it; the
+# thread's CPU time does not grow when the OS runs the flooder or the
+# executor instead), the budget stops that show the flood was real.
+# /healthz's p99 from one ab process is printed, and checked against 30 ms,
+# 3x the target, as a coarse guard: on a busy 2-core machine the OS, not
+# the gateway, decides a client's tail latency. The flooder runs at nice 19,
+# as an attacker on another host would not take the gateway's CPU. `make
+# bench` prints the /healthz p99 under the same floods.
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 
@@ -36,12 +38,17 @@ MIB=1048576
 # Budget (1 MiB) plus one frame (--max-payload 1 MiB + 64 KiB of slack).
 READ_BOUND=$((2 * MIB + 65536))
 
+# The client-side guard: 3x the 10 ms target; under sanitizers, 100 ms.
+GUARD_MS=30
+[ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && GUARD_MS=100
+
 # flood_phase NAME WAIT_COUNTER FLOOD ARGS...: runs flood.py in the background,
 # waits until the gateway has read some of it, measures /healthz meanwhile.
 flood_phase() {
     local name=$1 counter=$2 stops0 p99
     shift 2
     stops0=$(stat_field loop_budget_stops)
+    loop_mark
     nice -n 19 "$ZMQ_PY" "$E2E_DIR/flood.py" "$@" >"$E2E_TMP/$name.out" 2>&1 &
     local fp=$!
     PIDS+=("$fp")
@@ -51,8 +58,9 @@ flood_phase() {
     echo "  info  $name: /healthz p50 $(sed -n 's/^ *50% *\([0-9]*\).*/\1/p' "$E2E_TMP/$name.ab") ms," \
         "p99 ${p99:-?} ms, max $(sed -n 's/^ *100% *\([0-9]*\).*/\1/p' "$E2E_TMP/$name.ab") ms"
     check_eq "$name: 300 /healthz answered" 300 "$(ab_field "$E2E_TMP/$name.ab" 'Complete requests')"
-    check "$name: /healthz p99 under 100 ms (${p99:-?} ms)" test "${p99:-999}" -lt 100
+    check "$name: /healthz p99 under $GUARD_MS ms (${p99:-?} ms)" test "${p99:-999}" -lt $GUARD_MS
     check "$name: the flood ends" wait_until 30 all_gone "$fp"
+    loop_check "$name"
     echo "  info  $name: $(cat "$E2E_TMP/$name.out")"
     check "$name: its socket hit the turn budget" stat_ge loop_budget_stops $((stops0 + 1))
 }
@@ -95,6 +103,7 @@ head -c $MIB /dev/zero >"$E2E_TMP/mib.bin"
 completed0=$(queue_field io completed)
 refused0=$(stat_field held_bytes_refused)
 parks0=$(stat_field http_budget_parks)
+loop_mark
 nice -n 19 ab -r -s 60 -n $HTTP_N -c 200 -p "$E2E_TMP/mib.bin" -T application/octet-stream \
     "$GW_URL/v1/jobs/io/echo" >"$E2E_TMP/http.flood" 2>&1 &
 fp=$!
@@ -106,8 +115,9 @@ p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$E2E_TMP/http.ab")
 echo "  info  http: /healthz p50 $(sed -n 's/^ *50% *\([0-9]*\).*/\1/p' "$E2E_TMP/http.ab") ms," \
     "p99 ${p99:-?} ms, max $(sed -n 's/^ *100% *\([0-9]*\).*/\1/p' "$E2E_TMP/http.ab") ms"
 check_eq "http: 300 /healthz answered" 300 "$(ab_field "$E2E_TMP/http.ab" 'Complete requests')"
-check "http: /healthz p99 under 100 ms (${p99:-?} ms)" test "${p99:-999}" -lt 100
+check "http: /healthz p99 under $GUARD_MS ms (${p99:-?} ms)" test "${p99:-999}" -lt $GUARD_MS
 check "http: the flood ends" wait_until 120 all_gone "$fp"
+loop_check http
 served=$(($(queue_field io completed) - completed0))
 refused=$(($(stat_field held_bytes_refused) - refused0))
 echo "  info  http: $HTTP_N sent, $served echoed, $refused refused (--max-held-bytes)," \

@@ -60,6 +60,7 @@ check "with one closed, a new one is served" \
 for fd in 7 8 9; do
     eval "exec $fd<&- $fd>&-"
 done
+check "the refusal was counted (http_ip_refused)" stat_ge http_ip_refused 1
 
 # Slowloris: a request trickled one byte every 100 ms never completes its
 # headers (or its body); the gateway closes the connection at the 1 s

@@ -56,6 +56,7 @@ healthz_probe() {
 }
 
 # ---- (a) 2,000 concurrent 1 MiB HTTP bodies --------------------------------
+loop_mark
 healthz_probe "$E2E_TMP/healthz.a" &
 probe=$!
 PIDS+=("$probe")
@@ -80,9 +81,11 @@ check "  VmHWM $(($(vm VmHWM) / MIB)) MiB stays under $((bound / MIB)) MiB" \
     test "$(vm VmHWM)" -le $bound
 check "  /healthz was probed during the flood" test -s "$E2E_TMP/healthz.a"
 check_eq "  and answered 200 each time" "" "$(grep -v '^200$' "$E2E_TMP/healthz.a")"
+loop_check "  HTTP flood"
 check "  held bytes back to 0 once the jobs end" wait_until 30 test "$(stat_field held_bytes)" = 0
 
 # ---- (b) 4,000 x 1 MiB Submits on the clients socket -----------------------
+loop_mark
 healthz_probe "$E2E_TMP/healthz.b" &
 probe=$!
 PIDS+=("$probe")
@@ -103,6 +106,7 @@ check "  held bytes never passed the budget (peak $peak)" test "${peak:-0}" -le 
 check "  VmHWM $(($(vm VmHWM) / MIB)) MiB stays under $((bound / MIB)) MiB" \
     test "$(vm VmHWM)" -le $bound
 check_eq "  /healthz answered 200 meanwhile" "" "$(grep -v '^200$' "$E2E_TMP/healthz.b")"
+loop_check "  Submit flood"
 check "  held bytes back to 0 once the jobs end" wait_until 30 test "$(stat_field held_bytes)" = 0
 idle=$((base + 32 * MIB))
 if [ -n "${OFFLOAD_E2E_SANITIZED:-}" ]; then
