@@ -600,19 +600,21 @@ static int http_hello_cheap(http_front *h, http_hello *w)
 
 /* Gives MHD the hellos whose first bytes came: at most h->accept_allow a
  * turn (each costs its first read and its answer in this turn's MHD_run,
- * and with TLS a handshake's first step), and beyond that every GET or
- * HEAD, which costs little: /healthz and the other reads are not left
- * behind a storm of uploads. */
+ * and with TLS a handshake's first step), and beyond that up to
+ * HTTP_TURN_ACCEPTS GETs or HEADs, which cost little: /healthz and the
+ * other reads are not left behind a storm of uploads. */
 static void http_hand_over(http_front *h)
 {
     struct epoll_event evs[HTTP_HELLO_EVENTS];
     int n = epoll_wait(h->hello_fd, evs, HTTP_HELLO_EVENTS, 0);
-    unsigned given = 0, left = 0;
+    unsigned given = 0, cheap = 0, left = 0;
     for (int i = 0; i < n; i++) {
         http_hello *w = evs[i].data.ptr;
-        if (given < h->accept_allow)
+        if (given < h->accept_allow) {
             given++;
-        else if (!http_hello_cheap(h, w)) {
+        } else if (cheap < HTTP_TURN_ACCEPTS && http_hello_cheap(h, w)) {
+            cheap++;
+        } else {
             left++;
             continue;
         }
