@@ -391,20 +391,24 @@ static void http_spend(http_request *req, size_t chunk)
  *
  * MHD accepts a few connections per MHD_run step (10 in 0.9.75): under a
  * storm of reconnects a new connection (a /healthz) waited in the listen
- * backlog for many turns; and with TLS, a step ran the handshakes of all it
- * had accepted. So MHD has no listening socket (MHD_USE_NO_LISTEN_SOCKET):
- * the front listens, and its socket is one more source of the loop
- * (through listen_watch_fd, an epoll the socket leaves while MHD is at its
- * connection limit, while out of descriptors, and once quiesced). Each turn
- * http_accept takes new connections until the backlog is empty,
- * --turn-accepts are taken or the turn's time budget is spent, and hands
- * them to MHD with MHD_add_connection, where MHD's connection limit, its
- * per-address limit and the NOTIFY_CONNECTION callback (read deadlines)
- * apply as to its own accepts. The rest wait in the backlog for the next
- * turn, which starts at once (the socket is still readable). A new TLS
- * connection costs a handshake, about 1 ms of CPU here with a P-256 key:
- * with TLS --turn-accepts defaults to HTTP_TLS_TURN_ACCEPTS, which spreads
- * a burst's handshakes over turns. */
+ * backlog for many turns; and a step then did the first work of every
+ * connection it had (the first read, the answer or a 503 and its close, a
+ * TLS handshake), 15-20 ms for a burst of uploads. So MHD has no listening
+ * socket (MHD_USE_NO_LISTEN_SOCKET): the front listens, and its socket is
+ * one more source of the loop (through listen_watch_fd, an epoll the socket
+ * leaves while at the connection limit, while out of descriptors, and once
+ * quiesced). Each turn http_take_new accepts up to HTTP_TURN_ACCEPTS new
+ * connections (fewer once the turn's time budget is spent; the rest wait
+ * in the backlog for the next turn, which starts at once) into the
+ * "hellos", where they wait for their first bytes (hello_fd; closed at
+ * --header-timeout-ms). http_hand_over then gives MHD (MHD_add_connection:
+ * the NOTIFY_CONNECTION callback sets the read deadlines) at most
+ * accept_allow of those whose bytes came, which http_accept_adapt sizes
+ * from how long the turns run (up to --turn-accepts, HTTP_TLS_TURN_ACCEPTS
+ * by default with TLS, where each costs a handshake of about 1 ms of CPU
+ * here), and beyond that the GETs and HEADs. --max-connections counts the
+ * hellos, and --max-connections-per-ip is counted here (http_ip_count),
+ * for the hellos and MHD's connections together. */
 
 static log_limiter http_accept_limiter;
 
@@ -482,15 +486,19 @@ static void http_hello_end(http_front *h, http_hello *w, int give)
     DL_DELETE(h->hellos, w);
     h->nhellos--;
     http_ip_count(h, (struct sockaddr *)&w->addr, -1);
-    if (give)
+    if (give) {
         MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen);
-    else
+    } else {
         close(w->fd);
+        /* A front at the connection limit accepts again. */
+        if (!h->listen_watched && !timer_active(&h->accept_pause))
+            http_listen_watch(h, 1);
+    }
     free(w);
 }
 
-/* Closes the hellos past --header-timeout-ms (a TCP connection that
- * sends nothing to the TLS port). */
+/* Closes the hellos past --header-timeout-ms (a connection that sends
+ * nothing). */
 static void http_hello_fire(gw_timer *t, void *arg)
 {
     http_front *h = arg;
@@ -503,7 +511,8 @@ static void http_hello_fire(gw_timer *t, void *arg)
     http_hello_arm(h);
 }
 
-/* Keeps a new TLS connection until its ClientHello arrives. */
+/* Keeps a new connection until its first bytes (a request, a TLS
+ * ClientHello) arrive. */
 static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage *ss, socklen_t len)
 {
     http_hello *w = calloc(1, sizeof(*w));
@@ -588,12 +597,15 @@ static int http_hello_cheap(http_front *h, http_hello *w)
     if (w->kind == HELLO_UNKNOWN) {
         char b[5];
         ssize_t r = recv(w->fd, b, sizeof(b), MSG_PEEK | MSG_DONTWAIT);
-        if (r >= 4 && memcmp(b, "GET ", 4) == 0)
+        size_t n = r > 0 ? (size_t)r : 0;
+        if ((n >= 4 && memcmp(b, "GET ", 4) == 0) || (n == 5 && memcmp(b, "HEAD ", 5) == 0))
             w->kind = HELLO_CHEAP;
-        else if (r == 5 && memcmp(b, "HEAD ", 5) == 0)
-            w->kind = HELLO_CHEAP;
-        else if (r >= 5 || (r > 0 && memcmp(b, "HEAD ", (size_t)r) != 0))
+        else if (r == 0 || (r < 0 && errno != EAGAIN && errno != EINTR))
+            w->kind = HELLO_OTHER; /* closed: MHD finds out in its turn */
+        else if (n && !(n < 4 && memcmp(b, "GET ", n) == 0) &&
+                 !(n < 5 && memcmp(b, "HEAD ", n) == 0))
             w->kind = HELLO_OTHER;
+        /* else too few bytes to tell yet: asked again next turn */
     }
     return w->kind == HELLO_CHEAP;
 }
