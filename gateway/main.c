@@ -186,7 +186,8 @@ int main(int argc, char **argv)
          flag_set_size, &cfg.turn_budget_bytes, 1, 1LL << 30, 0},
         {"turn-accepts", "N",
          "in one loop turn, the HTTP server takes up at most N new connections whose first "
-         "bytes came (fewer while turns run long; a GET or HEAD always goes); the rest wait "
+         "bytes came (fewer while turns run long; GETs and HEADs go besides, up to 64); the rest "
+         "wait "
          "for the next turn (default 64, or 2 with --tls-cert: each costs a TLS handshake)",
          flag_set_int, &cfg.turn_accepts, 1, 100000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
