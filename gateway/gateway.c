@@ -512,23 +512,30 @@ static uint64_t gw_rss(void)
     return resident * (uint64_t)sysconf(_SC_PAGESIZE);
 }
 
-/* Every second: once the heap grew by a flood, hand its free pages back to
- * the system, so an idle gateway's RSS returns near its start. Payload
- * buffers are reused from the heap and free() never trims it (main.c):
- * releasing a flood's pages takes the kernel a while (28 ms for about
- * 100 MB), and the loop waits for it, so it is done here, in a quiet
- * second (the loop busy under GW_TRIM_BUSY_US of it), or anyway after
- * GW_TRIM_DEFERS busy ones. */
+/* Every second: once the heap grew by a flood, or a flood's memory was
+ * freed, hand the free pages back to the system, so an idle gateway's RSS
+ * returns near its start. Payload buffers are reused from the heap and
+ * free() never trims it (main.c): releasing a flood's pages takes the
+ * kernel a while (28 ms for about 100 MB), and the loop waits for it, so it
+ * is done here, in a quiet second (the loop busy under GW_TRIM_BUSY_US of
+ * it), or anyway after GW_TRIM_DEFERS busy ones. Either mark follows its
+ * measure down, so memory freed after a trim (a flood that outlived 30
+ * busy seconds, results kept for their TTL) is given back later. */
 static void gw_trim(gw_timer *t, void *arg)
 {
     gateway *gw = arg;
     uint64_t busy = gw->loop.stats.busy_us - gw->trim_busy_mark;
     gw->trim_busy_mark = gw->loop.stats.busy_us;
     loop_timer_start(&gw->loop, t, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
-    uint64_t rss = gw_rss();
+    uint64_t rss = gw_rss(), heap_free = mallinfo2().fordblks;
+    if (!rss)
+        return; /* /proc unreadable (out of descriptors?): next second */
     if (rss < gw->trim_rss_mark)
         gw->trim_rss_mark = rss; /* memory went back some other way */
-    if (rss < gw->trim_rss_mark + GW_TRIM_GROWTH) {
+    if (heap_free < gw->trim_free_mark)
+        gw->trim_free_mark = heap_free; /* reused */
+    if (rss < gw->trim_rss_mark + GW_TRIM_GROWTH &&
+        heap_free < gw->trim_free_mark + GW_TRIM_GROWTH) {
         gw->trim_defers = 0;
         return;
     }
@@ -541,6 +548,7 @@ static void gw_trim(gw_timer *t, void *arg)
     malloc_trim(0);
     gw->trims++;
     gw->trim_rss_mark = gw_rss();
+    gw->trim_free_mark = mallinfo2().fordblks; /* free still, but given back */
     log_debug("event=heap_trimmed us=%llu deferred_s=%u rss_before=%llu rss_after=%llu "
               "heap_free=%zu main_top=%zu",
               (unsigned long long)(clock_now_us() - t0), deferred, (unsigned long long)rss,
@@ -720,6 +728,7 @@ int gateway_run(gateway *gw)
              gw->cfg->max_payload, gw->cfg->max_held_bytes, gw->cfg->default_timeout_ms,
              gw->cfg->routes.count);
     gw->trim_rss_mark = gw_rss();
+    gw->trim_free_mark = mallinfo2().fordblks;
     loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
     int rc = loop_run(&gw->loop);
     http_shutdown(gw->http);

@@ -91,6 +91,7 @@ typedef struct gateway {
     budget budget;           /* payload bytes held, against --max-held-bytes */
     gw_timer trim_timer;     /* every second: gw_trim */
     uint64_t trim_rss_mark;  /* RSS after the last trim (or the lowest since) */
+    uint64_t trim_free_mark; /* free heap bytes then (mallinfo2; or the lowest since) */
     uint64_t trim_busy_mark; /* loop.stats.busy_us at the last gw_trim */
     unsigned trim_defers;    /* busy seconds the trim waited through */
     uint64_t trims;          /* heap trims done (/v1/stats heap_trims) */

@@ -88,6 +88,14 @@ typedef struct http_request http_request;
  * slowly it trickles). Answering has no deadline here (the job's own). */
 typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
 
+/* One client address's connections: its hellos and MHD's (the per-address
+ * limit covers both: MHD only knows its own). */
+typedef struct http_ip {
+    uint8_t key[16]; /* IPv6, or IPv4 mapped */
+    unsigned n;
+    UT_hash_handle hh;
+} http_ip;
+
 /* A connection accepted but not yet given to MHD: it waits for its first
  * bytes (a request, or a TLS ClientHello) in front->hello_fd (see
  * http_accept). */
@@ -97,16 +105,9 @@ typedef struct http_hello {
     socklen_t addrlen;
     uint64_t since_us;
     int kind;                       /* HELLO_UNKNOWN, HELLO_CHEAP (GET, HEAD), HELLO_OTHER */
+    struct http_ip *ip;             /* its address's count, or NULL */
     struct http_hello *prev, *next; /* front->hellos, oldest first */
 } http_hello;
-
-/* One client address's connections: its hellos and MHD's (the per-address
- * limit covers both: MHD only knows its own). */
-typedef struct http_ip {
-    uint8_t key[16]; /* IPv6, or IPv4 mapped */
-    unsigned n;
-    UT_hash_handle hh;
-} http_ip;
 
 typedef struct http_conn {
     struct MHD_Connection *conn;
@@ -485,28 +486,35 @@ static void http_hello_end(http_front *h, http_hello *w, int give)
     epoll_ctl(h->hello_fd, EPOLL_CTL_DEL, w->fd, NULL);
     DL_DELETE(h->hellos, w);
     h->nhellos--;
-    http_ip_count(h, (struct sockaddr *)&w->addr, -1);
-    if (give) {
-        MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen);
-    } else {
-        close(w->fd);
-        /* A front at the connection limit accepts again. */
+    http_ip_put(h, w->ip);
+    /* MHD closes the fd itself when it refuses it (no memory, a limit). */
+    if (!give ||
+        MHD_add_connection(h->daemon, w->fd, (struct sockaddr *)&w->addr, w->addrlen) != MHD_YES) {
+        if (!give)
+            close(w->fd);
+        /* One fewer: a front at the connection limit accepts again. */
         if (!h->listen_watched && !timer_active(&h->accept_pause))
             http_listen_watch(h, 1);
     }
     free(w);
 }
 
-/* Closes the hellos past --header-timeout-ms (a connection that sends
- * nothing). */
+/* Ends the hellos past --header-timeout-ms: closes those that sent
+ * nothing; one that did but waited for its turn (a storm of uploads, of
+ * TLS handshakes) goes to MHD now rather than be closed unanswered. */
 static void http_hello_fire(gw_timer *t, void *arg)
 {
     http_front *h = arg;
     (void)t;
     uint64_t limit = (uint64_t)h->cfg.header_timeout_ms * 1000, now = clock_now_us();
     while (h->hellos && h->hellos->since_us + limit <= now) {
-        http_hello_end(h, h->hellos, 0);
-        gateway_count(h->gw, STAT_http_read_timeouts);
+        char b;
+        int sent = recv(h->hellos->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT) > 0;
+        if (sent)
+            h->kick = 1;
+        else
+            gateway_count(h->gw, STAT_http_read_timeouts);
+        http_hello_end(h, h->hellos, sent);
     }
     http_hello_arm(h);
 }
@@ -526,7 +534,7 @@ static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage 
     w->addr = *ss;
     w->addrlen = len;
     w->since_us = clock_now_us();
-    http_ip_count(h, (const struct sockaddr *)ss, 1);
+    w->ip = http_ip_count(h, (const struct sockaddr *)ss, 1);
     DL_APPEND(h->hellos, w);
     if (h->nhellos++ == 0)
         http_hello_arm(h);
@@ -536,7 +544,8 @@ static void http_hello_add(http_front *h, int fd, const struct sockaddr_storage 
  * dear part is MHD's, http_hand_over). */
 static void http_take_new(http_front *h)
 {
-    unsigned taken = 0, limit = HTTP_TURN_ACCEPTS;
+    unsigned taken = 0;
+    unsigned limit = h->turn_accepts > HTTP_TURN_ACCEPTS ? h->turn_accepts : HTTP_TURN_ACCEPTS;
     while (h->listen_watched) {
         if (taken >= limit || (taken && clock_now_us() >= h->turn.until_us)) {
             gateway_count(h->gw, STAT_http_accept_budget_stops);
