@@ -490,6 +490,18 @@ static int client_send_request(offload_client *c, codec_envelope *env, request *
             p->last_send_ms = clock_now_ms();
             return 0;
         }
+        if (rc == -EAGAIN && p->n_gateways < 2 && p->monitor) {
+            /* One gateway and no connection to queue on: it refused the
+             * handshake before this send (a slow client), and ZeroMQ
+             * dropped the connection. Say why, as a later failure would:
+             * its event is on the monitor, or due. */
+            zmq_pollitem_t item = {p->monitor, 0, ZMQ_POLLIN, 0};
+            zmq_poll(&item, 1, OFFLOAD_CONNECT_WAIT_MS);
+            if (client_handshake_events(p) < 0) {
+                client_set_err(c, OFFLOAD_ERR_AUTH, "%s", p->auth_err);
+                return -1;
+            }
+        }
         if (rc != -EAGAIN || p->n_gateways < 2) {
             client_set_err(c, OFFLOAD_ERR_IO, "send: %s", zmq_strerror(-rc));
             return -1;

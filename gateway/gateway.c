@@ -350,6 +350,7 @@ void gateway_status_get(gateway *gw, gateway_status *out)
     out->counters.v[STAT_loop_long_turns_us] = ls->long_turns_us;
     out->counters.v[STAT_loop_busy_us] = ls->busy_us;
     out->counters.v[STAT_heap_trims] = gw->trims;
+    out->counters.v[STAT_heap_trim_us] = gw->trim_us;
     out->counters.v[STAT_dispatch_budget_stops] = gw->jobs.deferrals;
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
@@ -547,6 +548,7 @@ static void gw_trim(gw_timer *t, void *arg)
     uint64_t t0 = clock_now_us();
     malloc_trim(0);
     gw->trims++;
+    gw->trim_us += clock_now_us() - t0;
     gw->trim_rss_mark = gw_rss();
     gw->trim_free_mark = mallinfo2().fordblks; /* free still, but given back */
     log_debug("event=heap_trimmed us=%llu deferred_s=%u rss_before=%llu rss_after=%llu "

@@ -95,6 +95,7 @@ typedef struct gateway {
     uint64_t trim_busy_mark; /* loop.stats.busy_us at the last gw_trim */
     unsigned trim_defers;    /* busy seconds the trim waited through */
     uint64_t trims;          /* heap trims done (/v1/stats heap_trims) */
+    uint64_t trim_us;        /* their time together (heap_trim_us) */
     int draining;            /* a signal arrived: finish what runs, take nothing new */
     gw_timer drain_timer;
     uint64_t started_us;

@@ -59,6 +59,7 @@
     X(loop_busy_us, "wall time the loop spent in turns (not waiting in its poll), microseconds")   \
     X(heap_trims, "times the heap's free pages went back to the system after a flood, in a "       \
                   "quiet second")                                                                  \
+    X(heap_trim_us, "the time those trims took, microseconds (the loop waits for them)")           \
     X(loop_budget_stops, "times a socket's reading stopped for a turn with its budget spent "      \
                          "(--turn-budget-us, --turn-budget-bytes)")                                \
     X(http_budget_parks, "HTTP uploads paused until a next loop turn with HTTP's turn budget "     \
