@@ -56,14 +56,7 @@ PARALLEL_MAX=300 PARALLEL_NICE=19 parallel $STORM_N "$E2E_TMP/storm.codes" "$GW_
 fp=$!
 PIDS+=("$fp")
 check "storm: the front reads the flood" wait_until 20 stat_ge http_requests $(($(stat_field http_requests) + 300))
-ab -n 300 -c 1 "$GW_URL/healthz" >"$E2E_TMP/storm.ab" 2>&1
-p99=$(sed -n 's/^ *99% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab")
-echo "  info  storm: /healthz p50 $(sed -n 's/^ *50% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab") ms," \
-    "p99 ${p99:-?} ms, max $(sed -n 's/^ *100% *\([0-9]*\).*/\1/p' "$E2E_TMP/storm.ab") ms"
-check_eq "storm: 300 /healthz answered" 300 "$(ab_field "$E2E_TMP/storm.ab" 'Complete requests')"
-guard=30
-[ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && guard=100
-check "storm: /healthz p99 under $guard ms, 3x the target (${p99:-?} ms)" test "${p99:-999}" -lt $guard
+healthz_during storm
 check "storm: the flood ends" wait_until 90 all_gone "$fp"
 loop_check storm
 served=$(($(queue_field io completed) - completed0))
