@@ -17,7 +17,7 @@ typedef struct request {
     int cancel_sent; /* a Cancel went out for it */
     size_t heap_at;  /* its index in the table's heap */
     /* With several gateways and none up: the packed Submit, waiting in the
-     * client for one to come up (offload.c's unsent list); NULL once sent. */
+     * client for one to come up (outbox.c's unsent list); NULL once sent. */
     uint8_t *frame;
     size_t frame_len;
     struct request *unsent_prev, *unsent_next;

@@ -1,6 +1,6 @@
 /* credit.h -- how an executor shares one queue's pool among the gateways
  * it serves (proto/offload.proto: Credit, Demand). Arithmetic only: no
- * sockets, no clock; executor.c keeps one credit_peer per link and queue
+ * sockets, no clock; allowance.c keeps one credit_peer per link and queue
  * and sends a Credit for each peer credit_balance changed.
  *
  * Each gateway that speaks Credit has an allowance: the slots it may fill

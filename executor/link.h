@@ -1,7 +1,7 @@
 /* link.h -- one executor's connection to one gateway: a DEALER socket
  * connected to the gateway's executors endpoint, a monitor socket that
  * reports when the connection comes up or drops, and the registration
- * state and times the heartbeat logic (executor.c) works from.
+ * state and times the heartbeat logic (session.c) works from.
  *
  * ZeroMQ reconnects by itself; every new TCP connection is a new peer to the
  * gateway's ROUTER (a new routing id), so whatever the gateway knew of the
