@@ -34,7 +34,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <utlist.h>
@@ -252,39 +251,6 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 
 /* ---- life cycle ----------------------------------------------------- */
 
-/* MHD's own limit, past which it resets new connections: above
- * --max-connections, so that the connections between the two are answered
- * 503 too_many_connections instead. */
-static unsigned http_hard_limit(long long max_connections)
-{
-    long long slack = max_connections / 8 > 64 ? max_connections / 8 : 64;
-    return (unsigned)(max_connections + slack);
-}
-
-/* Descriptors kept out of HTTP's reach: ZeroMQ's sockets, its I/O thread,
- * executors and clients connecting, logs. */
-#define HTTP_FD_RESERVE 256
-
-/* Raises the open-file limit toward what want connections need, and
- * returns how many HTTP connections fit in it while HTTP_FD_RESERVE stay
- * free (want, or fewer when the hard limit does not allow it). */
-static long long http_raise_nofile(long long want)
-{
-    struct rlimit rl;
-    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
-        return want;
-    rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
-    if (rl.rlim_cur < need) {
-        rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
-        setrlimit(RLIMIT_NOFILE, &rl);
-        getrlimit(RLIMIT_NOFILE, &rl);
-    }
-    if (rl.rlim_cur >= need)
-        return want;
-    long long fit = (long long)rl.rlim_cur - HTTP_FD_RESERVE;
-    return fit > 16 ? fit : 16;
-}
-
 static log_limiter http_library_limiter;
 
 /* libmicrohttpd's own messages (a failed TLS handshake, a bad request
@@ -401,26 +367,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         snprintf(err, errlen, "epoll_create1: %s", strerror(errno));
         goto err;
     }
-    long long hard = http_hard_limit(cfg->max_connections);
-    long long fit = http_raise_nofile(hard);
-    if (fit < hard) {
-        /* The open-file limit cannot hold --max-connections: cap HTTP so
-         * that ZeroMQ, executors and clients always find a descriptor. */
-        long long soft = fit - fit / 9;
-        log_warn("event=nofile_low limit=%lld max_connections=%lld capped_to=%lld "
-                 "msg=\"the open-file limit (ulimit -n) cannot hold --max-connections %lld: HTTP "
-                 "is capped at %lld connections (%lld answered), keeping %d descriptors for "
-                 "ZeroMQ; raise ulimit -n to %lld\"",
-                 fit + HTTP_FD_RESERVE, cfg->max_connections, soft, cfg->max_connections, fit, soft,
-                 HTTP_FD_RESERVE, hard + HTTP_FD_RESERVE);
-        hard = fit;
-        h->cfg.max_connections = soft > 1 ? soft : 1;
-    }
-    h->hard_limit = (unsigned)hard;
-    h->turn_accepts = (unsigned)(cfg->turn_accepts > 0 ? cfg->turn_accepts
-                                 : h->tls_cert         ? HTTP_TLS_TURN_ACCEPTS
-                                                       : HTTP_TURN_ACCEPTS);
-    h->accept_allow = h->turn_accepts;
+    http_accept_limits(h);
     h->listen_fd = http_accept_listen_socket(&ss);
     if (h->listen_fd < 0) {
         snprintf(err, errlen, "cannot listen for HTTP on '%s': %s (is the port in use?)", listen,
@@ -431,7 +378,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
     h->daemon = MHD_start_daemon(
         flags | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL, http_handler, h,
         MHD_OPTION_EXTERNAL_LOGGER, http_library_log, NULL, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned)hard, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
+        h->hard_limit, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)HTTP_CONNECTION_TIMEOUT_S,
         MHD_OPTION_NOTIFY_COMPLETED, http_completed, h, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
         (unsigned)cfg->max_connections_per_ip, MHD_OPTION_UNESCAPE_CALLBACK, http_read_unescape,
         NULL, MHD_OPTION_NOTIFY_CONNECTION, http_notify_connection, h, MHD_OPTION_ARRAY, tls_opts,

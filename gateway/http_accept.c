@@ -2,10 +2,11 @@
  * --http address parsed, the socket opened, watched by the loop while the
  * front may accept), the new connections waiting for their first bytes
  * before MHD has them (the "hellos", closed at --header-timeout-ms), the
- * per-address connection counts (--max-connections-per-ip) and how many
- * new connections each turn gives MHD. Owns the front's listen_*, hello*,
- * accept_* and ips fields; struct http_hello and struct http_ip are its
- * own.
+ * per-address connection counts (--max-connections-per-ip), the
+ * connection limits (MHD's hard limit, the open-file limit, --turn-accepts)
+ * and how many new connections each turn gives MHD. Owns the front's
+ * listen_*, hello*, accept* and ips fields, hard_limit and turn_accepts;
+ * struct http_hello and struct http_ip are its own. Loop thread only.
  *
  * MHD accepts a few connections per MHD_run step (10 in 0.9.75): under a
  * storm of reconnects a new connection (a /healthz) waited in the listen
@@ -36,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uthash.h>
@@ -45,6 +47,8 @@
 #include "log.h"
 
 #define HTTP_LISTEN_BACKLOG 4096
+#define HTTP_TURN_ACCEPTS 64     /* --turn-accepts default */
+#define HTTP_TLS_TURN_ACCEPTS 2  /* --turn-accepts default with TLS: see http_accept */
 #define HTTP_ACCEPT_PAUSE_MS 100 /* out of descriptors: accept again after */
 #define HTTP_HELLO_EVENTS 512    /* readable hellos looked at per turn */
 enum { HELLO_UNKNOWN, HELLO_CHEAP, HELLO_OTHER };
@@ -344,6 +348,64 @@ void http_accept_adapt(http_front *h)
         h->accept_allow =
             h->accept_allow * 2 < h->turn_accepts ? h->accept_allow * 2 : h->turn_accepts;
     h->accepted = 0;
+}
+
+/* MHD's own limit, past which it resets new connections: above
+ * --max-connections, so that the connections between the two are answered
+ * 503 too_many_connections instead. */
+static unsigned http_hard_limit(long long max_connections)
+{
+    long long slack = max_connections / 8 > 64 ? max_connections / 8 : 64;
+    return (unsigned)(max_connections + slack);
+}
+
+/* Descriptors kept out of HTTP's reach: ZeroMQ's sockets, its I/O thread,
+ * executors and clients connecting, logs. */
+#define HTTP_FD_RESERVE 256
+
+/* Raises the open-file limit toward what want connections need, and
+ * returns how many HTTP connections fit in it while HTTP_FD_RESERVE stay
+ * free (want, or fewer when the hard limit does not allow it). */
+static long long http_raise_nofile(long long want)
+{
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+        return want;
+    rlim_t need = (rlim_t)want + HTTP_FD_RESERVE;
+    if (rl.rlim_cur < need) {
+        rl.rlim_cur = need < rl.rlim_max ? need : rl.rlim_max;
+        setrlimit(RLIMIT_NOFILE, &rl);
+        getrlimit(RLIMIT_NOFILE, &rl);
+    }
+    if (rl.rlim_cur >= need)
+        return want;
+    long long fit = (long long)rl.rlim_cur - HTTP_FD_RESERVE;
+    return fit > 16 ? fit : 16;
+}
+
+void http_accept_limits(http_front *h)
+{
+    const http_config *cfg = &h->cfg;
+    long long hard = http_hard_limit(cfg->max_connections);
+    long long fit = http_raise_nofile(hard);
+    if (fit < hard) {
+        /* The open-file limit cannot hold --max-connections: cap HTTP so
+         * that ZeroMQ, executors and clients always find a descriptor. */
+        long long soft = fit - fit / 9;
+        log_warn("event=nofile_low limit=%lld max_connections=%lld capped_to=%lld "
+                 "msg=\"the open-file limit (ulimit -n) cannot hold --max-connections %lld: HTTP "
+                 "is capped at %lld connections (%lld answered), keeping %d descriptors for "
+                 "ZeroMQ; raise ulimit -n to %lld\"",
+                 fit + HTTP_FD_RESERVE, cfg->max_connections, soft, cfg->max_connections, fit, soft,
+                 HTTP_FD_RESERVE, hard + HTTP_FD_RESERVE);
+        hard = fit;
+        h->cfg.max_connections = soft > 1 ? soft : 1;
+    }
+    h->hard_limit = (unsigned)hard;
+    h->turn_accepts = (unsigned)(cfg->turn_accepts > 0 ? cfg->turn_accepts
+                                 : h->tls_cert         ? HTTP_TLS_TURN_ACCEPTS
+                                                       : HTTP_TURN_ACCEPTS);
+    h->accept_allow = h->turn_accepts;
 }
 
 int http_accept_listen_socket(const struct sockaddr_storage *ss)

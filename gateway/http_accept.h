@@ -1,6 +1,7 @@
 /* http_accept.h -- the HTTP front's accepting: the listening socket, the
- * new connections waiting for their first bytes (hellos) and the
- * per-address counts (see http_accept.c). Loop thread only. */
+ * new connections waiting for their first bytes (hellos), the per-address
+ * counts and the connection limits (see http_accept.c). Loop thread
+ * only. */
 #ifndef OFFLOAD_HTTP_ACCEPT_H
 #define OFFLOAD_HTTP_ACCEPT_H
 
@@ -8,8 +9,13 @@
 
 #include "http_int.h"
 
-#define HTTP_TURN_ACCEPTS 64    /* --turn-accepts default */
-#define HTTP_TLS_TURN_ACCEPTS 2 /* --turn-accepts default with TLS: see http_accept */
+/* Sets the front's connection limits from its configuration: MHD's hard
+ * limit (hard_limit) above --max-connections, the open-file limit raised
+ * to hold it (or, when it cannot be, --max-connections and the hard limit
+ * capped to what it holds, with a warning), and the new connections a turn
+ * may take (turn_accepts, accept_allow). Once, at start, after TLS is
+ * loaded. */
+void http_accept_limits(http_front *h);
 
 /* Opens the listening socket on ss (non-blocking), as MHD would: SO_REUSEADDR,
  * IPv6 only on an IPv6 address. Returns the fd, or -1 with errno set. */

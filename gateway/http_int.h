@@ -7,7 +7,8 @@
  *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
  *                  the loop's and MHD's callbacks, suspended requests
  *   http_accept.c  the listening socket, the connections waiting for their
- *                  first bytes (hellos), the per-address counts
+ *                  first bytes (hellos), the per-address counts, the
+ *                  connection limits
  *   http_tls.c     the certificate and key, GnuTLS's I/O, the handshakes
  *   http_auth.c    bearer tokens: loading, 401 and 403
  *   http_read.c    framing, read deadlines, the body and its budgets
