@@ -1,0 +1,28 @@
+/* http_auth.h -- the HTTP front's bearer tokens: loading them, the 401
+ * and 403 checks (see http_auth.c). http_reload_tokens is in http.h. Loop
+ * thread only. */
+#ifndef OFFLOAD_HTTP_AUTH_H
+#define OFFLOAD_HTTP_AUTH_H
+
+#include <stddef.h>
+
+#include "http_int.h"
+
+/* Reads --http-token-file into *out (the caller's, tokens_free). Returns
+ * 0, or -1 with err set. */
+int http_auth_load_tokens(const char *path, token_table **out, char *err, size_t errlen);
+
+/* http_route_resolve, behind the token check when tokens are set: /healthz
+ * is open, every other path needs a known token (checked first, so a
+ * caller without one learns nothing of the routes), and a job, or a
+ * detached job's lookup, one allowed its queue. Runs once, when the
+ * headers are in; the token's entry is not kept (a reload may free it).
+ * Returns 0, or -1 with the 401 or 403 set on req. */
+int http_auth_resolve(http_request *req, const char *method, const char *url);
+
+/* Warns when the listener (on host) reaches past loopback without a token
+ * file (anyone who reaches it can run jobs), or with tokens but no TLS
+ * (the tokens travel in the clear). */
+void http_auth_warn_exposed(const http_front *h, const char *host);
+
+#endif

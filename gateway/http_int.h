@@ -1,0 +1,160 @@
+/* http_int.h -- the HTTP front's private state, shared by its modules and
+ * by nothing outside them: the front (struct http_front), a request
+ * (struct http_request), an MHD connection's read deadline (http_conn),
+ * the route errors, and what http.c lends the modules (the activity count,
+ * suspending and resuming a request). The modules, one role each:
+ *
+ *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
+ *                  the loop's and MHD's callbacks, suspended requests
+ *   http_accept.c  the listening socket, the connections waiting for their
+ *                  first bytes (hellos), the per-address counts, the
+ *                  connection limits
+ *   http_tls.c     the certificate and key, GnuTLS's I/O, the handshakes
+ *   http_auth.c    bearer tokens: loading, 401 and 403
+ *   http_read.c    framing, read deadlines, the body and its budgets
+ *   http_route.c   a request's method and path to what it is for
+ *   http_reply.c   responses, JSON errors, job outcomes, detached jobs
+ *
+ * Each module's header includes this one and no other module's. Loop
+ * thread only. */
+#ifndef OFFLOAD_HTTP_INT_H
+#define OFFLOAD_HTTP_INT_H
+
+#include <microhttpd.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "gateway.h"
+#include "http.h"
+#include "routes.h"
+#include "tokens.h"
+
+/* Route errors, which have no Offload__Code, in http_request.err_code. */
+#define HTTP_ERR_UNKNOWN_ROUTE (-404)
+#define HTTP_ERR_NOT_ALLOWED (-405)
+#define HTTP_ERR_TOO_MANY_CONNECTIONS (-503)
+#define HTTP_ERR_NOT_IMPLEMENTED (-501)
+#define HTTP_ERR_UNAUTHORIZED (-401)
+#define HTTP_ERR_FORBIDDEN (-403)
+
+typedef enum http_target {
+    TARGET_ERROR, /* answer with the error set on the request */
+    TARGET_HEALTHZ,
+    TARGET_QUEUES,
+    TARGET_STATS,
+    TARGET_DELAY,      /* GET /v1/delay or a delay: route */
+    TARGET_JOB,        /* POST /v1/jobs/... or a job: route */
+    TARGET_JOB_STATUS, /* GET /v1/jobs/ID */
+    TARGET_JOB_RESULT, /* GET /v1/jobs/ID/result */
+    TARGET_JOB_CANCEL, /* DELETE /v1/jobs/ID */
+} http_target;
+
+typedef struct http_request http_request;
+typedef struct http_ip http_ip;       /* http_accept.c's */
+typedef struct http_hello http_hello; /* http_accept.c's */
+
+/* A connection's read deadline: its request's headers must arrive within
+ * --header-timeout-ms of its start or of its previous answer, its body
+ * within --body-timeout-ms of its headers (a slowloris is closed, however
+ * slowly it trickles). Answering has no deadline here (the job's own). */
+typedef enum http_phase { PHASE_HEADERS, PHASE_BODY, PHASE_ANSWERING } http_phase;
+
+typedef struct http_conn {
+    struct MHD_Connection *conn;
+    http_ip *ip; /* counted there; NULL without a per-address limit */
+    http_phase phase;
+    uint64_t since_us;
+    struct http_conn *prev, *next; /* in its phase's list, oldest first */
+    int tls_fd;                    /* its socket in front->tls_watch_fd (TLS handshake), or -1 */
+} http_conn;
+
+struct http_front {
+    gateway *gw;
+    loop *loop;
+    http_config cfg;
+    route_table routes;
+    struct MHD_Daemon *daemon;
+    int epoll_fd;
+    http_request *suspended;  /* requests waiting on a job or a timer */
+    int quiesced;             /* the listening socket is closed */
+    int watch_fd;             /* epoll: suspended sockets, for EPOLLRDHUP */
+    http_conn *reading[2];    /* PHASE_HEADERS, PHASE_BODY: oldest first */
+    gw_timer read_deadline;   /* the oldest of them */
+    token_table *tokens;      /* --http-token-file, or NULL: no token needed */
+    char *tls_cert, *tls_key; /* PEM text MHD serves from, or NULL */
+    int stalled;              /* TLS: MHD says "run again" but did nothing */
+    int kick;                 /* MHD has something new: its epoll fd, a resume */
+    int tls_watch_fd;         /* epoll (edge): sockets in their TLS handshake */
+    uint64_t stall_until_us;  /* while stalled, run MHD again by then anyway */
+    loop_budget turn;         /* this turn's bytes and time for request bodies */
+    http_request *parked;     /* uploads paused with the turn's budget spent, oldest first */
+    int unbounded;            /* stopping: bodies are read without a budget */
+    int listen_fd;            /* ours, not MHD's (http_accept); -1 once quiesced */
+    int listen_watch_fd;      /* epoll (level) holding listen_fd while accepting: a loop source */
+    int listen_watched;       /* listen_fd is in listen_watch_fd */
+    int accept_ready;         /* listen_watch_fd was readable this turn */
+    unsigned hard_limit;      /* MHD_OPTION_CONNECTION_LIMIT */
+    unsigned turn_accepts;    /* new connections per turn (--turn-accepts) */
+    unsigned accept_allow;    /* of those, what this turn may take (http_accept_adapt) */
+    unsigned accepted;        /* new connections handed to MHD this turn */
+    uint64_t turn_start_us;   /* when this turn's HTTP work began */
+    gw_timer accept_pause;    /* out of descriptors: accept again when it fires */
+    int hello_fd;             /* epoll (level) of the hellos, a loop source */
+    http_hello *hellos;       /* connections waiting for their first bytes */
+    unsigned nhellos;
+    gw_timer hello_deadline; /* the oldest hello's --header-timeout-ms */
+    http_ip *ips;            /* with --max-connections-per-ip: connections per address */
+};
+
+struct http_request {
+    http_front *front;
+    struct MHD_Connection *conn;
+    http_target target;
+    const route *route; /* the user route, if one matched */
+    char queue[CODEC_NAME_MAX + 1];
+    char function[CODEC_NAME_MAX + 1];
+    long long timeout_ms; /* 0: the queue's default */
+    long long retries;    /* -1: the gateway's default */
+    long long delay_ms;
+    uint8_t *body; /* the request body, up to --max-payload */
+    size_t len, cap;
+    size_t held; /* bytes taken from the gateway's budget for the body */
+    int too_large;
+    int over_budget;                /* the body would pass --max-held-bytes: 503 */
+    gw_job *job;                    /* while the job runs */
+    gw_timer delay;                 /* while a delay waits; a result's wait_ms */
+    int detach;                     /* ?wait=false */
+    char key[DETACHED_KEY_MAX + 1]; /* Idempotency-Key, or "" */
+    uint64_t ref;                   /* the job a /v1/jobs/ID request names */
+    long long wait_ms;              /* GET .../result?wait_ms= */
+    detached_waiter waiter;         /* while waiting on a detached job */
+    int is_suspended;
+    int parked;                          /* suspended until a next turn: see http_park */
+    size_t park_bytes;                   /* the chunk it last gave, for http_read_unpark */
+    http_request *park_prev, *park_next; /* front->parked list */
+    int watch_fd;                        /* its socket in front->watch_fd, or -1 */
+    http_request *prev, *next;           /* front->suspended list */
+    struct MHD_Response *response;       /* set when the answer is ready */
+    unsigned status;
+    /* An error found while reading the request, answered at its end. */
+    int err_code;
+    char err_msg[256];
+    const char *allow;     /* Allow header for 405 */
+    char allow_buf[64];    /* its text, for user routes */
+    const char *challenge; /* WWW-Authenticate header for 401 and 403 */
+};
+
+/* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
+ * before and after MHD_run to see whether it did anything. http.c's;
+ * http_tls.c counts into it too. */
+extern uint64_t http_activity;
+
+/* Suspends req and watches its socket for the caller hanging up (see
+ * http_check_gone): MHD does not poll a suspended connection. */
+void http_suspend(http_request *req);
+
+/* Stores the answer and resumes the connection; MHD then calls the access
+ * handler again, which queues it (http_reply_answer). Takes r. */
+void http_resume(http_request *req, unsigned status, struct MHD_Response *r);
+
+#endif
