@@ -1,6 +1,6 @@
 /* unit.h -- CUnit suites register themselves: one file per module, each
  * ending with UNIT_SUITE(name, {"test name", fn}, ...). tests/unit/main.c
- * runs every registered suite. */
+ * runs every registered suite. Also what every suite may use: ARRAY_LEN. */
 #ifndef OFFLOAD_UNIT_H
 #define OFFLOAD_UNIT_H
 
@@ -10,6 +10,9 @@ typedef struct unit_test {
     const char *name;
     CU_TestFunc fn;
 } unit_test;
+
+/* The number of elements of an array (not of a pointer). */
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
 
 void unit_register(const char *suite, const unit_test *tests, size_t count);
 
