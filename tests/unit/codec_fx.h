@@ -14,6 +14,15 @@
 #include "codec.h"
 #include "unit.h"
 
+/* Makes *env a fresh Envelope whose body is msg: the oneof's member
+ * `field`, body case OFFLOAD__ENVELOPE__BODY_<CASE>. */
+#define ENVELOPE_SET(env, field, CASE, msg)                                                        \
+    do {                                                                                           \
+        *(env) = (codec_envelope)OFFLOAD__ENVELOPE__INIT;                                          \
+        (env)->body_case = OFFLOAD__ENVELOPE__BODY_##CASE;                                         \
+        (env)->field = (msg);                                                                      \
+    } while (0)
+
 /* Decodes a copy of buf[0..len) held in a buffer of exactly len bytes (so
  * the sanitizers see any over-read), checks the error contract, and returns
  * the result; *out (when not NULL) receives the envelope on success,
@@ -92,10 +101,7 @@ static inline void hello_fx_init(hello_fx *fx)
     fx->hello.queues = fx->qp;
     fx->hello.heartbeat_ms = 1000;
     fx->hello.liveness = 3;
-    codec_envelope einit = OFFLOAD__ENVELOPE__INIT;
-    fx->env = einit;
-    fx->env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
-    fx->env.hello = &fx->hello;
+    ENVELOPE_SET(&fx->env, hello, HELLO, &fx->hello);
 }
 
 static const uint8_t job_payload[] = {'a', 0, 'b', 0, 0, 0xff, 0x00, 0x80, '\n', 0};
@@ -112,10 +118,7 @@ static inline void job_init(codec_envelope *env, Offload__Job *job)
     job->payload.len = sizeof(job_payload);
     job->timeout_ms = 30000;
     job->waited_us = 1234567;
-    codec_envelope einit = OFFLOAD__ENVELOPE__INIT;
-    *env = einit;
-    env->body_case = OFFLOAD__ENVELOPE__BODY_JOB;
-    env->job = job;
+    ENVELOPE_SET(env, job, JOB, job);
 }
 
 #endif

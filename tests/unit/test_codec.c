@@ -42,6 +42,16 @@ static size_t pack_raw(const codec_envelope *env, uint8_t **buf)
     return offload__envelope__pack(env, *buf);
 }
 
+/* A valid Job envelope (job_init) and its frame in *buf (free it);
+ * returns the frame's length. */
+static size_t job_frame(codec_envelope *env, Offload__Job *job, uint8_t **buf)
+{
+    size_t len;
+    job_init(env, job);
+    CU_ASSERT_FATAL(codec_encode(env, buf, &len) == 0);
+    return len;
+}
+
 static int bin_equal(ProtobufCBinaryData a, ProtobufCBinaryData b)
 {
     return a.len == b.len && (a.len == 0 || memcmp(a.data, b.data, a.len) == 0);
@@ -107,9 +117,8 @@ static void test_roundtrip_result(void)
     r.payload.len = sizeof(job_payload);
     r.message = "division by zero";
     r.run_us = 999;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
-    env.result = &r;
+    codec_envelope env;
+    ENVELOPE_SET(&env, result, RESULT, &r);
     codec_envelope *out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->result->job_id, 42);
     CU_ASSERT_EQUAL(out->result->code, OFFLOAD__CODE__CODE_JOB_FAILED);
@@ -137,9 +146,8 @@ static void test_roundtrip_submit_reply(void)
     s.payload.len = sizeof(job_payload);
     s.timeout_ms = 500;
     s.retries = 2;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    env.submit = &s;
+    codec_envelope env;
+    ENVELOPE_SET(&env, submit, SUBMIT, &s);
     codec_envelope *out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->submit->request_id, 7);
     CU_ASSERT_STRING_EQUAL(out->submit->queue, "cpu");
@@ -158,9 +166,8 @@ static void test_roundtrip_submit_reply(void)
     r.message = "deadline passed";
     r.waited_us = 10;
     r.run_us = 20;
-    codec_envelope renv = OFFLOAD__ENVELOPE__INIT;
-    renv.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
-    renv.reply = &r;
+    codec_envelope renv;
+    ENVELOPE_SET(&renv, reply, REPLY, &r);
     out = roundtrip(&renv);
     CU_ASSERT_EQUAL(out->reply->request_id, 7);
     CU_ASSERT_EQUAL(out->reply->job_id, 99);
@@ -174,35 +181,31 @@ static void test_roundtrip_submit_reply(void)
 
 static void test_roundtrip_control(void)
 {
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT, *out;
+    codec_envelope env, *out;
 
     Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &hb;
+    ENVELOPE_SET(&env, heartbeat, HEARTBEAT, &hb);
     out = roundtrip(&env);
     CU_ASSERT_PTR_NOT_NULL(out->heartbeat);
     codec_free(out);
 
     Offload__Goodbye gb = OFFLOAD__GOODBYE__INIT;
     gb.reason = "shutting down";
-    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-    env.goodbye = &gb;
+    ENVELOPE_SET(&env, goodbye, GOODBYE, &gb);
     out = roundtrip(&env);
     CU_ASSERT_STRING_EQUAL(out->goodbye->reason, "shutting down");
     codec_free(out);
 
     Offload__Cancel c = OFFLOAD__CANCEL__INIT;
     c.job_id = 1ULL << 40;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
-    env.cancel = &c;
+    ENVELOPE_SET(&env, cancel, CANCEL, &c);
     out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->cancel->job_id, 1ULL << 40);
     codec_free(out);
 
     Offload__Welcome w = OFFLOAD__WELCOME__INIT;
     w.gateway_id = "gw-1";
-    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
-    env.welcome = &w;
+    ENVELOPE_SET(&env, welcome, WELCOME, &w);
     out = roundtrip(&env);
     CU_ASSERT_STRING_EQUAL(out->welcome->gateway_id, "gw-1");
     codec_free(out);
@@ -211,8 +214,7 @@ static void test_roundtrip_control(void)
     r.reason = OFFLOAD__REFUSE_REASON__REFUSE_VERSION;
     r.version = 3;
     r.message = "this gateway speaks protocol version 1";
-    env.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
-    env.refuse = &r;
+    ENVELOPE_SET(&env, refuse, REFUSE, &r);
     out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->refuse->reason, OFFLOAD__REFUSE_REASON__REFUSE_VERSION);
     CU_ASSERT_EQUAL(out->refuse->version, 3);
@@ -225,7 +227,7 @@ static void test_credit_demand(void)
 {
     Offload__QueueCredit qc = OFFLOAD__QUEUE_CREDIT__INIT, *qcp[CODEC_QUEUES_MAX + 1];
     Offload__Credit c = OFFLOAD__CREDIT__INIT;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    codec_envelope env;
     char err[256];
     qc.name = "io";
     qc.slots = 3;
@@ -233,8 +235,7 @@ static void test_credit_demand(void)
     c.queues = qcp;
     c.n_queues = 1;
     c.seq = 42;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_CREDIT;
-    env.credit = &c;
+    ENVELOPE_SET(&env, credit, CREDIT, &c);
     codec_envelope *out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->credit->seq, 42);
     CU_ASSERT_EQUAL(out->credit->n_queues, 1);
@@ -263,8 +264,7 @@ static void test_credit_demand(void)
     d.queues = qdp;
     d.n_queues = 1;
     d.credit_seq = 7;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_DEMAND;
-    env.demand = &d;
+    ENVELOPE_SET(&env, demand, DEMAND, &d);
     out = roundtrip(&env);
     CU_ASSERT_EQUAL(out->demand->credit_seq, 7);
     CU_ASSERT_EQUAL(out->demand->queues[0]->waiting, 12);
@@ -279,8 +279,7 @@ static void test_credit_demand(void)
     Offload__Welcome w = OFFLOAD__WELCOME__INIT;
     w.gateway_id = "gw";
     w.credit = 1;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
-    env.welcome = &w;
+    ENVELOPE_SET(&env, welcome, WELCOME, &w);
     out = roundtrip(&env);
     CU_ASSERT_TRUE(out->welcome->credit);
     codec_free(out);
@@ -367,10 +366,8 @@ static void test_reject_truncated(void)
 {
     codec_envelope env;
     Offload__Job job;
-    job_init(&env, &job);
     uint8_t *buf;
-    size_t len;
-    CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
+    size_t len = job_frame(&env, &job, &buf);
     char err[256];
     for (size_t n = 0; n < len; n++) {
         codec_envelope *out = NULL;
@@ -404,10 +401,8 @@ static void test_reject_too_big(void)
 {
     codec_envelope env;
     Offload__Job job;
-    job_init(&env, &job);
     uint8_t *buf;
-    size_t len;
-    CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
+    size_t len = job_frame(&env, &job, &buf);
     char err[256];
     CU_ASSERT_EQUAL(decode_exact(buf, len, len - 1, NULL, NULL, err, sizeof(err)), CODEC_ETOOBIG);
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "exceeds"));

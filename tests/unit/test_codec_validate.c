@@ -186,9 +186,8 @@ static void test_job_submit_names(void)
     }
 
     Offload__Submit s = OFFLOAD__SUBMIT__INIT;
-    codec_envelope senv = OFFLOAD__ENVELOPE__INIT;
-    senv.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    senv.submit = &s;
+    codec_envelope senv;
+    ENVELOPE_SET(&senv, submit, SUBMIT, &s);
     s.queue = n64;
     s.function = "echo";
     EXPECT_VALID(&senv);
@@ -210,68 +209,60 @@ static void test_job_submit_names(void)
     free(n65);
 }
 
+/* Unknown codes in a Result and a Reply; every bounded text at its limit,
+ * then one byte over. */
 static void test_codes_and_long_text(void)
 {
     Offload__Result r = OFFLOAD__RESULT__INIT;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
-    env.result = &r;
-    static const int badcodes[] = {OFFLOAD__CODE__CODE_UNKNOWN_JOB + 1, 100, -1, INT32_MIN};
-    for (size_t i = 0; i < ARRAY_LEN(badcodes); i++) {
-        r.code = (Offload__Code)badcodes[i];
-        EXPECT_INVALID(&env, "result: unknown code");
-    }
     Offload__Reply rep = OFFLOAD__REPLY__INIT;
-    codec_envelope renv = OFFLOAD__ENVELOPE__INIT;
-    renv.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
-    renv.reply = &rep;
-    for (size_t i = 0; i < ARRAY_LEN(badcodes); i++) {
-        rep.code = (Offload__Code)badcodes[i];
-        EXPECT_INVALID(&renv, "reply: unknown code");
-    }
+    Offload__Refuse ref = OFFLOAD__REFUSE__INIT;
+    Offload__Goodbye gb = OFFLOAD__GOODBYE__INIT;
+    Offload__Welcome w = OFFLOAD__WELCOME__INIT;
+    codec_envelope env, renv, fenv, genv, wenv;
+    ENVELOPE_SET(&env, result, RESULT, &r);
+    ENVELOPE_SET(&renv, reply, REPLY, &rep);
+    ENVELOPE_SET(&fenv, refuse, REFUSE, &ref);
+    ENVELOPE_SET(&genv, goodbye, GOODBYE, &gb);
+    ENVELOPE_SET(&wenv, welcome, WELCOME, &w);
+
+    static const int badcodes[] = {OFFLOAD__CODE__CODE_UNKNOWN_JOB + 1, 100, -1, INT32_MIN};
+    const struct {
+        codec_envelope *env;
+        Offload__Code *code;
+        const char *why;
+    } coded[] = {
+        {&env, &r.code, "result: unknown code"},
+        {&renv, &rep.code, "reply: unknown code"},
+    };
+    for (size_t c = 0; c < ARRAY_LEN(coded); c++)
+        for (size_t i = 0; i < ARRAY_LEN(badcodes); i++) {
+            *coded[c].code = (Offload__Code)badcodes[i];
+            EXPECT_INVALID(coded[c].env, coded[c].why);
+        }
     r.code = rep.code = OFFLOAD__CODE__CODE_OK;
 
     char *m_ok = repeat_char('m', CODEC_MESSAGE_MAX);
     char *m_long = repeat_char('m', CODEC_MESSAGE_MAX + 1);
     char *id_ok = repeat_char('g', CODEC_ID_MAX);
     char *id_long = repeat_char('g', CODEC_ID_MAX + 1);
-
-    r.message = m_ok;
-    EXPECT_VALID(&env);
-    r.message = m_long;
-    EXPECT_INVALID(&env, "result: message too long");
-
-    rep.message = m_ok;
-    EXPECT_VALID(&renv);
-    rep.message = m_long;
-    EXPECT_INVALID(&renv, "reply: message too long");
-
-    Offload__Refuse ref = OFFLOAD__REFUSE__INIT;
-    codec_envelope fenv = OFFLOAD__ENVELOPE__INIT;
-    fenv.body_case = OFFLOAD__ENVELOPE__BODY_REFUSE;
-    fenv.refuse = &ref;
-    ref.message = m_ok;
-    EXPECT_VALID(&fenv);
-    ref.message = m_long;
-    EXPECT_INVALID(&fenv, "refuse: message too long");
-
-    Offload__Goodbye gb = OFFLOAD__GOODBYE__INIT;
-    codec_envelope genv = OFFLOAD__ENVELOPE__INIT;
-    genv.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-    genv.goodbye = &gb;
-    gb.reason = m_ok;
-    EXPECT_VALID(&genv);
-    gb.reason = m_long;
-    EXPECT_INVALID(&genv, "goodbye: reason too long");
-
-    Offload__Welcome w = OFFLOAD__WELCOME__INIT;
-    codec_envelope wenv = OFFLOAD__ENVELOPE__INIT;
-    wenv.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
-    wenv.welcome = &w;
-    w.gateway_id = id_ok;
-    EXPECT_VALID(&wenv);
-    w.gateway_id = id_long;
-    EXPECT_INVALID(&wenv, "welcome: gateway_id too long");
+    const struct {
+        codec_envelope *env;
+        char **text;
+        char *ok, *over;
+        const char *why;
+    } texts[] = {
+        {&env, &r.message, m_ok, m_long, "result: message too long"},
+        {&renv, &rep.message, m_ok, m_long, "reply: message too long"},
+        {&fenv, &ref.message, m_ok, m_long, "refuse: message too long"},
+        {&genv, &gb.reason, m_ok, m_long, "goodbye: reason too long"},
+        {&wenv, &w.gateway_id, id_ok, id_long, "welcome: gateway_id too long"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(texts); i++) {
+        *texts[i].text = texts[i].ok;
+        EXPECT_VALID(texts[i].env);
+        *texts[i].text = texts[i].over;
+        EXPECT_INVALID(texts[i].env, texts[i].why);
+    }
 
     free(m_ok);
     free(m_long);
