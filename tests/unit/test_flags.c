@@ -11,12 +11,35 @@
 #include "flags.h"
 #include "unit.h"
 
+/* A string a parser accepts, and the value it gives. */
+typedef struct parsed {
+    const char *s;
+    long long v;
+} parsed;
+
+/* parse (parse_ll or parse_size, named `name`) gives each good string its
+ * value, and refuses each bad one leaving the value alone. */
+static void expect_parses(int (*parse)(const char *, long long *), const char *name,
+                          const parsed *good, size_t ngood, const char *const *bad, size_t nbad)
+{
+    for (size_t i = 0; i < ngood; i++) {
+        long long v = 42;
+        CU_ASSERT_EQUAL(parse(good[i].s, &v), 0);
+        CU_ASSERT_EQUAL(v, good[i].v);
+    }
+    for (size_t i = 0; i < nbad; i++) {
+        long long v = 42;
+        int rc = parse(bad[i], &v);
+        if (rc != -1)
+            fprintf(stderr, "\n  %s('%s') accepted: %lld\n", name, bad[i], v);
+        CU_ASSERT_EQUAL(rc, -1);
+        CU_ASSERT_EQUAL(v, 42);
+    }
+}
+
 static void test_parse_ll(void)
 {
-    static const struct {
-        const char *s;
-        long long v;
-    } good[] = {
+    static const parsed good[] = {
         {"0", 0},
         {"-5", -5},
         {"+5", 5},
@@ -24,31 +47,22 @@ static void test_parse_ll(void)
         {"9223372036854775807", INT64_MAX},
         {"-9223372036854775808", INT64_MIN},
     };
-    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
-        long long v = 42;
-        CU_ASSERT_EQUAL(parse_ll(good[i].s, &v), 0);
-        CU_ASSERT_EQUAL(v, good[i].v);
-    }
-    static const char *bad[] = {"",
-                                " 5",
-                                "5 ",
-                                "5x",
-                                "0x10",
-                                "1.5",
-                                "1e3",
-                                "--5",
-                                "abc",
-                                "\t1",
-                                "-",
-                                "+",
-                                "9223372036854775808",
-                                "-9223372036854775809",
-                                "99999999999999999999"};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-        long long v = 42;
-        CU_ASSERT_EQUAL(parse_ll(bad[i], &v), -1);
-        CU_ASSERT_EQUAL(v, 42);
-    }
+    static const char *const bad[] = {"",
+                                      " 5",
+                                      "5 ",
+                                      "5x",
+                                      "0x10",
+                                      "1.5",
+                                      "1e3",
+                                      "--5",
+                                      "abc",
+                                      "\t1",
+                                      "-",
+                                      "+",
+                                      "9223372036854775808",
+                                      "-9223372036854775809",
+                                      "99999999999999999999"};
+    expect_parses(parse_ll, "parse_ll", good, ARRAY_LEN(good), bad, ARRAY_LEN(bad));
     long long v = 42;
     CU_ASSERT_EQUAL(parse_ll(NULL, &v), -1);
     CU_ASSERT_EQUAL(v, 42);
@@ -56,10 +70,7 @@ static void test_parse_ll(void)
 
 static void test_parse_size(void)
 {
-    static const struct {
-        const char *s;
-        long long v;
-    } good[] = {
+    static const parsed good[] = {
         {"0", 0},
         {"1048576", 1048576},
         {"1K", 1024},
@@ -74,36 +85,24 @@ static void test_parse_size(void)
         {"4294967296G", 1LL << 62}, /* the largest accepted */
         {"4611686018427387904", 1LL << 62},
     };
-    for (size_t i = 0; i < ARRAY_LEN(good); i++) {
-        long long v = 42;
-        CU_ASSERT_EQUAL(parse_size(good[i].s, &v), 0);
-        CU_ASSERT_EQUAL(v, good[i].v);
-    }
-    static const char *bad[] = {"",
-                                "-1",
-                                "+1",
-                                " 1",
-                                "1 ",
-                                "K",
-                                "1T",
-                                "1Ki",
-                                "1 K",
-                                "1KK",
-                                "1.5M",
-                                "1MiBs",
-                                "1b",
-                                "0x10",
-                                "4294967297G",
-                                "4611686018427387905",
-                                "99999999999999999999"};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
-        long long v = 42;
-        int rc = parse_size(bad[i], &v);
-        if (rc != -1)
-            fprintf(stderr, "\n  parse_size('%s') accepted: %lld\n", bad[i], v);
-        CU_ASSERT_EQUAL(rc, -1);
-        CU_ASSERT_EQUAL(v, 42);
-    }
+    static const char *const bad[] = {"",
+                                      "-1",
+                                      "+1",
+                                      " 1",
+                                      "1 ",
+                                      "K",
+                                      "1T",
+                                      "1Ki",
+                                      "1 K",
+                                      "1KK",
+                                      "1.5M",
+                                      "1MiBs",
+                                      "1b",
+                                      "0x10",
+                                      "4294967297G",
+                                      "4611686018427387905",
+                                      "99999999999999999999"};
+    expect_parses(parse_size, "parse_size", good, ARRAY_LEN(good), bad, ARRAY_LEN(bad));
     long long v = 42;
     CU_ASSERT_EQUAL(parse_size(NULL, &v), -1);
 }
@@ -183,6 +182,21 @@ static char *write_temp(const char *text)
     return path;
 }
 
+/* fx's repeatable flag holds exactly the items given (NULL-terminated). */
+static void expect_items(const flags_fx *fx, ...)
+{
+    const char *want[16];
+    size_t n = 0;
+    va_list ap;
+    va_start(ap, fx);
+    for (const char *s; n < ARRAY_LEN(want) && (s = va_arg(ap, const char *)) != NULL;)
+        want[n++] = s;
+    va_end(ap);
+    CU_ASSERT_EQUAL_FATAL(fx->items.count, n);
+    for (size_t i = 0; i < n; i++)
+        CU_ASSERT_STRING_EQUAL(fx->items.items[i], want[i]);
+}
+
 static void test_flags_sources(void)
 {
     flags_fx fx;
@@ -193,8 +207,7 @@ static void test_flags_sources(void)
     CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), NULL), 0);
     CU_ASSERT_STRING_EQUAL(fx.name, "default");
     CU_ASSERT_EQUAL(fx.workers, 4);
-    CU_ASSERT_EQUAL_FATAL(fx.items.count, 1);
-    CU_ASSERT_STRING_EQUAL(fx.items.items[0], "default-item");
+    expect_items(&fx, "default-item", NULL);
     flags_fx_free(&fx);
 
     /* The environment overrides defaults; argv overrides the environment. */
@@ -207,9 +220,7 @@ static void test_flags_sources(void)
     CU_ASSERT_STRING_EQUAL(fx.name, "from-argv");
     CU_ASSERT_EQUAL(fx.workers, 8);
     CU_ASSERT_EQUAL(fx.verbose, 1);
-    CU_ASSERT_EQUAL_FATAL(fx.items.count, 2);
-    CU_ASSERT_STRING_EQUAL(fx.items.items[0], "e1");
-    CU_ASSERT_STRING_EQUAL(fx.items.items[1], "e2");
+    expect_items(&fx, "e1", "e2", NULL);
     flags_fx_free(&fx);
 
     /* Config file over defaults; env and argv over the file; a repeatable
@@ -231,9 +242,7 @@ static void test_flags_sources(void)
     CU_ASSERT_EQUAL(fx.workers, 16);
     CU_ASSERT_EQUAL(fx.max_size, 2048);
     CU_ASSERT_EQUAL(fx.verbose, 1);
-    CU_ASSERT_EQUAL_FATAL(fx.items.count, 2);
-    CU_ASSERT_STRING_EQUAL(fx.items.items[0], "f1");
-    CU_ASSERT_STRING_EQUAL(fx.items.items[1], "f2");
+    expect_items(&fx, "f1", "f2", NULL);
     flags_fx_free(&fx);
 
     flags_fx_init(&fx);
@@ -244,9 +253,7 @@ static void test_flags_sources(void)
     CU_ASSERT_STRING_EQUAL(fx.name, "from-file");
     CU_ASSERT_EQUAL(fx.workers, 32);
     CU_ASSERT_EQUAL(fx.verbose, 0);
-    CU_ASSERT_EQUAL_FATAL(fx.items.count, 2);
-    CU_ASSERT_STRING_EQUAL(fx.items.items[0], "a1");
-    CU_ASSERT_STRING_EQUAL(fx.items.items[1], "a2");
+    expect_items(&fx, "a1", "a2", NULL);
     flags_fx_free(&fx);
 
     unlink(path);
@@ -258,17 +265,21 @@ static void test_flags_errors(void)
     flags_fx fx;
     char err[256];
 
+    /* An argument refused, and what its message must name. */
+    static const struct {
+        const char *arg, *want;
+    } bad_args[] = {
+        {"--nope", "--nope"},
+        {"--nope=1", "--nope"},
+        {"positional", "positional"},
+        {"--ut-name", "needs a value"},
+        {"--verbose=maybe", "--verbose"},
+    };
     flags_fx_init(&fx);
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--nope", NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--nope"));
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--nope=1", NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--nope"));
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "positional", NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "positional"));
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--ut-name", NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "needs a value"));
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--verbose=maybe", NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "--verbose"));
+    for (size_t i = 0; i < ARRAY_LEN(bad_args); i++) {
+        CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), bad_args[i].arg, NULL), -1);
+        CU_ASSERT_PTR_NOT_NULL(strstr(err, bad_args[i].want));
+    }
     flags_fx_free(&fx);
 
     static const char *bad_workers[] = {"65", "0", "-1", "abc", "", "9999999999999999999999"};
@@ -297,30 +308,24 @@ static void test_flags_errors(void)
 
     /* Config file errors name the file's key; a missing file says so; a
      * line that is not KEY = VALUE gives its number. */
-    char *path = write_temp("[test]\nworkers = 99\n");
-    flags_fx_init(&fx);
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config", path, NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "workers"));
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "out of range"));
-    flags_fx_free(&fx);
-    unlink(path);
-    free(path);
-
-    path = write_temp("[test]\nunknown-key = 1\n");
-    flags_fx_init(&fx);
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config", path, NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "unknown-key"));
-    flags_fx_free(&fx);
-    unlink(path);
-    free(path);
-
-    path = write_temp("[test]\nworkers = 2\nthis line has no equals sign\n");
-    flags_fx_init(&fx);
-    CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config", path, NULL), -1);
-    CU_ASSERT_PTR_NOT_NULL(strstr(err, "line 3"));
-    flags_fx_free(&fx);
-    unlink(path);
-    free(path);
+    static const struct {
+        const char *text;
+        const char *want[2]; /* what the message names (NULL: no more) */
+    } bad_files[] = {
+        {"[test]\nworkers = 99\n", {"workers", "out of range"}},
+        {"[test]\nunknown-key = 1\n", {"unknown-key"}},
+        {"[test]\nworkers = 2\nthis line has no equals sign\n", {"line 3"}},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad_files); i++) {
+        char *path = write_temp(bad_files[i].text);
+        flags_fx_init(&fx);
+        CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config", path, NULL), -1);
+        for (size_t j = 0; j < ARRAY_LEN(bad_files[i].want) && bad_files[i].want[j]; j++)
+            CU_ASSERT_PTR_NOT_NULL(strstr(err, bad_files[i].want[j]));
+        flags_fx_free(&fx);
+        unlink(path);
+        free(path);
+    }
 
     flags_fx_init(&fx);
     CU_ASSERT_EQUAL(flags_run(&fx, err, sizeof(err), "--config=/nonexistent/offload.ini", NULL),
