@@ -14,15 +14,6 @@
 #include "codec.h"
 #include "unit.h"
 
-/* Makes *env a fresh Envelope whose body is msg: the oneof's member
- * `field`, body case OFFLOAD__ENVELOPE__BODY_<CASE>. */
-#define ENVELOPE_SET(env, field, CASE, msg)                                                        \
-    do {                                                                                           \
-        *(env) = (codec_envelope)OFFLOAD__ENVELOPE__INIT;                                          \
-        (env)->body_case = OFFLOAD__ENVELOPE__BODY_##CASE;                                         \
-        (env)->field = (msg);                                                                      \
-    } while (0)
-
 /* Decodes a copy of buf[0..len) held in a buffer of exactly len bytes (so
  * the sanitizers see any over-read), checks the error contract, and returns
  * the result; *out (when not NULL) receives the envelope on success,

@@ -95,6 +95,28 @@ static inline void harness_close(void)
     log_level_current = saved_log_level;
 }
 
+/* Hands env to the executors' side as a message from rid byte b. */
+static inline void from_executor(uint8_t b, codec_envelope *env)
+{
+    wire_rid rid = {.len = 1, .bytes = {b}};
+    executors_on_message(&H.gw.executors, &rid, env);
+}
+
+/* Hands env to the clients front as a message from rid byte b at now_us. */
+static inline void from_client(uint8_t b, codec_envelope *env, uint64_t now_us)
+{
+    wire_rid rid = {.len = 1, .bytes = {b}};
+    clients_on_message(&H.gw.clients, &rid, env, now_us);
+}
+
+/* A client's Submit s from rid byte b at now_us. */
+static inline void client_submit(uint8_t b, Offload__Submit *s, uint64_t now_us)
+{
+    codec_envelope env;
+    ENVELOPE_SET(&env, submit, SUBMIT, s);
+    from_client(b, &env, now_us);
+}
+
 /* A Hello from rid byte b: queues "a" (and "b" when two) of size slots,
  * heartbeat interval hello_heartbeat_ms (0: the gateway's default). */
 static inline void hello(uint8_t b, int two_queues, uint32_t size)
@@ -116,11 +138,9 @@ static inline void hello(uint8_t b, int two_queues, uint32_t size)
     h.queues = decls;
     h.heartbeat_ms = hello_heartbeat_ms;
     h.max_payload = hello_max_payload;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
-    env.hello = &h;
-    wire_rid rid = {.len = 1, .bytes = {b}};
-    executors_on_message(&H.gw.executors, &rid, &env);
+    codec_envelope env;
+    ENVELOPE_SET(&env, hello, HELLO, &h);
+    from_executor(b, &env);
 }
 
 static inline void result(uint8_t b, uint64_t job_id, int code, const char *payload)
@@ -130,22 +150,18 @@ static inline void result(uint8_t b, uint64_t job_id, int code, const char *payl
     r.code = code;
     r.payload.data = (uint8_t *)payload;
     r.payload.len = payload ? strlen(payload) : 0;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
-    env.result = &r;
-    wire_rid rid = {.len = 1, .bytes = {b}};
-    executors_on_message(&H.gw.executors, &rid, &env);
+    codec_envelope env;
+    ENVELOPE_SET(&env, result, RESULT, &r);
+    from_executor(b, &env);
 }
 
 static inline void goodbye(uint8_t b)
 {
     Offload__Goodbye g = OFFLOAD__GOODBYE__INIT;
     g.reason = "drained";
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-    env.goodbye = &g;
-    wire_rid rid = {.len = 1, .bytes = {b}};
-    executors_on_message(&H.gw.executors, &rid, &env);
+    codec_envelope env;
+    ENVELOPE_SET(&env, goodbye, GOODBYE, &g);
+    from_executor(b, &env);
 }
 
 static inline void on_done(gw_job *job, const job_outcome *out, void *arg)
@@ -158,28 +174,36 @@ static inline void on_done(gw_job *job, const job_outcome *out, void *arg)
     H.last.message = NULL;
 }
 
-static inline int submit_len(const char *queue, const char *function, size_t len, gw_job **job)
+/* Submits r as the HTTP front does (answers reach on_done); returns the
+ * Code. */
+static inline int submit_request(job_request *r, gw_job **job)
 {
     char err[256];
+    return gateway_submit(&H.gw, r, on_done, NULL, job, err, sizeof(err));
+}
+
+/* A job whose payload is len zero bytes (the default timeout and retries). */
+static inline int submit_len(const char *queue, const char *function, size_t len, gw_job **job)
+{
     job_request r = {.queue = queue,
                      .function = function,
                      .payload = calloc(1, len + 1),
                      .len = len,
                      .retries = -1};
-    return gateway_submit(&H.gw, &r, on_done, NULL, job, err, sizeof(err));
+    return submit_request(&r, job);
 }
 
+/* A job with an empty payload (timeout_ms 0, retries -1: the defaults). */
 static inline int submit(const char *queue, const char *function, uint32_t timeout_ms, int retries,
                          gw_job **job)
 {
-    char err[256];
     job_request r = {.queue = queue,
                      .function = function,
                      .payload = malloc(1),
                      .len = 0,
                      .timeout_ms = timeout_ms,
                      .retries = retries};
-    return gateway_submit(&H.gw, &r, on_done, NULL, job, err, sizeof(err));
+    return submit_request(&r, job);
 }
 
 static inline uint64_t stat(gateway_counter c)

@@ -14,21 +14,17 @@ static void test_clients_answer(void)
     harness_init();
     hello(1, 0, 1);
     Offload__Submit s = OFFLOAD__SUBMIT__INIT;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    env.submit = &s;
-    wire_rid rid = {.len = 1, .bytes = {7}};
     s.request_id = 42;
     s.queue = "a b";
     s.function = "echo";
-    clients_on_message(&H.gw.clients, &rid, &env, clock_now_us());
+    client_submit(7, &s, clock_now_us());
     CU_ASSERT_EQUAL(H.replies, 1);
     CU_ASSERT_EQUAL(H.last_reply_request, 42);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_BAD_REQUEST);
     CU_ASSERT_EQUAL(stat(STAT_submits_refused), 1);
     s.request_id = 43;
     s.queue = "a";
-    clients_on_message(&H.gw.clients, &rid, &env, clock_now_us());
+    client_submit(7, &s, clock_now_us());
     CU_ASSERT_EQUAL(H.replies, 1); /* running */
     result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
     CU_ASSERT_EQUAL(H.replies, 2);
@@ -47,57 +43,52 @@ static void test_clients_cancel_and_lease(void)
     harness_init();
     hello(1, 0, 4);
     Offload__Submit s = OFFLOAD__SUBMIT__INIT;
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    env.submit = &s;
-    wire_rid a = {.len = 1, .bytes = {7}}, b = {.len = 1, .bytes = {8}};
+    const uint8_t a = 7, b = 8; /* two clients' rid bytes */
     uint64_t t0 = clock_now_us();
     s.queue = "a";
     s.function = "sleep";
     s.request_id = 1;
-    clients_on_message(&H.gw.clients, &a, &env, t0);
+    client_submit(a, &s, t0);
     s.request_id = 1; /* again, while in flight */
-    clients_on_message(&H.gw.clients, &a, &env, t0);
+    client_submit(a, &s, t0);
     CU_ASSERT_EQUAL(H.replies, 1);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_BAD_REQUEST);
     s.lease_ms = 50; /* under the minimum */
     s.request_id = 2;
-    clients_on_message(&H.gw.clients, &a, &env, t0);
+    client_submit(a, &s, t0);
     CU_ASSERT_EQUAL(H.replies, 2);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_BAD_REQUEST);
     CU_ASSERT_EQUAL(H.gw.clients.pending, 1);
 
     /* Cancel request 1: a Reply cancelled, a Cancel to the executor. */
     Offload__Cancel c = OFFLOAD__CANCEL__INIT;
-    codec_envelope cenv = OFFLOAD__ENVELOPE__INIT;
-    cenv.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
-    cenv.cancel = &c;
+    codec_envelope cenv;
+    ENVELOPE_SET(&cenv, cancel, CANCEL, &c);
     c.request_id = 1;
     int cancels = H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL];
-    clients_on_message(&H.gw.clients, &a, &cenv, t0);
+    from_client(a, &cenv, t0);
     CU_ASSERT_EQUAL(H.replies, 3);
     CU_ASSERT_EQUAL(H.last_reply_request, 1);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_CANCELLED);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], cancels + 1);
     CU_ASSERT_EQUAL(H.gw.clients.pending, 0);
-    clients_on_message(&H.gw.clients, &a, &cenv, t0); /* unknown now: ignored */
+    from_client(a, &cenv, t0); /* unknown now: ignored */
     CU_ASSERT_EQUAL(H.replies, 3);
 
     /* Leases of 1 s: a keeps heartbeating, b goes silent. */
     s.lease_ms = 1000;
     s.request_id = 10;
-    clients_on_message(&H.gw.clients, &a, &env, t0);
+    client_submit(a, &s, t0);
     s.request_id = 11;
-    clients_on_message(&H.gw.clients, &b, &env, t0);
+    client_submit(b, &s, t0);
     s.request_id = 12;
-    clients_on_message(&H.gw.clients, &b, &env, t0);
+    client_submit(b, &s, t0);
     CU_ASSERT_EQUAL(H.gw.clients.pending, 3);
-    codec_envelope hb = OFFLOAD__ENVELOPE__INIT;
+    codec_envelope hb;
     Offload__Heartbeat beat = OFFLOAD__HEARTBEAT__INIT;
-    hb.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
-    hb.heartbeat = &beat;
+    ENVELOPE_SET(&hb, heartbeat, HEARTBEAT, &beat);
     CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 900000), 0);
-    clients_on_message(&H.gw.clients, &a, &hb, t0 + 900000);
+    from_client(a, &hb, t0 + 900000);
     cancels = H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL];
     uint64_t gone = stat(STAT_callers_gone);
     CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 1500000), 1);

@@ -172,12 +172,10 @@ static void test_drain_survives_hello(void)
 {
     harness_init();
     hello(1, 0, 2);
-    codec_envelope env = OFFLOAD__ENVELOPE__INIT;
+    codec_envelope env;
     Offload__Drain d = OFFLOAD__DRAIN__INIT;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_DRAIN;
-    env.drain = &d;
-    wire_rid rid = {.len = 1, .bytes = {1}};
-    executors_on_message(&H.gw.executors, &rid, &env);
+    ENVELOPE_SET(&env, drain, DRAIN, &d);
+    from_executor(1, &env);
     gw_queue *q = queue_find(&H.gw.queues, "a");
     CU_ASSERT_EQUAL(q->capacity, 0);
     hello(1, 0, 2);
