@@ -30,8 +30,7 @@ void unit_register(const char *suite, const unit_test *tests, size_t count);
     static const unit_test unit_tests_##suite[] = {__VA_ARGS__};                                   \
     __attribute__((constructor)) static void unit_register_##suite(void)                           \
     {                                                                                              \
-        unit_register(#suite, unit_tests_##suite,                                                  \
-                      sizeof(unit_tests_##suite) / sizeof(unit_tests_##suite[0]));                 \
+        unit_register(#suite, unit_tests_##suite, ARRAY_LEN(unit_tests_##suite));                  \
     }
 
 #endif
