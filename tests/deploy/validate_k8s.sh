@@ -51,7 +51,8 @@ else
     echo "  skip  kubectl kustomize (no kubectl)"
 fi
 
-# Each case: a name, a sed script for one file, the message it must cause.
+# Each broken copy: deploy/k8s with one file changed by a sed script; it
+# must be rejected with the expected message.
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/offload-k8s.XXXXXX")
 trap 'rm -rf "$tmp"' EXIT
 broken() { # name file sed-expression expected-message
@@ -73,43 +74,97 @@ broken() { # name file sed-expression expected-message
     fi
 }
 
-broken "a port given as a string" base/gateway.yaml \
-    's/containerPort: 8080/containerPort: "8080"/' "must be integer"
-broken "a misspelt field" base/executor.yaml \
-    's/readinessProbe:/readinesProbe:/' 'unknown field "readinesProbe"'
-broken "a misspelt field in a securityContext" base/gateway.yaml \
-    '0,/runAsNonRoot: true/s//runAsNonRot: true/' 'unknown field "runAsNonRot"'
-broken "a bad memory quantity" base/executor.yaml \
-    's/memory: 1Gi/memory: 1 GiB/' 'must match format "quantity"'
-broken "a Deployment without a selector" base/executor.yaml \
-    '/^  selector:/,/^      app.kubernetes.io\/name: offload-executor/d' \
-    "must have required property selector"
-broken "a selector that misses the pods" base/gateway.yaml \
-    '0,/      app.kubernetes.io\/name: offload-gateway/s//      app.kubernetes.io\/name: gateway/' \
-    "does not match the pod template's labels"
-broken "a probe on a missing port" base/gateway.yaml \
-    '0,/port: http$/s//port: web/' 'readinessProbe port "web" is no port of the container'
-broken "a Service targetPort the pods lack" base/gateway.yaml \
-    's/targetPort: executors/targetPort: executor/' 'targetPort "executor" is no container port'
-broken "a mount of an undeclared volume" base/executor.yaml \
-    '0,/- name: tmp$/s//- name: scratch/' 'volumeMount "scratch": no such volume'
-broken "\$(VAR) used before VAR is defined" base/executor.yaml \
-    's/\$(CPU_PROCESSES)/$(CPU_PROCS)/' '$(CPU_PROCS) is not defined before it'
-broken "a writable root filesystem" base/executor.yaml \
-    's/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/' 'readOnlyRootFilesystem is not true'
-broken "a ScaledObject targetValue as a number" keda/scaledobject.yaml \
-    's/targetValue: "48"/targetValue: 48/' "must be string"
-broken "a ScaledObject aimed at a missing Deployment" keda/scaledobject.yaml \
-    's/^    name: offload-executor$/    name: offload-executors/' \
-    'scaleTargetRef Deployment/offload-executors is not in this build'
-broken "an HPA utilization given as a percentage" hpa/hpa.yaml \
-    's/averageUtilization: 70/averageUtilization: 70%/' "must be integer"
-broken "a kustomization naming a missing file" base/kustomization.yaml \
-    's/- executor.yaml/- executors.yaml/' 'resource executors.yaml: no such file'
-broken "a manifest no kustomization uses" base/kustomization.yaml \
-    '/- executor.yaml/d' "in no kustomization.yaml's resources"
-broken "broken YAML" base/executor.yaml \
-    's/^      containers:/      containers: [/' "YAML:"
+# The cases, four lines each and a blank line between: a name, a file, a
+# sed script for it, the message it must cause.
+while IFS= read -r name && IFS= read -r file && IFS= read -r expr && IFS= read -r want; do
+    broken "$name" "$file" "$expr" "$want" </dev/null
+    IFS= read -r _ || break
+done <<'CASES'
+a port given as a string
+base/gateway.yaml
+s/containerPort: 8080/containerPort: "8080"/
+must be integer
+
+a misspelt field
+base/executor.yaml
+s/readinessProbe:/readinesProbe:/
+unknown field "readinesProbe"
+
+a misspelt field in a securityContext
+base/gateway.yaml
+0,/runAsNonRoot: true/s//runAsNonRot: true/
+unknown field "runAsNonRot"
+
+a bad memory quantity
+base/executor.yaml
+s/memory: 1Gi/memory: 1 GiB/
+must match format "quantity"
+
+a Deployment without a selector
+base/executor.yaml
+/^  selector:/,/^      app.kubernetes.io\/name: offload-executor/d
+must have required property selector
+
+a selector that misses the pods
+base/gateway.yaml
+0,/      app.kubernetes.io\/name: offload-gateway/s//      app.kubernetes.io\/name: gateway/
+does not match the pod template's labels
+
+a probe on a missing port
+base/gateway.yaml
+0,/port: http$/s//port: web/
+readinessProbe port "web" is no port of the container
+
+a Service targetPort the pods lack
+base/gateway.yaml
+s/targetPort: executors/targetPort: executor/
+targetPort "executor" is no container port
+
+a mount of an undeclared volume
+base/executor.yaml
+0,/- name: tmp$/s//- name: scratch/
+volumeMount "scratch": no such volume
+
+$(VAR) used before VAR is defined
+base/executor.yaml
+s/\$(CPU_PROCESSES)/$(CPU_PROCS)/
+$(CPU_PROCS) is not defined before it
+
+a writable root filesystem
+base/executor.yaml
+s/readOnlyRootFilesystem: true/readOnlyRootFilesystem: false/
+readOnlyRootFilesystem is not true
+
+a ScaledObject targetValue as a number
+keda/scaledobject.yaml
+s/targetValue: "48"/targetValue: 48/
+must be string
+
+a ScaledObject aimed at a missing Deployment
+keda/scaledobject.yaml
+s/^    name: offload-executor$/    name: offload-executors/
+scaleTargetRef Deployment/offload-executors is not in this build
+
+an HPA utilization given as a percentage
+hpa/hpa.yaml
+s/averageUtilization: 70/averageUtilization: 70%/
+must be integer
+
+a kustomization naming a missing file
+base/kustomization.yaml
+s/- executor.yaml/- executors.yaml/
+resource executors.yaml: no such file
+
+a manifest no kustomization uses
+base/kustomization.yaml
+/- executor.yaml/d
+in no kustomization.yaml's resources
+
+broken YAML
+base/executor.yaml
+s/^      containers:/      containers: [/
+YAML:
+CASES
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

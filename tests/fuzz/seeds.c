@@ -58,9 +58,18 @@ static void seed_envelope(const char *name, codec_envelope *env)
     free(buf);
 }
 
+/* Seeds, as codec/NAME, an Envelope whose body is MSG (the oneof's field
+ * FIELD, body case CASE). */
+#define SEED_BODY(name, field, CASE, msg)                                                          \
+    do {                                                                                           \
+        codec_envelope env_ = OFFLOAD__ENVELOPE__INIT;                                             \
+        env_.body_case = OFFLOAD__ENVELOPE__BODY_##CASE;                                           \
+        env_.field = (msg);                                                                        \
+        seed_envelope((name), &env_);                                                              \
+    } while (0)
+
 static void seeds_codec(void)
 {
-    codec_envelope env;
     uint8_t payload[] = "3000";
 
     char *io_functions[] = {"echo", "sleep"}, *cpu_functions[] = {"primes"};
@@ -82,34 +91,23 @@ static void seeds_codec(void)
     hello.queues = queues;
     hello.heartbeat_ms = 1000;
     hello.liveness = 3;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
-    env.hello = &hello;
-    seed_envelope("hello", &env);
+    SEED_BODY("hello", hello, HELLO, &hello);
 
     Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
     welcome.gateway_id = "gw-1";
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
-    env.welcome = &welcome;
-    seed_envelope("welcome", &env);
+    SEED_BODY("welcome", welcome, WELCOME, &welcome);
 
+    codec_envelope env;
     Offload__Refuse refuse;
     codec_refuse(&env, &refuse, OFFLOAD__REFUSE_REASON__REFUSE_INVALID, "hello: 0 queues");
     seed_envelope("refuse", &env);
 
     Offload__Heartbeat heartbeat = OFFLOAD__HEARTBEAT__INIT;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
-    env.heartbeat = &heartbeat;
-    seed_envelope("heartbeat", &env);
+    SEED_BODY("heartbeat", heartbeat, HEARTBEAT, &heartbeat);
 
     Offload__Goodbye goodbye = OFFLOAD__GOODBYE__INIT;
     goodbye.reason = "drained";
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-    env.goodbye = &goodbye;
-    seed_envelope("goodbye", &env);
+    SEED_BODY("goodbye", goodbye, GOODBYE, &goodbye);
 
     Offload__Job job = OFFLOAD__JOB__INIT;
     job.job_id = 0x123456789abcULL;
@@ -119,35 +117,23 @@ static void seeds_codec(void)
     job.payload.len = 4;
     job.timeout_ms = 5000;
     job.waited_us = 42;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
-    env.job = &job;
-    seed_envelope("job", &env);
+    SEED_BODY("job", job, JOB, &job);
 
     Offload__Result result = OFFLOAD__RESULT__INIT;
     result.job_id = 0x123456789abcULL;
     result.code = OFFLOAD__CODE__CODE_JOB_FAILED;
     result.message = "no such file";
     result.run_us = 1500;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
-    env.result = &result;
-    seed_envelope("result", &env);
+    SEED_BODY("result", result, RESULT, &result);
 
     Offload__Cancel cancel = OFFLOAD__CANCEL__INIT;
     cancel.job_id = 7;
     cancel.request_id = 9;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
-    env.cancel = &cancel;
-    seed_envelope("cancel", &env);
+    SEED_BODY("cancel", cancel, CANCEL, &cancel);
 
     Offload__Drain drain = OFFLOAD__DRAIN__INIT;
     drain.timeout_ms = 30000;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_DRAIN;
-    env.drain = &drain;
-    seed_envelope("drain", &env);
+    SEED_BODY("drain", drain, DRAIN, &drain);
 
     Offload__Submit submit = OFFLOAD__SUBMIT__INIT;
     submit.request_id = 1;
@@ -160,27 +146,18 @@ static void seeds_codec(void)
     submit.lease_ms = 1000;
     submit.detach = 1;
     submit.idempotency_key = "order-17";
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
-    env.submit = &submit;
-    seed_envelope("submit", &env);
+    SEED_BODY("submit", submit, SUBMIT, &submit);
 
     Offload__Query query = OFFLOAD__QUERY__INIT;
     query.request_id = 2;
     query.job_id = 7;
     query.wait_ms = 100;
     query.cancel = 1;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_QUERY;
-    env.query = &query;
-    seed_envelope("query", &env);
+    SEED_BODY("query", query, QUERY, &query);
 
     Offload__ListQueues list = OFFLOAD__LIST_QUEUES__INIT;
     list.request_id = 3;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_LIST_QUEUES;
-    env.list_queues = &list;
-    seed_envelope("list_queues", &env);
+    SEED_BODY("list_queues", list_queues, LIST_QUEUES, &list);
 
     Offload__Reply reply = OFFLOAD__REPLY__INIT;
     reply.request_id = 1;
@@ -191,20 +168,14 @@ static void seeds_codec(void)
     reply.waited_us = 10;
     reply.run_us = 3000000;
     reply.state = OFFLOAD__JOB_STATE__STATE_DONE;
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
-    env.reply = &reply;
-    seed_envelope("reply", &env);
+    SEED_BODY("reply", reply, REPLY, &reply);
 
     /* Not accepted: another version (codec_encode sets ours, so by hand:
      * version 1, an empty Heartbeat), and a Hello with a bad queue name. */
     static const uint8_t version1[] = {0x08, 0x01, 0x6a, 0x00};
     seed_write("codec", "version1", version1, sizeof(version1));
     io.name = "i o";
-    offload__envelope__init(&env);
-    env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
-    env.hello = &hello;
-    seed_envelope("hello-bad-name", &env);
+    SEED_BODY("hello-bad-name", hello, HELLO, &hello);
 }
 
 /* Appends one frame (type, body) to buf at *len. */
@@ -235,16 +206,24 @@ static void job_put(uint8_t *buf, size_t *len, uint32_t timeout_ms, const char *
  * the number of chunk-size bytes that follow. */
 #define WP_CONTROL(chunks) (0x03 | (chunks) << 2 | 0x60)
 
+/* Seeds, as wproto/NAME, a stream of one control byte and one frame. */
+static void seed_frame(const char *name, uint8_t control, uint8_t type, const char *body,
+                       size_t blen)
+{
+    uint8_t buf[1024];
+    size_t len = 0;
+    buf[len++] = control;
+    frame_put(buf, &len, type, body, blen);
+    seed_write("wproto", name, buf, len);
+}
+
 static void seeds_wproto(void)
 {
     static const char hello[] = "offload-worker 1\necho\nsleep\nprimes\n";
     uint8_t buf[1024];
     size_t len;
 
-    len = 0;
-    buf[len++] = WP_CONTROL(0);
-    frame_put(buf, &len, WP_HELLO, hello, strlen(hello));
-    seed_write("wproto", "hello", buf, len);
+    seed_frame("hello", WP_CONTROL(0), WP_HELLO, hello, strlen(hello));
 
     /* The executor's side and the worker's, one byte at a time. */
     len = 0;
@@ -270,16 +249,10 @@ static void seeds_wproto(void)
     /* An error text with UTF-8, a control byte and a byte that is not
      * UTF-8, as text_clean sees it. */
     static const char failed[] = "bad input: caf\xc3\xa9 \x01 \xff\xfe end";
-    len = 0;
-    buf[len++] = WP_CONTROL(0);
-    frame_put(buf, &len, WP_ERROR, failed, strlen(failed));
-    seed_write("wproto", "error-text", buf, len);
+    seed_frame("error-text", WP_CONTROL(0), WP_ERROR, failed, strlen(failed));
 
     /* A frame over a 16-byte limit (control: the first size). */
-    len = 0;
-    buf[len++] = 0x60;
-    frame_put(buf, &len, WP_RESULT, "0123456789abcdefghij", 20);
-    seed_write("wproto", "over-limit", buf, len);
+    seed_frame("over-limit", 0x60, WP_RESULT, "0123456789abcdefghij", 20);
 
     /* A worker printing to stdout, and a hello naming a function twice. */
     len = 0;
@@ -288,10 +261,7 @@ static void seeds_wproto(void)
     len += 14;
     seed_write("wproto", "stdout-garbage", buf, len);
     static const char twice[] = "offload-worker 1\necho\necho\n";
-    len = 0;
-    buf[len++] = WP_CONTROL(0);
-    frame_put(buf, &len, WP_HELLO, twice, strlen(twice));
-    seed_write("wproto", "hello-twice", buf, len);
+    seed_frame("hello-twice", WP_CONTROL(0), WP_HELLO, twice, strlen(twice));
 }
 
 static void seeds_text(void)

@@ -47,13 +47,19 @@ static void on_turn(void *arg)
     loop_stop(p->l);
 }
 
+/* loop_init, which must succeed. */
+static void init_loop(loop *l)
+{
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(loop_init(l, err, sizeof(err)), 0);
+}
+
 /* More sources than a fixed table would hold, run in the order added, the
  * end-of-turn hook after them. */
 static void test_sources_in_order(void)
 {
-    char err[128];
     loop l;
-    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    init_loop(&l);
     probe p = {.l = &l};
     source_arg args[SOURCES];
     for (int i = 0; i < SOURCES; i++) {
@@ -88,9 +94,8 @@ static void on_timer(gw_timer *t, void *arg)
 /* A timer wakes the poll (no source is readable) and may stop the loop. */
 static void test_timer_wakes(void)
 {
-    char err[128];
     loop l;
-    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    init_loop(&l);
     probe p = {.l = &l};
     gw_timer t = {0};
     uint64_t start = clock_now_us();
@@ -113,9 +118,8 @@ static int64_t before_poll(void *arg)
  * follows that would wait forever. */
 static void test_before_poll_stops(void)
 {
-    char err[128];
     loop l;
-    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    init_loop(&l);
     probe p = {.l = &l};
     loop_on_timeout(&l, before_poll, &p);
     CU_ASSERT_EQUAL(loop_run(&l), 0);
@@ -136,9 +140,8 @@ static void test_signal(void)
     sigset_t set, old;
     signals_stop_set(&set);
     pthread_sigmask(SIG_BLOCK, &set, &old);
-    char err[128];
     loop l;
-    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    init_loop(&l);
     probe p = {.l = &l};
     loop_on_signal(&l, on_signal, &p);
     pthread_kill(pthread_self(), SIGTERM); /* this thread: others keep the default */
@@ -175,9 +178,8 @@ static void on_swap_source(void *arg)
  * new socket from the next turn; the old one is no longer polled. */
 static void test_replace_socket(void)
 {
-    char err[128];
     loop l;
-    CU_ASSERT_EQUAL_FATAL(loop_init(&l, err, sizeof(err)), 0);
+    init_loop(&l);
     void *ctx = zmq_ctx_new();
     void *a_rx = zmq_socket(ctx, ZMQ_PAIR), *a_tx = zmq_socket(ctx, ZMQ_PAIR);
     void *b_rx = zmq_socket(ctx, ZMQ_PAIR), *b_tx = zmq_socket(ctx, ZMQ_PAIR);

@@ -131,6 +131,18 @@ static int readable(int fd)
     return poll(&pfd, 1, 0) == 1;
 }
 
+/* setup(), then a pool of n threads named name, on a fresh results list
+ * in *r. */
+static pool *open_pool(const char *name, size_t n, pool_results **r)
+{
+    char err[256];
+    setup();
+    *r = pool_results_new();
+    pool *p = pool_new(name, n, *r, err, sizeof(err));
+    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    return p;
+}
+
 static void test_parallel(void)
 {
     setup();
@@ -160,11 +172,8 @@ static void test_parallel(void)
 
 static void test_fifo(void)
 {
-    setup();
-    char err[256];
-    pool_results *r = pool_results_new();
-    pool *p = pool_new("one", 1, r, err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    pool_results *r;
+    pool *p = open_pool("one", 1, &r);
     static const char *payloads[] = {"0", "1", "2", "3", "4", "5", "6", "7"};
     pool_job jobs[8];
     pool_job *got[JOBS_MAX];
@@ -190,11 +199,8 @@ static void test_fifo(void)
 
 static void test_cancel_queued(void)
 {
-    setup();
-    char err[256];
-    pool_results *r = pool_results_new();
-    pool *p = pool_new("one", 1, r, err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    pool_results *r;
+    pool *p = open_pool("one", 1, &r);
     pool_job first, queued, running;
     pool_job *got[JOBS_MAX];
     gate_set(0);
@@ -227,11 +233,8 @@ static void test_cancel_queued(void)
 
 static void test_expired(void)
 {
-    setup();
-    char err[256];
-    pool_results *r = pool_results_new();
-    pool *p = pool_new("one", 1, r, err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    pool_results *r;
+    pool *p = open_pool("one", 1, &r);
     pool_job late, sleepy;
     pool_job *got[JOBS_MAX];
     pool_job_init(&late, counting_echo, (const uint8_t *)"x", 1, clock_now_us() - 1);
@@ -256,11 +259,8 @@ static void test_expired(void)
 
 static void test_one_wakeup(void)
 {
-    setup();
-    char err[256];
-    pool_results *r = pool_results_new();
-    pool *p = pool_new("two", 2, r, err, sizeof(err));
-    CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+    pool_results *r;
+    pool *p = open_pool("two", 2, &r);
     int fd = pool_results_fd(r);
     CU_ASSERT_FALSE(readable(fd));
     CU_ASSERT_PTR_NULL(pool_results_take(r));

@@ -64,6 +64,18 @@ static pool *start(fixture *fx, unsigned n, unsigned max_jobs, char *const *argv
     return fx->p;
 }
 
+/* Starts n of the executor's serve-worker processes (max_jobs: as in
+ * proc_config), with argv kept in fx. */
+static void start_serve_worker(fixture *fx, unsigned n, unsigned max_jobs)
+{
+    const char *path = executor_path();
+    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
+    fx->argv[0] = (char *)path;
+    fx->argv[1] = "serve-worker";
+    fx->argv[2] = NULL;
+    CU_ASSERT_PTR_NOT_NULL_FATAL(start(fx, n, max_jobs, fx->argv));
+}
+
 static void stop(fixture *fx)
 {
     pool_destroy(&fx->p);
@@ -93,6 +105,16 @@ static int run(fixture *fx, pool_job *job, const char *fn, const char *payload,
     return 0;
 }
 
+/* Runs fn(payload) (no deadline): it must end with code, and a message
+ * that says why. */
+static void expect_outcome(fixture *fx, pool_job *job, const char *fn, const char *payload,
+                           int code, const char *why)
+{
+    CU_ASSERT_FATAL(run(fx, job, fn, payload, 0));
+    CU_ASSERT_EQUAL(job->code, code);
+    CU_ASSERT_PTR_NOT_NULL(strstr(job->out.message, why));
+}
+
 static void job_done(pool_job *job)
 {
     free(job->out.owned);
@@ -100,11 +122,8 @@ static void job_done(pool_job *job)
 
 static void test_serve_worker(void)
 {
-    const char *path = executor_path();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
     fixture fx = {0};
-    char *argv[] = {(char *)path, "serve-worker", NULL};
-    CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 2, 0, argv));
+    start_serve_worker(&fx, 2, 0);
     size_t n;
     char **names = pool_functions(fx.p, &n);
     CU_ASSERT_EQUAL_FATAL(n, 3);
@@ -120,23 +139,16 @@ static void test_serve_worker(void)
     CU_ASSERT(job.pid > 0 && job.pid != getpid());
     job_done(&job);
     /* A function that fails, and one the worker lacks. */
-    CU_ASSERT_FATAL(run(&fx, &job, "sleep", "soon", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_JOB_FAILED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "milliseconds"));
-    CU_ASSERT_FATAL(run(&fx, &job, "nope", "", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_JOB_FAILED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "no function 'nope'"));
+    expect_outcome(&fx, &job, "sleep", "soon", OFFLOAD__CODE__CODE_JOB_FAILED, "milliseconds");
+    expect_outcome(&fx, &job, "nope", "", OFFLOAD__CODE__CODE_JOB_FAILED, "no function 'nope'");
     stop(&fx);
 }
 
 /* A deadline kills the process (SIGTERM) and a new one takes its place. */
 static void test_deadline_and_cancel(void)
 {
-    const char *path = executor_path();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
     fixture fx = {0};
-    char *argv[] = {(char *)path, "serve-worker", NULL};
-    CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, argv));
+    start_serve_worker(&fx, 1, 0);
     pool_job job;
     CU_ASSERT_FATAL(run(&fx, &job, "echo", "a", 0));
     int first = job.pid;
@@ -173,11 +185,8 @@ static void test_deadline_and_cancel(void)
 /* max_jobs 3: pids a a a b b b c. */
 static void test_recycle(void)
 {
-    const char *path = executor_path();
-    CU_ASSERT_PTR_NOT_NULL_FATAL(path);
     fixture fx = {0};
-    char *argv[] = {(char *)path, "serve-worker", NULL};
-    CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 3, argv));
+    start_serve_worker(&fx, 1, 3);
     int pids[7];
     for (int i = 0; i < 7; i++) {
         pool_job job;
@@ -199,9 +208,7 @@ static void test_crash_and_garbage(void)
     char *crash[] = {"/bin/sh", "-c", SH_HELLO "head -c 1 >/dev/null; kill -SEGV $$", NULL};
     CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, crash));
     pool_job job;
-    CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CRASHED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "SIGSEGV"));
+    expect_outcome(&fx, &job, "echo", "x", OFFLOAD__CODE__CODE_CRASHED, "SIGSEGV");
     int first = job.pid;
     CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
     CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CRASHED);
@@ -210,18 +217,14 @@ static void test_crash_and_garbage(void)
 
     char *exits[] = {"/bin/sh", "-c", SH_HELLO "head -c 1 >/dev/null; exit 7", NULL};
     CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, exits));
-    CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CRASHED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "exited with code 7"));
+    expect_outcome(&fx, &job, "echo", "x", OFFLOAD__CODE__CODE_CRASHED, "exited with code 7");
     stop(&fx);
 
     char *garbage[] = {"/bin/sh", "-c",
                        SH_HELLO "head -c 1 >/dev/null; echo this is not a frame; sleep 30", NULL};
     CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, garbage));
     uint64_t t0 = clock_now_us();
-    CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CRASHED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "this is not"));
+    expect_outcome(&fx, &job, "echo", "x", OFFLOAD__CODE__CODE_CRASHED, "this is not");
     CU_ASSERT(clock_now_us() - t0 < 5000000); /* killed, not waited for */
     stop(&fx);
 
@@ -229,9 +232,7 @@ static void test_crash_and_garbage(void)
                          SH_HELLO "head -c 1 >/dev/null; printf '\\000\\000\\000\\001H'; sleep 30",
                          NULL};
     CU_ASSERT_PTR_NOT_NULL_FATAL(start(&fx, 1, 0, wrongtype));
-    CU_ASSERT_FATAL(run(&fx, &job, "echo", "x", 0));
-    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CRASHED);
-    CU_ASSERT_PTR_NOT_NULL(strstr(job.out.message, "type 0x48"));
+    expect_outcome(&fx, &job, "echo", "x", OFFLOAD__CODE__CODE_CRASHED, "type 0x48");
     stop(&fx);
 }
 
