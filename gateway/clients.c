@@ -7,7 +7,7 @@
 #include <uthash.h>
 
 #include "clock.h"
-#include "gateway.h"
+#include "core.h"
 #include "log.h"
 
 #define CLIENTS_LEASE_TICK_US 50000 /* how often leases are checked */
@@ -70,7 +70,7 @@ static void clients_reply_state(clients *c, const wire_rid *rid, uint64_t reques
     env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     if (c->send(c->send_arg, rid, &env) < 0)
-        gateway_count(c->gw, STAT_send_failures);
+        core_count(c->core, STAT_send_failures);
 }
 
 static client_peer *clients_peer(clients *c, const wire_rid *rid)
@@ -138,24 +138,24 @@ static void clients_arm_tick(clients *c)
 static void clients_refuse_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
                                   int code, const char *err)
 {
-    gateway_count(c->gw, STAT_submits_refused);
+    core_count(c->core, STAT_submits_refused);
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Reply reply = OFFLOAD__REPLY__INIT;
     reply.request_id = s->request_id;
     reply.code = code;
     reply.message = (char *)err;
     if (code == OFFLOAD__CODE__CODE_QUEUE_FULL)
-        reply.retry_after_s = gateway_retry_after(c->gw, s->queue);
+        reply.retry_after_s = core_retry_after(c->core, s->queue);
     env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     if (c->send(c->send_arg, rid, &env) < 0)
-        gateway_count(c->gw, STAT_send_failures);
+        core_count(c->core, STAT_send_failures);
 }
 
 static void clients_refuse(clients *c, const wire_rid *rid, uint64_t request_id, int code,
                            const char *err)
 {
-    gateway_count(c->gw, STAT_submits_refused);
+    core_count(c->core, STAT_submits_refused);
     job_outcome out = {.code = code, .message = err};
     clients_reply(c, rid, request_id, &out);
 }
@@ -171,7 +171,7 @@ static int clients_over(clients *c, size_t have, const wire_rid *rid, uint64_t r
     snprintf(err, sizeof(err),
              "the gateway holds %zu %s, its limit (--max-clients %zu); retry later", have, what,
              c->max_clients);
-    gateway_count(c->gw, STAT_clients_refused);
+    core_count(c->core, STAT_clients_refused);
     if (log_limiter_allow(&clients_limiter, 5))
         log_warn("event=client_refused reason=limit limit=max_clients what=\"%s\" count=%zu", what,
                  have);
@@ -283,7 +283,7 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload_
                      .retries = s->retries ? (int)s->retries : -1};
     detached_job *d;
     int existing;
-    int code = gateway_submit_detached(c->gw, &r, key, &d, &existing, err, sizeof(err));
+    int code = core_submit_detached(c->core, &r, key, &d, &existing, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK) {
         clients_refuse_submit(c, rid, s, code, err);
         return;
@@ -298,8 +298,8 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload_
 
 static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Query *q)
 {
-    gateway_count(c->gw, STAT_client_requests);
-    detached *ds = gateway_detached(c->gw);
+    core_count(c->core, STAT_client_requests);
+    detached *ds = core_detached(c->core);
     detached_job *d = detached_find(ds, q->job_id);
     if (!d) {
         char err[160];
@@ -329,8 +329,8 @@ static void clients_on_query(clients *c, const wire_rid *rid, const Offload__Que
 /* The fleet's queues: a Reply whose payload is GET /v1/queues's JSON. */
 static void clients_on_list_queues(clients *c, const wire_rid *rid, const Offload__ListQueues *m)
 {
-    gateway_count(c->gw, STAT_client_requests);
-    char *text = gateway_queues_json(c->gw);
+    core_count(c->core, STAT_client_requests);
+    char *text = core_queues_json(c->core);
     job_outcome o = {.code = OFFLOAD__CODE__CODE_OK};
     if (text) {
         o.payload = (const uint8_t *)text;
@@ -345,7 +345,7 @@ static void clients_on_list_queues(clients *c, const wire_rid *rid, const Offloa
 
 static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *s, uint64_t now_us)
 {
-    gateway_count(c->gw, STAT_client_requests);
+    core_count(c->core, STAT_client_requests);
     char err[256] = "the gateway is out of memory; retry later";
     if (s->lease_ms && (s->lease_ms < CODEC_LEASE_MS_MIN || s->lease_ms > CODEC_LEASE_MS_MAX)) {
         snprintf(err, sizeof(err), "lease_ms %u: 0 (none) or %d..%d", s->lease_ms,
@@ -394,7 +394,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *
                          /* proto3 has no presence: 0 is "the default" */
                          .retries = s->retries ? (int)s->retries : -1};
         payload = NULL;
-        code = gateway_submit(c->gw, &r, clients_job_done, call, &call->job, err, sizeof(err));
+        code = core_submit(c->core, &r, clients_job_done, call, &call->job, err, sizeof(err));
         if (code == OFFLOAD__CODE__CODE_OK) {
             HASH_ADD(hh, p->calls, request_id, sizeof(call->request_id), call);
             c->pending++;
@@ -418,8 +418,8 @@ static void clients_cancel_call(clients *c, client_call *call, int answer, const
 {
     gw_job *job = call->job;
     job_outcome out = {
-        .job_id = gateway_job_id(job), .code = OFFLOAD__CODE__CODE_CANCELLED, .message = why};
-    gateway_detach(c->gw, job);
+        .job_id = core_job_id(job), .code = OFFLOAD__CODE__CODE_CANCELLED, .message = why};
+    core_detach(c->core, job);
     if (answer)
         clients_reply(c, &call->peer->rid, call->request_id, &out);
     clients_call_free(c, call);
@@ -437,7 +437,7 @@ static void clients_on_cancel(clients *c, const wire_rid *rid, const Offload__Ca
         return; /* ended already: its Reply crossed the Cancel */
     }
     log_debug("event=client_cancel request_id=%llu job_id=%llu", (unsigned long long)m->request_id,
-              (unsigned long long)gateway_job_id(call->job));
+              (unsigned long long)core_job_id(call->job));
     clients_cancel_call(c, call, 1, "cancelled by the caller");
 }
 
@@ -460,7 +460,7 @@ size_t clients_check_leases(clients *c, uint64_t now_us)
         client_call *call, *ctmp;
         HASH_ITER(hh, p->calls, call, ctmp)
         {
-            gateway_count(c->gw, STAT_callers_gone);
+            core_count(c->core, STAT_callers_gone);
             int last = HASH_COUNT(p->calls) == 1; /* p is freed with its last call */
             clients_cancel_call(c, call, 0, NULL);
             if (last)
@@ -475,10 +475,11 @@ size_t clients_check_leases(clients *c, uint64_t now_us)
     return gone;
 }
 
-void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg)
+void clients_init(clients *c, struct gw_core *core, timers *ts, clients_send_fn send,
+                  void *send_arg)
 {
     memset(c, 0, sizeof(*c));
-    c->gw = gw;
+    c->core = core;
     c->timers = ts;
     c->send = send;
     c->send_arg = send_arg;
@@ -505,7 +506,7 @@ void clients_on_message(clients *c, const wire_rid *rid, codec_envelope *env, ui
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
         break;
     default:
-        gateway_count(c->gw, STAT_frames_unexpected);
+        core_count(c->core, STAT_frames_unexpected);
         if (log_limiter_allow(&clients_limiter, 5))
             log_warn("event=frame_dropped socket=clients reason=\"unexpected %s\"",
                      codec_body_name(env->body_case));

@@ -1,6 +1,6 @@
 /* clients.h -- the liboffload front: Submit and Cancel in, Reply out, on
  * the gateway's "clients" ROUTER socket. A peer of the HTTP front: it
- * reaches the core through gateway.h's API only.
+ * reaches the core through core.h's API only.
  *
  * Every Submit that can be routed back is answered, never dropped: a Reply
  * with the job's outcome, or with the code that refused it (bad_request for
@@ -40,14 +40,14 @@
 #include "timers.h"
 #include "wire.h"
 
-struct gateway;
+struct gw_core;
 struct client_peer;
 
 /* Sends env to the peer at rid. Returns 0 or -errno (wire_send). */
 typedef int (*clients_send_fn)(void *arg, const wire_rid *rid, codec_envelope *env);
 
 typedef struct clients {
-    struct gateway *gw;
+    struct gw_core *core;
     timers *timers;
     clients_send_fn send;
     void *send_arg;
@@ -60,7 +60,8 @@ typedef struct clients {
     size_t max_clients; /* bound on peers and on waits; 0: none */
 } clients;
 
-void clients_init(clients *c, struct gateway *gw, timers *ts, clients_send_fn send, void *send_arg);
+void clients_init(clients *c, struct gw_core *core, timers *ts, clients_send_fn send,
+                  void *send_arg);
 
 /* Handles one valid message from the peer at rid (the caller frees env).
  * now_us is when it came (any message renews the peer's lease). A Submit's

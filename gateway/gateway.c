@@ -1,6 +1,6 @@
-/* gateway.c -- wires the modules together (see gateway.h) and holds the
- * parts that belong to no one module: the two ZeroMQ sockets and their
- * reader, the drain on SIGTERM, and the core API the fronts call.
+/* gateway.c -- wires the core and the fronts together (see gateway.h) and
+ * holds the parts that belong to no one module: the two ZeroMQ sockets and
+ * their reader, CURVE, the drain on SIGTERM, and the heap trim.
  *
  * A loop turn: read the executors socket, the clients socket and the HTTP
  * front's fds; run the timers (deadlines, heartbeats, /v1/delay); let MHD
@@ -12,13 +12,11 @@
 #include "gateway.h"
 
 #include <errno.h>
-#include <jansson.h>
 #include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <unistd.h>
 #include <zmq.h>
 
@@ -69,7 +67,7 @@ static void gw_bad_frame(gateway *gw, void *sock, const char *name, const wire_r
     char hex[2 * WIRE_RID_MAX + 1];
     int log = log_limiter_allow(&gw_limiter, 5);
     if (rc == CODEC_EVERSION) {
-        stats_inc(&gw->stats, STAT_frames_version);
+        stats_inc(&gw->core.stats, STAT_frames_version);
         if (log)
             log_error("event=version_mismatch socket=%s peer=%s error=\"%s\"", name,
                       wire_rid_hex(rid, hex, sizeof(hex)), err);
@@ -79,7 +77,7 @@ static void gw_bad_frame(gateway *gw, void *sock, const char *name, const wire_r
         gw_refuse(sock, rid, OFFLOAD__REFUSE_REASON__REFUSE_VERSION, msg);
         return;
     }
-    stats_inc(&gw->stats, STAT_frames_bad);
+    stats_inc(&gw->core.stats, STAT_frames_bad);
     if (log)
         log_warn("event=frame_dropped socket=%s peer=%s error=\"%s\"", name,
                  wire_rid_hex(rid, hex, sizeof(hex)), err);
@@ -98,7 +96,7 @@ static void gw_read(gateway *gw, void *sock, const char *name, size_t max, gw_ms
                     void *front)
 {
     loop_budget budget;
-    loop_budget_start(&gw->loop, &budget);
+    loop_budget_start(&gw->core.loop, &budget);
     for (;;) {
         wire_rid rid = {0};
         codec_envelope *env;
@@ -148,7 +146,7 @@ static void gw_read_executors(void *arg)
 {
     gateway *gw = arg;
     gw_read(gw, gw->exec_sock, "executors", gw_exec_frame_max(gw->cfg), gw_on_exec_msg,
-            &gw->executors);
+            &gw->core.executors);
 }
 
 static void gw_read_clients(void *arg)
@@ -196,171 +194,6 @@ err:
     return NULL;
 }
 
-/* ---- the core API ---------------------------------------------------- */
-
-int gateway_submit(gateway *gw, job_request *r, job_done_fn done, void *arg, gw_job **out,
-                   char *err, size_t errlen)
-{
-    if (gw->draining) {
-        free(r->payload);
-        r->payload = NULL;
-        *out = NULL;
-        snprintf(err, errlen, "the gateway is shutting down; retry on another gateway");
-        return OFFLOAD__CODE__CODE_NO_EXECUTOR;
-    }
-    return jobs_submit(&gw->jobs, r, done, arg, out, err, errlen);
-}
-
-void gateway_detach(gateway *gw, gw_job *job)
-{
-    jobs_detach(&gw->jobs, job);
-}
-
-int gateway_submit_detached(gateway *gw, job_request *r, const char *key, detached_job **out,
-                            int *existing, char *err, size_t errlen)
-{
-    if (gw->draining) {
-        free(r->payload);
-        r->payload = NULL;
-        *out = NULL;
-        *existing = 0;
-        snprintf(err, errlen, "the gateway is shutting down; retry on another gateway");
-        return OFFLOAD__CODE__CODE_NO_EXECUTOR;
-    }
-    return detached_submit(&gw->detached, r, key, out, existing, err, errlen);
-}
-
-detached *gateway_detached(gateway *gw)
-{
-    return &gw->detached;
-}
-
-budget *gateway_budget(gateway *gw)
-{
-    return &gw->budget;
-}
-
-uint64_t gateway_job_id(const gw_job *job)
-{
-    return job->id;
-}
-
-unsigned gateway_retry_after(gateway *gw, const char *queue)
-{
-    return jobs_retry_after(&gw->jobs, queue);
-}
-
-int gateway_declare_queue(gateway *gw, const char *name)
-{
-    gw_queue *q = queue_get(&gw->queues, name);
-    if (!q)
-        return -1;
-    q->pinned = 1;
-    return 0;
-}
-
-int gateway_draining(const gateway *gw)
-{
-    return gw->draining;
-}
-
-void gateway_count(gateway *gw, gateway_counter c)
-{
-    stats_inc(&gw->stats, c);
-}
-
-int gateway_queues(gateway *gw, queue_info **out, size_t *count)
-{
-    size_t n = HASH_COUNT(gw->queues.by_name), i = 0;
-    queue_info *v = calloc(n ? n : 1, sizeof(*v));
-    *out = NULL;
-    *count = 0;
-    if (!v)
-        return -ENOMEM;
-    gw_queue *q, *tmp;
-    HASH_ITER(hh, gw->queues.by_name, q, tmp)
-    {
-        queue_info *o = &v[i++];
-        snprintf(o->name, sizeof(o->name), "%s", q->name);
-        o->capacity = q->capacity;
-        o->busy = q->busy;
-        o->available = q->capacity > q->busy ? q->capacity - q->busy : 0;
-        o->executors = q->executors;
-        o->kind = fleet_queue_kind(&gw->executors.fleet, q);
-        o->waiting = q->waiting;
-        o->submitted = q->submitted;
-        o->completed = q->completed;
-        o->failed = q->failed;
-        o->timeouts = q->timeouts;
-        o->rejected = q->rejected;
-        o->max_payload = fleet_queue_max_payload(&gw->executors.fleet, q);
-    }
-    *out = v;
-    *count = n;
-    return 0;
-}
-
-char *gateway_queues_json(gateway *gw)
-{
-    queue_info *qs;
-    size_t n;
-    if (gateway_queues(gw, &qs, &n) < 0)
-        return NULL;
-    json_t *list = json_array();
-    for (size_t i = 0; i < n; i++) {
-        const queue_info *q = &qs[i];
-        json_t *o = json_object();
-        json_object_set_new(o, "name", json_string(q->name));
-        json_object_set_new(o, "kind", q->kind ? json_string(q->kind) : json_null());
-        json_object_set_new(o, "capacity", json_integer(q->capacity));
-        json_object_set_new(o, "busy", json_integer(q->busy));
-        json_object_set_new(o, "available", json_integer(q->available));
-        json_object_set_new(o, "waiting", json_integer((json_int_t)q->waiting));
-        json_object_set_new(o, "executors", json_integer(q->executors));
-        json_object_set_new(o, "submitted", json_integer((json_int_t)q->submitted));
-        json_object_set_new(o, "completed", json_integer((json_int_t)q->completed));
-        json_object_set_new(o, "failed", json_integer((json_int_t)q->failed));
-        json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
-        json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
-        json_object_set_new(o, "max_payload", json_integer((json_int_t)q->max_payload));
-        json_array_append_new(list, o);
-    }
-    free(qs);
-    json_t *root = json_object();
-    json_object_set_new(root, "queues", list);
-    char *text = json_dumps(root, JSON_COMPACT);
-    json_decref(root);
-    return text;
-}
-
-void gateway_status_get(gateway *gw, gateway_status *out)
-{
-    out->id = gw->cfg->id;
-    out->uptime_ms = (clock_now_us() - gw->started_us) / 1000;
-    out->executors = executors_count(&gw->executors);
-    out->jobs_in_flight = jobs_in_flight(&gw->jobs);
-    out->held_bytes = gw->budget.held;
-    out->held_bytes_peak = gw->budget.peak;
-    out->max_held_bytes = gw->budget.max;
-    out->counters = gw->stats;
-    const loop_stats *ls = &gw->loop.stats;
-    out->counters.v[STAT_loop_turns] = ls->turns;
-    out->counters.v[STAT_loop_slow_turns] = ls->slow_turns;
-    out->counters.v[STAT_loop_long_turns] = ls->long_turns;
-    out->counters.v[STAT_loop_long_turns_us] = ls->long_turns_us;
-    out->counters.v[STAT_loop_overrun_turns] = ls->overrun_turns;
-    out->counters.v[STAT_loop_busy_us] = ls->busy_us;
-    out->counters.v[STAT_heap_trims] = gw->trims;
-    out->counters.v[STAT_heap_trim_us] = gw->trim_us;
-    out->counters.v[STAT_dispatch_budget_stops] = gw->jobs.deferrals;
-    out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
-    out->counters.v[STAT_loop_stalls] = ls->stalls;
-    out->loop_turn_max_us = ls->turn_max_us;
-    out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
-    out->loop_stall_max_ms = ls->stall_max_us / 1000;
-    out->loop_read_max_bytes = ls->read_max_bytes;
-}
-
 /* ---- CURVE ------------------------------------------------------------ */
 
 /* Loads --curve-key and starts the ZAP handler over --curve-allow, before
@@ -381,9 +214,9 @@ static int gw_curve_start(gateway *gw, char *err, size_t errlen)
         return -1;
     memcpy(gw->curve_secret, kf.secret_key, sizeof(gw->curve_secret));
     memset(&kf, 0, sizeof(kf));
-    if (zap_start(&gw->zap, gw->zctx, cfg->curve_allow, &gw->stats, err, errlen) < 0)
+    if (zap_start(&gw->zap, gw->zctx, cfg->curve_allow, &gw->core.stats, err, errlen) < 0)
         return -1;
-    gw->executors.zap = &gw->zap;
+    gw->core.executors.zap = &gw->zap;
     return 0;
 }
 
@@ -408,7 +241,7 @@ static void gw_read_monitor(gateway *gw, void *m, const char *name)
     char ep[128];
     for (int i = 0; i < GW_MONITOR_BATCH && wire_monitor_event(m, &event, &value, ep, sizeof(ep));
          i++) {
-        stats_inc(&gw->stats, STAT_handshakes_failed);
+        stats_inc(&gw->core.stats, STAT_handshakes_failed);
         if (log_limiter_allow(&gw_limiter, 5))
             log_warn("event=handshake_failed socket=%s endpoint=%s reason=%s value=0x%x "
                      "hint=\"a peer without CURVE keys, with another server key, or not "
@@ -450,7 +283,7 @@ static void gw_warn_insecure(gateway *gw)
 void gateway_reload(gateway *gw)
 {
     if (gw->zap.sock && zap_reload(&gw->zap) == 0) /* --curve-allow */
-        executors_recheck(&gw->executors);
+        executors_recheck(&gw->core.executors);
     http_reload_tokens(gw->http); /* --http-token-file */
 }
 
@@ -461,7 +294,7 @@ static void gw_drain_deadline(gw_timer *t, void *arg)
     gateway *gw = arg;
     (void)t;
     log_warn("event=drain_timeout action=stop open_requests=answered_503");
-    loop_stop(&gw->loop);
+    loop_stop(&gw->core.loop);
 }
 
 /* SIGHUP re-reads what can change while the gateway runs (a failed read
@@ -478,16 +311,16 @@ static void gw_on_signal(int signo, void *arg)
         gateway_reload(gw);
         return;
     }
-    if (gw->draining || !gw->cfg->drain_timeout_ms) {
+    if (gw->core.draining || !gw->cfg->drain_timeout_ms) {
         log_info("event=signal signal=%s action=stop", name);
-        loop_stop(&gw->loop);
+        loop_stop(&gw->core.loop);
         return;
     }
     log_info("event=signal signal=%s action=drain drain_timeout_ms=%lld", name,
              gw->cfg->drain_timeout_ms);
-    gw->draining = 1;
+    gw->core.draining = 1;
     http_quiesce(gw->http);
-    loop_timer_start(&gw->loop, &gw->drain_timer,
+    loop_timer_start(&gw->core.loop, &gw->drain_timer,
                      clock_now_us() + (uint64_t)gw->cfg->drain_timeout_ms * 1000, gw_drain_deadline,
                      gw);
 }
@@ -495,7 +328,7 @@ static void gw_on_signal(int signo, void *arg)
 static void gw_queue_freed(gw_queue *q, void *arg)
 {
     gateway *gw = arg;
-    stats_inc(&gw->stats, STAT_queues_freed);
+    stats_inc(&gw->core.stats, STAT_queues_freed);
     if (log_limiter_allow(&gw_limiter, 20))
         log_info("event=queue_freed queue=%s submitted=%llu completed=%llu", q->name,
                  (unsigned long long)q->submitted, (unsigned long long)q->completed);
@@ -526,9 +359,9 @@ static uint64_t gw_rss(void)
 static void gw_trim(gw_timer *t, void *arg)
 {
     gateway *gw = arg;
-    uint64_t busy = gw->loop.stats.busy_us - gw->trim_busy_mark;
-    gw->trim_busy_mark = gw->loop.stats.busy_us;
-    loop_timer_start(&gw->loop, t, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
+    uint64_t busy = gw->core.loop.stats.busy_us - gw->trim_busy_mark;
+    gw->trim_busy_mark = gw->core.loop.stats.busy_us;
+    loop_timer_start(&gw->core.loop, t, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
     uint64_t rss = gw_rss(), heap_free = mallinfo2().fordblks;
     if (!rss)
         return; /* /proc unreadable (out of descriptors?): next second */
@@ -547,10 +380,10 @@ static void gw_trim(gw_timer *t, void *arg)
     gw->trim_defers = 0;
     struct mallinfo2 mi = mallinfo2();
     uint64_t t0 = clock_now_us();
-    loop_exempt_turn(&gw->loop); /* by design, in a quiet second */
+    loop_exempt_turn(&gw->core.loop); /* by design, in a quiet second */
     malloc_trim(0);
-    gw->trims++;
-    gw->trim_us += clock_now_us() - t0;
+    gw->core.trims++;
+    gw->core.trim_us += clock_now_us() - t0;
     gw->trim_rss_mark = gw_rss();
     gw->trim_free_mark = mallinfo2().fordblks; /* free still, but given back */
     log_debug("event=heap_trimmed us=%llu deferred_s=%u rss_before=%llu rss_after=%llu "
@@ -565,102 +398,26 @@ static void gw_trim(gw_timer *t, void *arg)
 static void gw_end_turn(void *arg)
 {
     gateway *gw = arg;
-    executors_reap(&gw->executors);
-    queue_table_reap(&gw->queues, gw_queue_freed, gw);
-    if (jobs_turn_end(&gw->jobs))
-        loop_again(&gw->loop);
-    if (gw->draining && !http_pending(gw->http) && !jobs_open(&gw->jobs)) {
+    executors_reap(&gw->core.executors);
+    queue_table_reap(&gw->core.queues, gw_queue_freed, gw);
+    if (jobs_turn_end(&gw->core.jobs))
+        loop_again(&gw->core.loop);
+    if (gw->core.draining && !http_pending(gw->http) && !jobs_open(&gw->core.jobs)) {
         log_info("event=drained action=stop");
-        loop_stop(&gw->loop);
+        loop_stop(&gw->core.loop);
     }
 }
 
 /* ---- set-up ------------------------------------------------------------ */
 
-/* Job ids start at a random point below 2^52 (exact in JSON numbers), so a
- * restarted gateway does not reuse the ids of the one before it: an
- * executor's late Result for an old job cannot answer a new one. */
-static uint64_t gw_first_job_id(void)
-{
-    uint64_t seed = 0;
-    if (getrandom(&seed, sizeof(seed), 0) != (ssize_t)sizeof(seed))
-        seed = clock_now_us() ^ ((uint64_t)getpid() << 32);
-    return seed & ((1ULL << 52) - 1) & ~0xffffffULL;
-}
-
-static int gw_check_config(const gateway_config *cfg, char *err, size_t errlen)
-{
-    if (cfg->heartbeat_ms * cfg->liveness > cfg->max_silence_ms) {
-        /* Executors that take the defaults would all be refused. */
-        snprintf(err, errlen,
-                 "--heartbeat-ms %lld x --liveness %lld is over --max-silence-ms %lld: lower "
-                 "one or raise --max-silence-ms",
-                 cfg->heartbeat_ms, cfg->liveness, cfg->max_silence_ms);
-        return -1;
-    }
-    if (!codec_id_valid(cfg->id, CODEC_ID_MAX)) {
-        /* An id the codec refuses would make every Welcome undecodable. */
-        snprintf(err, errlen, "--id '%.40s': use 1..%d printable characters, no spaces",
-                 cfg->id ? cfg->id : "", CODEC_ID_MAX);
-        return -1;
-    }
-    return 0;
-}
-
 int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errlen)
 {
     memset(gw, 0, sizeof(*gw));
     gw->cfg = cfg;
-    gw->started_us = clock_now_us();
-    if (gw_check_config(cfg, err, errlen) < 0)
+    if (core_init(&gw->core, cfg, gw_send_exec, gw, err, errlen) < 0)
         return -1;
-    if (loop_init(&gw->loop, err, errlen) < 0)
-        return -1;
-    loop_set_budget(&gw->loop, (uint64_t)cfg->turn_budget_us, (size_t)cfg->turn_budget_bytes);
-
-    jobs_ops ops = {.send = executors_send_job,
-                    .cancel = executors_send_cancel,
-                    .waiting = executors_on_waiting,
-                    .arg = &gw->executors};
-    jobs_limits limits = {.max_payload = cfg->max_payload,
-                          .default_timeout_ms = cfg->default_timeout_ms,
-                          .max_timeout_ms = cfg->max_timeout_ms,
-                          .max_waiting = cfg->max_waiting,
-                          .default_retries = cfg->default_retries,
-                          .turn_bytes = gw->loop.budget_bytes};
-    jobs_init(&gw->jobs, &gw->queues, &gw->executors.fleet, &gw->loop.timers, &gw->stats, &ops,
-              &limits, gw_first_job_id());
-    budget_init(&gw->budget, (uint64_t)cfg->max_held_bytes, &gw->stats);
-    gw->jobs.budget = &gw->budget;
-    detached_limits dl = {.ttl_ms = cfg->result_ttl_ms,
-                          .max_bytes = cfg->result_max_bytes,
-                          .max_jobs = cfg->max_detached};
-    detached_init(&gw->detached, &gw->jobs, &gw->loop.timers, &dl);
-    gw->queues.max = (size_t)cfg->max_queues;
-    executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats,
-                   gw_send_exec, gw, cfg->id, (uint32_t)cfg->heartbeat_ms, (uint32_t)cfg->liveness);
-    fleet_limits fl = {.max_executors = (size_t)cfg->max_executors,
-                       .max_functions = (size_t)cfg->max_functions,
-                       .max_silence_ms = (uint64_t)cfg->max_silence_ms};
-    executors_set_limits(&gw->executors, &fl);
-    gw->executors.fleet.max_payload = (uint64_t)cfg->max_payload;
-    clients_init(&gw->clients, gw, &gw->loop.timers, gw_send_client, gw);
+    clients_init(&gw->clients, &gw->core, &gw->core.loop.timers, gw_send_client, gw);
     gw->clients.max_clients = (size_t)cfg->max_clients;
-
-    for (size_t i = 0; i < cfg->queues.count; i++) {
-        char name[CODEC_NAME_MAX + 1];
-        long long max_waiting;
-        if (queue_parse_spec(cfg->queues.items[i], name, &max_waiting, err, errlen) < 0)
-            goto err;
-        gw_queue *q = queue_get(&gw->queues, name);
-        if (!q) {
-            snprintf(err, errlen, "--queue %s: too many queues (at most %zu: raise --max-queues)",
-                     name, queue_table_max(&gw->queues));
-            goto err;
-        }
-        q->pinned = 1;
-        q->max_waiting = max_waiting;
-    }
 
     gw->zctx = zmq_ctx_new();
     if (!gw->zctx) {
@@ -699,24 +456,26 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .tls_cert = cfg->tls_cert,
                       .tls_key = cfg->tls_key,
                       .turn_accepts = cfg->turn_accepts};
-    gw->http =
-        http_start(gw, &gw->loop, &hc, gw->http_endpoint, sizeof(gw->http_endpoint), err, errlen);
+    gw->http = http_start(&gw->core, &gw->core.loop, &hc, gw->http_endpoint,
+                          sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)
         goto err;
 
     /* The order of a turn: see the file comment. */
-    if (loop_add_socket(&gw->loop, gw->exec_sock, gw_read_executors, gw) < 0 ||
-        (gw->zap.sock && loop_add_socket(&gw->loop, gw->zap.sock, zap_on_readable, &gw->zap) < 0) ||
+    if (loop_add_socket(&gw->core.loop, gw->exec_sock, gw_read_executors, gw) < 0 ||
+        (gw->zap.sock &&
+         loop_add_socket(&gw->core.loop, gw->zap.sock, zap_on_readable, &gw->zap) < 0) ||
         (gw->exec_monitor &&
-         loop_add_socket(&gw->loop, gw->exec_monitor, gw_read_exec_monitor, gw) < 0) ||
+         loop_add_socket(&gw->core.loop, gw->exec_monitor, gw_read_exec_monitor, gw) < 0) ||
         (gw->client_monitor &&
-         loop_add_socket(&gw->loop, gw->client_monitor, gw_read_client_monitor, gw) < 0) ||
-        loop_add_socket(&gw->loop, gw->client_sock, gw_read_clients, gw) < 0 ||
-        http_attach(gw->http, &gw->loop) < 0 || loop_on_turn(&gw->loop, gw_end_turn, gw) < 0) {
+         loop_add_socket(&gw->core.loop, gw->client_monitor, gw_read_client_monitor, gw) < 0) ||
+        loop_add_socket(&gw->core.loop, gw->client_sock, gw_read_clients, gw) < 0 ||
+        http_attach(gw->http, &gw->core.loop) < 0 ||
+        loop_on_turn(&gw->core.loop, gw_end_turn, gw) < 0) {
         snprintf(err, errlen, "too many loop sources");
         goto err;
     }
-    loop_on_signal(&gw->loop, gw_on_signal, gw);
+    loop_on_signal(&gw->core.loop, gw_on_signal, gw);
     return 0;
 
 err:
@@ -733,8 +492,9 @@ int gateway_run(gateway *gw)
              gw->cfg->routes.count);
     gw->trim_rss_mark = gw_rss();
     gw->trim_free_mark = mallinfo2().fordblks;
-    loop_timer_start(&gw->loop, &gw->trim_timer, clock_now_us() + GW_TRIM_EVERY_US, gw_trim, gw);
-    int rc = loop_run(&gw->loop);
+    loop_timer_start(&gw->core.loop, &gw->trim_timer, clock_now_us() + GW_TRIM_EVERY_US, gw_trim,
+                     gw);
+    int rc = loop_run(&gw->core.loop);
     http_shutdown(gw->http);
     return rc;
 }
@@ -743,16 +503,13 @@ void gateway_close(gateway *gw)
 {
     /* HTTP callers were answered by http_shutdown; answer every job left,
      * tell the executors, then free the tables. */
-    jobs_close(&gw->jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down");
+    core_answer_all(&gw->core, OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down");
     if (gw->exec_sock)
-        executors_goodbye(&gw->executors, "the gateway is shutting down");
+        executors_goodbye(&gw->core.executors, "the gateway is shutting down");
     http_stop(&gw->http);
-    detached_free(&gw->detached);
     clients_close(&gw->clients);
-    executors_close(&gw->executors);
-    loop_timer_stop(&gw->loop, &gw->trim_timer);
-    queue_table_free(&gw->queues);
-    loop_close(&gw->loop);
+    loop_timer_stop(&gw->core.loop, &gw->trim_timer);
+    core_close(&gw->core);
     if (gw->exec_sock) {
         /* Long enough for the Goodbyes to leave, bounded. */
         int linger = GW_GOODBYE_LINGER_MS;

@@ -144,7 +144,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
                                     void **con_cls)
 {
     http_front *h = cls;
-    gateway *gw = h->gw;
+    gw_core *core = h->core;
     http_request *req = *con_cls;
     (void)version;
     http_activity++;
@@ -160,7 +160,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         if (c)
             http_tls_unwatch_fd(h, c); /* a request: the handshake is done */
         http_read_phase(h, c, PHASE_BODY);
-        gateway_count(gw, STAT_http_requests);
+        core_count(core, STAT_http_requests);
         const union MHD_DaemonInfo *info =
             MHD_get_daemon_info(h->daemon, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
         if (info && info->num_connections > (unsigned)h->cfg.max_connections) {
@@ -173,7 +173,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
                      info->num_connections, h->cfg.max_connections);
             return MHD_YES;
         }
-        if (gateway_draining(gw)) {
+        if (core_draining(core)) {
             req->target = TARGET_ERROR;
             req->err_code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
             snprintf(req->err_msg, sizeof(req->err_msg),
@@ -183,7 +183,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
         if (http_read_check_framing(req, url) < 0) {
             /* Answered before any body is read: MHD sends no 100 Continue
              * and closes the connection after the answer. */
-            gateway_count(gw, STAT_http_rejected);
+            core_count(core, STAT_http_rejected);
             return http_reply_answer_error(req);
         }
         if (http_auth_resolve(req, method, url) < 0)
@@ -238,7 +238,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     if (req->parked)
         DL_DELETE2(h->parked, req, park_prev, park_next);
     if (req->job)
-        gateway_detach(h->gw, req->job);
+        core_detach(h->core, req->job);
     detached_unwait(&req->waiter);
     loop_timer_stop(h->loop, &req->delay);
     if (req->response)
@@ -297,7 +297,7 @@ static void http_free(http_front *h)
     free(h);
 }
 
-http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound, size_t boundlen,
+http_front *http_start(gw_core *core, loop *l, const http_config *cfg, char *bound, size_t boundlen,
                        char *err, size_t errlen)
 {
     const char *listen = cfg->listen;
@@ -331,7 +331,7 @@ http_front *http_start(gateway *gw, loop *l, const http_config *cfg, char *bound
         snprintf(err, errlen, "out of memory");
         return NULL;
     }
-    h->gw = gw;
+    h->core = core;
     h->loop = l;
     h->cfg = *cfg;
     h->tls_watch_fd = -1;
@@ -445,11 +445,11 @@ static void http_check_gone(void *arg)
     int n = epoll_wait(h->watch_fd, evs, 64, 0);
     for (int i = 0; i < n; i++) {
         http_request *req = evs[i].data.ptr;
-        gateway_count(h->gw, STAT_callers_gone);
+        core_count(h->core, STAT_callers_gone);
         log_debug("event=caller_gone job_id=%llu",
-                  (unsigned long long)(req->job ? gateway_job_id(req->job) : 0));
+                  (unsigned long long)(req->job ? core_job_id(req->job) : 0));
         if (req->job) {
-            gateway_detach(h->gw, req->job);
+            core_detach(h->core, req->job);
             req->job = NULL;
         }
         detached_unwait(&req->waiter); /* a detached job runs on without it */
@@ -555,7 +555,7 @@ static void http_resume_all(http_front *h, int answer)
     while (h->suspended) {
         http_request *req = h->suspended;
         if (req->job) {
-            gateway_detach(h->gw, req->job);
+            core_detach(h->core, req->job);
             req->job = NULL;
         }
         detached_unwait(&req->waiter); /* a detached job runs on without it */

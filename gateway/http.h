@@ -1,7 +1,7 @@
 /* http.h -- the gateway's HTTP front (libmicrohttpd), driven by the
  * gateway's loop: built-in routes, the user --route table, and job
  * requests suspended until their job ends. A peer of the clients front: it
- * reaches the core through gateway.h's API only. Loop thread only. */
+ * reaches the core through core.h's API only. Loop thread only. */
 #ifndef OFFLOAD_HTTP_H
 #define OFFLOAD_HTTP_H
 
@@ -11,7 +11,7 @@
 #include "flags.h"
 #include "loop.h"
 
-struct gateway;
+struct gw_core;
 typedef struct http_front http_front;
 
 typedef struct http_config {
@@ -31,7 +31,7 @@ typedef struct http_config {
 /* Parses the routes (declaring the queues they name), reads the token file
  * and the TLS certificate and key, listens, and writes the bound address
  * to bound. Returns the front, or NULL with err set. */
-http_front *http_start(struct gateway *gw, loop *l, const http_config *cfg, char *bound,
+http_front *http_start(struct gw_core *core, loop *l, const http_config *cfg, char *bound,
                        size_t boundlen, char *err, size_t errlen);
 
 /* Registers the front's fds (its listening socket's watch; MHD's epoll fd;

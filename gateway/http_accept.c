@@ -173,7 +173,7 @@ static void http_hello_fire(gw_timer *t, void *arg)
         if (sent)
             h->kick = 1;
         else
-            gateway_count(h->gw, STAT_http_read_timeouts);
+            core_count(h->core, STAT_http_read_timeouts);
         http_hello_end(h, h->hellos, sent);
     }
     http_hello_arm(h);
@@ -208,7 +208,7 @@ static void http_take_new(http_front *h)
     unsigned limit = h->turn_accepts > HTTP_TURN_ACCEPTS ? h->turn_accepts : HTTP_TURN_ACCEPTS;
     while (h->listen_watched) {
         if (taken >= limit || (taken && clock_now_us() >= h->turn.until_us)) {
-            gateway_count(h->gw, STAT_http_accept_budget_stops);
+            core_count(h->core, STAT_http_accept_budget_stops);
             return;
         }
         const union MHD_DaemonInfo *info =
@@ -246,7 +246,7 @@ static void http_take_new(http_front *h)
         if (ip && ip->n >= h->cfg.max_connections_per_ip) {
             /* As MHD did at its own accept: closed, no answer. */
             close(fd);
-            gateway_count(h->gw, STAT_http_ip_refused);
+            core_count(h->core, STAT_http_ip_refused);
             if (log_limiter_allow(&http_accept_limiter, 1))
                 log_warn("event=http_ip_refused connections=%u msg=\"a client address is at "
                          "--max-connections-per-ip\"",
@@ -304,7 +304,7 @@ static void http_hand_over(http_front *h)
     }
     h->accepted = given;
     if (left)
-        gateway_count(h->gw, STAT_http_accept_budget_stops);
+        core_count(h->core, STAT_http_accept_budget_stops);
     http_hello_arm(h);
 }
 

@@ -60,7 +60,7 @@ static const token_entry *http_authenticate(http_request *req)
     }
     if (e)
         return e;
-    gateway_count(h->gw, STAT_http_unauthorized);
+    core_count(h->core, STAT_http_unauthorized);
     char peer[INET6_ADDRSTRLEN + 1];
     if (log_limiter_allow(&http_unauthorized_limiter, 5))
         log_warn("event=http_unauthorized reason=%s peer=%s", reason,
@@ -86,7 +86,7 @@ static int http_authorize(http_request *req, const token_entry *e, const char *q
     if (tokens_allow(e, queue))
         return 1;
     http_front *h = req->front;
-    gateway_count(h->gw, STAT_http_forbidden);
+    core_count(h->core, STAT_http_forbidden);
     char peer[INET6_ADDRSTRLEN + 1];
     if (log_limiter_allow(&http_forbidden_limiter, 5))
         log_warn("event=http_forbidden queue=%s token_line=%d peer=%s", queue, tokens_line(e),
@@ -109,7 +109,7 @@ static const char *http_target_queue(http_request *req)
     case TARGET_JOB_STATUS:
     case TARGET_JOB_RESULT:
     case TARGET_JOB_CANCEL: {
-        detached_job *d = detached_find(gateway_detached(req->front->gw), req->ref);
+        detached_job *d = detached_find(core_detached(req->front->core), req->ref);
         return d ? d->queue : NULL;
     }
     default:

@@ -24,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "gateway.h"
+#include "core.h"
 #include "http.h"
 #include "routes.h"
 #include "tokens.h"
@@ -69,7 +69,7 @@ typedef struct http_conn {
 } http_conn;
 
 struct http_front {
-    gateway *gw;
+    gw_core *core;
     loop *loop;
     http_config cfg;
     route_table routes;

@@ -28,13 +28,13 @@
 void http_read_give_back(http_request *req)
 {
     if (req->held)
-        budget_give(gateway_budget(req->front->gw), req->held);
+        budget_give(core_budget(req->front->core), req->held);
     req->held = 0;
 }
 
 int http_read_hold(http_request *req, size_t total)
 {
-    budget *b = gateway_budget(req->front->gw);
+    budget *b = core_budget(req->front->core);
     if (total <= req->held)
         return 0;
     if (budget_take(b, total - req->held, "http") == 0) {
@@ -108,7 +108,7 @@ static void http_park(http_request *req, size_t chunk)
     req->parked = 1;
     req->park_bytes = chunk;
     DL_APPEND2(h->parked, req, park_prev, park_next);
-    gateway_count(h->gw, STAT_http_budget_parks);
+    core_count(h->core, STAT_http_budget_parks);
 }
 
 void http_read_unpark(http_front *h, size_t allowance)
@@ -208,7 +208,7 @@ static void http_deadline_fire(gw_timer *t, void *arg)
                 MHD_get_connection_info(c->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
             if (ci)
                 shutdown(ci->connect_fd, SHUT_RDWR);
-            gateway_count(h->gw, STAT_http_read_timeouts);
+            core_count(h->core, STAT_http_read_timeouts);
             const char *what = p == PHASE_HEADERS ? "headers" : "body",
                        *flag = p == PHASE_HEADERS ? "header" : "body";
             if (log_limiter_allow(&http_deadline_limiter, 5))

@@ -137,7 +137,7 @@ enum MHD_Result http_reply_too_large(http_request *req)
 enum MHD_Result http_reply_over_budget(http_request *req)
 {
     return http_send_error(req, OFFLOAD__CODE__CODE_QUEUE_FULL, req->err_msg,
-                           gateway_retry_after(req->front->gw, req->queue));
+                           core_retry_after(req->front->core, req->queue));
 }
 
 /* ---- job outcomes --------------------------------------------------- */
@@ -274,7 +274,7 @@ static enum MHD_Result http_unknown_job(http_request *req)
 
 static enum MHD_Result http_job_ref(http_request *req)
 {
-    detached *ds = gateway_detached(req->front->gw);
+    detached *ds = core_detached(req->front->core);
     detached_job *d = detached_find(ds, req->ref);
     if (!d)
         return http_unknown_job(req);
@@ -325,10 +325,10 @@ static void http_delay_done(gw_timer *t, void *arg)
 }
 
 /* Every counter of stats.h's one table, by its name. */
-static struct MHD_Response *http_stats_json(gateway *gw)
+static struct MHD_Response *http_stats_json(gw_core *core)
 {
-    gateway_status st;
-    gateway_status_get(gw, &st);
+    core_status st;
+    core_status_get(core, &st);
     json_t *o = json_object();
     json_object_set_new(o, "id", json_string(st.id));
     json_object_set_new(o, "uptime_ms", json_integer((json_int_t)st.uptime_ms));
@@ -352,7 +352,7 @@ static struct MHD_Response *http_stats_json(gateway *gw)
 
 static enum MHD_Result http_start_job(http_request *req)
 {
-    gateway *gw = req->front->gw;
+    gw_core *core = req->front->core;
     uint8_t *payload;
     size_t len;
     if (req->route && req->route->payload) {
@@ -385,11 +385,11 @@ static enum MHD_Result http_start_job(http_request *req)
          * so a second call with the key finds it. */
         detached_job *d;
         int existing;
-        int code = gateway_submit_detached(gw, &r, req->key, &d, &existing, err, sizeof(err));
+        int code = core_submit_detached(core, &r, req->key, &d, &existing, err, sizeof(err));
         if (code != OFFLOAD__CODE__CODE_OK)
             return http_send_error(
                 req, code, err,
-                code == OFFLOAD__CODE__CODE_QUEUE_FULL ? gateway_retry_after(gw, req->queue) : 1);
+                code == OFFLOAD__CODE__CODE_QUEUE_FULL ? core_retry_after(core, req->queue) : 1);
         if (req->detach) {
             struct MHD_Response *resp = http_detached_json(d, 0);
             if (resp && existing)
@@ -401,11 +401,11 @@ static enum MHD_Result http_start_job(http_request *req)
         detached_wait(d, &req->waiter, http_detached_ended, req);
         return MHD_YES;
     }
-    int code = gateway_submit(gw, &r, http_job_done, req, &job, err, sizeof(err));
+    int code = core_submit(core, &r, http_job_done, req, &job, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK)
         return http_send_error(
             req, code, err,
-            code == OFFLOAD__CODE__CODE_QUEUE_FULL ? gateway_retry_after(gw, req->queue) : 1);
+            code == OFFLOAD__CODE__CODE_QUEUE_FULL ? core_retry_after(core, req->queue) : 1);
     req->job = job;
     http_suspend(req);
     return MHD_YES;
@@ -414,7 +414,7 @@ static enum MHD_Result http_start_job(http_request *req)
 enum MHD_Result http_reply_answer(http_request *req)
 {
     http_front *h = req->front;
-    gateway *gw = h->gw;
+    gw_core *core = h->core;
     struct MHD_Connection *conn = req->conn;
 
     if (req->response) {
@@ -435,9 +435,9 @@ enum MHD_Result http_reply_answer(http_request *req)
         return http_send(conn, MHD_HTTP_OK, r);
     }
     case TARGET_QUEUES:
-        return http_send(conn, MHD_HTTP_OK, http_json_text(gateway_queues_json(gw)));
+        return http_send(conn, MHD_HTTP_OK, http_json_text(core_queues_json(core)));
     case TARGET_STATS:
-        return http_send(conn, MHD_HTTP_OK, http_stats_json(gw));
+        return http_send(conn, MHD_HTTP_OK, http_stats_json(core));
     case TARGET_DELAY:
         if (loop_timer_start(h->loop, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
                              http_delay_done, req) < 0)

@@ -162,7 +162,7 @@ int http_route_load(http_front *h, char *err, size_t errlen)
         if (route_table_add(&h->routes, routes->items[i], err, errlen) < 0)
             return -1;
         const route *r = &h->routes.routes[h->routes.count - 1];
-        if (r->kind == ROUTE_JOB && gateway_declare_queue(h->gw, r->queue) < 0) {
+        if (r->kind == ROUTE_JOB && core_declare_queue(h->core, r->queue) < 0) {
             snprintf(err, errlen, "--route '%.100s': too many queues", routes->items[i]);
             return -1;
         }

@@ -15,7 +15,7 @@
 #include "clock.h"
 #include "dispatch.h"
 #include "executors.h"
-#include "gateway.h"
+#include "core.h"
 #include "jobs.h"
 #include "log.h"
 #include "unit.h"
@@ -23,7 +23,8 @@
 #define RIDS 8
 
 typedef struct harness {
-    gateway gw;         /* only its tables: no sockets, no loop */
+    gw_core core;       /* only its tables: no sockets, no loop */
+    clients clients;    /* the liboffload front, on core */
     int fail_rid;       /* sends to this rid byte fail; 0: none */
     int fail_body;      /* ...only of this body case; 0: any */
     int sent[RIDS][32]; /* messages per rid byte and body case */
@@ -65,7 +66,7 @@ static inline void harness_init(void)
     hello_max_payload = 0;
     saved_log_level = log_level_current;
     log_level_current = LOG_ERROR; /* the losses below are meant */
-    gateway *gw = &H.gw;
+    gw_core *gw = &H.core;
     static gateway_config cfg = {.id = "test-gateway"};
     gw->cfg = &cfg;
     timers_init(&gw->loop.timers);
@@ -80,15 +81,15 @@ static inline void harness_init(void)
               &limits, 1000);
     executors_init(&gw->executors, &gw->queues, &gw->jobs, &gw->loop.timers, &gw->stats, fake_send,
                    &H, "test-gateway", 1000, 3);
-    clients_init(&gw->clients, gw, &gw->loop.timers, fake_send, &H);
+    clients_init(&H.clients, gw, &gw->loop.timers, fake_send, &H);
 }
 
 static inline void harness_close(void)
 {
-    gateway *gw = &H.gw;
+    gw_core *gw = &H.core;
     executors_reap(&gw->executors);
     jobs_close(&gw->jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "closing");
-    clients_close(&gw->clients);
+    clients_close(&H.clients);
     executors_close(&gw->executors);
     queue_table_free(&gw->queues);
     timers_free(&gw->loop.timers);
@@ -99,14 +100,14 @@ static inline void harness_close(void)
 static inline void from_executor(uint8_t b, codec_envelope *env)
 {
     wire_rid rid = {.len = 1, .bytes = {b}};
-    executors_on_message(&H.gw.executors, &rid, env);
+    executors_on_message(&H.core.executors, &rid, env);
 }
 
 /* Hands env to the clients front as a message from rid byte b at now_us. */
 static inline void from_client(uint8_t b, codec_envelope *env, uint64_t now_us)
 {
     wire_rid rid = {.len = 1, .bytes = {b}};
-    clients_on_message(&H.gw.clients, &rid, env, now_us);
+    clients_on_message(&H.clients, &rid, env, now_us);
 }
 
 /* A client's Submit s from rid byte b at now_us. */
@@ -179,7 +180,7 @@ static inline void on_done(gw_job *job, const job_outcome *out, void *arg)
 static inline int submit_request(job_request *r, gw_job **job)
 {
     char err[256];
-    return gateway_submit(&H.gw, r, on_done, NULL, job, err, sizeof(err));
+    return core_submit(&H.core, r, on_done, NULL, job, err, sizeof(err));
 }
 
 /* A job whose payload is len zero bytes (the default timeout and retries). */
@@ -208,7 +209,7 @@ static inline int submit(const char *queue, const char *function, uint32_t timeo
 
 static inline uint64_t stat(gateway_counter c)
 {
-    return H.gw.stats.v[c];
+    return H.core.stats.v[c];
 }
 
 #endif

@@ -30,7 +30,7 @@ static void test_clients_answer(void)
     CU_ASSERT_EQUAL(H.replies, 2);
     CU_ASSERT_EQUAL(H.last_reply_request, 43);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_OK);
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 0);
+    CU_ASSERT_EQUAL(H.clients.pending, 0);
     harness_close();
 }
 
@@ -58,7 +58,7 @@ static void test_clients_cancel_and_lease(void)
     client_submit(a, &s, t0);
     CU_ASSERT_EQUAL(H.replies, 2);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_BAD_REQUEST);
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 1);
+    CU_ASSERT_EQUAL(H.clients.pending, 1);
 
     /* Cancel request 1: a Reply cancelled, a Cancel to the executor. */
     Offload__Cancel c = OFFLOAD__CANCEL__INIT;
@@ -71,7 +71,7 @@ static void test_clients_cancel_and_lease(void)
     CU_ASSERT_EQUAL(H.last_reply_request, 1);
     CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_CANCELLED);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], cancels + 1);
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 0);
+    CU_ASSERT_EQUAL(H.clients.pending, 0);
     from_client(a, &cenv, t0); /* unknown now: ignored */
     CU_ASSERT_EQUAL(H.replies, 3);
 
@@ -83,22 +83,22 @@ static void test_clients_cancel_and_lease(void)
     client_submit(b, &s, t0);
     s.request_id = 12;
     client_submit(b, &s, t0);
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 3);
+    CU_ASSERT_EQUAL(H.clients.pending, 3);
     codec_envelope hb;
     Offload__Heartbeat beat = OFFLOAD__HEARTBEAT__INIT;
     ENVELOPE_SET(&hb, heartbeat, HEARTBEAT, &beat);
-    CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 900000), 0);
+    CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 900000), 0);
     from_client(a, &hb, t0 + 900000);
     cancels = H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL];
     uint64_t gone = stat(STAT_callers_gone);
-    CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 1500000), 1);
+    CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 1500000), 1);
     CU_ASSERT_EQUAL(stat(STAT_callers_gone), gone + 2);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], cancels + 2);
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 1); /* a's */
+    CU_ASSERT_EQUAL(H.clients.pending, 1); /* a's */
     CU_ASSERT_EQUAL(H.replies, 3);            /* nobody to answer */
-    CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 1800000), 0);
-    CU_ASSERT_EQUAL(clients_check_leases(&H.gw.clients, t0 + 2000000), 1); /* a, silent now */
-    CU_ASSERT_EQUAL(H.gw.clients.pending, 0);
+    CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 1800000), 0);
+    CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 2000000), 1); /* a, silent now */
+    CU_ASSERT_EQUAL(H.clients.pending, 0);
     harness_close();
 }
 

@@ -34,7 +34,7 @@ static void test_detached(void)
     harness_init();
     detached ds;
     detached_limits lim = {.ttl_ms = 1000, .max_bytes = 10, .max_jobs = 3};
-    detached_init(&ds, &H.gw.jobs, &H.gw.loop.timers, &lim);
+    detached_init(&ds, &H.core.jobs, &H.core.loop.timers, &lim);
     hello(1, 0, 1);
     detached_job *d1, *d2, *d3, *dx;
     int existing;
@@ -89,7 +89,7 @@ static void test_detached(void)
                     OFFLOAD__CODE__CODE_QUEUE_FULL);
     /* TTL: d3 ended; past its TTL the sweep drops it. */
     uint64_t id3 = d3->id;
-    timers_run(&H.gw.loop.timers, clock_now_us() + 2000000);
+    timers_run(&H.core.loop.timers, clock_now_us() + 2000000);
     CU_ASSERT_PTR_NULL(detached_find(&ds, id3));
     CU_ASSERT(ds.expired >= 1);
     CU_ASSERT_PTR_NOT_NULL(detached_find(&ds, dx->id)); /* open jobs stay */
@@ -97,8 +97,8 @@ static void test_detached(void)
      * ends last is the job table's order, and the byte budget may evict the
      * other one: each is ended, or gone. */
     uint64_t open_ids[] = {dx->id, d1->id};
-    executors_reap(&H.gw.executors);
-    jobs_close(&H.gw.jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "closing");
+    executors_reap(&H.core.executors);
+    jobs_close(&H.core.jobs, OFFLOAD__CODE__CODE_NO_EXECUTOR, "closing");
     int kept = 0;
     for (size_t i = 0; i < sizeof(open_ids) / sizeof(open_ids[0]); i++) {
         detached_job *d = detached_find(&ds, open_ids[i]);

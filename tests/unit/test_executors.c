@@ -21,13 +21,13 @@ static void test_lost_in_dispatch(void)
     gw_job *job;
     CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB], 1);
-    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
-    gw_queue *q = queue_find(&H.gw.queues, "a");
+    CU_ASSERT_EQUAL(executors_count(&H.core.executors), 1);
+    gw_queue *q = queue_find(&H.core.queues, "a");
     CU_ASSERT_EQUAL(q->capacity, 1);
     CU_ASSERT_EQUAL(q->busy, 1);
-    CU_ASSERT_PTR_NOT_NULL(H.gw.executors.fleet.dead);
-    executors_reap(&H.gw.executors);
-    CU_ASSERT_PTR_NULL(H.gw.executors.fleet.dead);
+    CU_ASSERT_PTR_NOT_NULL(H.core.executors.fleet.dead);
+    executors_reap(&H.core.executors);
+    CU_ASSERT_PTR_NULL(H.core.executors.fleet.dead);
     CU_ASSERT_EQUAL(stat(STAT_executors_lost), 1);
     CU_ASSERT_EQUAL(stat(STAT_send_failures), 1);
     result(2, H.last_job[2], OFFLOAD__CODE__CODE_OK, "x");
@@ -48,11 +48,11 @@ static void test_lost_in_hello(void)
     H.fail_body = OFFLOAD__ENVELOPE__BODY_JOB;
     hello(1, 1, 4);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_WELCOME], 1);
-    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
-    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(executors_count(&H.core.executors), 1);
+    executors_reap(&H.core.executors);
     CU_ASSERT_EQUAL(stat(STAT_executors_lost), 1);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->waiting, 1);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "a")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "b")->waiting, 1);
     CU_ASSERT_EQUAL(H.answers, 0); /* nothing was running on it */
     harness_close();
 }
@@ -75,7 +75,7 @@ static void test_lost_in_tick(void)
     int healthy = 6 - on - unreachable;
     uint64_t now = clock_now_us();
     gw_executor *e, *tmp;
-    HASH_ITER(hh, H.gw.executors.fleet.by_rid, e, tmp)
+    HASH_ITER(hh, H.core.executors.fleet.by_rid, e, tmp)
     {
         e->last_send_us = now - 2000000; /* everyone is due a heartbeat */
         if (e->rid.bytes[0] == on)
@@ -83,10 +83,10 @@ static void test_lost_in_tick(void)
     }
     H.fail_rid = unreachable;
     H.fail_body = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
-    timers_run(&H.gw.loop.timers, now + 300000);
-    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 1);
+    timers_run(&H.core.loop.timers, now + 300000);
+    CU_ASSERT_EQUAL(executors_count(&H.core.executors), 1);
     CU_ASSERT_EQUAL(H.sent[healthy][OFFLOAD__ENVELOPE__BODY_HEARTBEAT], 1);
-    executors_reap(&H.gw.executors);
+    executors_reap(&H.core.executors);
     CU_ASSERT_EQUAL(stat(STAT_executors_lost), 2);
     CU_ASSERT_EQUAL(stat(STAT_jobs_retried), 1);
     CU_ASSERT_EQUAL(H.sent[healthy][OFFLOAD__ENVELOPE__BODY_JOB], 1);
@@ -106,8 +106,8 @@ static void test_goodbye(void)
     gw_job *job;
     submit("a", "sleep", 0, -1, &job);
     goodbye(1);
-    CU_ASSERT_EQUAL(executors_count(&H.gw.executors), 0);
-    executors_reap(&H.gw.executors);
+    CU_ASSERT_EQUAL(executors_count(&H.core.executors), 0);
+    executors_reap(&H.core.executors);
     CU_ASSERT_EQUAL(stat(STAT_executors_left), 1);
     CU_ASSERT_EQUAL(stat(STAT_executors_lost), 0);
     CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_EXECUTOR_LOST);
@@ -125,12 +125,12 @@ static void test_goodbye(void)
 static void test_executor_payload_limits(void)
 {
     harness_init();
-    H.gw.executors.fleet.max_payload = 1024; /* the gateway's, as gateway.c sets it */
+    H.core.executors.fleet.max_payload = 1024; /* the gateway's, as gateway.c sets it */
     hello_max_payload = 100;
     hello(1, 0, 1);
-    gw_queue *q = queue_find(&H.gw.queues, "a");
+    gw_queue *q = queue_find(&H.core.queues, "a");
     CU_ASSERT_EQUAL(q->limited, 1);
-    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 100);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.core.executors.fleet, q), 100);
     gw_job *job;
     CU_ASSERT_EQUAL(submit_len("a", "echo", 200, &job), OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE);
     CU_ASSERT_EQUAL(stat(STAT_jobs_over_executor_limit), 1);
@@ -142,7 +142,7 @@ static void test_executor_payload_limits(void)
     hello_max_payload = 1024;
     hello(2, 0, 1);
     CU_ASSERT_EQUAL(q->limited, 1);
-    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 1024);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.core.executors.fleet, q), 1024);
     CU_ASSERT_EQUAL(submit_len("a", "echo", 200, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(H.sent[2][OFFLOAD__ENVELOPE__BODY_JOB], 1);
     /* Both busy: a large one waits; 1's free slot does not take it. */
@@ -153,17 +153,17 @@ static void test_executor_payload_limits(void)
     /* 2 leaves: nobody left takes it, so it is answered now. */
     int answers = H.answers;
     goodbye(2);
-    executors_reap(&H.gw.executors);
+    executors_reap(&H.core.executors);
     CU_ASSERT_EQUAL(q->limited, 1);
-    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 100);
-    jobs_dispatch(&H.gw.jobs, q);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.core.executors.fleet, q), 100);
+    jobs_dispatch(&H.core.jobs, q);
     CU_ASSERT_EQUAL(H.answers, answers + 2); /* 2's job (lost) and the large one */
     CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE);
     CU_ASSERT_EQUAL(q->waiting, 0);
     hello_max_payload = 0;
     hello(3, 0, 1);
     CU_ASSERT_EQUAL(q->limited, 1);
-    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.gw.executors.fleet, q), 1024);
+    CU_ASSERT_EQUAL(fleet_queue_max_payload(&H.core.executors.fleet, q), 1024);
     harness_close();
 }
 
@@ -176,7 +176,7 @@ static void test_drain_survives_hello(void)
     Offload__Drain d = OFFLOAD__DRAIN__INIT;
     ENVELOPE_SET(&env, drain, DRAIN, &d);
     from_executor(1, &env);
-    gw_queue *q = queue_find(&H.gw.queues, "a");
+    gw_queue *q = queue_find(&H.core.queues, "a");
     CU_ASSERT_EQUAL(q->capacity, 0);
     hello(1, 0, 2);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_WELCOME], 2);
@@ -194,13 +194,13 @@ static void test_tick_follows_shortest_heartbeat(void)
 {
     uint64_t before = clock_now_us();
     harness_init();
-    CU_ASSERT(H.gw.executors.tick.due_us >= before + 250000); /* 1000 ms / 4 */
+    CU_ASSERT(H.core.executors.tick.due_us >= before + 250000); /* 1000 ms / 4 */
     hello_heartbeat_ms = 40;
     hello(1, 0, 1);
     uint64_t now = clock_now_us();
-    CU_ASSERT(H.gw.executors.tick.due_us <= now + 10000);
-    timers_run(&H.gw.loop.timers, now + 50000); /* past one interval */
-    CU_ASSERT(H.gw.executors.tick.due_us <= clock_now_us() + 10000);
+    CU_ASSERT(H.core.executors.tick.due_us <= now + 10000);
+    timers_run(&H.core.loop.timers, now + 50000); /* past one interval */
+    CU_ASSERT(H.core.executors.tick.due_us <= clock_now_us() + 10000);
     harness_close();
 }
 

@@ -18,14 +18,14 @@ static void test_life(void)
     CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 1);
     CU_ASSERT_EQUAL(H.last_job[1], 1001);
-    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 1);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.core.jobs), 1);
     CU_ASSERT_EQUAL(H.answers, 0); /* never from inside submit */
     result(1, 1001, OFFLOAD__CODE__CODE_OK, "hi");
     CU_ASSERT_EQUAL(H.answers, 1);
     CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(H.last.job_id, 1001);
     CU_ASSERT_EQUAL(H.last.len, 2);
-    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 0);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.core.jobs), 0);
     /* A second Result for it is unknown now. */
     result(1, 1001, OFFLOAD__CODE__CODE_OK, "hi");
     CU_ASSERT_EQUAL(stat(STAT_results_unknown), 1);
@@ -40,7 +40,7 @@ static void test_life(void)
 static void test_dispatch_budget(void)
 {
     harness_init();
-    jobs *js = &H.gw.jobs;
+    jobs *js = &H.core.jobs;
     js->limits.turn_bytes = js->turn_left = 2 * DISPATCH_JOB_COST;
     hello(1, 1, 8);
     gw_job *job;
@@ -52,13 +52,13 @@ static void test_dispatch_budget(void)
     CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(submit("b", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 2);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->waiting, 1);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "a")->waiting, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "b")->waiting, 1);
     CU_ASSERT_EQUAL(js->deferrals, 2);
     /* The turn's end: one share each, both go; nothing left. */
     CU_ASSERT_EQUAL(jobs_turn_end(js), 0);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_JOB], 4);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "b")->waiting, 0);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "b")->waiting, 0);
     CU_ASSERT_EQUAL(js->turn_left, 2 * DISPATCH_JOB_COST);
     /* A share of one job: the second waits one more turn's end. */
     js->limits.turn_bytes = DISPATCH_JOB_COST;
@@ -92,9 +92,9 @@ static void test_refusals(void)
     for (int i = 0; i < 3; i++)
         CU_ASSERT_EQUAL(submit("a", "sleep", 0, -1, &job), OFFLOAD__CODE__CODE_OK);
     CU_ASSERT_EQUAL(submit("a", "sleep", 0, -1, &job), OFFLOAD__CODE__CODE_QUEUE_FULL);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->rejected, 1);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "a")->rejected, 1);
     CU_ASSERT_EQUAL(H.answers, 0);
-    H.gw.draining = 1;
+    H.core.draining = 1;
     CU_ASSERT_EQUAL(submit("a", "echo", 0, -1, &job), OFFLOAD__CODE__CODE_NO_EXECUTOR);
     harness_close();
     CU_ASSERT_EQUAL(H.answers, 3); /* the accepted ones, at close */
@@ -109,13 +109,13 @@ static void test_deadline_and_late_result(void)
     gw_job *job;
     CU_ASSERT_EQUAL(submit("a", "sleep", 100, -1, &job), OFFLOAD__CODE__CODE_OK);
     uint64_t id = H.last_job[1];
-    timers_run(&H.gw.loop.timers, clock_now_us() + 200000);
+    timers_run(&H.core.loop.timers, clock_now_us() + 200000);
     CU_ASSERT_EQUAL(H.answers, 1);
     CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_TIMEOUT);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], 1);
-    gw_queue *q = queue_find(&H.gw.queues, "a");
+    gw_queue *q = queue_find(&H.core.queues, "a");
     CU_ASSERT_EQUAL(q->busy, 1);
-    CU_ASSERT_EQUAL(jobs_open(&H.gw.jobs), 0); /* nobody waits on it */
+    CU_ASSERT_EQUAL(jobs_open(&H.core.jobs), 0); /* nobody waits on it */
     result(1, id, OFFLOAD__CODE__CODE_CANCELLED, NULL);
     CU_ASSERT_EQUAL(stat(STAT_results_late), 1);
     CU_ASSERT_EQUAL(q->busy, 0);
@@ -132,16 +132,16 @@ static void test_detach(void)
     gw_job *running, *waiting;
     submit("a", "sleep", 0, -1, &running);
     submit("a", "sleep", 0, -1, &waiting);
-    gw_queue *q = queue_find(&H.gw.queues, "a");
+    gw_queue *q = queue_find(&H.core.queues, "a");
     CU_ASSERT_EQUAL(q->waiting, 1);
-    gateway_detach(&H.gw, waiting);
+    core_detach(&H.core, waiting);
     CU_ASSERT_EQUAL(q->waiting, 0);
     uint64_t id = H.last_job[1];
-    gateway_detach(&H.gw, running);
+    core_detach(&H.core, running);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], 1);
-    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 1);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.core.jobs), 1);
     result(1, id, OFFLOAD__CODE__CODE_OK, "x");
-    CU_ASSERT_EQUAL(jobs_in_flight(&H.gw.jobs), 0);
+    CU_ASSERT_EQUAL(jobs_in_flight(&H.core.jobs), 0);
     CU_ASSERT_EQUAL(H.answers, 0);
     harness_close();
 }
@@ -159,7 +159,7 @@ static void test_oversized_result(void)
     result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, big);
     CU_ASSERT_EQUAL(H.answers, 1);
     CU_ASSERT_EQUAL(H.last.code, OFFLOAD__CODE__CODE_JOB_FAILED);
-    CU_ASSERT_EQUAL(queue_find(&H.gw.queues, "a")->busy, 0);
+    CU_ASSERT_EQUAL(queue_find(&H.core.queues, "a")->busy, 0);
     harness_close();
 }
 
