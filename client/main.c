@@ -14,7 +14,7 @@
 
 #define PROG "offload"
 
-/* Exit statuses, one per class of outcome (README.md, "The CLI"). */
+/* Exit statuses, one per class of outcome (docs/clients.md, "The CLI"). */
 enum {
     EXIT_OK_ = 0,
     EXIT_FAILED = 1,     /* the job ran and failed: job_failed, crashed, executor_lost, internal */
@@ -565,7 +565,7 @@ static int cmd_keygen(int argc, char **argv)
                    "Writes a new CURVE key pair: PATH.key (public and secret key, mode 0600)\n"
                    "and PATH.pub (the public key). An existing file is not replaced unless\n"
                    "--force. Put a peer's PATH.pub in the gateway's --curve-allow directory to\n"
-                   "admit it (README.md, Security).\n");
+                   "admit it (docs/security.md).\n");
             return EXIT_OK_;
         }
         if (!strcmp(argv[i], "--force"))

@@ -1,5 +1,5 @@
 /* errors.h -- the job outcome codes of the wire protocol (Offload__Code) as
- * the names and HTTP statuses of the interface contract (README.md). */
+ * the names and HTTP statuses of the interface contract (docs/gateway.md, Errors). */
 #ifndef OFFLOAD_ERRORS_H
 #define OFFLOAD_ERRORS_H
 

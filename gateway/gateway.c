@@ -274,7 +274,7 @@ static void gw_warn_insecure(gateway *gw)
         if (!keys_endpoint_is_loopback(eps[i]))
             log_warn("event=insecure socket=%s endpoint=%s warning=\"WITHOUT --curve-key and "
                      "--curve-allow ANYONE WHO REACHES THIS ENDPOINT CAN %s; bind it to "
-                     "127.0.0.1 or turn CURVE on (README.md, Security)\"",
+                     "127.0.0.1 or turn CURVE on (docs/security.md)\"",
                      names[i], eps[i],
                      i == 0 ? "REGISTER AS AN EXECUTOR AND READ AND ANSWER EVERY JOB"
                             : "SUBMIT JOBS");

@@ -26,7 +26,7 @@ for b in "$gateway" "$executor"; do
 done
 
 # Loopback only: this is the unauthenticated development mode (no CURVE
-# keys, no tokens; README "Security"). Exported, so the gateway takes them.
+# keys, no tokens; docs/security.md). Exported, so the gateway takes them.
 export OFFLOAD_HTTP=${OFFLOAD_HTTP:-127.0.0.1:8080}
 export OFFLOAD_EXECUTORS=${OFFLOAD_EXECUTORS:-tcp://127.0.0.1:5556}
 export OFFLOAD_CLIENTS=${OFFLOAD_CLIENTS:-tcp://127.0.0.1:5555}

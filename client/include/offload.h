@@ -125,7 +125,7 @@ typedef struct offload_options {
                              (default 5000) */
     int lease_ms;         /* the gateway cancels our jobs if it hears nothing from
                              us for this long (default 5000; -1: no lease) */
-    /* CURVE (README.md, Security): both or neither. NULL: $OFFLOAD_CURVE_KEY
+    /* CURVE (docs/security.md): both or neither. NULL: $OFFLOAD_CURVE_KEY
      * and $OFFLOAD_CURVE_SERVER, else no CURVE. */
     const char *curve_key;    /* this client's PATH.key (offload keygen) */
     const char *curve_server; /* the gateway's PATH.pub */
@@ -183,7 +183,7 @@ typedef void offload_callback(offload_client *c, offload_result *r, void *arg);
  * go to every gateway up. offload_call sends a call again, to another
  * gateway, when a draining one refuses it; offload_job asks each gateway
  * before answering OFFLOAD_UNKNOWN_JOB. All gateways share one CURVE key
- * (curve_server). README.md, "Clients and several gateways". */
+ * (curve_server). docs/deploy.md, "Clients and several gateways". */
 OFFLOAD_API offload_client *offload_connect(const char *endpoint);
 OFFLOAD_API offload_client *offload_connect_with(const offload_options *opts);
 

@@ -44,7 +44,7 @@ check_eq "no arguments is a usage error (2)" 2 "$?"
 
 
 # The library itself, built the way a user builds against it (pkg-config),
-# running the README's example.
+# running the example of docs/clients.md.
 cat >"$E2E_TMP/example.c" <<'C'
 #include <offload.h>
 #include <stdio.h>
@@ -82,7 +82,7 @@ if PKG_CONFIG_PATH="$pc_dir" pkg-config --exists offload; then
     cc -std=c11 -Wall -Werror "$E2E_TMP/example.c" -o "$E2E_TMP/example" \
         $(PKG_CONFIG_PATH="$pc_dir" pkg-config --cflags --libs offload) $SAN_FLAGS 2>"$E2E_TMP/cc.err"
     check_eq "a program builds against liboffload with pkg-config" 0 "$?"
-    check_eq "the README example runs: echo, then a job_failed result" "hi job_failed" \
+    check_eq "the docs example runs: echo, then a job_failed result" "hi job_failed" \
         "$("$E2E_TMP/example" "$GW_CLIENTS")"
 else
     fail "pkg-config finds offload in $pc_dir"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Every error code reaches a liboffload caller: each is provoked for real
 # through the offload CLI (liboffload over the clients socket) and arrives
-# with its name on stderr and its exit status (README.md, "The CLI"). The
+# with its name on stderr and its exit status (docs/clients.md, "The CLI"). The
 # one left out is `internal` (the gateway out of memory), which no real
 # setup provokes; the codec's unit tests map it.
 # shellcheck source=tests/e2e/lib.sh disable=SC2119,SC2317

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# ZeroMQ CURVE on both gateway sockets (README.md, Security): keys made with
+# ZeroMQ CURVE on both gateway sockets (docs/security.md): keys made with
 # `offload keygen`, a keyed executor, CLI (liboffload) and Python client;
 # the payload thief of issue 9 (a script registering `io` x 4096 slots),
 # without keys and with an unlisted key, is never registered; executor keys

@@ -14,7 +14,7 @@ PY=/usr/bin/python3
 WORKER="$PY $E2E_DIR/workers/testworker.py"
 export PYTHONPATH="$REPO_ROOT/client/python"
 
-# The example plugin, built exactly as the README says.
+# The example plugin, built exactly as docs/executor.md (Plugins) says.
 plugin="$E2E_TMP/example_plugin.so"
 check "the example plugin builds with cc -shared -fPIC -Iexecutor" \
     cc -shared -fPIC -I"$REPO_ROOT/executor" "$REPO_ROOT/examples/plugin/example_plugin.c" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The protocol as README.md writes it down, spoken by hand-written python
+# The protocol as docs/protocol.md writes it down, spoken by hand-written python
 # peers (pbwire.py, no generated code): every Submit on the clients socket
 # is answered (bad names with bad_request, another protocol version with a
 # Refuse), a REQ socket works as well as a DEALER, an executor's Goodbye is a

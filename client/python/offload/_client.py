@@ -36,7 +36,7 @@ CONNECT_WAIT = 0.5  # before asking another gateway: wait this long for all to b
 
 
 def read_key_file(path: str, need_secret: bool) -> Dict[str, str]:
-    """Reads a key file written by `offload keygen` (README.md, Security):
+    """Reads a key file written by `offload keygen` (docs/security.md):
     'public = Z85' and, in a .key file, 'secret = Z85'. Raises ValueError
     naming the file and the line."""
     with open(path, "rb") as f:
