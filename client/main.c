@@ -308,29 +308,22 @@ static int cmd_call_or_submit(cli *cl, int detached)
     }
     int status;
     offload_result *r = NULL;
-    if (detached) {
+    if (detached || cl->key) {
+        /* A keyed call is a detached job with the key, then its outcome. */
         uint64_t id;
         if (offload_submit_detached(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, cl->key,
-                                    &id, &r) < 0)
+                                    &id, &r) < 0) {
             status = cli_transport(c);
-        else if (r)
+        } else if (r) {
             status = cli_outcome(r);
-        else {
+        } else if (detached) {
             printf("%llu\n", (unsigned long long)id);
             status = EXIT_OK_;
+        } else if (offload_job(c, id, CODEC_MS_MAX, 0, &r) < 0) {
+            status = cli_transport(c);
+        } else {
+            status = cli_outcome(r);
         }
-    } else if (cl->key) {
-        /* A keyed call: a detached job with the key, then its outcome. */
-        uint64_t id;
-        if (offload_submit_detached(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, cl->key,
-                                    &id, &r) < 0)
-            status = cli_transport(c);
-        else if (r)
-            status = cli_outcome(r);
-        else if (offload_job(c, id, CODEC_MS_MAX, 0, &r) < 0)
-            status = cli_transport(c);
-        else
-            status = cli_outcome(r);
     } else if (offload_call(c, cl->pos[0], cl->pos[1], payload, len, &cl->opts, &r) < 0) {
         status = cli_transport(c);
     } else {

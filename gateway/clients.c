@@ -258,6 +258,18 @@ static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, de
     return 0;
 }
 
+/* The job a Submit asks for, its payload taken (len bytes). */
+static job_request clients_request(const Offload__Submit *s, uint8_t *payload, size_t len)
+{
+    return (job_request){.queue = s->queue,
+                         .function = s->function,
+                         .payload = payload,
+                         .len = len,
+                         .timeout_ms = s->timeout_ms,
+                         /* proto3 has no presence: 0 is "the default" */
+                         .retries = s->retries ? (int)s->retries : -1};
+}
+
 static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload__Submit *s)
 {
     char err[256] = "the gateway is out of memory; retry later";
@@ -275,12 +287,7 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload_
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
         return;
     }
-    job_request r = {.queue = s->queue,
-                     .function = s->function,
-                     .payload = payload,
-                     .len = len,
-                     .timeout_ms = s->timeout_ms,
-                     .retries = s->retries ? (int)s->retries : -1};
+    job_request r = clients_request(s, payload, len);
     detached_job *d;
     int existing;
     int code = core_submit_detached(c->core, &r, key, &d, &existing, err, sizeof(err));
@@ -386,13 +393,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *
         call->front = c;
         call->peer = p;
         call->request_id = s->request_id;
-        job_request r = {.queue = s->queue,
-                         .function = s->function,
-                         .payload = payload,
-                         .len = len,
-                         .timeout_ms = s->timeout_ms,
-                         /* proto3 has no presence: 0 is "the default" */
-                         .retries = s->retries ? (int)s->retries : -1};
+        job_request r = clients_request(s, payload, len);
         payload = NULL;
         code = core_submit(c->core, &r, clients_job_done, call, &call->job, err, sizeof(err));
         if (code == OFFLOAD__CODE__CODE_OK) {
