@@ -78,13 +78,6 @@ static enum MHD_Result http_send_error(http_request *req, int code, const char *
     return http_send(req->conn, status, r);
 }
 
-void http_reply_fail(http_request *req, int code, const char *fmt, const char *arg)
-{
-    req->target = TARGET_ERROR;
-    req->err_code = code;
-    snprintf(req->err_msg, sizeof(req->err_msg), fmt, arg);
-}
-
 enum MHD_Result http_reply_answer_error(http_request *req)
 {
     unsigned status;

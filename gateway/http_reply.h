@@ -14,10 +14,6 @@
 struct MHD_Response *http_reply_error(int code, const char *message, uint64_t job_id,
                                       unsigned retry_after, unsigned *status);
 
-/* Sets the error req is answered with once it is read (TARGET_ERROR,
- * code, the message fmt makes of arg). */
-void http_reply_fail(http_request *req, int code, const char *fmt, const char *arg);
-
 /* Answers a request that ended in an error. */
 enum MHD_Result http_reply_answer_error(http_request *req);
 
