@@ -144,17 +144,4 @@ struct http_request {
     const char *challenge; /* WWW-Authenticate header for 401 and 403 */
 };
 
-/* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
- * before and after MHD_run to see whether it did anything. http.c's;
- * http_tls.c counts into it too. */
-extern uint64_t http_activity;
-
-/* Suspends req and watches its socket for the caller hanging up (see
- * http_check_gone): MHD does not poll a suspended connection. */
-void http_suspend(http_request *req);
-
-/* Stores the answer and resumes the connection; MHD then calls the access
- * handler again, which queues it (http_reply_answer). Takes r. */
-void http_resume(http_request *req, unsigned status, struct MHD_Response *r);
-
 #endif
