@@ -1,9 +1,11 @@
 /* http.c -- see http.h. The front's life cycle (start, attach, quiesce,
  * shutdown, stop), its loop callbacks (the turn's work, the timeout, the
  * fds), MHD's callbacks (a connection's start and end, a request's calls
- * and its end) and the suspended requests, wired to the modules that do
- * each part (http_int.h lists them). Owns the front itself, MHD's daemon,
- * the epoll fds and the suspended list.
+ * and its end), callers of suspended requests that hang up, and the
+ * public entry points that the modules implement (http_reload_tokens,
+ * http_parse_listen), wired to the modules that do each part (http_int.h
+ * lists them). Owns the front itself, MHD's daemon and the epoll fds. The
+ * only module that includes the others' headers: none calls into it.
  *
  * Mode: MHD runs in *external* mode (MHD_USE_EPOLL without an internal
  * thread): its epoll fd is one more item in the gateway's zmq_poll, and
@@ -223,6 +225,32 @@ static void http_library_log(void *cls, const char *fmt, va_list ap)
             *p = '\'';
     if (log_limiter_allow(&http_library_limiter, 5))
         log_warn("event=http_library msg=\"%s\"", msg);
+}
+
+int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':')
+            return -1;
+        if ((size_t)(end - listen - 1) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(end - listen - 1), listen + 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(colon - listen), listen);
+        if (!strcmp(host, "*"))
+            host[0] = '\0';
+    }
+    long long p;
+    if (parse_ll(colon + 1, &p) < 0 || p < 0 || p > 65535)
+        return -1;
+    *port = (unsigned)p;
+    return 0;
 }
 
 /* Frees a front that never started serving. */
@@ -501,6 +529,11 @@ void http_quiesce(http_front *h)
 int http_pending(const http_front *h)
 {
     return h && h->suspended;
+}
+
+int http_reload_tokens(http_front *h)
+{
+    return http_auth_reload_tokens(h);
 }
 
 /* Detaches every suspended request from its job or timer and resumes it
