@@ -1,8 +1,8 @@
 /* http_tls.c -- the HTTP front's TLS: reads --tls-cert and --tls-key
  * and checks them with GnuTLS at start, gives MHD's TLS sessions socket
- * I/O that counts into http_suspend_activity (http_process's stall check), and
- * watches sockets still in their handshake (tls_watch_fd), which MHD does
- * not. Owns the front's tls_cert and tls_key (freed by http_free) and each
+ * I/O that counts into http_suspend_activity (http_process's stall
+ * check), and watches sockets still in their handshake (tls_watch_fd),
+ * which MHD does not. Owns the front's tls_cert and tls_key (freed by http_free) and each
  * connection's tls_fd. MHD serves TLS itself. Loop thread only. */
 #include "http_tls.h"
 
