@@ -1,9 +1,11 @@
 /* http.c -- see http.h. The front's life cycle (start, attach, quiesce,
  * shutdown, stop), its loop callbacks (the turn's work, the timeout, the
  * fds), MHD's callbacks (a connection's start and end, a request's calls
- * and its end) and the suspended requests, wired to the modules that do
- * each part (http_int.h lists them). Owns the front itself, MHD's daemon,
- * the epoll fds and the suspended list.
+ * and its end), callers of suspended requests that hang up, and the
+ * public entry points that the modules implement (http_reload_tokens,
+ * http_parse_listen), wired to the modules that do each part (http_int.h
+ * lists them). Owns the front itself, MHD's daemon and the epoll fds. The
+ * only module that includes the others' headers: none calls into it.
  *
  * Mode: MHD runs in *external* mode (MHD_USE_EPOLL without an internal
  * thread): its epoll fd is one more item in the gateway's zmq_poll, and
@@ -45,59 +47,13 @@
 #include "http_read.h"
 #include "http_reply.h"
 #include "http_route.h"
+#include "http_suspend.h"
 #include "http_tls.h"
 #include "log.h"
 
 #define HTTP_CONNECTION_TIMEOUT_S 60 /* idle keep-alive connections */
 #define HTTP_REFUSE_EARLY 1
 #define HTTP_TLS_STALL_MS 50 /* see http_process */
-
-uint64_t http_activity;
-
-/* ---- suspension ----------------------------------------------------- */
-
-void http_suspend(http_request *req)
-{
-    http_front *h = req->front;
-    MHD_suspend_connection(req->conn);
-    req->is_suspended = 1;
-    req->prev = NULL;
-    req->next = h->suspended;
-    if (h->suspended)
-        h->suspended->prev = req;
-    h->suspended = req;
-    req->watch_fd = -1;
-    const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(req->conn, MHD_CONNECTION_INFO_CONNECTION_FD);
-    if (ci && h->watch_fd >= 0) {
-        struct epoll_event ev = {.events = EPOLLRDHUP, .data.ptr = req};
-        if (epoll_ctl(h->watch_fd, EPOLL_CTL_ADD, ci->connect_fd, &ev) == 0)
-            req->watch_fd = ci->connect_fd;
-    }
-}
-
-void http_resume(http_request *req, unsigned status, struct MHD_Response *r)
-{
-    http_front *h = req->front;
-    req->response = r;
-    req->status = status;
-    if (!req->is_suspended)
-        return;
-    if (req->watch_fd >= 0) {
-        epoll_ctl(h->watch_fd, EPOLL_CTL_DEL, req->watch_fd, NULL);
-        req->watch_fd = -1;
-    }
-    if (req->prev)
-        req->prev->next = req->next;
-    else
-        h->suspended = req->next;
-    if (req->next)
-        req->next->prev = req->prev;
-    req->prev = req->next = NULL;
-    req->is_suspended = 0;
-    h->kick = 1;
-    MHD_resume_connection(req->conn);
-}
 
 /* ---- MHD's callbacks ------------------------------------------------ */
 
@@ -106,7 +62,7 @@ static void http_notify_connection(void *cls, struct MHD_Connection *conn, void 
 {
     http_front *h = cls;
     http_conn *c = *socket_context;
-    http_activity++;
+    http_suspend_activity++;
     if (toe == MHD_CONNECTION_NOTIFY_STARTED) {
         if (h->tls_cert)
             http_tls_watch(conn);
@@ -147,7 +103,7 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
     gw_core *core = h->core;
     http_request *req = *con_cls;
     (void)version;
-    http_activity++;
+    http_suspend_activity++;
 
     if (!req) {
         req = calloc(1, sizeof(*req));
@@ -229,7 +185,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
     http_front *h = cls;
     http_request *req = *con_cls;
     (void)toe;
-    http_activity++;
+    http_suspend_activity++;
     http_conn *c = http_read_conn_of(conn);
     if (c && c->phase == PHASE_ANSWERING)
         http_read_phase(h, c, PHASE_HEADERS); /* the next request's */
@@ -269,6 +225,32 @@ static void http_library_log(void *cls, const char *fmt, va_list ap)
             *p = '\'';
     if (log_limiter_allow(&http_library_limiter, 5))
         log_warn("event=http_library msg=\"%s\"", msg);
+}
+
+int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
+{
+    const char *colon;
+    if (listen[0] == '[') {
+        const char *end = strchr(listen, ']');
+        if (!end || end[1] != ':')
+            return -1;
+        if ((size_t)(end - listen - 1) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(end - listen - 1), listen + 1);
+        colon = end + 1;
+    } else {
+        colon = strrchr(listen, ':');
+        if (!colon || (size_t)(colon - listen) >= hostlen)
+            return -1;
+        snprintf(host, hostlen, "%.*s", (int)(colon - listen), listen);
+        if (!strcmp(host, "*"))
+            host[0] = '\0';
+    }
+    long long p;
+    if (parse_ll(colon + 1, &p) < 0 || p < 0 || p > 65535)
+        return -1;
+    *port = (unsigned)p;
+    return 0;
 }
 
 /* Frees a front that never started serving. */
@@ -457,7 +439,7 @@ static void http_check_gone(void *arg)
         /* Nobody reads this answer: resuming lets MHD see the closed socket
          * and end the request. */
         unsigned status;
-        http_resume(
+        http_suspend_resume(
             req, 0,
             http_reply_error(OFFLOAD__CODE__CODE_CANCELLED, "the caller went away", 0, 1, &status));
         req->status = status;
@@ -508,12 +490,13 @@ static void http_process(void *arg)
     }
     if (h->stalled && !h->kick && !h->parked && clock_now_us() < h->stall_until_us)
         return;
-    uint64_t before = http_activity;
+    uint64_t before = http_suspend_activity;
     h->kick = 0;
     http_read_run(h);
     http_accept_adapt(h);
     MHD_UNSIGNED_LONG_LONG ms;
-    h->stalled = http_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
+    h->stalled =
+        http_suspend_activity == before && MHD_get_timeout(h->daemon, &ms) == MHD_YES && ms == 0;
     if (h->stalled)
         h->stall_until_us = clock_now_us() + HTTP_TLS_STALL_MS * 1000;
 }
@@ -548,6 +531,11 @@ int http_pending(const http_front *h)
     return h && h->suspended;
 }
 
+int http_reload_tokens(http_front *h)
+{
+    return http_auth_reload_tokens(h);
+}
+
 /* Detaches every suspended request from its job or timer and resumes it
  * with a 503 (answer) or with nothing (MHD then closes it). */
 static void http_resume_all(http_front *h, int answer)
@@ -565,7 +553,7 @@ static void http_resume_all(http_front *h, int answer)
         if (answer)
             r = http_reply_error(OFFLOAD__CODE__CODE_NO_EXECUTOR, "the gateway is shutting down", 0,
                                  1, &status);
-        http_resume(req, status, r);
+        http_suspend_resume(req, status, r);
     }
 }
 

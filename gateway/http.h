@@ -8,25 +8,11 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "flags.h"
+#include "http_config.h"
 #include "loop.h"
 
 struct gw_core;
 typedef struct http_front http_front;
-
-typedef struct http_config {
-    const char *listen;      /* "HOST:PORT"; port 0 picks a free one */
-    const flag_list *routes; /* --route values */
-    long long max_payload;   /* bytes; larger bodies get 413 */
-    long long max_timeout_ms;
-    long long max_connections;
-    long long max_connections_per_ip; /* 0: no limit */
-    long long header_timeout_ms;      /* a request's headers must arrive within */
-    long long body_timeout_ms;        /* and its body within, after them */
-    const char *token_file;           /* --http-token-file, or NULL: no tokens */
-    const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
-    long long turn_accepts;           /* new connections per loop turn; 0: the default */
-} http_config;
 
 /* Parses the routes (declaring the queues they name), reads the token file
  * and the TLS certificate and key, listens, and writes the bound address

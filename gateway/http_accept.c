@@ -1,6 +1,6 @@
 /* http_accept.c -- the HTTP front's accepting: its listening socket (the
- * --http address parsed, the socket opened, watched by the loop while the
- * front may accept), the new connections waiting for their first bytes
+ * socket opened on the address http_start parsed, watched by the loop
+ * while the front may accept), the new connections waiting for their first bytes
  * before MHD has them (the "hellos", closed at --header-timeout-ms), the
  * per-address connection counts (--max-connections-per-ip), the
  * connection limits (MHD's hard limit, the open-file limit, --turn-accepts)
@@ -426,30 +426,4 @@ int http_accept_listen_socket(const struct sockaddr_storage *ss)
         return -1;
     }
     return fd;
-}
-
-int http_parse_listen(const char *listen, char *host, size_t hostlen, unsigned *port)
-{
-    const char *colon;
-    if (listen[0] == '[') {
-        const char *end = strchr(listen, ']');
-        if (!end || end[1] != ':')
-            return -1;
-        if ((size_t)(end - listen - 1) >= hostlen)
-            return -1;
-        snprintf(host, hostlen, "%.*s", (int)(end - listen - 1), listen + 1);
-        colon = end + 1;
-    } else {
-        colon = strrchr(listen, ':');
-        if (!colon || (size_t)(colon - listen) >= hostlen)
-            return -1;
-        snprintf(host, hostlen, "%.*s", (int)(colon - listen), listen);
-        if (!strcmp(host, "*"))
-            host[0] = '\0';
-    }
-    long long p;
-    if (parse_ll(colon + 1, &p) < 0 || p < 0 || p > 65535)
-        return -1;
-    *port = (unsigned)p;
-    return 0;
 }

@@ -151,7 +151,7 @@ int http_auth_load_tokens(const char *path, token_table **out, char *err, size_t
     return 0;
 }
 
-int http_reload_tokens(http_front *h)
+int http_auth_reload_tokens(http_front *h)
 {
     char err[512];
     token_table *t;

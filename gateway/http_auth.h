@@ -1,6 +1,5 @@
 /* http_auth.h -- the HTTP front's bearer tokens: loading them, the 401
- * and 403 checks (see http_auth.c). http_reload_tokens is in http.h. Loop
- * thread only. */
+ * and 403 checks (see http_auth.c). Loop thread only. */
 #ifndef OFFLOAD_HTTP_AUTH_H
 #define OFFLOAD_HTTP_AUTH_H
 
@@ -11,6 +10,12 @@
 /* Reads --http-token-file into *out (the caller's, tokens_free). Returns
  * 0, or -1 with err set. */
 int http_auth_load_tokens(const char *path, token_table **out, char *err, size_t errlen);
+
+/* Reads --http-token-file again (http_reload_tokens, on SIGHUP): requests
+ * from now on are checked against the new tokens. A file that fails to
+ * read or parse leaves the old tokens in force and logs why. Returns 0 or
+ * -1. No-op (0) without a token file. */
+int http_auth_reload_tokens(http_front *h);
 
 /* http_route_resolve, behind the token check when tokens are set: /healthz
  * is open, every other path needs a known token (checked first, so a

@@ -1,22 +1,31 @@
 /* http_int.h -- the HTTP front's private state, shared by its modules and
  * by nothing outside them: the front (struct http_front), a request
- * (struct http_request), an MHD connection's read deadline (http_conn),
- * the route errors, and what http.c lends the modules (the activity count,
- * suspending and resuming a request). The modules, one role each:
+ * (struct http_request), an MHD connection's read deadline (http_conn) and
+ * the route errors. Data only: declares no module's functions. The
+ * modules, one role each, lowest layer first:
  *
- *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
- *                  the loop's and MHD's callbacks, suspended requests
+ *   http_config.h  the configuration (data only; http.h's too)
+ *   http_int.h     this state (includes http_config.h)
+ *   http_suspend.c suspending and resuming requests, the activity count
+ *   http_tls.c     the certificate and key, GnuTLS's I/O, the handshakes
+ *                  (uses http_suspend: the activity count)
  *   http_accept.c  the listening socket, the connections waiting for their
  *                  first bytes (hellos), the per-address counts, the
  *                  connection limits
- *   http_tls.c     the certificate and key, GnuTLS's I/O, the handshakes
- *   http_auth.c    bearer tokens: loading, 401 and 403
- *   http_read.c    framing, read deadlines, the body and its budgets
- *   http_route.c   a request's method and path to what it is for
+ *   http_read.c    framing, read deadlines, the body and its budgets, the
+ *                  error a request is answered with
+ *   http_route.c   a request's method and path to what it is for (uses
+ *                  http_read)
+ *   http_auth.c    bearer tokens: loading, 401 and 403 (uses http_route)
  *   http_reply.c   responses, JSON errors, job outcomes, detached jobs
+ *                  (uses http_read, http_suspend)
+ *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
+ *                  the loop's and MHD's callbacks (uses them all)
  *
- * Each module's header includes this one and no other module's. Loop
- * thread only. */
+ * Each module's header includes this one; a module includes only the
+ * headers of modules listed before it, so the graph has no cycle
+ * (scripts/check_layout.py) and no module calls into http.c. Loop thread
+ * only. */
 #ifndef OFFLOAD_HTTP_INT_H
 #define OFFLOAD_HTTP_INT_H
 
@@ -25,7 +34,7 @@
 #include <stdint.h>
 
 #include "core.h"
-#include "http.h"
+#include "http_config.h"
 #include "routes.h"
 #include "tokens.h"
 
@@ -49,6 +58,7 @@ typedef enum http_target {
     TARGET_JOB_CANCEL, /* DELETE /v1/jobs/ID */
 } http_target;
 
+typedef struct http_front http_front; /* as in http.h */
 typedef struct http_request http_request;
 typedef struct http_ip http_ip;       /* http_accept.c's */
 typedef struct http_hello http_hello; /* http_accept.c's */
@@ -143,18 +153,5 @@ struct http_request {
     char allow_buf[64];    /* its text, for user routes */
     const char *challenge; /* WWW-Authenticate header for 401 and 403 */
 };
-
-/* Bytes GnuTLS moved and callbacks MHD made: what http_process compares
- * before and after MHD_run to see whether it did anything. http.c's;
- * http_tls.c counts into it too. */
-extern uint64_t http_activity;
-
-/* Suspends req and watches its socket for the caller hanging up (see
- * http_check_gone): MHD does not poll a suspended connection. */
-void http_suspend(http_request *req);
-
-/* Stores the answer and resumes the connection; MHD then calls the access
- * handler again, which queues it (http_reply_answer). Takes r. */
-void http_resume(http_request *req, unsigned status, struct MHD_Response *r);
 
 #endif

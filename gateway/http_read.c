@@ -3,9 +3,11 @@
  * read deadlines (--header-timeout-ms, --body-timeout-ms), and takes
  * bodies within --max-payload, the gateway's held-bytes budget
  * (--max-held-bytes) and the loop turn's budget, parking uploads that
- * pass the last until a next turn. Owns the front's reading lists,
+ * pass the last until a next turn. http_read_fail records the error a
+ * request is answered with once it is read (bad framing here, a bad route
+ * or query value in http_route.c). Owns the front's reading lists,
  * read_deadline, turn, parked and unbounded, and a request's body, held
- * bytes and parking. Loop thread only. */
+ * bytes, parking and error. Loop thread only. */
 #include "http_read.h"
 
 #include <ctype.h>
@@ -17,7 +19,6 @@
 #include <utlist.h>
 
 #include "clock.h"
-#include "http_reply.h"
 #include "log.h"
 #include "params.h"
 
@@ -224,6 +225,13 @@ static void http_deadline_fire(gw_timer *t, void *arg)
 
 /* ---- request framing ------------------------------------------------ */
 
+void http_read_fail(http_request *req, int code, const char *fmt, const char *arg)
+{
+    req->target = TARGET_ERROR;
+    req->err_code = code;
+    snprintf(req->err_msg, sizeof(req->err_msg), fmt, arg);
+}
+
 typedef struct http_lengths {
     int count;    /* Content-Length headers */
     int conflict; /* two of them differ */
@@ -268,19 +276,19 @@ int http_read_check_framing(http_request *req, const char *url)
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_TRANSFER_ENCODING);
     char shown[64];
     if (l.conflict) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
-                        "two Content-Length headers that differ");
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                       "two Content-Length headers that differ");
     } else if (te && strcasecmp(te, "chunked") != 0) {
         params_quote(te, shown, sizeof(shown));
-        http_reply_fail(
+        http_read_fail(
             req, HTTP_ERR_NOT_IMPLEMENTED,
             "Transfer-Encoding '%s' is not supported: send the body as it is, or chunked", shown);
     } else if (te && l.count) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
-                        "both Content-Length and Transfer-Encoding: send one");
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                       "both Content-Length and Transfer-Encoding: send one");
     } else if (http_path_has_control(url)) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
-                        "the path holds a control character");
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                       "the path holds a control character");
     } else {
         return 0;
     }

@@ -8,6 +8,10 @@
 
 #include "http_int.h"
 
+/* Sets the error req is answered with once it is read (TARGET_ERROR,
+ * code, the message fmt makes of arg). */
+void http_read_fail(http_request *req, int code, const char *fmt, const char *arg);
+
 /* Refuses what a proxy in front could read differently (the request
  * smuggling shapes) and bodies this server cannot frame: two different
  * Content-Lengths, Content-Length with Transfer-Encoding, a

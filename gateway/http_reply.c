@@ -15,6 +15,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "http_read.h"
+#include "http_suspend.h"
 #include "params.h"
 
 /* ---- responses and errors ------------------------------------------- */
@@ -76,13 +77,6 @@ static enum MHD_Result http_send_error(http_request *req, int code, const char *
     if (r && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
     return http_send(req->conn, status, r);
-}
-
-void http_reply_fail(http_request *req, int code, const char *fmt, const char *arg)
-{
-    req->target = TARGET_ERROR;
-    req->err_code = code;
-    snprintf(req->err_msg, sizeof(req->err_msg), fmt, arg);
 }
 
 enum MHD_Result http_reply_answer_error(http_request *req)
@@ -175,7 +169,7 @@ static void http_job_done(gw_job *job, const job_outcome *o, void *arg)
     unsigned status;
     req->job = NULL;
     struct MHD_Response *r = http_outcome(o, &status);
-    http_resume(req, status, r);
+    http_suspend_resume(req, status, r);
 }
 
 /* ---- detached jobs -------------------------------------------------- */
@@ -243,7 +237,7 @@ static void http_detached_ended(detached_job *d, void *arg)
         return; /* answered already (the gateway is stopping) */
     unsigned status;
     struct MHD_Response *r = http_detached_result(d, &status);
-    http_resume(req, status, r);
+    http_suspend_resume(req, status, r);
 }
 
 /* wait_ms passed before the job ended: 202 and its state. */
@@ -255,7 +249,7 @@ static void http_detached_wait_over(gw_timer *t, void *arg)
     detached_unwait(&req->waiter);
     if (!d || !req->is_suspended)
         return;
-    http_resume(req, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
+    http_suspend_resume(req, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
 }
 
 static enum MHD_Result http_unknown_job(http_request *req)
@@ -321,7 +315,7 @@ static void http_delay_done(gw_timer *t, void *arg)
         json_object_set_new(o, "delayed_ms", json_integer(req->delay_ms));
         r = http_json(o);
     }
-    http_resume(req, MHD_HTTP_OK, r);
+    http_suspend_resume(req, MHD_HTTP_OK, r);
 }
 
 /* Every counter of stats.h's one table, by its name. */

@@ -14,10 +14,6 @@
 struct MHD_Response *http_reply_error(int code, const char *message, uint64_t job_id,
                                       unsigned retry_after, unsigned *status);
 
-/* Sets the error req is answered with once it is read (TARGET_ERROR,
- * code, the message fmt makes of arg). */
-void http_reply_fail(http_request *req, int code, const char *fmt, const char *arg);
-
 /* Answers a request that ended in an error. */
 enum MHD_Result http_reply_answer_error(http_request *req);
 
@@ -27,7 +23,7 @@ enum MHD_Result http_reply_too_large(http_request *req);
 /* 503 queue_full: the body would pass the gateway's memory budget. */
 enum MHD_Result http_reply_over_budget(http_request *req);
 
-/* Answers req once it is read: the answer stored by http_resume, else
+/* Answers req once it is read: the answer stored by http_suspend_resume, else
  * the one its target gives, which may suspend req until its job, delay
  * or detached job ends. From the access handler. */
 enum MHD_Result http_reply_answer(http_request *req);

@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "http_reply.h"
+#include "http_read.h"
 #include "params.h"
 
 static int http_is_get(const char *method)
@@ -24,27 +24,27 @@ static void http_job_params(http_request *req)
     const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
     if (v && params_ms("timeout_ms", v, 1, req->front->cfg.max_timeout_ms, &req->timeout_ms, err,
                        sizeof(err)) < 0) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         return;
     }
     req->retries = -1;
     v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "retries");
     if (v && params_uint("retries", "retries", v, 0, JOBS_MAX_RETRIES, &req->retries, err,
                          sizeof(err)) < 0) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         return;
     }
     int wait = 1;
     v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "wait");
     if (v && params_bool("wait", v, &wait, err, sizeof(err)) < 0) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         return;
     }
     req->detach = !wait;
     v = MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, "Idempotency-Key");
     if (v && !detached_key_valid(v)) {
-        http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
-                        "Idempotency-Key must be 1..128 printable characters, no spaces");
+        http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                       "Idempotency-Key must be 1..128 printable characters, no spaces");
         return;
     }
     if (v)
@@ -79,11 +79,11 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         if (req->target == TARGET_DELAY && allowed == 1) {
             const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "ms");
             if (!v)
-                http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
-                                "ms is required: GET /v1/delay?ms=N");
+                http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s",
+                               "ms is required: GET /v1/delay?ms=N");
             else if (params_ms("ms", v, 0, h->cfg.max_timeout_ms, &req->delay_ms, err,
                                sizeof(err)) < 0)
-                http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+                http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         }
     } else if (!strncmp(url, PARAMS_JOBS_PREFIX, strlen(PARAMS_JOBS_PREFIX)) &&
                strcmp(method, MHD_HTTP_METHOD_POST) != 0 &&
@@ -96,7 +96,7 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "wait_ms");
         if (allowed == 1 && is_result && v &&
             params_ms("wait_ms", v, 0, h->cfg.max_timeout_ms, &req->wait_ms, err, sizeof(err)) < 0)
-            http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+            http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
     } else if (!strncmp(url, PARAMS_JOBS_PREFIX, strlen(PARAMS_JOBS_PREFIX))) {
         int rc = params_job_path(url, req->queue, req->function, err, sizeof(err));
         if (rc == PARAMS_NOT_JOBS) {
@@ -111,7 +111,7 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         allowed = !strcmp(method, MHD_HTTP_METHOD_POST) ? 1 : NOT_ALLOWED;
         req->allow = "POST";
         if (rc == PARAMS_BAD_NAME && allowed == 1)
-            http_reply_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
+            http_read_fail(req, OFFLOAD__CODE__CODE_BAD_REQUEST, "%s", err);
         else if (allowed == 1)
             http_job_params(req);
     } else {

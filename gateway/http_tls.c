@@ -1,8 +1,8 @@
 /* http_tls.c -- the HTTP front's TLS: reads --tls-cert and --tls-key
  * and checks them with GnuTLS at start, gives MHD's TLS sessions socket
- * I/O that counts into http_activity (http_process's stall check), and
- * watches sockets still in their handshake (tls_watch_fd), which MHD does
- * not. Owns the front's tls_cert and tls_key (freed by http_free) and each
+ * I/O that counts into http_suspend_activity (http_process's stall
+ * check), and watches sockets still in their handshake (tls_watch_fd),
+ * which MHD does not. Owns the front's tls_cert and tls_key (freed by http_free) and each
  * connection's tls_fd. MHD serves TLS itself. Loop thread only. */
 #include "http_tls.h"
 
@@ -18,6 +18,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "http_suspend.h"
+
 #define HTTP_PEM_MAX (1024 * 1024) /* --tls-cert, --tls-key: bytes */
 
 /* GnuTLS's socket I/O for MHD's TLS sessions, as GnuTLS's own does it,
@@ -26,7 +28,7 @@ static ssize_t http_tls_pull(gnutls_transport_ptr_t fd, void *buf, size_t len)
 {
     ssize_t n = recv((int)(intptr_t)fd, buf, len, 0);
     if (n > 0)
-        http_activity++;
+        http_suspend_activity++;
     return n;
 }
 
@@ -34,7 +36,7 @@ static ssize_t http_tls_push(gnutls_transport_ptr_t fd, const void *buf, size_t 
 {
     ssize_t n = send((int)(intptr_t)fd, buf, len, MSG_NOSIGNAL);
     if (n > 0)
-        http_activity++;
+        http_suspend_activity++;
     return n;
 }
 

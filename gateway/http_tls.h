@@ -16,7 +16,7 @@
 int http_tls_load(http_front *h, char *err, size_t errlen);
 
 /* Gives conn's TLS session (none: no-op) the socket I/O that counts into
- * http_activity. When MHD says a connection started. */
+ * http_suspend_activity. When MHD says a connection started. */
 void http_tls_watch(struct MHD_Connection *conn);
 
 /* Watches c's socket (edge-triggered) until its TLS handshake is done:
