@@ -1,8 +1,10 @@
 /* async.c -- liboffload's asynchronous API, see offload.h and async.h:
  * submit, cancel, dispatch and the hooks for the caller's loop, and the
  * results: made from a Reply or by the library, handed to the request's
- * callback, freed. Owns the table of requests in flight (client_priv's
- * requests) and every offload_result until its callback returns. */
+ * callback, freed; and offload_free, which cancels and ends every request
+ * before client_free (client.h) frees the rest. Owns the table of requests
+ * in flight (client_priv's requests) and every offload_result until its
+ * callback returns. */
 #include "async.h"
 
 #include <errno.h>
@@ -20,8 +22,9 @@
 /* The gateway's default deadline is unknown here; wait at least this long
  * for calls that set none. */
 #define OFFLOAD_DEFAULT_WAIT_MS 60000
-#define OFFLOAD_RECV_BATCH 1024  /* replies read per dispatch turn */
-#define OFFLOAD_AUTH_POLL_MS 100 /* with CURVE, before a handshake succeeded */
+#define OFFLOAD_RECV_BATCH 1024     /* replies read per dispatch turn */
+#define OFFLOAD_AUTH_POLL_MS 100    /* with CURVE, before a handshake succeeded */
+#define OFFLOAD_CLOSE_LINGER_MS 200 /* for the Cancels offload_free sends */
 
 const char *offload_code_name(int code)
 {
@@ -380,4 +383,36 @@ int offload_dispatch(offload_client *c, int timeout_ms)
             return -1;
         }
     }
+}
+
+/* ---- freeing -------------------------------------------------------------- */
+
+void offload_free(offload_client *c)
+{
+    if (!c)
+        return;
+    client_priv *p = c->priv;
+    if (p) {
+        if (p->sock && p->requests.count) {
+            /* Cancel what is still in flight at the gateway, and give the
+             * Cancels a moment to leave. */
+            for (request *q = p->requests.by_id; q; q = q->hh.next) {
+                if (q->frame)
+                    continue; /* never sent */
+                Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+                Offload__Cancel m = OFFLOAD__CANCEL__INIT;
+                m.request_id = q->id;
+                env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
+                env.cancel = &m;
+                for (int i = 0; i < p->n_gateways; i++)
+                    wire_send(p->sock, NULL, &env, ZMQ_DONTWAIT);
+            }
+            int linger = OFFLOAD_CLOSE_LINGER_MS;
+            zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger));
+        }
+        request *q;
+        while ((q = requests_take_any(&p->requests)) != NULL)
+            async_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled: the client was freed");
+    }
+    client_free(c);
 }

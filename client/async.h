@@ -1,7 +1,7 @@
 /* async.h -- liboffload's asynchronous API (offload_submit, offload_cancel,
  * offload_dispatch and the loop hooks of offload.h) and the end of every
  * request: its result made from a Reply, or by the library, handed to its
- * callback. What sync.c and client.c need of it. */
+ * callback. What sync.c needs of it. */
 #ifndef OFFLOAD_ASYNC_H
 #define OFFLOAD_ASYNC_H
 

@@ -1,7 +1,9 @@
 /* client.c -- the client object of liboffload, see offload.h and
  * client.h: connecting (the endpoint list, CURVE keys, the handshake
- * monitor), the error on the client, and freeing it. Owns client_priv's
- * context, socket and monitor and the connection counts. */
+ * monitor), the error on the client, and freeing it (client_free, once
+ * offload_free in async.c has ended its requests). Owns client_priv's
+ * context, socket and monitor and the connection counts. The lowest of
+ * liboffload's modules but requests.c: it calls none of the others. */
 #include "client.h"
 
 #include <ctype.h>
@@ -12,7 +14,6 @@
 #include <string.h>
 #include <zmq.h>
 
-#include "async.h"
 #include "codec.h"
 #include "keys.h"
 #include "wire.h"
@@ -20,8 +21,7 @@
 #define OFFLOAD_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define OFFLOAD_DEFAULT_GRACE_MS 5000
 #define OFFLOAD_DEFAULT_LEASE_MS 5000
-#define OFFLOAD_CLOSE_LINGER_MS 200 /* for the Cancels offload_free sends */
-#define OFFLOAD_MAX_ENDPOINTS 16    /* gateways in one endpoint list */
+#define OFFLOAD_MAX_ENDPOINTS 16 /* gateways in one endpoint list */
 
 void client_set_err(offload_client *c, int err, const char *fmt, ...)
 {
@@ -247,32 +247,12 @@ offload_client *offload_connect_with(const offload_options *opts)
     return c;
 }
 
-void offload_free(offload_client *c)
+void client_free(offload_client *c)
 {
     if (!c)
         return;
     client_priv *p = c->priv;
     if (p) {
-        if (p->sock && p->requests.count) {
-            /* Cancel what is still in flight at the gateway, and give the
-             * Cancels a moment to leave. */
-            for (request *q = p->requests.by_id; q; q = q->hh.next) {
-                if (q->frame)
-                    continue; /* never sent */
-                Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-                Offload__Cancel m = OFFLOAD__CANCEL__INIT;
-                m.request_id = q->id;
-                env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
-                env.cancel = &m;
-                for (int i = 0; i < p->n_gateways; i++)
-                    wire_send(p->sock, NULL, &env, ZMQ_DONTWAIT);
-            }
-            int linger = OFFLOAD_CLOSE_LINGER_MS;
-            zmq_setsockopt(p->sock, ZMQ_LINGER, &linger, sizeof(linger));
-        }
-        request *q;
-        while ((q = requests_take_any(&p->requests)) != NULL)
-            async_end(c, q, NULL, OFFLOAD_CANCELLED, "cancelled: the client was freed");
         requests_close(&p->requests);
         if (p->monitor)
             zmq_close(p->monitor);

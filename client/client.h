@@ -5,8 +5,12 @@
  *
  *   client.c   connecting (endpoints, CURVE, the monitor), errors, freeing
  *   outbox.c   sending, and the unsent list (outbox.h)
- *   async.c    the asynchronous API: submit, cancel, dispatch (async.h)
+ *   async.c    the asynchronous API: submit, cancel, dispatch, and
+ *              offload_free, which ends every request (async.h)
  *   sync.c     the synchronous API on top of it: call, job, queues
+ *
+ * Layered in that order, each calling only those above it in this list
+ * (and requests.h): client.c calls none of the others.
  *
  * No function here is OFFLOAD_API: none leaves liboffload. A client is
  * used by one thread at a time, as offload.h says. */
@@ -50,5 +54,10 @@ void client_clear_err(offload_client *c);
 /* Reads the monitor's handshake events. Returns -1 (with p->auth_err set)
  * when a handshake failed since the last call, else 0. */
 int client_handshake_events(client_priv *p);
+
+/* Closes the monitor, the socket and the context and frees c and its
+ * client_priv (NULL: nothing). Its requests must have ended already
+ * (offload_free ends them first). */
+void client_free(offload_client *c);
 
 #endif

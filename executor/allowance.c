@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "session.h"
+#include "outgoing.h"
 
 int allowance_link_active(const exec_link *l)
 {
@@ -37,7 +37,7 @@ void allowance_send(executor *x, exec_link *l)
     c.seq = l->credit_seq + 1;
     env.body_case = OFFLOAD__ENVELOPE__BODY_CREDIT;
     env.credit = &c;
-    if (session_send(x, l, &env) < 0) {
+    if (outgoing_send(x, l, &env) < 0) {
         l->credit_unsent = 1; /* the ceilings stay: nothing was promised */
         return;
     }
@@ -73,12 +73,13 @@ void allowance_balance(executor *x, exec_queue *only)
     }
 }
 
-void allowance_on_demand(executor *x, exec_link *l, const Offload__Demand *d)
+int allowance_on_demand(executor *x, exec_link *l, const Offload__Demand *d)
 {
+    int first_ack = 0;
     if (!l->credit) {
         /* Only a gateway that said credit sends Demand. */
         x->stats.frames_unexpected++;
-        return;
+        return 0;
     }
     x->stats.demands++;
     for (size_t i = 0; i < d->n_queues; i++) {
@@ -94,8 +95,9 @@ void allowance_on_demand(executor *x, exec_link *l, const Offload__Demand *d)
             credit_ack(&x->queues[i].peers[l->index]);
         if (!l->credit_acked) {
             l->credit_acked = 1;
-            session_check_ready(x);
+            first_ack = 1;
         }
     }
     allowance_balance(x, NULL);
+    return first_ack;
 }

@@ -1,7 +1,7 @@
 /* allowance.h -- the executor's side of Credit and Demand
  * (proto/offload.proto): each queue keeps a credit_peer per link, the
  * arithmetic of credit.h sets every gateway's allowance, and this module
- * sends it and reads the gateways' answers. Loop thread only.
+ * sends it (outgoing.h) and reads the gateways' answers. Loop thread only.
  *
  * A gateway that speaks Credit (its Welcome says so) gets an allowance per
  * queue, and the executor shares each pool among such gateways: with one,
@@ -30,7 +30,9 @@ void allowance_send(executor *x, exec_link *l);
  * ignore Credit then. */
 void allowance_balance(executor *x, exec_queue *only);
 
-/* l's gateway answered a Credit or reports its waiting jobs. */
-void allowance_on_demand(executor *x, exec_link *l, const Offload__Demand *d);
+/* l's gateway answered a Credit or reports its waiting jobs. Returns 1
+ * when that acknowledged l's first Credit (the caller then checks whether
+ * the executor is ready: session_check_ready), else 0. */
+int allowance_on_demand(executor *x, exec_link *l, const Offload__Demand *d);
 
 #endif

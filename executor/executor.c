@@ -1,8 +1,9 @@
 /* executor.c -- the executor's life, see executor.h: set-up (plugins,
  * pools, the Hello, the links and the loop's sources), the loop's own part
- * (signals, the drain, stopping) and tear-down. Owns struct executor and
- * everything executor_new allocates (executor_state.h); the session with
- * each gateway is session.c's, the jobs inflight.c's, Credit allowance.c's. */
+ * (signals, the drain) and tear-down. Owns struct executor and everything
+ * executor_new allocates (executor_state.h); the session with each gateway
+ * (and stopping: the Goodbyes) is session.c's, the jobs inflight.c's,
+ * Credit allowance.c's, sending outgoing.c's. The top of those modules. */
 #include "executor.h"
 
 #include <errno.h>
@@ -16,6 +17,7 @@
 #include "clock.h"
 #include "executor_state.h"
 #include "inflight.h"
+#include "outgoing.h"
 #include "parse.h"
 #include "session.h"
 #include "signals.h"
@@ -87,17 +89,6 @@ int executor_parse_queue(const char *spec, executor_queue *out, char *err, size_
 
 /* ---- the loop ------------------------------------------------------------ */
 
-static void exec_goodbye(executor *x, const char *reason)
-{
-    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
-    bye.reason = (char *)reason;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
-    env.goodbye = &bye;
-    for (size_t i = 0; i < x->nlinks; i++)
-        session_send(x, x->links[i], &env);
-}
-
 /* Tells every registered gateway to send no new jobs. */
 static void exec_send_drain(executor *x)
 {
@@ -108,14 +99,7 @@ static void exec_send_drain(executor *x)
     env.drain = &drain;
     for (size_t i = 0; i < x->nlinks; i++)
         if (x->links[i]->state == LINK_REGISTERED)
-            session_send(x, x->links[i], &env);
-}
-
-void executor_stop(executor *x, const char *reason)
-{
-    log_info("event=stopping reason=\"%s\" jobs_in_flight=%u", reason, HASH_COUNT(x->jobs));
-    exec_goodbye(x, reason);
-    loop_stop(&x->loop);
+            outgoing_send(x, x->links[i], &env);
 }
 
 static void exec_on_signal(int signo, void *arg)
@@ -132,7 +116,7 @@ static void exec_on_signal(int signo, void *arg)
         return;
     if (x->draining || !x->cfg->drain_timeout_ms) {
         snprintf(reason, sizeof(reason), "executor stopping (%s)", name);
-        executor_stop(x, reason);
+        session_stop(x, reason);
         return;
     }
     log_info("event=draining signal=%s jobs_in_flight=%u drain_timeout_ms=%u", name,
@@ -148,11 +132,11 @@ static long exec_check_drain(executor *x)
 {
     uint64_t now = clock_now_us();
     if (!HASH_COUNT(x->jobs) && !x->orphans) {
-        executor_stop(x, "drained");
+        session_stop(x, "drained");
         return 0;
     }
     if (now >= x->drain_until_us) {
-        executor_stop(x, "drain timeout");
+        session_stop(x, "drain timeout");
         return 0;
     }
     return (long)((x->drain_until_us - now + 999) / 1000);

@@ -1,14 +1,17 @@
 /* executor_state.h -- the executor's state, private to its modules: the
  * executor itself, the queues it serves and the jobs it holds. executor.h
  * is the API the program (main.c) sees; this header is for the modules
- * that make up the executor and share its one loop thread:
+ * that make up the executor and share its one loop thread. Plain data: it
+ * includes none of them, and they are layered, each calling only those
+ * below it:
  *
- *   executor.c   set-up, the loop (signals, drain, stop) and tear-down
+ *   executor.c   set-up, the loop (signals, drain) and tear-down
  *   session.c    the session with each gateway: Hello, Welcome, Refuse,
- *                heartbeats, silence, reopening (session.h)
+ *                heartbeats, silence, reopening, Goodbye (session.h)
  *   inflight.c   every job from its Job to its one Result (inflight.h)
  *   allowance.c  Credit and Demand: each gateway's share of a pool
  *                (allowance.h, credit.h)
+ *   outgoing.c   every message to a gateway leaves through it (outgoing.h)
  *
  * Loop thread only, like everything in it. */
 #ifndef OFFLOAD_EXECUTOR_STATE_H
@@ -19,8 +22,8 @@
 #include <uthash.h>
 
 #include "codec.h"
+#include "config.h"
 #include "credit.h"
-#include "executor.h"
 #include "functions.h"
 #include "link.h"
 #include "log.h"
@@ -28,6 +31,8 @@
 #include "plugin.h"
 #include "pool.h"
 #include "proc.h"
+
+typedef struct executor executor; /* as executor.h has it */
 
 /* The key of a job in flight: the link it came from and its job id. */
 typedef struct exec_key {
@@ -105,8 +110,5 @@ struct executor {
 /* A flood of bad input is logged in a few lines a second; exec_stats still
  * counts every one. */
 #define exec_log_allowed(x) log_limiter_allow(&(x)->limiter, 5)
-
-/* Says Goodbye to every gateway and stops the loop (executor_run returns). */
-void executor_stop(executor *x, const char *reason);
 
 #endif

@@ -10,13 +10,35 @@
 #include "allowance.h"
 #include "clock.h"
 #include "errors.h"
-#include "session.h"
+#include "outgoing.h"
 
 static void inflight_job_free(exec_job *job)
 {
     free(job->pj.out.owned);
     codec_free(job->env);
     free(job);
+}
+
+/* Sends the Result of job job_id on l: payload for a code of CODE_OK,
+ * message otherwise (NULL or "": none). */
+static void inflight_send_result(executor *x, exec_link *l, uint64_t job_id, int code,
+                                 const uint8_t *payload, size_t len, const char *message,
+                                 uint64_t run_us)
+{
+    Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
+    Offload__Result r = OFFLOAD__RESULT__INIT;
+    r.job_id = job_id;
+    r.code = code;
+    r.payload.data = (uint8_t *)payload;
+    r.payload.len = len;
+    r.message = message && *message ? (char *)message : NULL;
+    r.run_us = run_us;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
+    env.result = &r;
+    if (outgoing_send(x, l, &env) == 0)
+        x->stats.results++;
+    else
+        x->stats.results_unsent++;
 }
 
 size_t inflight_orphan(executor *x, exec_link *l, const char *why)
@@ -75,7 +97,7 @@ static void inflight_refuse_job(executor *x, exec_link *l, const Offload__Job *j
                  l->endpoint, (unsigned long long)j->job_id, j->queue, reason, j->payload.len,
                  (unsigned long long)x->stats.refused_payload,
                  (unsigned long long)x->stats.refused_pending, msg);
-    session_send_result(x, l, j->job_id, code, NULL, 0, msg, 0);
+    inflight_send_result(x, l, j->job_id, code, NULL, 0, msg, 0);
 }
 
 void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
@@ -113,14 +135,15 @@ void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
     exec_queue *q = inflight_queue_find(x, j->queue);
     if (!q) {
         snprintf(msg, sizeof(msg), "executor %s serves no queue '%s'", x->cfg->id, j->queue);
-        session_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
+        inflight_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_BAD_REQUEST, NULL, 0, msg, 0);
         codec_free(env);
         return;
     }
     if (!inflight_queue_offers(q, j->function)) {
         snprintf(msg, sizeof(msg), "executor %s offers no function '%s' on queue '%s'", x->cfg->id,
                  j->function, j->queue);
-        session_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg, 0);
+        inflight_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION, NULL, 0, msg,
+                             0);
         codec_free(env);
         return;
     }
@@ -135,8 +158,8 @@ void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
     }
     job = malloc(sizeof(*job));
     if (!job) {
-        session_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_JOB_FAILED, NULL, 0,
-                            "the executor is out of memory", 0);
+        inflight_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_JOB_FAILED, NULL, 0,
+                             "the executor is out of memory", 0);
         codec_free(env);
         return;
     }
@@ -152,8 +175,8 @@ void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
     HASH_ADD(hh, x->jobs, key, sizeof(key), job);
     if (pool_submit(q->pool, &job->pj) < 0) {
         HASH_DEL(x->jobs, job);
-        session_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_CANCELLED, NULL, 0,
-                            "the executor is stopping", 0);
+        inflight_send_result(x, l, j->job_id, OFFLOAD__CODE__CODE_CANCELLED, NULL, 0,
+                             "the executor is stopping", 0);
         inflight_job_free(job);
         return;
     }
@@ -224,8 +247,8 @@ static void inflight_send_results(executor *x)
                 message = msg;
             }
             int ok = code == OFFLOAD__CODE__CODE_OK;
-            session_send_result(x, l, job->key.job_id, code, ok ? pj->out.data : NULL,
-                                ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
+            inflight_send_result(x, l, job->key.job_id, code, ok ? pj->out.data : NULL,
+                                 ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
             log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
                       "run_us=%llu len=%zu pid=%d",
                       l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,

@@ -24,32 +24,15 @@
 #ifndef OFFLOAD_POOL_H
 #define OFFLOAD_POOL_H
 
-#include <stdatomic.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "functions.h"
+#include "pool_job.h"
 
 typedef struct pool pool;
 typedef struct pool_results pool_results;
 typedef struct proc_config proc_config;
-
-/* The job type both kinds run. */
-typedef struct pool_job {
-    /* In: set with pool_job_init before pool_submit. */
-    function_fn fn;     /* threads: what runs; processes: unused */
-    const char *name;   /* the function's name (processes send it on) */
-    function_call call; /* call.cancelled points at `cancelled` */
-    atomic_int cancelled;
-    atomic_int started; /* set once a worker starts running it (tests, logs) */
-    uint64_t submitted_us;
-    /* Out: set by the pool before the job comes back. */
-    int code;        /* Offload__Code; CODE_OK when the function succeeded */
-    uint64_t run_us; /* time the function ran; 0 when it did not run */
-    int pid;         /* processes: the worker process that ran it (0: none) */
-    function_output out;
-    struct pool_job *next; /* owned by whichever list holds the job */
-} pool_job;
 
 /* Clears job and sets what to run. deadline_us: a clock_now_us() time, or
  * 0 for none. The payload (and name) must stay valid until the job comes

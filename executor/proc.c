@@ -21,7 +21,7 @@
 #include "errors.h"
 #include "log.h"
 #include "offload.pb-c.h"
-#include "pool.h"
+#include "pool_job.h"
 #include "text.h"
 #include "wproto.h"
 

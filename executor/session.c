@@ -1,17 +1,18 @@
 /* session.c -- the session with each gateway, see session.h: owns each
  * link's registration state and times (exec_link's state, hello_*,
- * silent, welcomed, reopen_due_us) and the --ready-fd. */
+ * silent, welcomed, reopen_due_us) and the --ready-fd, and says the
+ * Goodbyes that stop the executor (session_stop). */
 #include "session.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
-#include <zmq.h>
 
 #include "allowance.h"
 #include "clock.h"
 #include "inflight.h"
+#include "outgoing.h"
 
 #define SESSION_RECV_BATCH 256 /* messages per link per loop turn */
 #define SESSION_REOPEN_MS 1000 /* a dropped connection not back by then is reopened */
@@ -21,26 +22,14 @@ static uint64_t session_period_us(const executor *x)
     return (uint64_t)x->cfg->heartbeat_ms * 1000;
 }
 
-/* ---- sending ------------------------------------------------------------- */
-
-int session_send(executor *x, exec_link *l, codec_envelope *env)
-{
-    int rc = link_send(l, env, clock_now_us());
-    if (rc < 0) {
-        x->stats.send_failures++;
-        if (exec_log_allowed(x))
-            log_warn("event=send_failed gateway=%s body=%s error=\"%s\"", l->endpoint,
-                     codec_body_name(env->body_case), zmq_strerror(-rc));
-    }
-    return rc;
-}
+/* ---- Hello and Goodbye --------------------------------------------------- */
 
 void session_send_hello(executor *x, exec_link *l)
 {
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     env.body_case = OFFLOAD__ENVELOPE__BODY_HELLO;
     env.hello = &x->hello;
-    if (session_send(x, l, &env) == 0) {
+    if (outgoing_send(x, l, &env) == 0) {
         l->last_hello_us = l->last_send_us;
         if (!l->connected)
             l->hello_queued = 1;
@@ -49,23 +38,17 @@ void session_send_hello(executor *x, exec_link *l)
     }
 }
 
-void session_send_result(executor *x, exec_link *l, uint64_t job_id, int code,
-                         const uint8_t *payload, size_t len, const char *message, uint64_t run_us)
+void session_stop(executor *x, const char *reason)
 {
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
-    Offload__Result r = OFFLOAD__RESULT__INIT;
-    r.job_id = job_id;
-    r.code = code;
-    r.payload.data = (uint8_t *)payload;
-    r.payload.len = len;
-    r.message = message && *message ? (char *)message : NULL;
-    r.run_us = run_us;
-    env.body_case = OFFLOAD__ENVELOPE__BODY_RESULT;
-    env.result = &r;
-    if (session_send(x, l, &env) == 0)
-        x->stats.results++;
-    else
-        x->stats.results_unsent++;
+    Offload__Goodbye bye = OFFLOAD__GOODBYE__INIT;
+    log_info("event=stopping reason=\"%s\" jobs_in_flight=%u", reason, HASH_COUNT(x->jobs));
+    bye.reason = (char *)reason;
+    env.body_case = OFFLOAD__ENVELOPE__BODY_GOODBYE;
+    env.goodbye = &bye;
+    for (size_t i = 0; i < x->nlinks; i++)
+        outgoing_send(x, x->links[i], &env);
+    loop_stop(&x->loop);
 }
 
 /* ---- registration and heartbeats ----------------------------------------- */
@@ -129,7 +112,7 @@ static void session_refused(executor *x, exec_link *l, const char *reason, const
     fprintf(stderr, "offload-executor: %s: %s\n", l->endpoint, why);
     x->refused = 1;
     if (!x->loop.stopping)
-        executor_stop(x, "refused by a gateway");
+        session_stop(x, "refused by a gateway");
 }
 
 static void session_on_refuse(executor *x, exec_link *l, const Offload__Refuse *r)
@@ -199,7 +182,8 @@ static void session_on_message(executor *x, exec_link *l, codec_envelope *env)
     case OFFLOAD__ENVELOPE__BODY_HEARTBEAT:
         break;
     case OFFLOAD__ENVELOPE__BODY_DEMAND:
-        allowance_on_demand(x, l, env->demand);
+        if (allowance_on_demand(x, l, env->demand))
+            session_check_ready(x);
         break;
     case OFFLOAD__ENVELOPE__BODY_WELCOME:
         session_on_welcome(x, l, env->welcome);
@@ -334,7 +318,7 @@ long session_tick(executor *x, uint64_t now)
                 Offload__Heartbeat hb = OFFLOAD__HEARTBEAT__INIT;
                 env.body_case = OFFLOAD__ENVELOPE__BODY_HEARTBEAT;
                 env.heartbeat = &hb;
-                if (session_send(x, l, &env) < 0)
+                if (outgoing_send(x, l, &env) < 0)
                     l->last_send_us = now; /* retry in one period */
                 due = l->last_send_us + period;
             }

@@ -2,7 +2,8 @@
  * (link.h): Hello until a Welcome, Refuse, Goodbye, heartbeats both ways,
  * silence, and new sockets for a connection that did not come back. It
  * reads every message from a link and hands Jobs and Cancels to
- * inflight.h, Demands to allowance.h. Loop thread only.
+ * inflight.h, Demands to allowance.h; it sends through outgoing.h. Loop
+ * thread only.
  *
  * Sessions. Every new TCP connection is a new peer to the gateway, so a
  * gateway forgets everything about us when the connection drops or when it
@@ -26,17 +27,13 @@
 
 #include "executor_state.h"
 
-/* Sends env on l without blocking; a failure is counted and logged.
- * Returns 0 or -errno (link_send). */
-int session_send(executor *x, exec_link *l, codec_envelope *env);
-
 /* Says Hello on l (queued in ZeroMQ when no connection is up). */
 void session_send_hello(executor *x, exec_link *l);
 
-/* Sends the Result of job job_id on l: payload for a code of CODE_OK,
- * message otherwise (NULL or "": none). */
-void session_send_result(executor *x, exec_link *l, uint64_t job_id, int code,
-                         const uint8_t *payload, size_t len, const char *message, uint64_t run_us);
+/* Says Goodbye (reason) to every gateway and stops the loop: executor_run
+ * returns. A signal, the end of a drain and a gateway that refuses us for
+ * good all end here. */
+void session_stop(executor *x, const char *reason);
 
 /* Writes "ready" to --ready-fd (once) when every link is registered and
  * every gateway that speaks Credit has acknowledged one. */
