@@ -207,14 +207,18 @@ static void test_replace_socket(void)
     loop_close(&l);
 }
 
-static void spin_cpu_us(uint64_t us)
+static int64_t thread_cpu_us(void)
 {
-    struct timespec t0, t;
-    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t0);
-    do
-        clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
-    while ((uint64_t)(t.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)(t.tv_nsec - t0.tv_nsec) / 1000 <
-           us);
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+    return (int64_t)t.tv_sec * 1000000 + t.tv_nsec / 1000;
+}
+
+static void spin_cpu_us(int64_t us)
+{
+    int64_t t0 = thread_cpu_us();
+    while (thread_cpu_us() - t0 < us)
+        ;
 }
 
 /* Turns 1 and 2 burn 35 ms of CPU, turn 2 marked exempt; turn 3 stops. */
