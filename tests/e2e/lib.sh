@@ -547,3 +547,34 @@ zmq_python() {
     done
     return 1
 }
+
+# router_py_bg ARGS... <<'PY': runs the python script on stdin with ZMQ_PY
+# (zmq_python first) in the background, ARGS as its sys.argv[1:], after
+# ROUTER_PY, which gives it bind_router (the python ROUTERs that play a
+# gateway); sets ROUTER_PID to python's pid and adds it to PIDS.
+# Redirections on the call are python's.
+ROUTER_PY='import os, zmq
+
+
+def bind_router(ctx, ep_file, *options):
+    """A ROUTER (LINGER 0, then each (option, value) of options) bound to a
+    free 127.0.0.1 port; its endpoint is written to ep_file, through
+    ep_file.tmp and a rename, so a reader sees all of it or none."""
+    s = ctx.socket(zmq.ROUTER)
+    s.setsockopt(zmq.LINGER, 0)
+    for option, value in options:
+        s.setsockopt(option, value)
+    s.bind("tcp://127.0.0.1:*")
+    with open(ep_file + ".tmp", "w") as f:
+        f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
+    os.rename(ep_file + ".tmp", ep_file)
+    return s
+'
+router_py_bg() {
+    local script
+    script=$(cat)
+    "$ZMQ_PY" -c "$ROUTER_PY
+$script" "$@" &
+    ROUTER_PID=$!
+    PIDS+=("$ROUTER_PID")
+}
