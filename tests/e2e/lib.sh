@@ -438,6 +438,26 @@ healthz_during() {
     check "$1: /healthz p99 under $guard ms, 10x the target (${p99:-?} ms)" test "${p99:-999}" -lt $guard
 }
 
+# upload_flood_mark, then upload_flood_end NAME SECONDS PID SENT: a flood of
+# SENT uploads to io's echo from the process PID, started between the two.
+# The mark takes io's completed and held_bytes_refused, then loop_mark; the
+# end checks that PID ends within SECONDS, runs loop_check NAME, sets served
+# (echoed since the mark) and refused (refused by --max-held-bytes since),
+# prints them and checks that every upload was answered.
+upload_flood_mark() {
+    FLOOD_COMPLETED0=$(queue_field io completed)
+    FLOOD_REFUSED0=$(stat_field held_bytes_refused)
+    loop_mark
+}
+upload_flood_end() {
+    check "$1: the flood ends" wait_until "$2" all_gone "$3"
+    loop_check "$1"
+    served=$(($(queue_field io completed) - FLOOD_COMPLETED0))
+    refused=$(($(stat_field held_bytes_refused) - FLOOD_REFUSED0))
+    echo "  info  $1: $4 sent, $served echoed, $refused refused (--max-held-bytes)"
+    check_eq "$1: every upload answered: echoed + refused = sent" "$4" $((served + refused))
+}
+
 # stat_ge NAME N: /v1/stats NAME >= N (for wait_until).
 stat_ge() {
     local v
