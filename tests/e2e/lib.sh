@@ -458,6 +458,20 @@ upload_flood_end() {
     check_eq "$1: every upload answered: echoed + refused = sent" "$4" $((served + refused))
 }
 
+# io_jobs_kept [WHEN]: io still runs the 6 jobs job1..job6 (http_bg), each
+# then answers 200 ("job i answers 200 WHEN"), and the gateway lost no
+# executor (its log, /v1/stats executors_lost).
+io_jobs_kept() {
+    local i
+    check_eq "io still runs the 6 jobs" 6 "$(queue_field io busy)"
+    for i in 1 2 3 4 5 6; do
+        http_wait job$i 30
+        check_eq "job $i answers 200${1:+ $1}" 200 "$HTTP_STATUS"
+    done
+    check "no executor_lost in the gateway's log" test "$(grep -c 'event=executor_lost' "$GW_LOG")" -eq 0
+    check_eq "/v1/stats executors_lost is 0" 0 "$(stat_field executors_lost)"
+}
+
 # stat_ge NAME N: /v1/stats NAME >= N (for wait_until).
 stat_ge() {
     local v

@@ -77,13 +77,7 @@ check "one socket gave at least one whole 1 MiB frame in a turn ($read_max)" \
 overruns=$(json "$stats" .loop_overrun_turns)
 check_eq "no turn took 75 ms of CPU (longest: $cpu_max us)" 0 "$overruns"
 
-check_eq "io still runs the 6 jobs" 6 "$(queue_field io busy)"
-for i in 1 2 3 4 5 6; do
-    http_wait job$i 30
-    check_eq "job $i answers 200" 200 "$HTTP_STATUS"
-done
-check "no executor_lost in the gateway's log" test "$(grep -c 'event=executor_lost' "$GW_LOG")" -eq 0
-check_eq "/v1/stats executors_lost is 0" 0 "$(stat_field executors_lost)"
+io_jobs_kept
 check_eq "executors in /v1/stats is 1" 1 "$(stat_field executors)"
 http POST /v1/jobs/io/echo --data-binary after
 check_eq "a job runs after the floods" "200 after" "$HTTP_STATUS $(cat "$HTTP_BODY")"
