@@ -232,39 +232,43 @@ check_eq "the fleet ran the 200 jobs" 200 $(($(queue_field io completed) - compl
 
 # ---- docker kill under load --------------------------------------------------
 
-lost0=$(stat_field executors_lost)
-retried0=$(stat_field jobs_retried)
-echo "  ..    docker kill of one executor under load ($(elapsed))"
-# 150 jobs of 3 s, 60 at a time: every slot of the fleet is busy.
-load_bg kill 150 60 POST "/v1/jobs/io/sleep?retries=2" --data-binary 3000
-wait_until 30 queue_ge io busy 50
-victim=$(executor_ids | head -n 1)
+# loss_load_start NAME TITLE PICK: takes executors_lost and jobs_retried,
+# prints TITLE, starts load NAME, 150 jobs of 3 s (retries=2), 60 at a
+# time: every slot of the fleet is busy; once io runs 50 of them, sets
+# victim to the executor PICK (head: the first, tail: the last) of
+# executor_ids. loss_load_end NAME WHEN: after the victim's loss, every job
+# of NAME was answered 200 and the gateway lost an executor and retried.
+loss_load_start() {
+    lost0=$(stat_field executors_lost)
+    retried0=$(stat_field jobs_retried)
+    echo "  ..    $2 ($(elapsed))"
+    load_bg "$1" 150 60 POST "/v1/jobs/io/sleep?retries=2" --data-binary 3000
+    wait_until 30 queue_ge io busy 50
+    victim=$(executor_ids | "$3" -n 1)
+}
+loss_load_end() {
+    check "load with retries finished" load_wait 120 "$1"
+    check_eq "after $2: 150 of 150 jobs answered 200" 150 "$(load_count "$1" code 200)"
+    check "the gateway lost the executor" stat_ge executors_lost $((lost0 + 1))
+    check "its jobs were retried" stat_ge jobs_retried $((retried0 + 1))
+}
+
+loss_load_start kill "docker kill of one executor under load" head
 docker kill "$victim" >/dev/null
-check "load with retries finished" load_wait 120 kill
-check_eq "after docker kill: 150 of 150 jobs answered 200" 150 "$(load_count kill code 200)"
-check "the gateway lost the executor" stat_ge executors_lost $((lost0 + 1))
-check "its jobs were retried" stat_ge jobs_retried $((retried0 + 1))
+loss_load_end kill "docker kill"
 dc up -d --scale executor=$EXECUTORS >>"$E2E_TMP/up.log" 2>&1
 check "up --scale executor=$EXECUTORS: the fleet is back" wait_until 60 fleet_is $EXECUTORS
 
 # ---- a crash: the executor process killed inside its container --------------
 
-lost0=$(stat_field executors_lost)
-retried0=$(stat_field jobs_retried)
-echo "  ..    an executor process crashes under load ($(elapsed))"
-load_bg crash 150 60 POST "/v1/jobs/io/sleep?retries=2" --data-binary 3000
-wait_until 30 queue_ge io busy 50
-victim=$(executor_ids | tail -n 1)
+loss_load_start crash "an executor process crashes under load" tail
 restarts0=$(docker inspect -f '{{.RestartCount}}' "$victim")
 init_pid=$(docker inspect -f '{{.State.Pid}}' "$victim")
 # The container's init (docker's --init) runs offload-executor as its child.
 exec_pid=$(ps -o pid= --ppid "$init_pid" | head -n 1)
 check "found the executor process in its container" test -n "$exec_pid"
 [ -n "$exec_pid" ] && kill -KILL "$exec_pid"
-check "load with retries finished" load_wait 120 crash
-check_eq "after the crash: 150 of 150 jobs answered 200" 150 "$(load_count crash code 200)"
-check "the gateway lost the executor" stat_ge executors_lost $((lost0 + 1))
-check "its jobs were retried" stat_ge jobs_retried $((retried0 + 1))
+loss_load_end crash "the crash"
 restarted() {
     [ "$(docker inspect -f '{{.RestartCount}}' "$victim")" -gt "$restarts0" ]
 }

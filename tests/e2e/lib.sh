@@ -438,6 +438,40 @@ healthz_during() {
     check "$1: /healthz p99 under $guard ms, 10x the target (${p99:-?} ms)" test "${p99:-999}" -lt $guard
 }
 
+# upload_flood_mark, then upload_flood_end NAME SECONDS PID SENT: a flood of
+# SENT uploads to io's echo from the process PID, started between the two.
+# The mark takes io's completed and held_bytes_refused, then loop_mark; the
+# end checks that PID ends within SECONDS, runs loop_check NAME, sets served
+# (echoed since the mark) and refused (refused by --max-held-bytes since),
+# prints them and checks that every upload was answered.
+upload_flood_mark() {
+    FLOOD_COMPLETED0=$(queue_field io completed)
+    FLOOD_REFUSED0=$(stat_field held_bytes_refused)
+    loop_mark
+}
+upload_flood_end() {
+    check "$1: the flood ends" wait_until "$2" all_gone "$3"
+    loop_check "$1"
+    served=$(($(queue_field io completed) - FLOOD_COMPLETED0))
+    refused=$(($(stat_field held_bytes_refused) - FLOOD_REFUSED0))
+    echo "  info  $1: $4 sent, $served echoed, $refused refused (--max-held-bytes)"
+    check_eq "$1: every upload answered: echoed + refused = sent" "$4" $((served + refused))
+}
+
+# io_jobs_kept [WHEN]: io still runs the 6 jobs job1..job6 (http_bg), each
+# then answers 200 ("job i answers 200 WHEN"), and the gateway lost no
+# executor (its log, /v1/stats executors_lost).
+io_jobs_kept() {
+    local i
+    check_eq "io still runs the 6 jobs" 6 "$(queue_field io busy)"
+    for i in 1 2 3 4 5 6; do
+        http_wait job$i 30
+        check_eq "job $i answers 200${1:+ $1}" 200 "$HTTP_STATUS"
+    done
+    check "no executor_lost in the gateway's log" test "$(grep -c 'event=executor_lost' "$GW_LOG")" -eq 0
+    check_eq "/v1/stats executors_lost is 0" 0 "$(stat_field executors_lost)"
+}
+
 # stat_ge NAME N: /v1/stats NAME >= N (for wait_until).
 stat_ge() {
     local v
@@ -546,4 +580,35 @@ zmq_python() {
         fi
     done
     return 1
+}
+
+# router_py_bg ARGS... <<'PY': runs the python script on stdin with ZMQ_PY
+# (zmq_python first) in the background, ARGS as its sys.argv[1:], after
+# ROUTER_PY, which gives it bind_router (the python ROUTERs that play a
+# gateway); sets ROUTER_PID to python's pid and adds it to PIDS.
+# Redirections on the call are python's.
+ROUTER_PY='import os, zmq
+
+
+def bind_router(ctx, ep_file, *options):
+    """A ROUTER (LINGER 0, then each (option, value) of options) bound to a
+    free 127.0.0.1 port; its endpoint is written to ep_file, through
+    ep_file.tmp and a rename, so a reader sees all of it or none."""
+    s = ctx.socket(zmq.ROUTER)
+    s.setsockopt(zmq.LINGER, 0)
+    for option, value in options:
+        s.setsockopt(option, value)
+    s.bind("tcp://127.0.0.1:*")
+    with open(ep_file + ".tmp", "w") as f:
+        f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
+    os.rename(ep_file + ".tmp", ep_file)
+    return s
+'
+router_py_bg() {
+    local script
+    script=$(cat)
+    "$ZMQ_PY" -c "$ROUTER_PY
+$script" "$@" &
+    ROUTER_PID=$!
+    PIDS+=("$ROUTER_PID")
 }

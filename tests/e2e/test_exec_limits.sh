@@ -63,22 +63,15 @@ check "ex1m refused none itself" sh -c "! grep -q event=job_refused '$ex1m_log'"
 # 10,000 Jobs (sleep 100 ms, padded to 64 KiB) at an executor with one
 # thread, a Job after it, and a frame over --max-frame. It answers Hellos,
 # heartbeats while it waits and prints NAME=VALUE lines.
-"$ZMQ_PY" - "$E2E_TMP/hostile.ep" "$E2E_TMP/go" >"$E2E_TMP/hostile.out" \
-    2>"$E2E_TMP/hostile.err" <<'PY' &
+router_py_bg "$E2E_TMP/hostile.ep" "$E2E_TMP/go" >"$E2E_TMP/hostile.out" \
+    2>"$E2E_TMP/hostile.err" <<'PY'
 import os, sys, time, zmq
 from pbwire import envelope, fields, ld, vi
 
 ep_file, go_file = sys.argv[1:3]
 ctx = zmq.Context()
-s = ctx.socket(zmq.ROUTER)
-s.setsockopt(zmq.LINGER, 0)
-s.setsockopt(zmq.ROUTER_MANDATORY, 1)
-s.setsockopt(zmq.RCVHWM, 0)
-s.setsockopt(zmq.SNDHWM, 1000)  # then NOBLOCK sends raise Again: wait
-s.bind("tcp://127.0.0.1:*")
-with open(ep_file + ".tmp", "w") as f:
-    f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
-os.rename(ep_file + ".tmp", ep_file)
+# SNDHWM 1000: then NOBLOCK sends raise Again: wait
+s = bind_router(ctx, ep_file, (zmq.ROUTER_MANDATORY, 1), (zmq.RCVHWM, 0), (zmq.SNDHWM, 1000))
 
 peer, peers, hellos, hello_max, results, last_hb = None, [], 0, None, {}, 0.0
 
@@ -173,8 +166,7 @@ wait_for(lambda: 4 in results, 10)
 r = results.get(4, (-1, "", b"", None))
 say("after_reopen", "%d/%s/%s" % (r[0], r[2].decode(), "new" if r[3] == peers[-1] else "old"))
 PY
-py_pid=$!
-PIDS+=("$py_pid")
+py_pid=$ROUTER_PID
 check "the hostile gateway binds" wait_until 15 test -s "$E2E_TMP/hostile.ep" ||
     { cat "$E2E_TMP/hostile.err" >&2; finish; }
 start_executor --connect "$(cat "$E2E_TMP/hostile.ep")" --queue io=threads:1 --max-payload 1M \

@@ -77,13 +77,7 @@ check "one socket gave at least one whole 1 MiB frame in a turn ($read_max)" \
 overruns=$(json "$stats" .loop_overrun_turns)
 check_eq "no turn took 75 ms of CPU (longest: $cpu_max us)" 0 "$overruns"
 
-check_eq "io still runs the 6 jobs" 6 "$(queue_field io busy)"
-for i in 1 2 3 4 5 6; do
-    http_wait job$i 30
-    check_eq "job $i answers 200" 200 "$HTTP_STATUS"
-done
-check "no executor_lost in the gateway's log" test "$(grep -c 'event=executor_lost' "$GW_LOG")" -eq 0
-check_eq "/v1/stats executors_lost is 0" 0 "$(stat_field executors_lost)"
+io_jobs_kept
 check_eq "executors in /v1/stats is 1" 1 "$(stat_field executors)"
 http POST /v1/jobs/io/echo --data-binary after
 check_eq "a job runs after the floods" "200 after" "$HTTP_STATUS $(cat "$HTTP_BODY")"
@@ -95,10 +89,8 @@ check_eq "a job runs after the floods" "200 after" "$HTTP_STATUS $(cat "$HTTP_BO
 # their jobs do not fit in it.
 HTTP_N=600
 head -c $MIB /dev/zero >"$E2E_TMP/mib.bin"
-completed0=$(queue_field io completed)
-refused0=$(stat_field held_bytes_refused)
 parks0=$(stat_field http_budget_parks)
-loop_mark
+upload_flood_mark
 nice -n 19 ab -r -s 60 -n $HTTP_N -c 200 -p "$E2E_TMP/mib.bin" -T application/octet-stream \
     "$GW_URL/v1/jobs/io/echo" >"$E2E_TMP/http.flood" 2>&1 &
 fp=$!
@@ -106,13 +98,8 @@ PIDS+=("$fp")
 check "http: the front parks uploads past its turn budget" \
     wait_until 20 stat_ge http_budget_parks $((parks0 + 20))
 healthz_during http
-check "http: the flood ends" wait_until 120 all_gone "$fp"
-loop_check http
-served=$(($(queue_field io completed) - completed0))
-refused=$(($(stat_field held_bytes_refused) - refused0))
-echo "  info  http: $HTTP_N sent, $served echoed, $refused refused (--max-held-bytes)," \
-    "$(($(stat_field http_budget_parks) - parks0)) parks"
-check_eq "http: every upload answered: echoed + refused = sent" $HTTP_N $((served + refused))
+upload_flood_end http 120 "$fp" $HTTP_N
+echo "  info  http: $(($(stat_field http_budget_parks) - parks0)) parks"
 check "http: most uploads echoed ($served)" test "$served" -ge $((HTTP_N / 4))
 curl -s -m 5 -o "$stats" "$GW_URL/v1/stats"
 read_max=$(json "$stats" .loop_read_max_bytes)

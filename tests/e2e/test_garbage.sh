@@ -121,18 +121,13 @@ check "the gateway logged version_mismatch" grep -q 'event=version_mismatch' "$G
 # Job for a queue it does not serve, and records what comes back. At most 4
 # frames get a log line: the executor logs 5 bad-input lines a second.
 router_out="$E2E_TMP/router.out"
-"$ZMQ_PY" - "$E2E_TMP/router.endpoint" "$router_out" <<'EOF' &
-import os, random, sys, time, zmq
+router_py_bg "$E2E_TMP/router.endpoint" "$router_out" <<'EOF'
+import random, sys, time, zmq
 
 endpoint_file, out_file = sys.argv[1], sys.argv[2]
 out = open(out_file, "w", buffering=1)
 ctx = zmq.Context()
-r = ctx.socket(zmq.ROUTER)
-r.setsockopt(zmq.LINGER, 0)
-r.bind("tcp://127.0.0.1:*")
-with open(endpoint_file + ".tmp", "w") as f:
-    f.write(r.getsockopt_string(zmq.LAST_ENDPOINT))
-os.rename(endpoint_file + ".tmp", endpoint_file)
+r = bind_router(ctx, endpoint_file)
 
 from pbwire import fields
 
@@ -172,7 +167,6 @@ while time.monotonic() < deadline:
         sent = True
         print("garbage sent", file=out)
 EOF
-PIDS+=($!)
 check "the python router binds" wait_until 10 test -s "$E2E_TMP/router.endpoint"
 router=$(cat "$E2E_TMP/router.endpoint")
 echo "  info  python router on $router"

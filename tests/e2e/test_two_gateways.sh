@@ -124,18 +124,13 @@ check "it sent Credits and got Demands" test "$(field credits_sent)" -ge 2 -a "$
 # one as malformed), count the jobs it sends against the pool, and give
 # the new gateway only what is left.
 zmq_python || abort "python3 with zmq"
-"$ZMQ_PY" - "$E2E_TMP/old.ep" "$E2E_TMP/old.go" >"$E2E_TMP/old.out" 2>"$E2E_TMP/old.err" <<'PY' &
+router_py_bg "$E2E_TMP/old.ep" "$E2E_TMP/old.go" >"$E2E_TMP/old.out" 2>"$E2E_TMP/old.err" <<'PY'
 import os, sys, time, zmq
 from pbwire import envelope, fields, ld, vi
 
 ep_file, go_file = sys.argv[1:3]
 ctx = zmq.Context()
-s = ctx.socket(zmq.ROUTER)
-s.setsockopt(zmq.LINGER, 0)
-s.bind("tcp://127.0.0.1:*")
-with open(ep_file + ".tmp", "w") as f:
-    f.write(s.getsockopt_string(zmq.LAST_ENDPOINT))
-os.rename(ep_file + ".tmp", ep_file)
+s = bind_router(ctx, ep_file)
 peer, bodies, results, last_hb = None, {}, {}, 0.0
 
 def pump(ms):
@@ -177,8 +172,7 @@ wait_for(lambda: os.path.exists(go_file + ".end"), 30)
 print("credit_frames=%d" % bodies.get(24, 0), flush=True)
 print("hellos=%d" % bodies.get(10, 0), flush=True)
 PY
-old_pid=$!
-PIDS+=("$old_pid")
+old_pid=$ROUTER_PID
 wait_until 10 test -s "$E2E_TMP/old.ep" || abort "the old gateway binds"
 start_gateway || abort "a new gateway starts"
 start_executor --connect "$GW_EXECUTORS" --connect "$(cat "$E2E_TMP/old.ep")" \

@@ -229,6 +229,19 @@ def _status(reply) -> JobStatus:
     return st
 
 
+def _init_settings(client, endpoint: Optional[str], lease_ms: int, grace: float,
+                   curve_key: Optional[str], curve_server: Optional[str]) -> None:
+    """What both clients set first: the endpoint (argument, OFFLOAD_GATEWAY,
+    or the default), its gateways' links, the lease, the grace and the
+    CURVE key files."""
+    client.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
+    client._n_gateways = len(endpoints(client.endpoint))
+    client._links = _Links(client._n_gateways)
+    client.lease_ms = lease_ms
+    client.grace = grace
+    client._curve_key, client._curve_server = _curve_files(curve_key, curve_server)
+
+
 class AsyncClient:
     """An asyncio client: many calls in flight on one DEALER socket, a
     reader task that hands each Reply to its call's future, and a lease
@@ -237,12 +250,7 @@ class AsyncClient:
     def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
                  grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
                  curve_server: Optional[str] = None) -> None:
-        self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
-        self._n_gateways = len(endpoints(self.endpoint))
-        self._links = _Links(self._n_gateways)
-        self.lease_ms = lease_ms
-        self.grace = grace
-        self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
+        _init_settings(self, endpoint, lease_ms, grace, curve_key, curve_server)
         self._ctx: Optional[zmq.Context] = None
         self._sock: Optional[zmq.Socket] = None
         self._monitor: Optional[zmq.Socket] = None
@@ -497,12 +505,7 @@ class Client:
     def __init__(self, endpoint: Optional[str] = None, *, lease_ms: int = DEFAULT_LEASE_MS,
                  grace: float = DEFAULT_GRACE, curve_key: Optional[str] = None,
                  curve_server: Optional[str] = None) -> None:
-        self.endpoint = endpoint or os.environ.get("OFFLOAD_GATEWAY") or DEFAULT_ENDPOINT
-        self._n_gateways = len(endpoints(self.endpoint))
-        self._links = _Links(self._n_gateways)
-        self.lease_ms = lease_ms
-        self.grace = grace
-        self._curve_key, self._curve_server = _curve_files(curve_key, curve_server)
+        _init_settings(self, endpoint, lease_ms, grace, curve_key, curve_server)
         self._ctx = zmq.Context()
         self._sock, self._monitor = _curve_socket(self._ctx, self.endpoint, self._curve_key,
                                                   self._curve_server)
