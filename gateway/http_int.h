@@ -145,6 +145,8 @@ struct http_request {
     int watch_fd;                        /* its socket in front->watch_fd, or -1 */
     http_request *prev, *next;           /* front->suspended list */
     struct MHD_Response *response;       /* set when the answer is ready */
+    int resumed; /* http_suspend_resume gave the answer: response, or NULL (out of
+                    memory, a front stopping) to close the connection unanswered */
     unsigned status;
     /* An error found while reading the request, answered at its end. */
     int err_code;

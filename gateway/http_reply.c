@@ -411,9 +411,13 @@ enum MHD_Result http_reply_answer(http_request *req)
     gw_core *core = h->core;
     struct MHD_Connection *conn = req->conn;
 
-    if (req->response) {
+    if (req->resumed) {
+        /* Answered while suspended. A NULL response (out of memory) closes
+         * the connection: running the target again would submit its job
+         * or start its delay a second time. */
         struct MHD_Response *r = req->response;
         req->response = NULL;
+        req->resumed = 0;
         return http_send(conn, req->status, r);
     }
 

@@ -35,6 +35,7 @@ void http_suspend_resume(http_request *req, unsigned status, struct MHD_Response
 {
     http_front *h = req->front;
     req->response = r;
+    req->resumed = 1;
     req->status = status;
     if (!req->is_suspended)
         return;
