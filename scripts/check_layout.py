@@ -2,8 +2,9 @@
 """check_layout.py -- the source layout's rules (issue 16), checked on the
 tree as it is: prints one line per rule broken and exits 1 if any was.
 
-  1. No source file over MAX_LINES lines (C, headers, shell, Python, the
-     Makefile; generated code lives in build/ and is not looked at).
+  1. No source file over MAX_LINES lines (C, headers, shell, Python,
+     JavaScript, the .proto, the Makefile; generated code lives in build/
+     and is not looked at).
   2. No include cycle between the modules of one component: a module is a
      .c/.h pair (x.c and x.h are one node); module A depends on B when A.c
      or A.h includes "B.h" from the same folder.
@@ -20,7 +21,7 @@ import sys
 
 MAX_LINES = 700
 COMPONENTS = ["gateway", "executor", "client", "common", "proto"]
-SOURCE = re.compile(r"(\.c|\.h|\.sh|\.py|^Makefile)$")
+SOURCE = re.compile(r"(\.c|\.h|\.sh|\.py|\.js|\.proto|^Makefile)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 FRONTS = re.compile(r"^(http.*|clients|gateway)\.h$")
 
