@@ -111,6 +111,11 @@ done
 bound=${bound/\/\/0.0.0.0:/\/\/127.0.0.1:}
 connect=${OFFLOAD_CONNECT:-$bound}
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The CLI and the Python protobuf module of the build that runs (make asan's
+# is build/asan); the default build needs no OFFLOAD_PB2_DIR.
+builddir=$(cd "$build" && pwd)
+pb2=
+[ "$builddir" = "$root/build" ] || pb2=" OFFLOAD_PB2_DIR=$builddir/python"
 python=/usr/bin/python3
 [ -x "$python" ] || python=python3
 start executor "$executor" --connect "$connect" \
@@ -142,10 +147,10 @@ examples/python/worker.py). Try, from another terminal:
 From the clients (liboffload, the CLI, Python; README "Quick start"):
 
   export OFFLOAD_GATEWAY=${clients/\/\/0.0.0.0:/\/\/127.0.0.1:}
-  $root/build/bin/offload queues                        # the fleet's pools
-  $root/build/bin/offload call io echo hello
-  $root/build/bin/offload bench -c 50 -n 100000 io echo x
-  PYTHONPATH=$root/client/python $python $root/examples/quickstart/hello.py
+  $builddir/bin/offload queues                        # the fleet's pools
+  $builddir/bin/offload call io echo hello
+  $builddir/bin/offload bench -c 50 -n 100000 io echo x
+  PYTHONPATH=$root/client/python$pb2 $python $root/examples/quickstart/hello.py
 
 Ctrl-C stops both.
 EOF

@@ -37,6 +37,9 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
 OFFLOAD_BIN=${OFFLOAD_BIN:-build/bin}
 case "$OFFLOAD_BIN" in /*) ;; *) OFFLOAD_BIN="$REPO_ROOT/$OFFLOAD_BIN" ;; esac
+# The Python client's protobuf module from the build under test (make
+# asan's build/asan/python when a plain build/ was never made).
+export OFFLOAD_PB2_DIR=${OFFLOAD_PB2_DIR:-$OFFLOAD_BIN/../python}
 GATEWAY="$OFFLOAD_BIN/offload-gateway"
 EXECUTOR="$OFFLOAD_BIN/offload-executor"
 # What a program linking the build's liboffload needs on its cc line: a
@@ -399,7 +402,7 @@ stat_field() {
 # latency does on a busy machine. How much of the time turns over 5 ms
 # took (the p99's share, against 1%) is printed, and measured by make
 # bench: a share of time on a shared machine is weather. Info only under
-# sanitizers, which slow every turn 3-10x.
+# sanitizers (check_cpu).
 loop_evidence() {
     local f="$E2E_TMP/loop.json"
     curl -s -m 5 "${E2E_CURL[@]}" -o "$f" "$GW_URL/v1/stats"
@@ -417,8 +420,18 @@ loop_check() {
     us=$((us > tr ? us - tr : 0))
     echo "  info  $1: $n of $t turns took over 5 ms of CPU, $us us in all" \
         "($((us * 1000 / (up > 0 ? up : 1)))/1000 of $((up / 1000)) ms; heap trims: $tr us)"
-    [ -n "${OFFLOAD_E2E_SANITIZED:-}" ] && return 0
-    check_eq "$1: no loop turn took over 75 ms of CPU" 0 "$o"
+    check_cpu "$1: no loop turn took over 75 ms of CPU ($o did)" test "$o" -eq 0
+}
+
+# check_cpu NAME COMMAND...: check, for a bound on the loop's CPU time per
+# turn; info only under sanitizers, which slow every turn 3-10x (the bounds
+# are set for the build users run).
+check_cpu() {
+    if [ -n "${OFFLOAD_E2E_SANITIZED:-}" ]; then
+        if "${@:2}"; then echo "  info  $1: holds"; else echo "  info  $1: not under sanitizers"; fi
+        return 0
+    fi
+    check "$@"
 }
 
 # healthz_during NAME: /healthz from one ab process (-n 300 -c 1, a new

@@ -62,7 +62,8 @@ curl -s -m 5 -o "$stats" "$GW_URL/v1/stats"
 cpu_max=$(json "$stats" .loop_turn_max_cpu_us)
 echo "  info  loop: longest turn $(json "$stats" .loop_turn_max_us) us wall / $cpu_max us CPU," \
     "slow $(json "$stats" .loop_slow_turns)"
-check "storm: no turn took 50 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 50000
+check_cpu "storm: no turn took 75 ms of CPU, the heap trim's aside (longest: $cpu_max us)" \
+    test "$(json "$stats" .loop_overrun_turns)" -eq 0
 check_eq "storm: /v1/stats executors_lost is 0" 0 "$(stat_field executors_lost)"
 check_eq "storm: held_bytes back to 0" 0 "$(stat_field held_bytes)"
 stop_process "$GW_PID"
@@ -135,7 +136,7 @@ echo "  info  tls: longest turn $(json "$stats" .loop_turn_max_us) us wall / $cp
     "slow $(json "$stats" .loop_slow_turns), accept budget stops $stops"
 check "tls: handshakes spread over turns: >= 20 accept budget stops ($stops)" \
     test "${stops:-0}" -ge 20
-check "tls: no turn took 25 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 25000
+check_cpu "tls: no turn took 25 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 25000
 ab -n 200 -c 1 -k "$GW_URL/healthz" >"$E2E_TMP/tls.hz" 2>&1
 check_eq "tls: /healthz answers on a kept-alive TLS connection" 200 \
     "$(ab_field "$E2E_TMP/tls.hz" 'Complete requests')"
@@ -154,7 +155,7 @@ if zmq_python; then
     stops=$(json "$stats" .http_accept_budget_stops)
     echo "  info  tls hellos: longest turn $(json "$stats" .loop_turn_max_us) us wall / $cpu_max us" \
         "CPU, slow $(json "$stats" .loop_slow_turns), accept budget stops $stops"
-    check "tls hellos: no turn took 10 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 10000
+    check_cpu "tls hellos: no turn took 10 ms of CPU ($cpu_max us)" test "${cpu_max:-99999999}" -lt 10000
 fi
 
 finish
