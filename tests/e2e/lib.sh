@@ -37,9 +37,6 @@ E2E_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 REPO_ROOT=$(cd "$E2E_DIR/../.." && pwd)
 OFFLOAD_BIN=${OFFLOAD_BIN:-build/bin}
 case "$OFFLOAD_BIN" in /*) ;; *) OFFLOAD_BIN="$REPO_ROOT/$OFFLOAD_BIN" ;; esac
-# The Python client's protobuf module from the build under test (make
-# asan's build/asan/python when a plain build/ was never made).
-export OFFLOAD_PB2_DIR=${OFFLOAD_PB2_DIR:-$OFFLOAD_BIN/../python}
 GATEWAY="$OFFLOAD_BIN/offload-gateway"
 EXECUTOR="$OFFLOAD_BIN/offload-executor"
 # What a program linking the build's liboffload needs on its cc line: a
@@ -55,6 +52,9 @@ TEST_NAME=$(basename "$0" .sh)
 while IFS='=' read -r name _; do
     case "$name" in OFFLOAD_BIN | OFFLOAD_E2E_*) ;; OFFLOAD_*) unset "$name" ;; esac
 done < <(env)
+# Except one: the Python client's protobuf module comes from the build
+# under test (make asan's build/asan/python, where no plain build/ exists).
+export OFFLOAD_PB2_DIR="$OFFLOAD_BIN/../python"
 
 E2E_TMP=$(mktemp -d "${TMPDIR:-/tmp}/offload-e2e.XXXXXX")
 PIDS=()
