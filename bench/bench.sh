@@ -30,13 +30,17 @@
 #      namespaces; the seed's scenario at -c 100 (3 s jobs, 4 x 25 threads)
 #      beside ab's floor, and echo round trips with 1, 2 and 4 hosts.
 #      Says "skipped" without root or network namespaces.
+#   8. the cost of /metrics (bench/metrics.sh): echo round trips with and
+#      without a 1 Hz scraper (64 more queues make the body 170 KB), the
+#      rate and the gateway's CPU per round trip, alternating, median.
 #
 # Prints a table; exits 1 if ab saw any failed or non-2xx request (missing a
 # target is reported, not fatal). Every process started is stopped by pid.
 #
 #   OFFLOAD_BIN=build/bin bench/bench.sh
 #   BENCH_ECHO_N=50000 BENCH_ECHO_NOKA_N=20000 BENCH_POOL_N=10000 BENCH_RUNS=3
-#   BENCH_CLIENT_N=50000 BENCH_CLIENT1_N=10000 BENCH_FASTAPI=1 BENCH_MULTIHOST=1 (defaults)
+#   BENCH_CLIENT_N=50000 BENCH_CLIENT1_N=10000 BENCH_FASTAPI=1 BENCH_MULTIHOST=1
+#   BENCH_METRICS=1 (defaults)
 set -uo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -255,6 +259,12 @@ fi
 
 if [ "${BENCH_MULTIHOST:-1}" = 1 ]; then
     if ! OFFLOAD_BIN="$bin" bash "$root/bench/multihost.sh"; then
+        failures=$((failures + 1))
+    fi
+fi
+
+if [ "${BENCH_METRICS:-1}" = 1 ]; then
+    if ! OFFLOAD_BIN="$bin" bash "$root/bench/metrics.sh"; then
         failures=$((failures + 1))
     fi
 fi

@@ -45,6 +45,11 @@ typedef struct gateway_config {
     long long turn_budget_us;   /* work one source may do in one loop turn */
     long long turn_budget_bytes;
     long long turn_accepts; /* new HTTP connections per loop turn; 0: 64, or 2 with TLS */
+
+    /* /metrics: offload_jobs_total series with a function of their own
+     * (tally.h); how long a body is served again (0: never). */
+    long long metrics_max_series;
+    long long metrics_cache_ms;
 } gateway_config;
 
 #endif

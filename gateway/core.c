@@ -69,6 +69,8 @@ int core_init(gw_core *c, const gateway_config *cfg, executors_send_fn send, voi
               core_first_job_id());
     budget_init(&c->budget, (uint64_t)cfg->max_held_bytes, &c->stats);
     c->jobs.budget = &c->budget;
+    tally_init(&c->tally, (size_t)cfg->metrics_max_series);
+    c->jobs.tally = &c->tally;
     detached_limits dl = {.ttl_ms = cfg->result_ttl_ms,
                           .max_bytes = cfg->result_max_bytes,
                           .max_jobs = cfg->max_detached};
@@ -113,6 +115,7 @@ void core_close(gw_core *c)
     detached_free(&c->detached);
     executors_close(&c->executors);
     queue_table_free(&c->queues);
+    tally_free(&c->tally);
     loop_close(&c->loop);
 }
 
@@ -122,6 +125,7 @@ int core_submit(gw_core *c, job_request *r, job_done_fn done, void *arg, gw_job 
                 size_t errlen)
 {
     if (c->draining) {
+        jobs_count_refusal(&c->jobs, r->queue, r->function, OFFLOAD__CODE__CODE_NO_EXECUTOR);
         free(r->payload);
         r->payload = NULL;
         *out = NULL;
@@ -140,6 +144,7 @@ int core_submit_detached(gw_core *c, job_request *r, const char *key, detached_j
                          int *existing, char *err, size_t errlen)
 {
     if (c->draining) {
+        jobs_count_refusal(&c->jobs, r->queue, r->function, OFFLOAD__CODE__CODE_NO_EXECUTOR);
         free(r->payload);
         r->payload = NULL;
         *out = NULL;
@@ -189,6 +194,31 @@ void core_count(gw_core *c, gateway_counter counter)
     stats_inc(&c->stats, counter);
 }
 
+void core_count_add(gw_core *c, gateway_counter counter, uint64_t n)
+{
+    stats_add(&c->stats, counter, n);
+}
+
+void core_count_http_status(gw_core *c, unsigned status)
+{
+    stats_http_status(&c->http_codes, status);
+}
+
+void core_http_statuses(gw_core *c, http_status_counts *out)
+{
+    *out = c->http_codes;
+}
+
+void core_note_refused(gw_core *c, const char *queue, const char *function, int code)
+{
+    jobs_count_refusal(&c->jobs, queue, function, code);
+}
+
+void core_jobs_each(gw_core *c, tally_each_fn fn, void *arg)
+{
+    tally_each(&c->tally, fn, arg);
+}
+
 int core_queues(gw_core *c, queue_info **out, size_t *count)
 {
     size_t n = HASH_COUNT(c->queues.by_name), i = 0;
@@ -214,10 +244,24 @@ int core_queues(gw_core *c, queue_info **out, size_t *count)
         o->timeouts = q->timeouts;
         o->rejected = q->rejected;
         o->max_payload = fleet_queue_max_payload(&c->executors.fleet, q);
+        o->wait = q->wait;
+        o->run = q->run;
     }
     *out = v;
     *count = n;
     return 0;
+}
+
+/* {"p50","p90","p99"} of h in microseconds, or null before its first value. */
+static json_t *core_quantiles_json(const hist *h)
+{
+    if (!h->count)
+        return json_null();
+    json_t *o = json_object();
+    json_object_set_new(o, "p50", json_integer((json_int_t)hist_quantile(h, 0.50)));
+    json_object_set_new(o, "p90", json_integer((json_int_t)hist_quantile(h, 0.90)));
+    json_object_set_new(o, "p99", json_integer((json_int_t)hist_quantile(h, 0.99)));
+    return o;
 }
 
 char *core_queues_json(gw_core *c)
@@ -243,6 +287,8 @@ char *core_queues_json(gw_core *c)
         json_object_set_new(o, "timeouts", json_integer((json_int_t)q->timeouts));
         json_object_set_new(o, "rejected", json_integer((json_int_t)q->rejected));
         json_object_set_new(o, "max_payload", json_integer((json_int_t)q->max_payload));
+        json_object_set_new(o, "wait_us", core_quantiles_json(&q->wait));
+        json_object_set_new(o, "run_us", core_quantiles_json(&q->run));
         json_array_append_new(list, o);
     }
     free(qs);
@@ -258,6 +304,12 @@ void core_status_get(gw_core *c, core_status *out)
     out->id = c->cfg->id;
     out->uptime_ms = (clock_now_us() - c->started_us) / 1000;
     out->executors = executors_count(&c->executors);
+    out->executors_draining = 0;
+    gw_executor *e, *etmp;
+    HASH_ITER(hh, c->executors.fleet.by_rid, e, etmp)
+    {
+        out->executors_draining += e->draining != 0;
+    }
     out->jobs_in_flight = jobs_in_flight(&c->jobs);
     out->held_bytes = c->budget.held;
     out->held_bytes_peak = c->budget.peak;
@@ -275,6 +327,7 @@ void core_status_get(gw_core *c, core_status *out)
     out->counters.v[STAT_dispatch_budget_stops] = c->jobs.deferrals;
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
+    out->counters.v[STAT_metrics_series_folded] = c->tally.folded;
     out->loop_turn_max_us = ls->turn_max_us;
     out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
     out->loop_stall_max_ms = ls->stall_max_us / 1000;

@@ -26,6 +26,7 @@
 #include "loop.h"
 #include "queue.h"
 #include "stats.h"
+#include "tally.h"
 
 typedef struct gw_core {
     const gateway_config *cfg;
@@ -40,6 +41,11 @@ typedef struct gw_core {
     uint64_t trim_us; /* their time together (heap_trim_us) */
     int draining;     /* a signal arrived: finish what runs, take nothing new */
     uint64_t started_us;
+
+    /* For /metrics: jobs by queue, function and outcome; the HTTP
+     * responses sent, by status (the HTTP front counts them). */
+    tally tally;
+    http_status_counts http_codes;
 } gw_core;
 
 /* Checks cfg (which must outlive c), makes the loop and every table, and
@@ -92,8 +98,25 @@ int core_declare_queue(gw_core *c, const char *name);
 /* True once a signal started the drain: fronts take no new work. */
 int core_draining(const gw_core *c);
 
-/* Counts one event a front saw. */
+/* Counts one event a front saw; core_count_add, n of them. */
 void core_count(gw_core *c, gateway_counter counter);
+void core_count_add(gw_core *c, gateway_counter counter, uint64_t n);
+
+/* Counts one HTTP response sent with that status. */
+void core_count_http_status(gw_core *c, unsigned status);
+
+/* A copy of the HTTP responses counted, by status. */
+void core_http_statuses(gw_core *c, http_status_counts *out);
+
+/* Counts a job a front refused before submitting it (a body over
+ * --max-payload, the memory budget) in the jobs' tally, as jobs_submit
+ * counts its own refusals (jobs_count_refusal). */
+void core_note_refused(gw_core *c, const char *queue, const char *function, int code);
+
+/* Calls fn for every series of the jobs' tally (tally_each): jobs by
+ * queue, function and outcome since the gateway started. fn must not call
+ * into the core. */
+void core_jobs_each(gw_core *c, tally_each_fn fn, void *arg);
 
 /* One queue, as GET /v1/queues shows it. */
 typedef struct queue_info {
@@ -104,6 +127,7 @@ typedef struct queue_info {
     uint64_t waiting, submitted, completed, failed, timeouts, rejected;
     uint64_t max_payload; /* the largest payload one of its executors takes
                              (Hello.max_payload, at most --max-payload); 0: none */
+    hist wait, run;       /* its jobs' wait and run times since it was made (hist.h) */
 } queue_info;
 
 /* A copy of every queue's numbers: *out (malloc'd, the caller frees it)
@@ -112,7 +136,9 @@ int core_queues(gw_core *c, queue_info **out, size_t *count);
 
 /* GET /v1/queues's JSON document ({"queues": [...]}), compact, malloc'd
  * (the caller frees it); NULL when out of memory. The clients socket's
- * ListQueues answers the same. */
+ * ListQueues answers the same. Each queue has "wait_us" and "run_us":
+ * {"p50","p90","p99"} estimated from its histograms, or null before its
+ * first job. */
 char *core_queues_json(gw_core *c);
 
 /* The gateway as GET /v1/stats shows it. */
@@ -120,6 +146,7 @@ typedef struct core_status {
     const char *id;
     uint64_t uptime_ms;
     size_t executors;
+    size_t executors_draining; /* of those, draining (sent Drain) */
     size_t jobs_in_flight;
     uint64_t held_bytes, held_bytes_peak, max_held_bytes; /* budget.h */
     uint64_t loop_turn_max_us;                            /* the longest loop turn, wall time */

@@ -146,6 +146,7 @@ int detached_submit(detached *ds, job_request *r, const char *key, detached_job 
         }
     }
     if ((long long)ds->count >= ds->limits.max_jobs) {
+        jobs_count_refusal(ds->jobs, r->queue, r->function, OFFLOAD__CODE__CODE_QUEUE_FULL);
         free(r->payload);
         r->payload = NULL;
         snprintf(err, errlen, "%zu detached jobs are kept, the limit (--max-detached); retry later",
@@ -154,6 +155,7 @@ int detached_submit(detached *ds, job_request *r, const char *key, detached_job 
     }
     detached_job *d = calloc(1, sizeof(*d));
     if (!d) {
+        jobs_count_refusal(ds->jobs, r->queue, r->function, OFFLOAD__CODE__CODE_INTERNAL);
         free(r->payload);
         r->payload = NULL;
         snprintf(err, errlen, "the gateway is out of memory");

@@ -44,6 +44,7 @@
 #include "http_accept.h"
 #include "http_auth.h"
 #include "http_int.h"
+#include "http_metrics.h"
 #include "http_read.h"
 #include "http_reply.h"
 #include "http_route.h"
@@ -258,6 +259,7 @@ static void http_free(http_front *h)
 {
     if (h->daemon)
         MHD_stop_daemon(h->daemon); /* notifies every connection closed */
+    http_metrics_free(h);
     loop_timer_stop(h->loop, &h->read_deadline);
     http_accept_free(h);
     if (h->hello_fd >= 0)

@@ -19,6 +19,7 @@ typedef struct http_config {
     const char *token_file;           /* --http-token-file, or NULL: no tokens */
     const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
     long long turn_accepts;           /* new connections per loop turn; 0: the default */
+    long long metrics_cache_ms;       /* GET /metrics serves its last body this long; 0: never */
 } http_config;
 
 #endif

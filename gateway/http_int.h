@@ -17,6 +17,8 @@
  *   http_route.c   a request's method and path to what it is for (uses
  *                  http_read)
  *   http_auth.c    bearer tokens: loading, 401 and 403 (uses http_route)
+ *   http_metrics.c GET /metrics: the Prometheus text of the core's numbers,
+ *                  its cache
  *   http_reply.c   responses, JSON errors, job outcomes, detached jobs
  *                  (uses http_read, http_suspend)
  *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
@@ -51,6 +53,7 @@ typedef enum http_target {
     TARGET_HEALTHZ,
     TARGET_QUEUES,
     TARGET_STATS,
+    TARGET_METRICS,    /* GET /metrics */
     TARGET_DELAY,      /* GET /v1/delay or a delay: route */
     TARGET_JOB,        /* POST /v1/jobs/... or a job: route */
     TARGET_JOB_STATUS, /* GET /v1/jobs/ID */
@@ -114,6 +117,12 @@ struct http_front {
     unsigned nhellos;
     gw_timer hello_deadline; /* the oldest hello's --header-timeout-ms */
     http_ip *ips;            /* with --max-connections-per-ip: connections per address */
+
+    /* GET /metrics (http_metrics.c): the last answer, ours (one reference),
+     * queued again to every scrape within --metrics-cache-ms of when it
+     * was rendered. */
+    struct MHD_Response *metrics_body;
+    uint64_t metrics_at_us;
 };
 
 struct http_request {

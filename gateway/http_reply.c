@@ -1,10 +1,12 @@
 /* http_reply.c -- the HTTP front's answers: JSON responses and the
  * interface contract's JSON errors (with Retry-After, Allow,
  * WWW-Authenticate), a request answered by its target once it is read
- * (the built-in routes, a job submitted and its outcome, a delay, a
- * detached job's state or result, waited on up to wait_ms). Owns a
- * request's response and status until MHD queues them, and its job, delay
- * and detached wait while it is suspended on them. Loop thread only. */
+ * (the built-in routes, /metrics's body from http_metrics; a job submitted
+ * and its outcome, a delay, a detached job's state or result, waited on
+ * up to wait_ms). Every answer is queued in one place (http_queue), which
+ * counts it by status. Owns a request's response and status until MHD
+ * queues them, and its job, delay and detached wait while it is suspended
+ * on them. Loop thread only. */
 #include "http_reply.h"
 
 #include <jansson.h>
@@ -14,6 +16,7 @@
 
 #include "clock.h"
 #include "errors.h"
+#include "http_metrics.h"
 #include "http_read.h"
 #include "http_suspend.h"
 #include "params.h"
@@ -59,13 +62,24 @@ struct MHD_Response *http_reply_error(int code, const char *message, uint64_t jo
     return r;
 }
 
-static enum MHD_Result http_send(struct MHD_Connection *conn, unsigned status,
-                                 struct MHD_Response *r)
+/* Queues r (NULL: out of memory, MHD closes the connection): every answer
+ * the front sends goes through here, and is counted by its status. */
+static enum MHD_Result http_queue(http_request *req, unsigned status, struct MHD_Response *r)
 {
     if (!r)
-        return MHD_NO; /* out of memory: MHD closes the connection */
-    enum MHD_Result ret = MHD_queue_response(conn, status, r);
-    MHD_destroy_response(r);
+        return MHD_NO;
+    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
+    if (ret == MHD_YES)
+        core_count_http_status(req->front->core, status);
+    return ret;
+}
+
+/* http_queue, then drops our reference to r. */
+static enum MHD_Result http_send(http_request *req, unsigned status, struct MHD_Response *r)
+{
+    enum MHD_Result ret = http_queue(req, status, r);
+    if (r)
+        MHD_destroy_response(r);
     return ret;
 }
 
@@ -76,7 +90,7 @@ static enum MHD_Result http_send_error(http_request *req, int code, const char *
     struct MHD_Response *r = http_reply_error(code, message, 0, retry_after, &status);
     if (r && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
-    return http_send(req->conn, status, r);
+    return http_send(req, status, r);
 }
 
 enum MHD_Result http_reply_answer_error(http_request *req)
@@ -117,11 +131,13 @@ enum MHD_Result http_reply_answer_error(http_request *req)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     }
-    return http_send(req->conn, status, r);
+    return http_send(req, status, r);
 }
 
 enum MHD_Result http_reply_too_large(http_request *req)
 {
+    core_note_refused(req->front->core, req->queue, req->function,
+                      OFFLOAD__CODE__CODE_PAYLOAD_TOO_LARGE);
     char msg[128];
     snprintf(msg, sizeof(msg), "the body is over the limit of %lld bytes (--max-payload)",
              req->front->cfg.max_payload);
@@ -130,6 +146,7 @@ enum MHD_Result http_reply_too_large(http_request *req)
 
 enum MHD_Result http_reply_over_budget(http_request *req)
 {
+    core_note_refused(req->front->core, req->queue, req->function, OFFLOAD__CODE__CODE_QUEUE_FULL);
     return http_send_error(req, OFFLOAD__CODE__CODE_QUEUE_FULL, req->err_msg,
                            core_retry_after(req->front->core, req->queue));
 }
@@ -263,7 +280,7 @@ static enum MHD_Result http_unknown_job(http_request *req)
     json_object_set_new(o, "error", json_string("unknown_job"));
     json_object_set_new(o, "message", json_string(msg));
     json_object_set_new(o, "job_id", json_integer((json_int_t)req->ref));
-    return http_send(req->conn, MHD_HTTP_NOT_FOUND, http_json(o));
+    return http_send(req, MHD_HTTP_NOT_FOUND, http_json(o));
 }
 
 static enum MHD_Result http_job_ref(http_request *req)
@@ -275,19 +292,19 @@ static enum MHD_Result http_job_ref(http_request *req)
     unsigned status;
     switch (req->target) {
     case TARGET_JOB_STATUS:
-        return http_send(req->conn, MHD_HTTP_OK, http_detached_json(d, 1));
+        return http_send(req, MHD_HTTP_OK, http_detached_json(d, 1));
     case TARGET_JOB_CANCEL:
         detached_cancel(ds, d);
-        return http_send(req->conn, MHD_HTTP_OK, http_detached_json(d, 1));
+        return http_send(req, MHD_HTTP_OK, http_detached_json(d, 1));
     default:
         break;
     }
     if (d->ended) {
         struct MHD_Response *r = http_detached_result(d, &status);
-        return http_send(req->conn, status, r);
+        return http_send(req, status, r);
     }
     if (req->wait_ms <= 0)
-        return http_send(req->conn, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
+        return http_send(req, MHD_HTTP_ACCEPTED, http_detached_json(d, 0));
     if (loop_timer_start(req->front->loop, &req->delay,
                          clock_now_us() + (uint64_t)req->wait_ms * 1000, http_detached_wait_over,
                          req) < 0)
@@ -388,7 +405,7 @@ static enum MHD_Result http_start_job(http_request *req)
             struct MHD_Response *resp = http_detached_json(d, 0);
             if (resp && existing)
                 MHD_add_response_header(resp, "X-Offload-Idempotent-Replay", "true");
-            return http_send(req->conn, MHD_HTTP_ACCEPTED, resp);
+            return http_send(req, MHD_HTTP_ACCEPTED, resp);
         }
         req->ref = d->id;
         http_suspend(req);
@@ -409,7 +426,6 @@ enum MHD_Result http_reply_answer(http_request *req)
 {
     http_front *h = req->front;
     gw_core *core = h->core;
-    struct MHD_Connection *conn = req->conn;
 
     if (req->resumed) {
         /* Answered while suspended. A NULL response (out of memory) closes
@@ -418,7 +434,7 @@ enum MHD_Result http_reply_answer(http_request *req)
         struct MHD_Response *r = req->response;
         req->response = NULL;
         req->resumed = 0;
-        return http_send(conn, req->status, r);
+        return http_send(req, req->status, r);
     }
 
     switch (req->target) {
@@ -430,12 +446,20 @@ enum MHD_Result http_reply_answer(http_request *req)
             MHD_create_response_from_buffer(sizeof(ok) - 1, (void *)ok, MHD_RESPMEM_PERSISTENT);
         if (r)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-        return http_send(conn, MHD_HTTP_OK, r);
+        return http_send(req, MHD_HTTP_OK, r);
     }
     case TARGET_QUEUES:
-        return http_send(conn, MHD_HTTP_OK, http_json_text(core_queues_json(core)));
+        return http_send(req, MHD_HTTP_OK, http_json_text(core_queues_json(core)));
     case TARGET_STATS:
-        return http_send(conn, MHD_HTTP_OK, http_stats_json(core));
+        return http_send(req, MHD_HTTP_OK, http_stats_json(core));
+    case TARGET_METRICS: {
+        /* The front keeps the body (its cache): queued, not destroyed. */
+        struct MHD_Response *r = http_metrics_response(h);
+        if (!r)
+            return http_send_error(req, OFFLOAD__CODE__CODE_INTERNAL,
+                                   "the gateway is out of memory; retry later", 1);
+        return http_queue(req, MHD_HTTP_OK, r);
+    }
     case TARGET_DELAY:
         if (loop_timer_start(h->loop, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
                              http_delay_done, req) < 0)

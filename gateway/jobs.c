@@ -12,21 +12,35 @@
 /* Unknown Results are logged in a few lines a second; every one counts. */
 static log_limiter jobs_limiter;
 
-/* Answers the job's caller, once. */
-static void job_answer(gw_job *job, job_outcome *out)
+/* Counts the job's outcome (tally.h) once, at its answer or its detach. */
+static void job_count(gw_job *job, int code)
+{
+    jobs *js = job->owner;
+    if (js && js->tally)
+        tally_add(js->tally, job->queue->name, job->function, code);
+}
+
+/* Answers the job's caller, once, and records its times in its queue's
+ * histograms: the wait always, the run when it ran (a Result, a deadline
+ * or a loss while on an executor). */
+static void job_answer(gw_job *job, job_outcome *out, int ran)
 {
     job_done_fn done = job->done;
     if (!done)
         return;
     job->done = NULL;
     out->job_id = job->id;
+    job_count(job, out->code);
+    hist_observe(&job->queue->wait, out->waited_us);
+    if (ran)
+        hist_observe(&job->queue->run, out->run_us);
     done(job, out, job->done_arg);
 }
 
 static void job_answer_error(gw_job *job, int code, const char *message, uint64_t now)
 {
     job_outcome out = {.code = code, .message = message, .waited_us = now - job->created_us};
-    job_answer(job, &out);
+    job_answer(job, &out, 0);
 }
 
 /* Frees the job's payload and gives its bytes back to the budget. */
@@ -123,7 +137,7 @@ static void job_deadline(gw_timer *t, void *arg)
                            .message = msg,
                            .waited_us = job->sent_us - job->created_us,
                            .run_us = now - job->sent_us};
-        job_answer(job, &out);
+        job_answer(job, &out, 1);
         job_abandon(js, job);
     }
 }
@@ -292,6 +306,7 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
     gw_queue *q = codec_name_valid(r->queue) ? queue_find(js->queues, r->queue) : NULL;
     int code = jobs_check(js, r, q, err, errlen);
     if (code != OFFLOAD__CODE__CODE_OK) {
+        jobs_count_refusal(js, r->queue, r->function, code);
         free(r->payload);
         r->payload = NULL;
         return code;
@@ -323,8 +338,23 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
     return OFFLOAD__CODE__CODE_OK;
 }
 
+void jobs_count_refusal(jobs *js, const char *queue, const char *function, int code)
+{
+    if (!js->tally)
+        return;
+    gw_queue *q = queue && codec_name_valid(queue) ? queue_find(js->queues, queue) : NULL;
+    if (!q)
+        queue = function = TALLY_UNKNOWN;
+    else if (code == OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION || !function ||
+             !codec_name_valid(function))
+        function = TALLY_UNKNOWN;
+    tally_add(js->tally, queue, function, code);
+}
+
 void jobs_detach(jobs *js, gw_job *job)
 {
+    if (job->done)
+        job_count(job, OFFLOAD__CODE__CODE_CANCELLED); /* its caller left or cancelled it */
     job->done = NULL;
     if (job->state == JOB_RUNNING)
         job_abandon(js, job);
@@ -369,7 +399,7 @@ void jobs_result(jobs *js, gw_executor *e, const job_result *r)
             q->completed++;
         else
             q->failed++;
-        job_answer(job, &out);
+        job_answer(job, &out, 1);
     } else {
         stats_inc(js->stats, STAT_results_late);
     }
@@ -402,7 +432,7 @@ void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost_
                                .waited_us = job->sent_us - job->created_us,
                                .run_us = now - job->sent_us};
             job->queue->failed++;
-            job_answer(job, &out);
+            job_answer(job, &out, 1);
             lost++;
         }
         job_end(js, job);

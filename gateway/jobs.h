@@ -20,6 +20,7 @@
 #include "fleet.h"
 #include "queue.h"
 #include "stats.h"
+#include "tally.h"
 #include "timers.h"
 
 #define JOBS_MAX_RETRIES 100
@@ -62,6 +63,10 @@ typedef struct jobs {
      * its payload_len while it keeps its payload: from submit until it is
      * sent for the last time (no retries left) or ends. */
     budget *budget;
+    /* Jobs by queue, function and outcome (NULL: not counted; set after
+     * jobs_init): every job submitted counts once, at its answer, its
+     * refusal or its caller's detach ("cancelled"). */
+    tally *tally;
     size_t turn_left;   /* of limits.turn_bytes, for this turn's dispatches */
     int deferred;       /* some queue's dispatch stopped with it spent */
     uint64_t deferrals; /* times one did */
@@ -100,7 +105,15 @@ int jobs_turn_end(jobs *js);
 int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **out, char *err,
                 size_t errlen);
 
-/* The caller of job went away: done will not be called. A waiting job
+/* Counts a job refused before it was made (tally.h): a queue nobody
+ * knows (or an invalid name) counts as queue and function "_unknown", a
+ * function its queue's executors do not offer as function "_unknown".
+ * jobs_submit counts its own refusals; the core and the fronts call this
+ * for theirs (a drain, a body over --max-payload). */
+void jobs_count_refusal(jobs *js, const char *queue, const char *function, int code);
+
+/* The caller of job went away: done will not be called (the job counts as
+ * "cancelled" in js->tally unless it was answered already). A waiting job
  * leaves its queue and is freed; a running one is cancelled on its
  * executor and freed at its Result. */
 void jobs_detach(jobs *js, gw_job *job);

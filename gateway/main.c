@@ -16,10 +16,10 @@
 static const char usage[] =
     "usage: offload-gateway [flags]\n"
     "\n"
-    "The offload gateway: answers its own routes (/healthz, /v1/queues, /v1/delay),\n"
-    "and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route) suspends the\n"
-    "HTTP request, queues the job, sends it to an executor with a free slot, and\n"
-    "answers when it ends. Executors connect to --executors; see README.md.\n";
+    "The offload gateway: answers its own routes (/healthz, /metrics, /v1/queues,\n"
+    "/v1/delay), and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route)\n"
+    "suspends the HTTP request, queues the job, sends it to an executor with a free\n"
+    "slot, and answers when it ends. Executors connect to --executors; see README.md.\n";
 
 int main(int argc, char **argv)
 {
@@ -50,6 +50,8 @@ int main(int argc, char **argv)
         .turn_budget_us = LOOP_BUDGET_US_DEFAULT,
         .turn_budget_bytes = LOOP_BUDGET_BYTES_DEFAULT,
         .ready_fd = -1,
+        .metrics_max_series = TALLY_MAX_DEFAULT,
+        .metrics_cache_ms = 100,
     };
     char host[64] = "gateway";
     gethostname(host, sizeof(host) - 1);
@@ -190,6 +192,14 @@ int main(int argc, char **argv)
          "wait "
          "for the next turn (default 64, or 2 with --tls-cert: each costs a TLS handshake)",
          flag_set_int, &cfg.turn_accepts, 1, 100000, 0},
+        {"metrics-max-series", "N",
+         "offload_jobs_total series (queue, function, outcome) with a function of their own; "
+         "past it, under function _other (default 2000)",
+         flag_set_int, &cfg.metrics_max_series, 1, TALLY_MAX_CEILING, 0},
+        {"metrics-cache-ms", "MS",
+         "GET /metrics answers with the body rendered less than MS ago: one render per MS "
+         "however often it is scraped; 0: render every scrape (default 100)",
+         flag_set_int, &cfg.metrics_cache_ms, 0, 60000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,

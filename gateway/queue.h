@@ -19,6 +19,7 @@
 #include <uthash.h>
 
 #include "codec.h"
+#include "hist.h"
 #include "timers.h"
 #include "wire.h"
 
@@ -98,6 +99,8 @@ struct gw_queue {
     double rate;               /* jobs finished per second, smoothed */
     uint64_t rate_window_us;   /* start of the window being counted */
     uint32_t rate_window_done; /* jobs finished in it */
+    hist wait;                 /* answered jobs' time in the gateway (job_outcome.waited_us) */
+    hist run;                  /* of those sent, their run time (job_outcome.run_us) */
     UT_hash_handle hh;
 };
 

@@ -72,7 +72,13 @@
     X(http_accept_budget_stops, "loop turns that left new HTTP connections waiting: 64 accepted, " \
                                 "--turn-accepts given to MHD, or the turn's time spent")           \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
-                   "(event=loop_stall): peers' silence meanwhile is not held against them")
+                   "(event=loop_stall): peers' silence meanwhile is not held against them")        \
+    X(metrics_scrapes, "GET /metrics requests answered")                                           \
+    X(metrics_cache_hits, "of those, answered with the body rendered less than "                   \
+                          "--metrics-cache-ms before")                                             \
+    X(metrics_render_us, "the time rendering /metrics bodies took, microseconds")                  \
+    X(metrics_series_folded, "jobs counted under function \"_other\" in offload_jobs_total: "      \
+                             "their own series would pass --metrics-max-series")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
@@ -88,6 +94,19 @@ typedef struct gateway_stats {
 /* "http_requests", ...; the help line of a counter. */
 const char *stats_name(gateway_counter c);
 const char *stats_help(gateway_counter c);
+
+/* HTTP responses sent, by status code (100..599): offload_http_requests_total. */
+#define STATS_HTTP_FIRST 100
+#define STATS_HTTP_LAST 599
+typedef struct http_status_counts {
+    uint64_t v[STATS_HTTP_LAST - STATS_HTTP_FIRST + 1];
+} http_status_counts;
+
+static inline void stats_http_status(http_status_counts *s, unsigned status)
+{
+    if (status >= STATS_HTTP_FIRST && status <= STATS_HTTP_LAST)
+        s->v[status - STATS_HTTP_FIRST]++;
+}
 
 static inline void stats_add(gateway_stats *s, gateway_counter c, uint64_t n)
 {
