@@ -51,6 +51,8 @@ typedef struct executor_config {
     unsigned kill_grace_ms;   /* SIGTERM to SIGKILL of a worker process */
     unsigned thread_idle_ms;  /* an elastic pool's idle thread exits after this */
     unsigned worker_start_ms; /* a worker process's spawn to hello */
+    unsigned pool_stats_ms;   /* PoolStats to the gateways that take them at most
+                                 this often (>= heartbeat_ms); 0: never */
     const char *curve_public; /* CURVE (Z85, keys.h): this executor's key pair and */
     const char *curve_secret; /* the gateways' public key; all NULL: no CURVE */
     const char *curve_server;

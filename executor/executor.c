@@ -19,6 +19,7 @@
 #include "inflight.h"
 #include "outgoing.h"
 #include "parse.h"
+#include "poolstats.h"
 #include "session.h"
 #include "signals.h"
 #include "wire.h"
@@ -174,19 +175,20 @@ int executor_run(executor *x)
             held_max = q->held_max;
         fifo_waits += q->fifo_waits;
     }
-    log_info("event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
-             "refused_payload=%llu refused_pending=%llu frames_bad=%llu frames_version=%llu "
-             "frames_unexpected=%llu send_failures=%llu reopens=%llu held_max=%zu "
-             "fifo_waits=%llu credits_sent=%llu demands=%llu credit_overruns=%llu",
-             (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
-             (unsigned long long)x->stats.results_unsent, (unsigned long long)x->stats.orphaned,
-             (unsigned long long)x->stats.refused_payload,
-             (unsigned long long)x->stats.refused_pending, (unsigned long long)x->stats.frames_bad,
-             (unsigned long long)x->stats.frames_version,
-             (unsigned long long)x->stats.frames_unexpected,
-             (unsigned long long)x->stats.send_failures, (unsigned long long)x->stats.reopens,
-             held_max, (unsigned long long)fifo_waits, (unsigned long long)x->stats.credits_sent,
-             (unsigned long long)x->stats.demands, (unsigned long long)x->stats.credit_overruns);
+    log_info(
+        "event=stopped jobs=%llu results=%llu results_unsent=%llu orphaned=%llu "
+        "refused_payload=%llu refused_pending=%llu frames_bad=%llu frames_version=%llu "
+        "frames_unexpected=%llu send_failures=%llu reopens=%llu held_max=%zu "
+        "fifo_waits=%llu credits_sent=%llu demands=%llu credit_overruns=%llu "
+        "pool_stats_sent=%llu",
+        (unsigned long long)x->stats.jobs, (unsigned long long)x->stats.results,
+        (unsigned long long)x->stats.results_unsent, (unsigned long long)x->stats.orphaned,
+        (unsigned long long)x->stats.refused_payload, (unsigned long long)x->stats.refused_pending,
+        (unsigned long long)x->stats.frames_bad, (unsigned long long)x->stats.frames_version,
+        (unsigned long long)x->stats.frames_unexpected, (unsigned long long)x->stats.send_failures,
+        (unsigned long long)x->stats.reopens, held_max, (unsigned long long)fifo_waits,
+        (unsigned long long)x->stats.credits_sent, (unsigned long long)x->stats.demands,
+        (unsigned long long)x->stats.credit_overruns, (unsigned long long)x->stats.pool_stats_sent);
     if (x->refused)
         return -EPERM;
     return rc < 0 ? -EIO : 0;
@@ -414,6 +416,10 @@ executor *executor_new(const executor_config *cfg, char *err, size_t errlen)
     }
     if (exec_build_hello(x, err, errlen) < 0)
         goto err;
+    if (poolstats_init(x) < 0) {
+        snprintf(err, errlen, "out of memory");
+        goto err;
+    }
 
     x->zctx = zmq_ctx_new();
     if (!x->zctx) {
@@ -519,6 +525,7 @@ void executor_destroy(executor **xp)
     free(x->links);
     free(x->decls);
     free(x->decl_ptrs);
+    poolstats_free(x);
     free(x);
     *xp = NULL;
 }

@@ -11,6 +11,8 @@
  *   inflight.c   every job from its Job to its one Result (inflight.h)
  *   allowance.c  Credit and Demand: each gateway's share of a pool
  *                (allowance.h, credit.h)
+ *   poolstats.c  PoolStats: the pools' state, told to the gateways
+ *                (poolstats.h)
  *   outgoing.c   every message to a gateway leaves through it (outgoing.h)
  *
  * Loop thread only, like everything in it. */
@@ -80,6 +82,7 @@ typedef struct exec_stats {
     uint64_t frames_bad, frames_version, frames_unexpected, cancels_unknown, send_failures;
     uint64_t credits_sent, demands, credit_overruns; /* credit.h; overruns: Jobs
                                                         past a gateway's allowance */
+    uint64_t pool_stats_sent;                        /* PoolStats (poolstats.h) */
 } exec_stats;
 
 struct executor {
@@ -105,6 +108,13 @@ struct executor {
     Offload__QueueDecl **decl_ptrs;
     exec_stats stats;
     log_limiter limiter; /* exec_log_allowed */
+    /* PoolStats (poolstats.c): the latest snapshot of every pool (one per
+     * queue, same order), the baseline the last change was measured from,
+     * a version bumped on every change, and when the next snapshot is due. */
+    Offload__PoolStat *pool_stats, *pool_stats_base;
+    Offload__PoolStat **pool_stat_ptrs;
+    uint64_t pool_stats_version;
+    uint64_t pool_stats_next_us;
 };
 
 /* A flood of bad input is logged in a few lines a second; exec_stats still

@@ -216,9 +216,12 @@ void inflight_on_cancel(executor *x, exec_link *l, const Offload__Cancel *c)
                   (unsigned long long)c->job_id);
         return;
     }
-    pool_job_cancel(&job->pj);
-    log_debug("event=job_cancel gateway=%s job_id=%llu", l->endpoint,
-              (unsigned long long)c->job_id);
+    if (c->deadline)
+        pool_job_expire(&job->pj); /* counted as a deadline's kill (PoolStats) */
+    else
+        pool_job_cancel(&job->pj);
+    log_debug("event=job_cancel gateway=%s job_id=%llu deadline=%d", l->endpoint,
+              (unsigned long long)c->job_id, c->deadline);
 }
 
 /* Sends the Result of every finished job. */

@@ -70,6 +70,13 @@ typedef struct exec_link {
     int credit_unsent;   /* a Credit could not be sent: retried by the tick */
     int credit_acked;    /* the gateway acknowledged a Credit at least once since
                             start (--ready-fd waits for it) */
+
+    /* PoolStats (poolstats.h): the gateway's Welcome said pool_stats (it takes
+     * them); the seq of the last sent, when (0: one is due at once), and the
+     * version of the snapshot it carried. */
+    int pool_stats;
+    uint64_t pool_stats_seq, pool_stats_sent_us, pool_stats_version;
+
     char gateway_id[CODEC_ID_MAX + 1];
     uint64_t last_recv_us, last_send_us, last_hello_us;
     uint64_t reopen_due_us; /* the connection dropped: reopen the sockets

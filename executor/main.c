@@ -110,6 +110,7 @@ int main(int argc, char **argv)
     keys_file mine = {0}, gateway_key = {0};
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
     long long drain_timeout = 30000, max_frame = 0, max_pending = -1, link_timeout = 10000;
+    long long pool_stats_ms = -1; /* -1: --heartbeat-ms */
     executor_queue *queues = NULL;
     size_t nqueues = 0;
     int rc = 2;
@@ -143,6 +144,12 @@ int main(int argc, char **argv)
          &heartbeat_ms, CODEC_HEARTBEAT_MS_MIN, CODEC_HEARTBEAT_MS_MAX, 0},
         {"liveness", "N", "missed heartbeats before a gateway counts as silent (default 3)",
          flag_set_int, &liveness, 1, 1000, 0},
+        {"pool-stats-ms", "MS",
+         "tell the gateways that take them (Welcome.pool_stats) the pools' state (workers "
+         "alive and busy, respawns, kills, memory) at most every MS when it changed, and "
+         "every 10 x MS regardless; at least --heartbeat-ms; 0: never (default "
+         "--heartbeat-ms)",
+         flag_set_int, &pool_stats_ms, 0, CODEC_HEARTBEAT_MS_MAX, 0},
         {"link-timeout-ms", "MS",
          "a connection to a gateway that carries nothing (not even ZeroMQ's pings) for MS is "
          "dropped and dialled again, and the jobs running for that gateway are lost; a "
@@ -222,6 +229,15 @@ int main(int argc, char **argv)
     if (!codec_id_valid(id, CODEC_ID_MAX)) {
         fprintf(stderr, PROG ": --id '%s': use 1..%d printable characters, no spaces\n", id,
                 CODEC_ID_MAX);
+        goto out;
+    }
+    if (pool_stats_ms < 0)
+        pool_stats_ms = heartbeat_ms;
+    if (pool_stats_ms > 0 && pool_stats_ms < heartbeat_ms) {
+        fprintf(stderr,
+                PROG ": --pool-stats-ms %lld: at least --heartbeat-ms (%lld), or 0 to send "
+                     "none\n",
+                pool_stats_ms, heartbeat_ms);
         goto out;
     }
     if (max_frame == 0) {
@@ -347,6 +363,7 @@ int main(int argc, char **argv)
         .kill_grace_ms = (unsigned)kill_grace,
         .thread_idle_ms = (unsigned)thread_idle,
         .worker_start_ms = (unsigned)worker_start,
+        .pool_stats_ms = (unsigned)pool_stats_ms,
         .curve_public = curve_key ? mine.public_key : NULL,
         .curve_secret = curve_key ? mine.secret_key : NULL,
         .curve_server = curve_key ? gateway_key.public_key : NULL,

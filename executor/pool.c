@@ -36,6 +36,7 @@ typedef struct pool_worker {
     worker_state state; /* under pool.mu */
     pool_job *current;  /* the job it runs; under pool.mu */
     proc_worker *proc;  /* processes: its worker process */
+    atomic_int pid;     /* processes: its process's pid, 0: none (proc_worker_new) */
 } pool_worker;
 
 /* How many times an idle worker yields before it sleeps on the condvar, and
@@ -62,6 +63,7 @@ struct pool {
     atomic_int stop;
     uint64_t grown, shrunk;
     proc_announce announce; /* processes: the functions the workers announced */
+    proc_counts counts;     /* processes: respawns and kills (atomics) */
     pool_worker *workers;   /* cfg.max slots */
 };
 
@@ -82,7 +84,12 @@ void pool_job_init(pool_job *job, function_fn fn, const uint8_t *payload, size_t
 
 void pool_job_cancel(pool_job *job)
 {
-    atomic_store_explicit(&job->cancelled, 1, memory_order_relaxed);
+    atomic_store_explicit(&job->cancelled, POOL_JOB_CANCELLED, memory_order_relaxed);
+}
+
+void pool_job_expire(pool_job *job)
+{
+    atomic_store_explicit(&job->cancelled, POOL_JOB_EXPIRED, memory_order_relaxed);
 }
 
 pool_results *pool_results_new(void)
@@ -156,7 +163,15 @@ pool_job *pool_results_take(pool_results *r)
 /* What every job goes through before it runs; 0 if it may run. */
 static int pool_precheck(pool_job *job, uint64_t now)
 {
-    if (atomic_load_explicit(&job->cancelled, memory_order_relaxed)) {
+    int cancelled = atomic_load_explicit(&job->cancelled, memory_order_relaxed);
+    if (cancelled == POOL_JOB_EXPIRED) {
+        job->code = OFFLOAD__CODE__CODE_TIMEOUT;
+        snprintf(job->out.message, sizeof(job->out.message),
+                 "deadline passed before a worker was free (queued %llu ms in the executor)",
+                 (unsigned long long)((now - job->submitted_us) / 1000));
+        return -1;
+    }
+    if (cancelled) {
         job->code = OFFLOAD__CODE__CODE_CANCELLED;
         snprintf(job->out.message, sizeof(job->out.message), "cancelled before it started");
         return -1;
@@ -214,7 +229,8 @@ static void *pool_worker_main(void *arg)
 
     char err[256] = "";
     if (p->cfg.kind == POOL_PROCESSES) {
-        w->proc = proc_worker_new(p->cfg.proc, w->index, &p->announce, &p->stop);
+        proc_shared shared = {.announce = &p->announce, .stopping = &p->stop, .counts = &p->counts};
+        w->proc = proc_worker_new(p->cfg.proc, w->index, &shared, &w->pid);
         if (!w->proc || proc_worker_spawn(w->proc, err, sizeof(err)) < 0) {
             if (!w->proc)
                 snprintf(err, sizeof(err), "out of memory");
@@ -381,6 +397,11 @@ pool *pool_start(const pool_config *cfg, pool_results *results, char *err, size_
     p->results = results;
     p->workers = workers;
     atomic_init(&p->stop, 0);
+    atomic_init(&p->counts.respawns, 0);
+    for (int k = 0; k < PROC_KILL_COUNT; k++)
+        atomic_init(&p->counts.kills[k], 0);
+    for (unsigned i = 0; i < cfg->max; i++)
+        atomic_init(&workers[i].pid, 0);
     pthread_mutex_init(&p->mu, NULL);
     pthread_condattr_t ca;
     pthread_condattr_init(&ca);
@@ -505,6 +526,36 @@ void pool_get_stats(pool *p, pool_stats *st)
     st->grown = p->grown;
     st->shrunk = p->shrunk;
     pthread_mutex_unlock(&p->mu);
+    st->alive = st->workers;
+    st->respawns = st->kills_deadline = st->kills_cancel = st->kills_memory = st->kills_recycle = 0;
+    if (p->cfg.kind != POOL_PROCESSES)
+        return;
+    st->alive = 0;
+    for (unsigned i = 0; i < p->cfg.max; i++)
+        if (atomic_load_explicit(&p->workers[i].pid, memory_order_relaxed) > 0)
+            st->alive++;
+    st->respawns = atomic_load_explicit(&p->counts.respawns, memory_order_relaxed);
+    st->kills_deadline =
+        atomic_load_explicit(&p->counts.kills[PROC_KILL_DEADLINE], memory_order_relaxed);
+    st->kills_cancel =
+        atomic_load_explicit(&p->counts.kills[PROC_KILL_CANCEL], memory_order_relaxed);
+    st->kills_memory =
+        atomic_load_explicit(&p->counts.kills[PROC_KILL_MEMORY], memory_order_relaxed);
+    st->kills_recycle =
+        atomic_load_explicit(&p->counts.kills[PROC_KILL_RECYCLE], memory_order_relaxed);
+}
+
+uint64_t pool_rss_bytes(pool *p)
+{
+    if (p->cfg.kind != POOL_PROCESSES)
+        return 0;
+    uint64_t kb = 0;
+    for (unsigned i = 0; i < p->cfg.max; i++) {
+        int pid = atomic_load_explicit(&p->workers[i].pid, memory_order_relaxed);
+        if (pid > 0)
+            kb += proc_rss_kb(pid);
+    }
+    return kb * 1024;
 }
 
 void pool_counts(pool *p, size_t *queued, size_t *running)

@@ -45,6 +45,11 @@ void pool_job_init(pool_job *job, function_fn fn, const uint8_t *payload, size_t
  * worker process is killed (processes). Any thread. */
 void pool_job_cancel(pool_job *job);
 
+/* The same, because the job's deadline passed (the gateway's Cancel said
+ * so, Cancel.deadline): a process pool counts its kill as a deadline's,
+ * and a job not started yet comes back CODE_TIMEOUT. Any thread. */
+void pool_job_expire(pool_job *job);
+
 /* ---- the completion list --------------------------------------------- */
 
 /* A completion list with its eventfd. Returns NULL (errno set) on failure. */
@@ -113,9 +118,20 @@ typedef struct pool_stats {
     size_t running;         /* taken by a worker, not yet in the results */
     unsigned workers;       /* threads alive */
     uint64_t grown, shrunk; /* elastic threads started and ended */
+    unsigned alive;         /* threads: = workers; processes: worker processes running */
+    uint64_t respawns;      /* processes: started to replace one; threads: 0 */
+    uint64_t kills_deadline, kills_cancel, kills_memory, kills_recycle; /* processes (proc.h's
+                               proc_kill_reason); a thread pool kills nothing: 0 */
 } pool_stats;
 
+/* A snapshot of the pool's numbers; cheap (a lock, no system call). Any
+ * thread. */
 void pool_get_stats(pool *p, pool_stats *st);
+
+/* The resident memory of a process pool's worker processes together, in
+ * bytes, read from /proc (one file per process); 0 for a thread pool,
+ * whose memory is the executor's own and not told apart. Any thread. */
+uint64_t pool_rss_bytes(pool *p);
 
 /* Jobs waiting for a worker, and jobs taken by a worker and not yet in the
  * results list. */

@@ -11,6 +11,10 @@
 
 #include "functions.h"
 
+/* pool_job.cancelled: 0, or why the job was asked to stop. */
+#define POOL_JOB_CANCELLED 1 /* a cancel: a hang-up, a client's Cancel, an orphan */
+#define POOL_JOB_EXPIRED 2   /* its deadline passed (the gateway said so: Cancel.deadline) */
+
 typedef struct pool_job {
     /* In: set with pool_job_init before pool_submit. */
     function_fn fn;     /* threads: what runs; processes: unused */

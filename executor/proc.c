@@ -34,7 +34,9 @@ struct proc_worker {
     unsigned index;
     proc_announce *ann;
     const atomic_int *stopping;
-    pid_t pid; /* 0: no process */
+    proc_counts *counts;
+    atomic_int *live_pid; /* pid, published for other threads (proc_worker_new) */
+    pid_t pid;            /* 0: no process */
     int pidfd, in_fd, out_fd;
     int reaped, status; /* without a pidfd: reaped while waiting, and how */
     unsigned jobs;      /* run by this process */
@@ -163,6 +165,8 @@ static int proc_wait_exit(proc_worker *w, int ms)
  * Returns its wait status. */
 static int proc_reap(proc_worker *w)
 {
+    /* Unpublished before the pid can be reused. */
+    atomic_store_explicit(w->live_pid, 0, memory_order_relaxed);
     int status = w->status;
     if (!w->reaped)
         while (waitpid(w->pid, &status, 0) < 0 && errno == EINTR)
@@ -235,6 +239,7 @@ static int proc_start(proc_worker *w, char *err, size_t errlen)
     close(in[0]);
     close(out[1]);
     w->pid = pid;
+    atomic_store_explicit(w->live_pid, (int)pid, memory_order_relaxed);
     w->in_fd = in[1];
     w->out_fd = out[0];
     w->pidfd = (int)syscall(SYS_pidfd_open, pid, 0); /* -1 (ENOSYS): waitpid polling */
@@ -326,16 +331,19 @@ broken:;
     return -1;
 }
 
-proc_worker *proc_worker_new(const struct proc_config *cfg, unsigned index, proc_announce *ann,
-                             const atomic_int *stopping)
+proc_worker *proc_worker_new(const struct proc_config *cfg, unsigned index,
+                             const proc_shared *shared, atomic_int *pid)
 {
     proc_worker *w = calloc(1, sizeof(*w));
     if (!w)
         return NULL;
     w->cfg = cfg;
     w->index = index;
-    w->ann = ann;
-    w->stopping = stopping;
+    w->ann = shared->announce;
+    w->stopping = shared->stopping;
+    w->counts = shared->counts;
+    w->live_pid = pid;
+    atomic_store_explicit(pid, 0, memory_order_relaxed);
     w->in_fd = w->out_fd = w->pidfd = -1;
     wp_reader_init(&w->rd, cfg->max_frame);
     return w;
@@ -343,11 +351,10 @@ proc_worker *proc_worker_new(const struct proc_config *cfg, unsigned index, proc
 
 /* ---- running a job ------------------------------------------------------- */
 
-/* The resident set of the process in KiB, or 0 if unknown. */
-static size_t proc_rss_kb(pid_t pid)
+size_t proc_rss_kb(int pid)
 {
     char path[64], buf[128];
-    snprintf(path, sizeof(path), "/proc/%d/statm", (int)pid);
+    snprintf(path, sizeof(path), "/proc/%d/statm", pid);
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
@@ -360,6 +367,11 @@ static size_t proc_rss_kb(pid_t pid)
     if (sscanf(buf, "%lu %lu", &size, &resident) != 2)
         return 0;
     return resident * (size_t)(sysconf(_SC_PAGESIZE) / 1024);
+}
+
+static void proc_count_kill(proc_worker *w, proc_kill_reason why)
+{
+    atomic_fetch_add_explicit(&w->counts->kills[why], 1, memory_order_relaxed);
 }
 
 /* Ends job with code and a message; kills the process first if kill. */
@@ -465,19 +477,26 @@ void proc_worker_run(proc_worker *w, pool_job *job)
 
     for (;;) {
         uint64_t now = clock_now_us();
-        if (atomic_load_explicit(&job->cancelled, memory_order_relaxed)) {
-            proc_end(w, job, OFFLOAD__CODE__CODE_CANCELLED, 1, "cancelled after %llu ms",
+        /* The deadline first: the gateway's Cancel at its deadline usually
+         * arrives before ours passes (pool_job_expire). */
+        int cancelled = atomic_load_explicit(&job->cancelled, memory_order_relaxed);
+        if (cancelled == POOL_JOB_EXPIRED ||
+            (job->call.deadline_us && now >= job->call.deadline_us)) {
+            proc_count_kill(w, PROC_KILL_DEADLINE);
+            proc_end(w, job, OFFLOAD__CODE__CODE_TIMEOUT, 1, "deadline passed after %llu ms",
                      (unsigned long long)((now - start) / 1000));
             break;
         }
-        if (job->call.deadline_us && now >= job->call.deadline_us) {
-            proc_end(w, job, OFFLOAD__CODE__CODE_TIMEOUT, 1, "deadline passed after %llu ms",
+        if (cancelled) {
+            proc_count_kill(w, PROC_KILL_CANCEL);
+            proc_end(w, job, OFFLOAD__CODE__CODE_CANCELLED, 1, "cancelled after %llu ms",
                      (unsigned long long)((now - start) / 1000));
             break;
         }
         if (w->cfg->max_rss_kb && now >= next_rss) {
             size_t rss = proc_rss_kb(w->pid);
             if (rss > w->cfg->max_rss_kb) {
+                proc_count_kill(w, PROC_KILL_MEMORY);
                 proc_end(w, job, OFFLOAD__CODE__CODE_CRASHED, 1,
                          "the job used %zu MB of memory, over the limit of %zu MB "
                          "(--max-rss-mb)",
@@ -584,6 +603,8 @@ static void proc_retire(proc_worker *w, const char *reason)
     } else {
         status = proc_kill(w, &killed);
     }
+    if (!strcmp(reason, "max_jobs"))
+        proc_count_kill(w, PROC_KILL_RECYCLE);
     char how[128];
     proc_describe(status, how, sizeof(how));
     log_info("event=worker_retired queue=%s slot=%u pid=%d jobs=%u reason=%s how=\"%s\"",
@@ -617,8 +638,10 @@ void proc_worker_after(proc_worker *w)
         if (proc_stopping(w))
             break;
         char err[512];
-        if (proc_worker_spawn(w, err, sizeof(err)) == 0)
+        if (proc_worker_spawn(w, err, sizeof(err)) == 0) {
+            atomic_fetch_add_explicit(&w->counts->respawns, 1, memory_order_relaxed);
             break;
+        }
         w->crashes++;
         log_error("event=worker_start_failed queue=%s slot=%u error=\"%s\"", w->cfg->queue,
                   w->index, err);

@@ -22,7 +22,9 @@
  *   memory   the resident set passes max_rss_kb (checked every 10 ms while
  *            the job runs): killed, CODE_CRASHED saying so; replaced;
  *   recycle  after max_jobs jobs the process is told to exit (stdin closed)
- *            and replaced. */
+ *            and replaced.
+ * Each of those but crash and garbage counts in the pool's proc_counts
+ * (kills by reason), and so does every replacement (respawns). */
 #ifndef OFFLOAD_PROC_H
 #define OFFLOAD_PROC_H
 
@@ -58,12 +60,42 @@ typedef struct proc_announce {
 void proc_announce_init(proc_announce *a);
 void proc_announce_clear(proc_announce *a);
 
+/* Why a worker process was ended by the executor (proc_counts.kills). */
+typedef enum proc_kill_reason {
+    PROC_KILL_DEADLINE = 0, /* its job's deadline passed (the executor's or the gateway's) */
+    PROC_KILL_CANCEL,       /* its job was cancelled: a hang-up, a client's Cancel, an orphan */
+    PROC_KILL_MEMORY,       /* over max_rss_kb */
+    PROC_KILL_RECYCLE,      /* retired after max_jobs (stdin closed; killed only if it lingers) */
+    PROC_KILL_COUNT
+} proc_kill_reason;
+
+/* A pool's counts of its processes' lives, for PoolStats: written by the
+ * pool threads that own the processes, read by any thread (atomics). They
+ * only grow. Crashes and protocol breaches are not kills: they show in
+ * respawns alone. */
+typedef struct proc_counts {
+    atomic_uint_fast64_t respawns;               /* processes started to replace one */
+    atomic_uint_fast64_t kills[PROC_KILL_COUNT]; /* by proc_kill_reason */
+} proc_counts;
+
+/* What a pool shares with each of its workers; all outlive them. */
+typedef struct proc_shared {
+    proc_announce *announce;    /* the functions the workers announced */
+    const atomic_int *stopping; /* the pool's stop flag: cuts a back-off short */
+    proc_counts *counts;
+} proc_shared;
+
 typedef struct proc_worker proc_worker;
 
-/* A worker slot (no process yet). stopping: the pool's stop flag, which
- * cuts a back-off short. NULL when out of memory. */
-proc_worker *proc_worker_new(const struct proc_config *cfg, unsigned index, proc_announce *ann,
-                             const atomic_int *stopping);
+/* A worker slot (no process yet). pid: where the slot publishes the pid
+ * of its running process (0: none), for other threads (pool_rss_bytes,
+ * alive counts); it must outlive the worker. NULL when out of memory. */
+proc_worker *proc_worker_new(const struct proc_config *cfg, unsigned index,
+                             const proc_shared *shared, atomic_int *pid);
+
+/* The resident set of process pid in KiB (/proc/PID/statm), or 0 if
+ * unknown (gone). Any thread. */
+size_t proc_rss_kb(int pid);
 
 /* Starts the process and waits for its hello (up to start_timeout_ms).
  * Returns 0, or -1 with err saying why (it could not start, exited first,

@@ -13,6 +13,7 @@
 #include "clock.h"
 #include "inflight.h"
 #include "outgoing.h"
+#include "poolstats.h"
 
 #define SESSION_RECV_BATCH 256 /* messages per link per loop turn */
 #define SESSION_REOPEN_MS 1000 /* a dropped connection not back by then is reopened */
@@ -86,8 +87,9 @@ static void session_on_welcome(executor *x, exec_link *l, const Offload__Welcome
         return; /* the answer to a second Hello */
     l->state = LINK_REGISTERED;
     l->credit = w->credit;
-    log_info("event=registered gateway=%s gateway_id=%s credit=%d", l->endpoint, l->gateway_id,
-             l->credit);
+    poolstats_on_welcome(x, l, w->pool_stats && x->cfg->pool_stats_ms);
+    log_info("event=registered gateway=%s gateway_id=%s credit=%d pool_stats=%d", l->endpoint,
+             l->gateway_id, l->credit, l->pool_stats);
     if (l->credit) {
         /* A new registration has 0 slots until a Credit; a second one keeps
          * what it had: send the allowances either way. */
@@ -340,6 +342,9 @@ long session_tick(executor *x, uint64_t now)
         if (due < next)
             next = due;
     }
+    uint64_t stats_due = poolstats_tick(x, now);
+    if (stats_due < next)
+        next = stats_due;
     return next > now ? (long)((next - now + 999) / 1000) : 0;
 }
 

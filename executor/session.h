@@ -39,7 +39,8 @@ void session_stop(executor *x, const char *reason);
  * every gateway that speaks Credit has acknowledged one. */
 void session_check_ready(executor *x);
 
-/* Sends what is due on every link (Hello, Heartbeat, a Credit not sent),
+/* Sends what is due on every link (Hello, Heartbeat, a Credit not sent,
+ * PoolStats),
  * notices silent gateways, reopens links whose connection did not come
  * back, and returns the milliseconds until something is due next. */
 long session_tick(executor *x, uint64_t now);

@@ -294,6 +294,7 @@ char *core_queues_json(gw_core *c)
     free(qs);
     json_t *root = json_object();
     json_object_set_new(root, "queues", list);
+    json_object_set_new(root, "executors", core_executors_json(c));
     char *text = json_dumps(root, JSON_COMPACT);
     json_decref(root);
     return text;

@@ -6,6 +6,7 @@
  *   jobs.c       every job from submit to its one answer (queue.c, dispatch.c)
  *   detached.c   jobs nobody waits on (?wait=false, Idempotency-Key)
  *   budget.c     payload bytes held, against --max-held-bytes
+ *   core_fleet.c the fleet as the fronts see it (core_executors)
  *
  * The fronts (http*.c, clients.c) reach the core only through the
  * functions below (submit, detach, snapshots, counters, draining), never
@@ -134,12 +135,49 @@ typedef struct queue_info {
  * holds *count entries. Returns 0 or -ENOMEM. */
 int core_queues(gw_core *c, queue_info **out, size_t *count);
 
-/* GET /v1/queues's JSON document ({"queues": [...]}), compact, malloc'd
- * (the caller frees it); NULL when out of memory. The clients socket's
- * ListQueues answers the same. Each queue has "wait_us" and "run_us":
- * {"p50","p90","p99"} estimated from its histograms, or null before its
- * first job. */
+/* GET /v1/queues's JSON document ({"queues": [...], "executors": [...]}),
+ * compact, malloc'd (the caller frees it); NULL when out of memory. The
+ * clients socket's ListQueues answers the same. Each queue has "wait_us" and
+ * "run_us": {"p50","p90","p99"} estimated from its histograms, or null before
+ * its first job. */
 char *core_queues_json(gw_core *c);
+
+/* One pool of an executor, as its latest PoolStats told (core_executors). */
+typedef struct pool_info {
+    const char *kind; /* "threads" or "processes" (static strings) */
+    uint32_t size, alive, busy;
+    uint64_t respawns; /* worker processes started to replace one */
+    uint64_t kills_deadline, kills_cancel, kills_memory, kills_recycle;
+    uint64_t rss_bytes; /* the worker processes' resident memory; 0 for threads */
+} pool_info;
+
+/* One queue an executor declared, with its pool's numbers once known. */
+typedef struct executor_queue_info {
+    char name[CODEC_NAME_MAX + 1];
+    int has_pool; /* 0 until the executor's first PoolStats naming it */
+    pool_info pool;
+} executor_queue_info;
+
+/* One connected executor, as GET /v1/queues's "executors" shows it. */
+typedef struct executor_info {
+    char id[CODEC_ID_MAX + 1];
+    const char *state;     /* "ready" or "draining" (static strings) */
+    uint64_t last_seen_ms; /* since the gateway last heard from it */
+    size_t nqueues;
+    executor_queue_info *queues; /* its Hello's queues, in order; inside the
+                                    same block as the array (one free) */
+} executor_info;
+
+/* A copy of every connected (live) executor, sorted by id: *out is one
+ * malloc'd block (the caller free()s it, queues included) of *count
+ * entries. Returns 0 or -ENOMEM (*out NULL). Loop thread, like all of the
+ * core; what it returns is the caller's and stays valid after the turn
+ * (a /metrics renderer walks it: offload_pool_* and offload_executors). */
+int core_executors(gw_core *c, executor_info **out, size_t *count);
+
+/* core_executors as the "executors" array of core_queues_json (docs/gateway.md):
+ * a new jansson array (json_t) the caller owns; empty when out of memory. */
+struct json_t *core_executors_json(gw_core *c);
 
 /* The gateway as GET /v1/stats shows it. */
 typedef struct core_status {

@@ -68,6 +68,8 @@ void executors_send_cancel(gw_executor *e, gw_job *job, void *arg)
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Cancel cancel = OFFLOAD__CANCEL__INIT;
     cancel.job_id = job->id;
+    /* Its deadline passed (not a hang-up): the executor counts its kill so. */
+    cancel.deadline = clock_now_us() >= job->deadline_us;
     env.body_case = OFFLOAD__ENVELOPE__BODY_CANCEL;
     env.cancel = &cancel;
     executors_send(x, e, &env);
@@ -152,6 +154,23 @@ static void executors_on_credit(executors *x, gw_executor *e, const Offload__Cre
     executors_send_demand(x, e, NULL); /* the acknowledgement */
 }
 
+/* An executor tells the state of its pools (proto: PoolStats): kept for
+ * GET /v1/queues. One that names a queue it did not declare is dropped,
+ * counted in frames_bad and answered Refuse(INVALID); the executor stays. */
+static void executors_on_pool_stats(executors *x, const wire_rid *rid, gw_executor *e,
+                                    const Offload__PoolStats *ps)
+{
+    char why[CODEC_NAME_MAX + 128];
+    if (fleet_set_pool_stats(e, ps, clock_now_us(), why, sizeof(why)) < 0) {
+        stats_inc(x->stats, STAT_frames_bad);
+        if (executors_log_allowed())
+            log_warn("event=frame_dropped socket=executors executor=%s error=\"%s\"", e->id, why);
+        executors_refuse(x, rid, OFFLOAD__REFUSE_REASON__REFUSE_INVALID, why);
+        return;
+    }
+    stats_inc(x->stats, STAT_pool_stats);
+}
+
 /* With CURVE: may the key of the peer at rid (its User-Id) serve every
  * queue hello declares? Returns 1, or 0 with why set. */
 static int executors_key_allows(const executors *x, const wire_rid *rid,
@@ -215,7 +234,8 @@ static void executors_on_hello(executors *x, const wire_rid *rid, const Offload_
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
     Offload__Welcome welcome = OFFLOAD__WELCOME__INIT;
     welcome.gateway_id = (char *)x->gateway_id;
-    welcome.credit = 1; /* we obey Credit (sent only by executors that say credit) */
+    welcome.credit = 1;     /* we obey Credit (sent only by executors that say credit) */
+    welcome.pool_stats = 1; /* we take PoolStats */
     env.body_case = OFFLOAD__ENVELOPE__BODY_WELCOME;
     env.welcome = &welcome;
     if (executors_send(x, e, &env) < 0)
@@ -323,6 +343,9 @@ void executors_on_message(executors *x, const wire_rid *rid, codec_envelope *env
     }
     case OFFLOAD__ENVELOPE__BODY_CREDIT:
         executors_on_credit(x, e, env->credit);
+        break;
+    case OFFLOAD__ENVELOPE__BODY_POOL_STATS:
+        executors_on_pool_stats(x, rid, e, env->pool_stats);
         break;
     case OFFLOAD__ENVELOPE__BODY_DRAIN:
         log_info("event=executor_draining executor=%s jobs_in_flight=%zu timeout_ms=%u", e->id,

@@ -1,5 +1,6 @@
 /* executors.h -- the gateway's side of the executor protocol: Hello and
- * Welcome, heartbeats both ways, liveness, Results, Drain and Goodbye, and
+ * Welcome, heartbeats both ways, liveness, Results, Drain and Goodbye,
+ * PoolStats (kept per executor, fleet_set_pool_stats), and
  * the Job and Cancel messages the job life cycle sends (jobs_ops).
  *
  * Messages go out through a send callback, so the protocol runs in unit

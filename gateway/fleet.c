@@ -110,6 +110,52 @@ static void executor_unlink_slots(fleet *f, gw_executor *e)
     e->linked = 0;
 }
 
+int fleet_set_pool_stats(gw_executor *e, const Offload__PoolStats *ps, uint64_t now_us, char *why,
+                         size_t whylen)
+{
+    exec_slot *to[CODEC_QUEUES_MAX];
+    if (ps->n_pools > CODEC_QUEUES_MAX) { /* the codec's bound; checked again for callers */
+        snprintf(why, whylen, "pool_stats: %zu pools (at most %d)", ps->n_pools, CODEC_QUEUES_MAX);
+        return -1;
+    }
+    for (size_t i = 0; i < ps->n_pools; i++) {
+        const Offload__PoolStat *p = ps->pools[i];
+        to[i] = NULL;
+        for (size_t k = 0; k < e->nslots && !to[i]; k++)
+            if (!strcmp(e->slots[k].queue->name, p->queue))
+                to[i] = &e->slots[k];
+        if (!to[i]) {
+            snprintf(why, whylen, "pool_stats: queue '%s' is not one the executor's Hello declared",
+                     p->queue);
+            return -1;
+        }
+        if ((int)p->kind != to[i]->kind) {
+            snprintf(why, whylen,
+                     "pool_stats: queue '%s' is a %s pool, its Hello declared a %s pool", p->queue,
+                     p->kind == OFFLOAD__POOL_KIND__POOL_PROCESSES ? "processes" : "threads",
+                     to[i]->kind == OFFLOAD__POOL_KIND__POOL_PROCESSES ? "processes" : "threads");
+            return -1;
+        }
+    }
+    for (size_t i = 0; i < ps->n_pools; i++) {
+        const Offload__PoolStat *p = ps->pools[i];
+        to[i]->pool = (gw_pool_stat){.kind = p->kind,
+                                     .size = p->size,
+                                     .alive = p->alive,
+                                     .busy = p->busy,
+                                     .respawns = p->respawns,
+                                     .kills_deadline = p->kills_deadline,
+                                     .kills_cancel = p->kills_cancel,
+                                     .kills_memory = p->kills_memory,
+                                     .kills_recycle = p->kills_recycle,
+                                     .rss_bytes = p->rss_bytes};
+        to[i]->pool_seen = 1;
+    }
+    e->pool_stats_seq = ps->seq;
+    e->pool_stats_us = now_us;
+    return 0;
+}
+
 uint32_t fleet_set_credit(fleet *f, gw_executor *e, exec_slot *s, uint32_t slots)
 {
     (void)f;
@@ -244,6 +290,8 @@ gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
             slots[i].busy = old->busy;
             slots[i].demand_sent = old->demand_sent;
             slots[i].demand_us = old->demand_us;
+            slots[i].pool_seen = old->pool_seen && old->kind == slots[i].kind;
+            slots[i].pool = old->pool;
             if (hello->credit && e->credit)
                 slots[i].size = old->size < slots[i].declared ? old->size : slots[i].declared;
         }

@@ -23,6 +23,14 @@
 
 struct gw_executor;
 
+/* One pool of an executor, as its latest PoolStats told (proto: PoolStat). */
+typedef struct gw_pool_stat {
+    int kind; /* Offload__PoolKind */
+    uint32_t size, alive, busy;
+    uint64_t respawns, kills_deadline, kills_cancel, kills_memory, kills_recycle;
+    uint64_t rss_bytes;
+} gw_pool_stat;
+
 /* One queue an executor serves. Holds a reference on its queue. */
 typedef struct exec_slot {
     gw_queue *queue;
@@ -38,6 +46,10 @@ typedef struct exec_slot {
     int kind;                        /* Offload__PoolKind */
     char **functions;                /* what the executor runs on this queue */
     size_t nfunctions;
+    /* Its pool's latest PoolStat (pool_seen 0: none came yet), kept over a
+     * second Hello that declares the queue with the same kind. */
+    int pool_seen;
+    gw_pool_stat pool;
 } exec_slot;
 
 typedef struct gw_executor {
@@ -60,6 +72,8 @@ typedef struct gw_executor {
     int dead;            /* marked dead: on the dead list, waiting to be reaped */
     int clean;           /* dead because it said Goodbye */
     char dead_reason[96];
+    /* The seq of the last PoolStats applied (0: none yet), and when it came. */
+    uint64_t pool_stats_seq, pool_stats_us;
     struct gw_executor *next_dead;
     UT_hash_handle hh;
 } gw_executor;
@@ -112,6 +126,13 @@ gw_executor *fleet_find(fleet *f, const wire_rid *rid);
 gw_executor *fleet_register(fleet *f, queue_table *qt, const wire_rid *rid,
                             const Offload__Hello *hello, uint32_t default_heartbeat_ms,
                             uint32_t default_liveness, uint64_t now_us);
+
+/* Applies e's PoolStats ps (decoded, so each entry is valid on its own):
+ * every listed queue must be one e declared, of the kind it declared.
+ * All or nothing: returns 0 with each listed slot's pool set (queues not
+ * listed keep theirs), or -1 with why set and nothing changed. */
+int fleet_set_pool_stats(gw_executor *e, const Offload__PoolStats *ps, uint64_t now_us, char *why,
+                         size_t whylen);
 
 /* Sets e's slot s to slots (a Credit), capped at its declared size, and
  * its queue's capacity with it. Ignored while e drains (its slots are out

@@ -357,13 +357,87 @@ static void prom_http_statuses(strbuf *b, gw_core *core)
 /* The executors' pools: offload_pool_workers{queue,executor,state},
  * offload_pool_respawns_total{queue,executor},
  * offload_pool_kills_total{queue,executor,reason},
- * offload_pool_rss_bytes{queue,executor} (docs/metrics.md). The gateway
- * learns them from the executors' PoolStats, which it does not receive
- * yet: this is where they go once the core keeps them. */
+ * offload_pool_rss_bytes{queue,executor} (docs/metrics.md), from each
+ * executor's latest PoolStats (core_executors); a pool not heard of yet has
+ * no series. */
+/* name{queue="q",executor="e"[,key="value"]} v */
+static void prom_pool_sample(strbuf *b, const char *name, const executor_info *e,
+                             const executor_queue_info *q, const char *key, const char *value,
+                             uint64_t v)
+{
+    strbuf_adds(b, name);
+    strbuf_adds(b, "{queue=\"");
+    prom_escaped(b, q->name, 1);
+    strbuf_adds(b, "\",executor=\"");
+    prom_escaped(b, e->id, 1);
+    strbuf_addc(b, '"');
+    if (key) {
+        strbuf_addc(b, ',');
+        strbuf_adds(b, key);
+        strbuf_adds(b, "=\"");
+        strbuf_adds(b, value);
+        strbuf_addc(b, '"');
+    }
+    strbuf_adds(b, "} ");
+    strbuf_u64(b, v);
+    strbuf_addc(b, '\n');
+}
+
+enum { POOL_WORKERS, POOL_RESPAWNS, POOL_KILLS, POOL_RSS, POOL_FAMILIES };
+
 static void prom_pools(strbuf *b, gw_core *core)
 {
-    (void)b;
-    (void)core;
+    static const struct {
+        const char *name, *type, *help;
+    } fam[POOL_FAMILIES] = {
+        {"offload_pool_workers", "gauge",
+         "an executor's pool workers, by state: alive (threads or processes running), busy "
+         "(running a job)"},
+        {"offload_pool_respawns_total", "counter",
+         "worker processes an executor's pool started to replace one"},
+        {"offload_pool_kills_total", "counter",
+         "worker processes an executor's pool killed, by reason: deadline, cancel, memory "
+         "(--max-rss-mb), recycle (--max-jobs-per-worker)"},
+        {"offload_pool_rss_bytes", "gauge",
+         "resident memory of an executor's pool worker processes (0 for a thread pool)"},
+    };
+    executor_info *es;
+    size_t n;
+    if (core_executors(core, &es, &n) != 0)
+        return;
+    for (int f = 0; f < POOL_FAMILIES; f++) {
+        prom_family(b, fam[f].name, fam[f].type, fam[f].help);
+        for (size_t i = 0; i < n; i++) {
+            for (size_t j = 0; j < es[i].nqueues; j++) {
+                const executor_queue_info *q = &es[i].queues[j];
+                const pool_info *p = &q->pool;
+                if (!q->has_pool)
+                    continue;
+                switch (f) {
+                case POOL_WORKERS:
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "state", "alive", p->alive);
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "state", "busy", p->busy);
+                    break;
+                case POOL_RESPAWNS:
+                    prom_pool_sample(b, fam[f].name, &es[i], q, NULL, NULL, p->respawns);
+                    break;
+                case POOL_KILLS:
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "reason", "deadline",
+                                     p->kills_deadline);
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "reason", "cancel",
+                                     p->kills_cancel);
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "reason", "memory",
+                                     p->kills_memory);
+                    prom_pool_sample(b, fam[f].name, &es[i], q, "reason", "recycle",
+                                     p->kills_recycle);
+                    break;
+                default:
+                    prom_pool_sample(b, fam[f].name, &es[i], q, NULL, NULL, p->rss_bytes);
+                }
+            }
+        }
+    }
+    free(es);
 }
 
 static void prom_process(strbuf *b)

@@ -112,6 +112,30 @@ static int codec_validate_demand(const Offload__Demand *d, char *err, size_t err
     return 0;
 }
 
+static int codec_validate_pool_stats(const Offload__PoolStats *ps, char *err, size_t errlen)
+{
+    if (ps->n_pools > CODEC_QUEUES_MAX)
+        INVALID("pool_stats: %zu pools (0..%d allowed)", ps->n_pools, CODEC_QUEUES_MAX);
+    for (size_t i = 0; i < ps->n_pools; i++) {
+        const Offload__PoolStat *p = ps->pools[i];
+        if (!codec_name_valid(p->queue))
+            INVALID("pool_stats: pool %zu has an invalid queue name", i);
+        for (size_t j = 0; j < i; j++)
+            if (!strcmp(ps->pools[j]->queue, p->queue))
+                INVALID("pool_stats: queue '%s' listed twice", p->queue);
+        if (p->kind != OFFLOAD__POOL_KIND__POOL_THREADS &&
+            p->kind != OFFLOAD__POOL_KIND__POOL_PROCESSES)
+            INVALID("pool_stats: queue '%s' has an unknown pool kind %d", p->queue, (int)p->kind);
+        if (p->size < 1 || p->size > CODEC_POOL_MAX)
+            INVALID("pool_stats: queue '%s' size %u (1..%d allowed)", p->queue, p->size,
+                    CODEC_POOL_MAX);
+        if (p->alive > p->size || p->busy > p->size)
+            INVALID("pool_stats: queue '%s' has %u alive and %u busy of %u", p->queue, p->alive,
+                    p->busy, p->size);
+    }
+    return 0;
+}
+
 int codec_validate(const codec_envelope *env, char *err, size_t errlen)
 {
     switch (env->body_case) {
@@ -150,6 +174,8 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
         return codec_validate_credit(env->credit, err, errlen);
     case OFFLOAD__ENVELOPE__BODY_DEMAND:
         return codec_validate_demand(env->demand, err, errlen);
+    case OFFLOAD__ENVELOPE__BODY_POOL_STATS:
+        return codec_validate_pool_stats(env->pool_stats, err, errlen);
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
         /* Names, the key and lease_ms are checked where the Submit is answered (a
          * Reply with bad_request and the client's request_id), not dropped
@@ -278,6 +304,8 @@ const char *codec_body_name(int body_case)
         return "credit";
     case OFFLOAD__ENVELOPE__BODY_DEMAND:
         return "demand";
+    case OFFLOAD__ENVELOPE__BODY_POOL_STATS:
+        return "pool_stats";
     default:
         return "none";
     }

@@ -370,6 +370,17 @@ abort() {
     finish
 }
 
+# promtool_clean FILE: promtool check metrics exits 0 and prints nothing
+# (it prints one line per lint problem).
+promtool_clean() {
+    local out rc
+    out=$(promtool check metrics <"$1" 2>&1)
+    rc=$?
+    [ "$rc" -eq 0 ] && [ -z "$out" ] && return 0
+    echo "    promtool (exit $rc): $(head -n 5 <<<"$out")"
+    return 1
+}
+
 # finish: prints the test's tally, reports it to run.sh, exits 1 on failure.
 finish() {
     echo "$TEST_NAME: $PASSED passed, $FAILED failed"

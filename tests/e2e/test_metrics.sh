@@ -30,17 +30,6 @@ metric() {
     awk -v s="$2" 'substr($0, 1, length(s) + 1) == s " " { print $2; exit }' "$1"
 }
 
-# promtool_clean FILE: promtool check metrics exits 0 and prints nothing
-# (it prints one line per lint problem).
-promtool_clean() {
-    local out rc
-    out=$(promtool check metrics <"$1" 2>&1)
-    rc=$?
-    [ "$rc" -eq 0 ] && [ -z "$out" ] && return 0
-    echo "    promtool (exit $rc): $(head -n 5 <<<"$out")"
-    return 1
-}
-
 # histograms_sane FILE: for every histogram series, the buckets never go
 # down, there are 19 of them, and +Inf equals _count.
 histograms_sane() {

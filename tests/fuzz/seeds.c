@@ -2,7 +2,8 @@
  * which is committed: `make fuzz-seeds` runs it again after a change here.
  *
  *   codec   one valid packed Envelope of every body kind (made by
- *           codec_encode), another version's, and an invalid Hello
+ *           codec_encode), another version's, an invalid Hello and an
+ *           invalid PoolStats
  *   wproto  worker streams (fuzz_wproto.c says the control byte): a hello,
  *           a whole conversation fed a byte at a time, jobs, an error
  *           text, a frame over the limit, stdout garbage
@@ -170,12 +171,37 @@ static void seeds_codec(void)
     reply.state = OFFLOAD__JOB_STATE__STATE_DONE;
     SEED_BODY("reply", reply, REPLY, &reply);
 
+    Offload__PoolStat cpu_pool = OFFLOAD__POOL_STAT__INIT, io_pool = OFFLOAD__POOL_STAT__INIT;
+    cpu_pool.queue = "cpu";
+    cpu_pool.kind = OFFLOAD__POOL_KIND__POOL_PROCESSES;
+    cpu_pool.size = 2;
+    cpu_pool.alive = 2;
+    cpu_pool.busy = 1;
+    cpu_pool.respawns = 3;
+    cpu_pool.kills_deadline = 1;
+    cpu_pool.kills_cancel = 1;
+    cpu_pool.kills_recycle = 1;
+    cpu_pool.rss_bytes = 9310208;
+    io_pool.queue = "io";
+    io_pool.kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    io_pool.size = 64;
+    io_pool.alive = 64;
+    Offload__PoolStat *pools[] = {&io_pool, &cpu_pool};
+    Offload__PoolStats pool_stats = OFFLOAD__POOL_STATS__INIT;
+    pool_stats.n_pools = 2;
+    pool_stats.pools = pools;
+    pool_stats.seq = 4;
+    SEED_BODY("pool_stats", pool_stats, POOL_STATS, &pool_stats);
+
     /* Not accepted: another version (codec_encode sets ours, so by hand:
      * version 1, an empty Heartbeat), and a Hello with a bad queue name. */
     static const uint8_t version1[] = {0x08, 0x01, 0x6a, 0x00};
     seed_write("codec", "version1", version1, sizeof(version1));
     io.name = "i o";
     SEED_BODY("hello-bad-name", hello, HELLO, &hello);
+    /* And a PoolStats with more busy than its size. */
+    cpu_pool.busy = 3;
+    SEED_BODY("pool_stats-busy-over-size", pool_stats, POOL_STATS, &pool_stats);
 }
 
 /* Appends one frame (type, body) to buf at *len. */

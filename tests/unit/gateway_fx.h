@@ -34,6 +34,8 @@ typedef struct harness {
     uint64_t last_reply_request;
     int last_reply_code;
     int replies;
+    int welcome_pool_stats; /* the last Welcome's pool_stats */
+    int cancel_deadline;    /* the last Cancel's deadline */
 } harness;
 
 static harness H;
@@ -51,6 +53,10 @@ static inline int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
     h->sent[r][env->body_case % 32]++;
     if (env->body_case == OFFLOAD__ENVELOPE__BODY_JOB)
         h->last_job[r] = env->job->job_id;
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_WELCOME)
+        h->welcome_pool_stats = env->welcome->pool_stats;
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_CANCEL)
+        h->cancel_deadline = env->cancel->deadline;
     if (env->body_case == OFFLOAD__ENVELOPE__BODY_REPLY) {
         h->replies++;
         h->last_reply_request = env->reply->request_id;

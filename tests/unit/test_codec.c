@@ -529,6 +529,7 @@ static void test_body_name(void)
         {OFFLOAD__ENVELOPE__BODY_REPLY, "reply"},
         {OFFLOAD__ENVELOPE__BODY_CREDIT, "credit"},
         {OFFLOAD__ENVELOPE__BODY_DEMAND, "demand"},
+        {OFFLOAD__ENVELOPE__BODY_POOL_STATS, "pool_stats"},
         {OFFLOAD__ENVELOPE__BODY__NOT_SET, "none"},
         {-1, "none"},
         {9999, "none"},

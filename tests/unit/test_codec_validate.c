@@ -1,7 +1,7 @@
 /* test_codec_validate.c -- what codec_validate accepts and refuses, through
  * a full encode and decode: the Hello's limits and its bad queues,
  * functions, id and heartbeat; job and submit names; unknown codes and
- * over-long text; codec_name_valid. */
+ * over-long text; PoolStats; codec_name_valid. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -270,6 +270,114 @@ static void test_codes_and_long_text(void)
     free(id_long);
 }
 
+/* PoolStats: every field travels (with Welcome.pool_stats and
+ * Cancel.deadline), and the bounds on counts, names, kinds and sizes. */
+static void test_pool_stats(void)
+{
+    Offload__PoolStat st[CODEC_QUEUES_MAX + 1], *sp[CODEC_QUEUES_MAX + 1];
+    char names[CODEC_QUEUES_MAX + 1][16];
+    for (size_t i = 0; i <= CODEC_QUEUES_MAX; i++) {
+        offload__pool_stat__init(&st[i]);
+        snprintf(names[i], sizeof(names[i]), "q%zu", i);
+        st[i].queue = names[i];
+        st[i].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+        st[i].size = 4;
+        sp[i] = &st[i];
+    }
+    st[0].queue = "cpu";
+    st[0].kind = OFFLOAD__POOL_KIND__POOL_PROCESSES;
+    st[0].size = 2;
+    st[0].alive = 2;
+    st[0].busy = 1;
+    st[0].respawns = 1ULL << 40;
+    st[0].kills_deadline = 3;
+    st[0].kills_cancel = 4;
+    st[0].kills_memory = 5;
+    st[0].kills_recycle = 6;
+    st[0].rss_bytes = 123456789012ULL;
+    Offload__PoolStats ps = OFFLOAD__POOL_STATS__INIT;
+    ps.pools = sp;
+    ps.n_pools = 2;
+    ps.seq = 9;
+    codec_envelope env;
+    ENVELOPE_SET(&env, pool_stats, POOL_STATS, &ps);
+    uint8_t *buf;
+    size_t len;
+    char err[256];
+    CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
+    codec_envelope *out = NULL;
+    CU_ASSERT_EQUAL_FATAL(decode_exact(buf, len, 0, &out, NULL, err, sizeof(err)), 0);
+    free(buf);
+    CU_ASSERT_EQUAL_FATAL(out->body_case, OFFLOAD__ENVELOPE__BODY_POOL_STATS);
+    const Offload__PoolStats *got = out->pool_stats;
+    CU_ASSERT_EQUAL(got->seq, 9);
+    CU_ASSERT_EQUAL_FATAL(got->n_pools, 2);
+    const Offload__PoolStat *g = got->pools[0];
+    CU_ASSERT_STRING_EQUAL(g->queue, "cpu");
+    CU_ASSERT_EQUAL(g->kind, OFFLOAD__POOL_KIND__POOL_PROCESSES);
+    CU_ASSERT(g->size == 2 && g->alive == 2 && g->busy == 1);
+    CU_ASSERT_EQUAL(g->respawns, 1ULL << 40);
+    CU_ASSERT(g->kills_deadline == 3 && g->kills_cancel == 4 && g->kills_memory == 5 &&
+              g->kills_recycle == 6);
+    CU_ASSERT_EQUAL(g->rss_bytes, 123456789012ULL);
+    CU_ASSERT_STRING_EQUAL(got->pools[1]->queue, "q1");
+    codec_free(out);
+
+    ps.n_pools = 0; /* an executor may have nothing to say yet */
+    EXPECT_VALID(&env);
+    ps.n_pools = CODEC_QUEUES_MAX;
+    EXPECT_VALID(&env);
+    ps.n_pools = CODEC_QUEUES_MAX + 1;
+    EXPECT_INVALID(&env, "65 pools");
+    ps.n_pools = 2;
+    st[1].queue = "bad name";
+    EXPECT_INVALID(&env, "invalid queue name");
+    st[1].queue = "cpu";
+    EXPECT_INVALID(&env, "listed twice");
+    st[1].queue = names[1];
+    st[1].kind = OFFLOAD__POOL_KIND__POOL_UNSPECIFIED;
+    EXPECT_INVALID(&env, "unknown pool kind");
+    st[1].kind = 7;
+    EXPECT_INVALID(&env, "unknown pool kind");
+    st[1].kind = OFFLOAD__POOL_KIND__POOL_THREADS;
+    st[1].size = 0;
+    EXPECT_INVALID(&env, "size 0");
+    st[1].size = CODEC_POOL_MAX + 1;
+    EXPECT_INVALID(&env, "size 4097");
+    st[1].size = CODEC_POOL_MAX;
+    st[1].alive = st[1].busy = CODEC_POOL_MAX;
+    EXPECT_VALID(&env);
+    st[1].size = 4;
+    st[1].alive = 5;
+    st[1].busy = 0;
+    EXPECT_INVALID(&env, "5 alive");
+    st[1].alive = 0;
+    st[1].busy = 5;
+    EXPECT_INVALID(&env, "5 busy");
+    st[1].busy = 4;
+    EXPECT_VALID(&env);
+
+    /* The flags that go with it travel. */
+    Offload__Welcome w = OFFLOAD__WELCOME__INIT;
+    w.gateway_id = "gw";
+    w.pool_stats = 1;
+    ENVELOPE_SET(&env, welcome, WELCOME, &w);
+    CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
+    CU_ASSERT_EQUAL_FATAL(decode_exact(buf, len, 0, &out, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_TRUE(out->welcome->pool_stats);
+    codec_free(out);
+    free(buf);
+    Offload__Cancel c = OFFLOAD__CANCEL__INIT;
+    c.job_id = 5;
+    c.deadline = 1;
+    ENVELOPE_SET(&env, cancel, CANCEL, &c);
+    CU_ASSERT_FATAL(codec_encode(&env, &buf, &len) == 0);
+    CU_ASSERT_EQUAL_FATAL(decode_exact(buf, len, 0, &out, NULL, err, sizeof(err)), 0);
+    CU_ASSERT_TRUE(out->cancel->deadline);
+    codec_free(out);
+    free(buf);
+}
+
 static void test_name_valid(void)
 {
     CU_ASSERT_FALSE(codec_name_valid(NULL));
@@ -301,4 +409,5 @@ UNIT_SUITE(codec_validate, {"hello: limits accepted", test_hello_valid_limits},
            {"hello: bad functions, id, heartbeat", test_hello_rejects_other},
            {"job and submit names", test_job_submit_names},
            {"codes and over-long text", test_codes_and_long_text},
+           {"pool_stats: round trip and bounds", test_pool_stats},
            {"codec_name_valid", test_name_valid})

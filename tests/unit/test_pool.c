@@ -312,6 +312,12 @@ static void test_elastic(void)
     meet(p, r, 4);
     pool_get_stats(p, &st);
     CU_ASSERT_EQUAL(st.grown, 3);
+    /* PoolStats' view of a thread pool: its threads alive, no respawns, no
+     * kills, no memory of its own. */
+    CU_ASSERT_EQUAL(st.alive, st.workers);
+    CU_ASSERT_EQUAL(
+        st.respawns + st.kills_deadline + st.kills_cancel + st.kills_memory + st.kills_recycle, 0);
+    CU_ASSERT_EQUAL(pool_rss_bytes(p), 0);
 
     /* A fifth job never grows it past max. */
     pool_job five[5];

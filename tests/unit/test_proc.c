@@ -120,6 +120,14 @@ static void job_done(pool_job *job)
     free(job->out.owned);
 }
 
+/* The pool's numbers as PoolStats tells them. */
+static pool_stats stats_of(fixture *fx)
+{
+    pool_stats st;
+    pool_get_stats(fx->p, &st);
+    return st;
+}
+
 static void test_serve_worker(void)
 {
     fixture fx = {0};
@@ -141,6 +149,11 @@ static void test_serve_worker(void)
     /* A function that fails, and one the worker lacks. */
     expect_outcome(&fx, &job, "sleep", "soon", OFFLOAD__CODE__CODE_JOB_FAILED, "milliseconds");
     expect_outcome(&fx, &job, "nope", "", OFFLOAD__CODE__CODE_JOB_FAILED, "no function 'nope'");
+    /* Two processes alive, nothing replaced, their memory measured. */
+    pool_stats st = stats_of(&fx);
+    CU_ASSERT_EQUAL(st.alive, 2);
+    CU_ASSERT_EQUAL(st.respawns, 0);
+    CU_ASSERT(pool_rss_bytes(fx.p) > 1024 * 1024);
     stop(&fx);
 }
 
@@ -164,6 +177,8 @@ static void test_deadline_and_cancel(void)
     CU_ASSERT(job.pid != first);
     int second = job.pid;
     job_done(&job);
+    pool_stats st = stats_of(&fx);
+    CU_ASSERT(st.kills_deadline == 1 && st.kills_cancel == 0 && st.respawns == 1 && st.alive == 1);
 
     /* Cancel while it runs (its worker thread has started it). */
     pool_job_init(&job, NULL, (const uint8_t *)"30000", 5, 0);
@@ -179,6 +194,28 @@ static void test_deadline_and_cancel(void)
     CU_ASSERT_PTR_EQUAL(pool_results_take(fx.r), &job);
     CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_CANCELLED);
     CU_ASSERT(kill(second, 0) < 0 && errno == ESRCH);
+    CU_ASSERT_FATAL(run(&fx, &job, "echo", "c", 0)); /* after the replacement */
+    job_done(&job);
+    st = stats_of(&fx);
+    CU_ASSERT(st.kills_deadline == 1 && st.kills_cancel == 1 && st.respawns == 2 && st.alive == 1);
+
+    /* The gateway's Cancel at the deadline (pool_job_expire), before the
+     * executor's own deadline: a deadline's kill, CODE_TIMEOUT. */
+    pool_job_init(&job, NULL, (const uint8_t *)"30000", 5, clock_now_us() + 60000000);
+    job.name = "sleep";
+    CU_ASSERT_EQUAL_FATAL(pool_submit(fx.p, &job), 0);
+    end = clock_now_ms() + 5000;
+    while (!atomic_load(&job.started) && clock_now_ms() < end)
+        usleep(1000);
+    pool_job_expire(&job);
+    CU_ASSERT_EQUAL(poll(&pfd, 1, 5000), 1);
+    CU_ASSERT_PTR_EQUAL(pool_results_take(fx.r), &job);
+    CU_ASSERT_EQUAL(job.code, OFFLOAD__CODE__CODE_TIMEOUT);
+    CU_ASSERT_FATAL(run(&fx, &job, "echo", "d", 0));
+    job_done(&job);
+    st = stats_of(&fx);
+    CU_ASSERT(st.kills_deadline == 2 && st.kills_cancel == 1 && st.respawns == 3);
+    CU_ASSERT_EQUAL(st.kills_memory + st.kills_recycle, 0);
     stop(&fx);
 }
 
@@ -198,6 +235,9 @@ static void test_recycle(void)
     CU_ASSERT(pids[0] == pids[1] && pids[1] == pids[2]);
     CU_ASSERT(pids[3] != pids[2] && pids[3] == pids[4] && pids[4] == pids[5]);
     CU_ASSERT(pids[6] != pids[5] && pids[6] != pids[2]);
+    pool_stats st = stats_of(&fx);
+    CU_ASSERT(st.kills_recycle == 2 && st.respawns == 2 && st.alive == 1);
+    CU_ASSERT_EQUAL(st.kills_deadline + st.kills_cancel + st.kills_memory, 0);
     stop(&fx);
 }
 
