@@ -607,9 +607,9 @@ static void header(out *o, const top_model *m, const top_status *st)
         clock_text(st->down_since, since, sizeof(since));
         clock_text(m->at_wall, now, sizeof(now));
         long long ago = st->now > st->down_since ? (long long)(st->now - st->down_since) : 0;
-        snprintf(line, sizeof(line), "gateway not answering since %s (%llds): %s; %s%s", since,
-                 ago, st->down_why ? st->down_why : "no reply",
-                 m->at_wall ? "the tables are from " : "no data yet", m->at_wall ? now : "");
+        snprintf(line, sizeof(line), "gateway not answering since %s (%llds), %s%s: %s", since,
+                 ago, m->at_wall ? "the tables are from " : "no data yet", m->at_wall ? now : "",
+                 st->down_why ? st->down_why : "no reply");
         put(o, TOP_STYLE_ALERT, line);
     } else if (st->interactive) {
         snprintf(line, sizeof(line), "%ssort: %s   keys: s/S sort  p pause  +/- interval  q quit",
