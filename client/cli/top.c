@@ -53,8 +53,8 @@ typedef struct top_opts {
 typedef struct top_src {
     offload_options opts;
     offload_client *c;
-    int err;         /* enum offload_err of the last failure */
-    char why[256];   /* and what it was */
+    int err;           /* enum offload_err of the last failure */
+    char why[256];     /* and what it was */
     time_t down_since; /* 0: the last poll was answered */
 } top_src;
 
@@ -72,8 +72,7 @@ static uint64_t top_now_us(void)
     return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
 }
 
-static int top_number(const char *flag, const char *v, long long min, long long max,
-                      long long *out)
+static int top_number(const char *flag, const char *v, long long min, long long max, long long *out)
 {
     if (parse_ll(v, out) < 0 || *out < min || *out > max) {
         fprintf(stderr, PROG " top: %s wants a number %lld..%lld, got '%s'\n", flag, min, max, v);
@@ -217,8 +216,8 @@ static void tty_emit(void *arg, int style, const char *line)
     int *row = arg;
     if (*row >= LINES)
         return;
-    attr_t a = style == TOP_STYLE_TITLE ? A_BOLD
-               : style == TOP_STYLE_HEAD ? A_REVERSE
+    attr_t a = style == TOP_STYLE_TITLE   ? A_BOLD
+               : style == TOP_STYLE_HEAD  ? A_REVERSE
                : style == TOP_STYLE_ALERT ? A_BOLD | (top_colors ? COLOR_PAIR(1) : A_REVERSE)
                                           : A_NORMAL;
     attron(a);
@@ -241,8 +240,7 @@ static void tty_draw(const top_opts *o, const top_src *src, const top_model *m, 
 /* The next interval up (dir 1) or down (-1) the steps, within the bounds. */
 static long long top_interval_step(long long ms, int dir)
 {
-    static const long long steps[] = {100,  200,  250,   500,   1000,
-                                      2000, 5000, 10000, 30000, 60000};
+    static const long long steps[] = {100, 200, 250, 500, 1000, 2000, 5000, 10000, 30000, 60000};
     int n = (int)(sizeof(steps) / sizeof(steps[0]));
     if (dir > 0) {
         for (int i = 0; i < n; i++)
@@ -267,8 +265,8 @@ static int top_tty(top_opts *o, top_src *src, top_model *m, FILE *in)
     SCREEN *scr = newterm(NULL, stdout, in);
     if (!scr) {
         const char *term = getenv("TERM");
-        fprintf(stderr, PROG " top: cannot drive this terminal (TERM=%s); --once prints a plain "
-                        "table\n", term ? term : "unset");
+        fprintf(stderr, PROG " top: cannot drive this terminal (TERM=%s); try --once\n",
+                term ? term : "unset");
         return EXIT_USAGE;
     }
     cbreak();
@@ -327,8 +325,9 @@ int top_main(int argc, char **argv)
                             .curve_server = o.curve_server,
                             .lease_ms = -1}};
     /* Wait for a reply about an interval, 1 to 5 s. */
-    src.opts.reply_grace_ms = o.interval_ms < 1000 ? 1000 : o.interval_ms > 5000 ? 5000
-                                                                                 : (int)o.interval_ms;
+    src.opts.reply_grace_ms = o.interval_ms < 1000   ? 1000
+                              : o.interval_ms > 5000 ? 5000
+                                                     : (int)o.interval_ms;
     /* A bad key file or endpoint is a usage error, said before the screen. */
     src.c = offload_connect_with(&src.opts);
     if (!src.c || offload_err(src.c)) {

@@ -55,10 +55,10 @@ enum {
 };
 
 static const colspec ecols[E_COLS] = {
-    [E_ID] = {"EXECUTOR", "", 1, 0},    [E_STATE] = {"STATE", "", 1, 1},
-    [E_SEEN] = {"SEEN", "", 0, 3},      [E_QUEUE] = {"QUEUE", "", 1, 0},
-    [E_KIND] = {"KIND", "", 1, 4},      [E_SIZE] = {"SIZE", "", 0, 2},
-    [E_ALIVE] = {"ALIVE", "", 0, 0},    [E_BUSY] = {"BUSY", "", 0, 0},
+    [E_ID] = {"EXECUTOR", "", 1, 0},       [E_STATE] = {"STATE", "", 1, 1},
+    [E_SEEN] = {"SEEN", "", 0, 3},         [E_QUEUE] = {"QUEUE", "", 1, 0},
+    [E_KIND] = {"KIND", "", 1, 4},         [E_SIZE] = {"SIZE", "", 0, 2},
+    [E_ALIVE] = {"ALIVE", "", 0, 0},       [E_BUSY] = {"BUSY", "", 0, 0},
     [E_RESPAWNS] = {"RESPAWNS", "", 0, 1}, [E_KILLS] = {"KILLS", "", 0, 2},
     [E_RSS] = {"RSS", "", 0, 1},
 };
@@ -268,7 +268,8 @@ static int parse_executor(json_t *o, top_executor *e)
     e->seen_ms = num(o, "last_seen_ms");
     json_t *qs = json_object_get(o, "queues"), *v;
     size_t i, len = 1;
-    json_array_foreach(qs, i, v) len += strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
+    json_array_foreach(qs, i, v) len +=
+        strlen(json_string_value(v) ? json_string_value(v) : "") + 1;
     if (!(e->queues = calloc(1, len)))
         return -1;
     json_array_foreach(qs, i, v)
@@ -293,8 +294,8 @@ static int parse_executor(json_t *o, top_executor *e)
     return oom ? -1 : 0;
 }
 
-int top_model_update(top_model *m, const char *text, size_t len, uint64_t now_us,
-                     time_t now_wall, char *err, size_t errlen)
+int top_model_update(top_model *m, const char *text, size_t len, uint64_t now_us, time_t now_wall,
+                     char *err, size_t errlen)
 {
     json_error_t jerr;
     json_t *root = json_loadb(text, len, 0, &jerr);
@@ -607,8 +608,8 @@ static void header(out *o, const top_model *m, const top_status *st)
         clock_text(st->down_since, since, sizeof(since));
         clock_text(m->at_wall, now, sizeof(now));
         long long ago = st->now > st->down_since ? (long long)(st->now - st->down_since) : 0;
-        snprintf(line, sizeof(line), "gateway not answering since %s (%llds), %s%s: %s", since,
-                 ago, m->at_wall ? "the tables are from " : "no data yet", m->at_wall ? now : "",
+        snprintf(line, sizeof(line), "gateway not answering since %s (%llds), %s%s: %s", since, ago,
+                 m->at_wall ? "the tables are from " : "no data yet", m->at_wall ? now : "",
                  st->down_why ? st->down_why : "no reply");
         put(o, TOP_STYLE_ALERT, line);
     } else if (st->interactive) {
@@ -618,8 +619,8 @@ static void header(out *o, const top_model *m, const top_status *st)
     }
 }
 
-void top_render(const top_model *m, const top_status *st, int width, int height,
-                top_emit_fn emit, void *arg)
+void top_render(const top_model *m, const top_status *st, int width, int height, top_emit_fn emit,
+                void *arg)
 {
     out o = {.emit = emit, .arg = arg, .width = width, .left = height > 0 ? height : -1};
     header(&o, m, st);

@@ -34,8 +34,8 @@ enum top_qcol {
 #define TOP_ABSENT (-1.0)
 
 typedef struct top_queue {
-    char *name, *kind;      /* kind: NULL when the gateway has none (no executor) */
-    double v[TOP_Q_COLS];   /* numeric columns; TOP_ABSENT when absent */
+    char *name, *kind;       /* kind: NULL when the gateway has none (no executor) */
+    double v[TOP_Q_COLS];    /* numeric columns; TOP_ABSENT when absent */
     double failed, timeouts; /* counters the table does not show, for the rates */
 } top_queue;
 
@@ -72,8 +72,8 @@ void top_model_close(top_model *m);
  * new since, or whose counter went back, as after a gateway restart, has
  * none). Sorts by m->sort. Returns 0, or -1 with err set and the model
  * unchanged when the text is not a queue list. */
-int top_model_update(top_model *m, const char *text, size_t len, uint64_t now_us,
-                     time_t now_wall, char *err, size_t errlen);
+int top_model_update(top_model *m, const char *text, size_t len, uint64_t now_us, time_t now_wall,
+                     char *err, size_t errlen);
 
 /* Sorts the queues by m->sort: names and kinds ascending, numbers
  * descending, ties by name. */
@@ -90,11 +90,11 @@ int top_qcol_find(const char *name);
 /* What the header says besides the model. */
 typedef struct top_status {
     const char *endpoint;
-    time_t now;          /* the clock shown */
+    time_t now; /* the clock shown */
     int interval_ms;
     int paused;
-    int interactive;     /* show the keys line */
-    time_t down_since;   /* 0: the gateway answers; else since when it does not */
+    int interactive;      /* show the keys line */
+    time_t down_since;    /* 0: the gateway answers; else since when it does not */
     const char *down_why; /* why the last fetch failed */
 } top_status;
 
@@ -118,8 +118,8 @@ typedef void (*top_emit_fn)(void *arg, int style, const char *line);
  * narrower, the least needed columns are left out, then lines are cut);
  * height: lines (0: every row; else at most height lines, the tables cut
  * with a "... more" line). */
-void top_render(const top_model *m, const top_status *st, int width, int height,
-                top_emit_fn emit, void *arg);
+void top_render(const top_model *m, const top_status *st, int width, int height, top_emit_fn emit,
+                void *arg);
 
 /* Formats (for the tables, exposed for the tests): microseconds as "850us",
  * "1.2ms", "45ms", "1.50s", "12s"; a rate as "0.0", "12.5", "1234"; bytes as

@@ -103,11 +103,11 @@ static void test_existing_fields(void)
     CU_ASSERT_PTR_NOT_NULL_FATAL(io);
     CU_ASSERT_PTR_NOT_NULL_FATAL(cpu);
     CU_ASSERT_STRING_EQUAL(field(io, 1, b, sizeof(b)), "threads");
-    CU_ASSERT_STRING_EQUAL(field(io, 3, b, sizeof(b)), "1");          /* busy */
-    CU_ASSERT_STRING_EQUAL(field(io, 7, b, sizeof(b)), "100");        /* completed */
-    CU_ASSERT_STRING_EQUAL(field(io, 8, b, sizeof(b)), "-");          /* jobs/s */
-    CU_ASSERT_STRING_EQUAL(field(io, 13, b, sizeof(b)), "-");         /* run p99 */
-    CU_ASSERT_STRING_EQUAL(field(cpu, 1, b, sizeof(b)), "-");         /* no kind */
+    CU_ASSERT_STRING_EQUAL(field(io, 3, b, sizeof(b)), "1");   /* busy */
+    CU_ASSERT_STRING_EQUAL(field(io, 7, b, sizeof(b)), "100"); /* completed */
+    CU_ASSERT_STRING_EQUAL(field(io, 8, b, sizeof(b)), "-");   /* jobs/s */
+    CU_ASSERT_STRING_EQUAL(field(io, 13, b, sizeof(b)), "-");  /* run p99 */
+    CU_ASSERT_STRING_EQUAL(field(cpu, 1, b, sizeof(b)), "-");  /* no kind */
     CU_ASSERT_STRING_EQUAL(field(s.lines[0], 0, b, sizeof(b)), "offload");
     CU_ASSERT_PTR_NOT_NULL(strstr(s.lines[0], "tcp://gw:5555"));
     CU_ASSERT_PTR_NOT_NULL(strstr(s.lines[0], "busy 1/4"));
@@ -124,15 +124,13 @@ static void test_rates(void)
 {
     top_model m;
     top_model_init(&m);
-    CU_ASSERT_EQUAL_FATAL(update(&m, "{\"queues\":[{\"name\":\"a\",\"completed\":100,\"failed\":1}]}",
-                                 10 * SEC),
-                          0);
     CU_ASSERT_EQUAL_FATAL(
-        update(&m,
-               "{\"queues\":[{\"name\":\"a\",\"completed\":200,\"failed\":3},"
-               "{\"name\":\"b\",\"completed\":7}]}",
-               10 * SEC + SEC / 2),
-        0);
+        update(&m, "{\"queues\":[{\"name\":\"a\",\"completed\":100,\"failed\":1}]}", 10 * SEC), 0);
+    CU_ASSERT_EQUAL_FATAL(update(&m,
+                                 "{\"queues\":[{\"name\":\"a\",\"completed\":200,\"failed\":3},"
+                                 "{\"name\":\"b\",\"completed\":7}]}",
+                                 10 * SEC + SEC / 2),
+                          0);
     CU_ASSERT_DOUBLE_EQUAL(m.queues[0].v[TOP_Q_RATE], 200, 1e-9); /* 100 in 0.5 s */
     CU_ASSERT_DOUBLE_EQUAL(m.queues[0].v[TOP_Q_FAIL_RATE], 4, 1e-9);
     CU_ASSERT_EQUAL(m.queues[1].v[TOP_Q_RATE], TOP_ABSENT); /* new since */
