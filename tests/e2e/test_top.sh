@@ -137,6 +137,25 @@ check "io shows a throughput (JOBS/S > 0)" wait_until 20 cell_is top io JOBS/S -
 check "io shows a busy slot under load" wait_until 20 cell_is top io BUSY -ge 1
 check "the header's jobs/s is a number" shows top 'jobs/s [0-9]'
 
+# The fields other gateways may lack: shown when /v1/queues has them, "-"
+# or a note when it does not.
+curl -s -m 5 -o "$E2E_TMP/queues.json" "$GW_URL/v1/queues"
+wait99=$(json "$E2E_TMP/queues.json" '.queues[] | select(.name == "io") | .wait_us.p99')
+cap top
+if [[ $wait99 =~ ^[0-9]+$ ]]; then
+    check "io's WAIT99 is a duration (the gateway says $wait99 us)" \
+        grep -Eq '^[0-9.]+(us|ms|s)$' <<<"$(cell "$E2E_TMP/top.screen" io WAIT99)"
+else
+    check_eq "io's WAIT99 is - (the gateway has no wait_us)" - "$(cell "$E2E_TMP/top.screen" io WAIT99)"
+fi
+exec_id=$(json "$E2E_TMP/queues.json" '.executors[0].id // empty')
+if [ -n "$exec_id" ]; then
+    check "the executors table lists $exec_id" grep -Eq "^$exec_id " "$E2E_TMP/top.screen"
+else
+    check "no executors listed: a note says so" grep -q 'does not list its executors' \
+        "$E2E_TMP/top.screen"
+fi
+
 # s cycles the sort column: QUEUE, KIND, CAP, BUSY.
 "${TM[@]}" send-keys -t top s
 check "s moves the sort mark to KIND" wait_until 10 shows top '^QUEUE +KIND\* '
