@@ -56,6 +56,9 @@ COMMON   = $(wildcard common/*.c) proto/codec.c proto/wire.c
 GATEWAY  = $(filter-out gateway/main.c,$(wildcard gateway/*.c))
 EXECUTOR = $(filter-out executor/main.c,$(wildcard executor/*.c))
 CLIENT   = $(filter-out client/main.c,$(wildcard client/*.c))
+CLI      = $(wildcard client/cli/*.c)
+# The parts of the CLI the unit tests reach (no terminal).
+CLI_UNIT = client/cli/top_view.c
 UNIT     = $(wildcard tests/unit/*.c)
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
@@ -98,7 +101,7 @@ $(BUILD)/obj/gen/offload.pb-c.o: $(BUILD)/gen/offload.pb-c.c $(FLAGS_FILE)
 	$(CC) $(FINAL_CFLAGS) -c $< -o $@
 
 # Unit tests reach into every component's modules.
-$(BUILD)/obj/tests/%.o: FINAL_CFLAGS += -Igateway -Iexecutor
+$(BUILD)/obj/tests/%.o: FINAL_CFLAGS += -Igateway -Iexecutor -Iclient/cli
 
 $(BUILD)/obj/%.o: %.c $(BUILD)/gen/offload.pb-c.h $(FLAGS_FILE)
 	@mkdir -p $(dir $@)
@@ -152,14 +155,16 @@ $(BUILD)/install/offload.pc: Makefile client/include/offload.h
 	  'Libs: -L$${libdir} -loffload' 'Libs.private: -pthread' \
 	  'Cflags: -I$${includedir}' >$@
 
-# The CLI links liboffload, the one parser it needs and jansson (offload
-# queues): no libmicrohttpd or inih.
-$(BUILD)/bin/offload: $(call obj,client/main.c common/parse.c common/keys.c) $(BUILD)/lib/liboffload.a
+# The CLI links liboffload, the one parser it needs, jansson (offload
+# queues, top) and ncurses (offload top): no libmicrohttpd or inih. Its
+# commands in client/cli/ are not liboffload's.
+$(BUILD)/bin/offload: $(call obj,client/main.c $(CLI) common/parse.c common/keys.c) \
+                      $(BUILD)/lib/liboffload.a
 	@mkdir -p $(dir $@)
-	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(shell pkg-config --libs $(LIB_PKGS) jansson 2>/dev/null) \
-	    -pthread
+	$(CC) $(FINAL_LDFLAGS) $^ -o $@ \
+	    $(shell pkg-config --libs $(LIB_PKGS) jansson ncurses 2>/dev/null) -pthread
 
-$(BUILD)/bin/unit-tests: $(call obj,$(UNIT) $(GATEWAY) $(EXECUTOR) $(CLIENT)) $(COMMON_O)
+$(BUILD)/bin/unit-tests: $(call obj,$(UNIT) $(GATEWAY) $(EXECUTOR) $(CLIENT) $(CLI_UNIT)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) -rdynamic $^ -o $@ $(LDLIBS_ALL) -ldl -lcunit
 

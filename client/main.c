@@ -7,28 +7,11 @@
 
 #include <jansson.h>
 
+#include "cli/cli.h"
 #include "codec.h"
 #include "keys.h"
 #include "offload.h"
 #include "parse.h"
-
-#define PROG "offload"
-
-/* Exit statuses, one per class of outcome (docs/clients.md, "The CLI"). */
-enum {
-    EXIT_OK_ = 0,
-    EXIT_FAILED = 1,     /* the job ran and failed: job_failed, crashed, executor_lost, internal */
-    EXIT_USAGE = 2,      /* a bad command line */
-    EXIT_NO_GATEWAY = 3, /* the gateway did not answer */
-    EXIT_REFUSED = 4,    /* refused as asked: bad_request, unknown_queue, unknown_function,
-                            payload_too_large, unknown_job */
-    EXIT_BUSY = 5,       /* retry later: queue_full, no_executor */
-    EXIT_TIMEOUT = 6,    /* the deadline passed */
-    EXIT_CANCELLED = 7,  /* cancelled */
-    EXIT_PENDING = 8,    /* result: the detached job has not ended yet */
-    EXIT_AUTH = 9,       /* the CURVE handshake failed: the gateway refused our key, or
-                            --curve-server is not its key */
-};
 
 static const char usage[] =
     "usage: offload COMMAND [flags] ARGS      (offload COMMAND --help for one)\n"
@@ -39,6 +22,7 @@ static const char usage[] =
     "  result ID                          a detached job's result (--wait to wait)\n"
     "  cancel ID                          cancel a detached job\n"
     "  queues                             the fleet's queues, as a table\n"
+    "  top                                the queues and executors, live (like top)\n"
     "  bench QUEUE FUNCTION PAYLOAD       many jobs through the async API: throughput\n"
     "                                     and latency percentiles\n"
     "  keygen [--force] PATH              write a CURVE key pair: PATH.key (secret,\n"
@@ -599,6 +583,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(argv[1], "keygen"))
         return cmd_keygen(argc - 2, argv + 2);
+    if (!strcmp(argv[1], "top"))
+        return top_main(argc - 2, argv + 2);
     static const struct {
         const char *name;
         int min, max;

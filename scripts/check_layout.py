@@ -20,7 +20,7 @@ import subprocess
 import sys
 
 MAX_LINES = 700
-COMPONENTS = ["gateway", "executor", "client", "common", "proto"]
+COMPONENTS = ["gateway", "executor", "client", "client/cli", "common", "proto"]
 SOURCE = re.compile(r"(\.c|\.h|\.sh|\.py|\.js|\.proto|^Makefile)$")
 INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
 FRONTS = re.compile(r"^(http.*|clients|gateway)\.h$")
@@ -56,6 +56,8 @@ def long_files(repo, files):
 
 def module_graph(repo, comp):
     folder = os.path.join(repo, comp)
+    if not os.path.isdir(folder):
+        return {}
     names = [n for n in os.listdir(folder) if n.endswith((".c", ".h"))]
     mods = {n[:-2] for n in names}
     graph = {m: set() for m in mods}

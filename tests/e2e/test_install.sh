@@ -49,8 +49,8 @@ check_eq "liboffload.a defines only offload_* globally" "" "$others"
 check "the API is there (offload_call)" \
     sh -c "nm -D --defined-only '$root$prefix/lib/liboffload.so' | grep -q ' T offload_call$'"
 
-# The CLI: libzmq, protobuf-c and jansson (offload queues), nothing else of
-# the gateway's.
+# The CLI: libzmq, protobuf-c, jansson (offload queues) and ncurses
+# (offload top), nothing else of the gateway's.
 needed=$(readelf -d "$root$prefix/bin/offload" | sed -n 's/.*NEEDED.*\[\(.*\)\]/\1/p' | tr '\n' ' ')
 check "the CLI does not link libmicrohttpd or inih ($needed)" \
     sh -c "! echo '$needed' | grep -Eq 'microhttpd|inih'"
