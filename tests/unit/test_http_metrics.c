@@ -117,8 +117,10 @@ static void test_job_series(void)
     CU_ASSERT_EQUAL(lines(doc, "# TYPE offload_http_requests_total "), 1);
     /* The families: offload_up and _build_info, 4 queue gauges, 2
      * histograms, jobs, executors, 8 gauges, HTTP statuses, refusals (10
-     * counters) and frames (3), every other counter, 6 of the process. */
-    CU_ASSERT_EQUAL(lines(doc, "# TYPE "), 2 + 4 + 2 + 1 + 1 + 8 + 1 + 2 + (STAT_COUNT - 13) + 6);
+     * counters) and frames (3), every other counter, 4 of the pools, 6 of
+     * the process. */
+    CU_ASSERT_EQUAL(lines(doc, "# TYPE "),
+                    2 + 4 + 2 + 1 + 1 + 8 + 1 + 2 + (STAT_COUNT - 13) + 4 + 6);
     free(doc);
     metrics_close();
 }
