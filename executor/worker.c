@@ -24,8 +24,8 @@ static const char worker_usage[] =
     "worker protocol (proto/worker.md) on stdin and stdout. Not for direct use.\n";
 
 /* Serves jobs until stdin ends (0) or breaks the protocol (2). out: the
- * protocol's fd. */
-static int worker_loop(const function_registry *reg, int out, size_t max_frame)
+ * protocol's fd; trace: the hello took trace frames. */
+static int worker_loop(const function_registry *reg, int out, size_t max_frame, int trace)
 {
     wp_reader rd;
     wp_reader_init(&rd, max_frame);
@@ -57,7 +57,7 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
             }
             continue;
         }
-        if (f.type == WP_TRACE && !traceparent[0]) {
+        if (f.type == WP_TRACE && trace && !traceparent[0]) {
             if (wp_parse_trace(f.body, f.len, traceparent, tracestate, err, sizeof(err)) == 0)
                 continue;
             fprintf(stderr, PROG ": %s\n", err);
@@ -152,7 +152,7 @@ int worker_serve(int argc, char **argv)
         close(out);
         goto out;
     }
-    rc = worker_loop(reg, out, (size_t)max_payload + WP_SLACK);
+    rc = worker_loop(reg, out, (size_t)max_payload + WP_SLACK, trace);
     close(out);
 out:
     for (size_t i = 0; plugins && i < plugin_paths.count; i++)

@@ -149,14 +149,14 @@ def _parse_trace(body):
     return parent, state
 
 
-def _read_job(fd, max_frame):
+def _read_job(fd, max_frame, traced=False):
     """(name, payload, timeout_ms, traceparent, tracestate), or None at
-    the end of stdin."""
+    the end of stdin. traced: the hello took trace frames."""
     body = _read_frame(fd, max_frame)
     if body is None:
         return None
     trace = (None, None)
-    if body[:1] == b"T":
+    if traced and body[:1] == b"T":
         trace = _parse_trace(body[1:])
         body = _read_frame(fd, max_frame)
         if body is None:
@@ -218,7 +218,7 @@ def serve(functions=None, *, max_frame=None):
     _write_frame(out, "H", hello.encode("ascii"))
     while True:
         try:
-            job = _read_job(inp, max_frame)
+            job = _read_job(inp, max_frame, "trace" in offered)
         except ProtocolError as e:
             sys.stderr.write("offload_worker: %s\n" % e)
             sys.exit(2)
