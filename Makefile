@@ -70,7 +70,8 @@ $(shell mkdir -p $(BUILD) && echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' | cmp -s - 
     echo '$(FINAL_CFLAGS) $(FINAL_LDFLAGS)' >$(FLAGS_FILE))
 COMMON_O = $(BUILD)/obj/gen/offload.pb-c.o $(call obj,$(COMMON))
 # What liboffload holds: the client, the codec, framing and error names.
-LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c common/keys.c) \
+LIB_O    = $(call obj,$(CLIENT) proto/codec.c proto/wire.c common/errors.c common/keys.c \
+                      common/trace.c) \
            $(BUILD)/obj/gen/offload.pb-c.o
 
 BINS = $(BUILD)/bin/offload-gateway $(BUILD)/bin/offload-executor $(BUILD)/bin/offload
@@ -251,14 +252,14 @@ bench: deps
 # $(BUILD)/fuzz/<name>.log. Any crash, leak or timeout fails it.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_NAMES    = codec wproto params routes parse tokens keys
+FUZZ_NAMES    = codec wproto params routes parse tokens keys trace
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -I$(BUILD)/gen -Iproto -Icommon -Igateway -Iexecutor \
                 $(shell pkg-config --cflags libprotobuf-c 2>/dev/null)
 FUZZ_PB_LIBS  = $(shell pkg-config --libs libprotobuf-c 2>/dev/null)
 fuzz_obj      = $(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$(1))
-FUZZ_CODEC_O  = $(BUILD)/fuzz/obj/gen/offload.pb-c.o $(call fuzz_obj,proto/codec.c)
+FUZZ_CODEC_O  = $(BUILD)/fuzz/obj/gen/offload.pb-c.o $(call fuzz_obj,proto/codec.c common/trace.c)
 FUZZ_BINS     = $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 
 $(BUILD)/fuzz/fuzz_codec:  $(FUZZ_CODEC_O)
@@ -268,6 +269,7 @@ $(BUILD)/fuzz/fuzz_routes: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/routes.c comm
 $(BUILD)/fuzz/fuzz_parse:  $(call fuzz_obj,common/parse.c)
 $(BUILD)/fuzz/fuzz_tokens: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/tokens.c)
 $(BUILD)/fuzz/fuzz_keys:   $(FUZZ_CODEC_O) $(call fuzz_obj,common/keys.c)
+$(BUILD)/fuzz/fuzz_trace:  $(call fuzz_obj,common/trace.c)
 # The libraries a harness needs beyond libprotobuf-c.
 $(BUILD)/fuzz/fuzz_tokens: FUZZ_LDLIBS = $(shell pkg-config --libs gnutls 2>/dev/null)
 $(BUILD)/fuzz/fuzz_keys:   FUZZ_LDLIBS = $(shell pkg-config --libs libzmq 2>/dev/null)
@@ -313,7 +315,7 @@ fuzz: deps
 
 # Writes the seed corpus again (tests/fuzz/seeds.c); the result is committed.
 $(BUILD)/bin/fuzz-seeds: $(call obj,tests/fuzz/seeds.c proto/codec.c executor/wproto.c \
-                             common/text.c) $(BUILD)/obj/gen/offload.pb-c.o
+                             common/text.c common/trace.c) $(BUILD)/obj/gen/offload.pb-c.o
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(FUZZ_PB_LIBS) $(shell pkg-config --libs libzmq 2>/dev/null)
 

@@ -91,6 +91,11 @@ static offload_result *async_result(const Offload__Reply *r)
     res->request_id = r->request_id;
     res->state = r->state;
     res->retry_after_s = r->retry_after_s;
+    if ((r->traceparent && *r->traceparent && !(res->traceparent = strdup(r->traceparent))) ||
+        (r->tracestate && *r->tracestate && !(res->tracestate = strdup(r->tracestate)))) {
+        offload_result_free(res);
+        return NULL;
+    }
     return res;
 }
 
@@ -100,6 +105,8 @@ void offload_result_free(offload_result *r)
         return;
     free(r->message);
     free(r->payload);
+    free(r->traceparent);
+    free(r->tracestate);
     free(r);
 }
 
@@ -176,6 +183,8 @@ int async_submit(offload_client *c, const char *queue, const char *function, con
     s.lease_ms = detach ? 0 : (uint32_t)p->lease_ms;
     s.detach = detach;
     s.idempotency_key = (char *)key;
+    s.traceparent = p->traceparent;
+    s.tracestate = p->tracestate;
     env.body_case = OFFLOAD__ENVELOPE__BODY_SUBMIT;
     env.submit = &s;
     if (outbox_send_request(c, &env, q) < 0) {

@@ -21,7 +21,8 @@
 #define OFFLOAD_DEFAULT_ENDPOINT "tcp://127.0.0.1:5555"
 #define OFFLOAD_DEFAULT_GRACE_MS 5000
 #define OFFLOAD_DEFAULT_LEASE_MS 5000
-#define OFFLOAD_MAX_ENDPOINTS 16 /* gateways in one endpoint list */
+#define OFFLOAD_MAX_ENDPOINTS 16   /* gateways in one endpoint list */
+#define OFFLOAD_TRACE_ARG_MAX 4096 /* offload_set_trace's strings; the gateway judges them */
 
 void client_set_err(offload_client *c, int err, const char *fmt, ...)
 {
@@ -260,7 +261,49 @@ void client_free(offload_client *c)
             zmq_close(p->sock);
         if (p->zctx)
             zmq_ctx_term(p->zctx);
+        free(p->traceparent);
+        free(p->tracestate);
         free(p);
     }
     free(c);
+}
+
+/* A copy of s for offload_set_trace: NULL for none; -1 when too long or
+ * out of memory (c->err set). */
+static int client_trace_copy(offload_client *c, const char *what, const char *s, char **out)
+{
+    *out = NULL;
+    if (!s || !*s)
+        return 0;
+    if (strnlen(s, OFFLOAD_TRACE_ARG_MAX + 1) > OFFLOAD_TRACE_ARG_MAX) {
+        client_set_err(c, OFFLOAD_ERR_ARGS, "offload_set_trace: %s is over %d bytes", what,
+                       OFFLOAD_TRACE_ARG_MAX);
+        return -1;
+    }
+    if (!(*out = strdup(s))) {
+        client_set_err(c, OFFLOAD_ERR_OOM, "out of memory");
+        return -1;
+    }
+    return 0;
+}
+
+int offload_set_trace(offload_client *c, const char *traceparent, const char *tracestate)
+{
+    client_priv *p = c->priv;
+    char *tp, *ts = NULL;
+    client_clear_err(c);
+    if (!p) {
+        client_set_err(c, OFFLOAD_ERR_IO, "the client is not connected");
+        return -1;
+    }
+    if (client_trace_copy(c, "traceparent", traceparent, &tp) < 0 ||
+        client_trace_copy(c, "tracestate", tracestate, &ts) < 0) {
+        free(tp);
+        return -1;
+    }
+    free(p->traceparent);
+    free(p->tracestate);
+    p->traceparent = tp;
+    p->tracestate = ts;
+    return 0;
 }

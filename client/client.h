@@ -3,7 +3,8 @@
  * of requests in flight and the unsent list, and the error on the client.
  * Private to the library's modules:
  *
- *   client.c   connecting (endpoints, CURVE, the monitor), errors, freeing
+ *   client.c   connecting (endpoints, CURVE, the monitor), errors, the
+ *              trace context (offload_set_trace), freeing
  *   outbox.c   sending, and the unsent list (outbox.h)
  *   async.c    the asynchronous API: submit, cancel, dispatch, and
  *              offload_free, which ends every request (async.h)
@@ -43,6 +44,8 @@ typedef struct client_priv {
     request *unsent;        /* Submits that found no gateway up, oldest first */
     size_t n_unsent;        /* on that list */
     size_t n_unsent_cancel; /* of them, cancelled (ended by the next dispatch) */
+    char *traceparent;      /* offload_set_trace's, for every Submit; NULL: none */
+    char *tracestate;
 } client_priv;
 
 /* Sets c->err and c->errstr (printf format). */

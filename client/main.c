@@ -43,6 +43,7 @@ static const char usage[] =
 typedef struct cli {
     const char *cmd, *gateway, *key;
     const char *curve_key, *curve_server;
+    const char *traceparent, *tracestate; /* W3C Trace Context for the jobs */
     offload_call_options opts;
     long long wait_ms, concurrency, requests;
     int wait, json;
@@ -102,12 +103,15 @@ static void cmd_help(const char *cmd)
         const char *cmd, *text;
     } help[] = {
         {"call", "usage: offload call [--gateway EP] [--timeout-ms MS] [--retries N] [--key KEY]\n"
+                 "                    [--traceparent TP [--tracestate TS]]\n"
                  "                    QUEUE FUNCTION [PAYLOAD|-]\n"
                  "Runs FUNCTION on QUEUE and writes its result to stdout; an error goes to\n"
                  "stderr with the exit status of its class. --key: an idempotency key (a\n"
-                 "second call with it gets the first job's outcome).\n"},
+                 "second call with it gets the first job's outcome). --traceparent,\n"
+                 "--tracestate: the job's W3C Trace Context, as HTTP's headers.\n"},
         {"submit", "usage: offload submit [--gateway EP] [--timeout-ms MS] [--retries N] "
                    "[--key KEY]\n"
+                   "                      [--traceparent TP [--tracestate TS]]\n"
                    "                      QUEUE FUNCTION [PAYLOAD|-]\n"
                    "Runs a detached job and prints its id at once; status, result and cancel\n"
                    "take it. The gateway keeps its outcome for its --result-ttl.\n"},
@@ -180,6 +184,10 @@ static int cli_parse(cli *cl, int argc, char **argv, int want_min, int want_max)
             cl->opts.retries = (uint32_t)v;
         } else if (!strcmp(a, "--key") && more) {
             cl->key = argv[++i];
+        } else if (!strcmp(a, "--traceparent") && more) {
+            cl->traceparent = argv[++i];
+        } else if (!strcmp(a, "--tracestate") && more) {
+            cl->tracestate = argv[++i];
         } else if (!strcmp(a, "--json")) {
             cl->json = 1;
         } else if (!strcmp(a, "--wait")) {
@@ -218,6 +226,8 @@ static offload_client *cli_connect(const cli *cl)
     offload_options o = {
         .endpoint = cl->gateway, .curve_key = cl->curve_key, .curve_server = cl->curve_server};
     offload_client *c = offload_connect_with(&o);
+    if (c && !offload_err(c) && (cl->traceparent || cl->tracestate))
+        offload_set_trace(c, cl->traceparent, cl->tracestate);
     if (!c || offload_err(c)) {
         fprintf(stderr, PROG ": %s\n", c ? offload_errstr(c) : "out of memory");
         if (c && offload_err(c) == OFFLOAD_ERR_ARGS)

@@ -36,7 +36,10 @@ static void sync_call_done(offload_client *c, offload_result *r, void *arg)
         *copy = *r;
         copy->message = strdup(r->message ? r->message : "");
         copy->payload = malloc(r->len + 1);
-        if (!copy->message || !copy->payload) {
+        copy->traceparent = r->traceparent ? strdup(r->traceparent) : NULL;
+        copy->tracestate = r->tracestate ? strdup(r->tracestate) : NULL;
+        if (!copy->message || !copy->payload || (r->traceparent && !copy->traceparent) ||
+            (r->tracestate && !copy->tracestate)) {
             offload_result_free(copy);
             copy = NULL;
         } else {

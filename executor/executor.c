@@ -273,7 +273,7 @@ static int exec_worker_argv(executor *x, exec_queue *q, char *err, size_t errlen
     size_t nenv = 0;
     while (environ[nenv])
         nenv++;
-    q->envp = calloc(nenv + 4, sizeof(*q->envp));
+    q->envp = calloc(nenv + 5, sizeof(*q->envp));
     if (!q->envp) {
         snprintf(err, errlen, "out of memory");
         return -1;
@@ -286,7 +286,8 @@ static int exec_worker_argv(executor *x, exec_queue *q, char *err, size_t errlen
     snprintf(q->env_text[1], sizeof(q->env_text[1]), "OFFLOAD_WORKER_MAX_FRAME=%zu",
              cfg->max_payload + WP_SLACK);
     snprintf(q->env_text[2], sizeof(q->env_text[2]), "OFFLOAD_WORKER_PROTOCOL=%d", WP_VERSION);
-    for (int i = 0; i < 3; i++)
+    snprintf(q->env_text[3], sizeof(q->env_text[3]), "%s=%s", WP_FEATURES_ENV, WP_FEATURES_ALL);
+    for (int i = 0; i < 4; i++)
         q->envp[k++] = q->env_text[i];
     q->envp[k] = NULL;
     return 0;
@@ -320,6 +321,7 @@ static int exec_queue_start(executor *x, exec_queue *q, const executor_queue *qc
             /* The executor's own workers must offer what it loaded. */
             .expect = qc->command ? NULL : functions_names(x->functions),
             .nexpect = qc->command ? 0 : functions_count(x->functions),
+            .features = WP_FEATURE_TRACE,
         };
         pc.proc = &q->proc;
     }

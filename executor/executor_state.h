@@ -71,7 +71,7 @@ struct exec_queue {
     proc_config proc; /* processes: how its workers run */
     char **argv;      /* processes: proc.argv (owned) */
     char **envp;      /* processes: proc.envp, the executor's plus OFFLOAD_WORKER_* */
-    char env_text[3][96];
+    char env_text[4][96];
     char shell_cmd[4096 + 8];
 };
 

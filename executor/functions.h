@@ -21,6 +21,9 @@ typedef struct function_call {
     size_t len;
     uint64_t deadline_us;        /* clock_now_us() time to give up at; 0: none */
     const atomic_int *cancelled; /* nonzero: stop early; may be NULL */
+    const char *traceparent;     /* the job's W3C trace context (version-00 form), or
+                                    NULL / "" when none; valid for the whole call */
+    const char *tracestate;      /* its tracestate, or NULL / "" */
 } function_call;
 
 /* Starts zeroed. The result bytes are data/len; data may point into the

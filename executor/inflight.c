@@ -11,6 +11,7 @@
 #include "clock.h"
 #include "errors.h"
 #include "outgoing.h"
+#include "trace.h"
 
 static void inflight_job_free(exec_job *job)
 {
@@ -93,10 +94,10 @@ static void inflight_refuse_job(executor *x, exec_link *l, const Offload__Job *j
         x->stats.refused_pending++;
     if (exec_log_allowed(x))
         log_warn("event=job_refused gateway=%s job_id=%llu queue=%s reason=%s len=%zu "
-                 "refused_payload=%llu refused_pending=%llu message=\"%s\"",
+                 "refused_payload=%llu refused_pending=%llu trace_id=%.32s message=\"%s\"",
                  l->endpoint, (unsigned long long)j->job_id, j->queue, reason, j->payload.len,
                  (unsigned long long)x->stats.refused_payload,
-                 (unsigned long long)x->stats.refused_pending, msg);
+                 (unsigned long long)x->stats.refused_pending, trace_id(j->traceparent), msg);
     inflight_send_result(x, l, j->job_id, code, NULL, 0, msg, 0);
 }
 
@@ -167,7 +168,9 @@ void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
     const function_def *def = q->cfg->processes ? NULL : functions_get(x->functions, j->function);
     pool_job_init(&job->pj, def ? def->fn : NULL, j->payload.data, j->payload.len, deadline);
     job->pj.call.data = def ? def->data : NULL;
-    job->pj.name = j->function; /* the envelope, which the job keeps, owns it */
+    job->pj.name = j->function;                /* the envelope, which the job keeps, owns it */
+    job->pj.call.traceparent = j->traceparent; /* so are these */
+    job->pj.call.tracestate = j->tracestate;
     job->key = key;
     job->q = q;
     job->env = env;
@@ -199,9 +202,9 @@ void inflight_on_job(executor *x, exec_link *l, codec_envelope *env)
     if (!l->credit)
         allowance_balance(x, q); /* an older gateway's job takes a slot from the others */
     log_debug("event=job_start gateway=%s job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%u "
-              "waited_us=%llu",
+              "waited_us=%llu trace_id=%.32s",
               l->endpoint, (unsigned long long)j->job_id, j->queue, j->function, j->payload.len,
-              j->timeout_ms, (unsigned long long)j->waited_us);
+              j->timeout_ms, (unsigned long long)j->waited_us, trace_id(j->traceparent));
 }
 
 void inflight_on_cancel(executor *x, exec_link *l, const Offload__Cancel *c)
@@ -253,10 +256,10 @@ static void inflight_send_results(executor *x)
             inflight_send_result(x, l, job->key.job_id, code, ok ? pj->out.data : NULL,
                                  ok ? pj->out.len : 0, ok ? NULL : message, pj->run_us);
             log_debug("event=job_done gateway=%s job_id=%llu queue=%s fn=%s code=%s "
-                      "run_us=%llu len=%zu pid=%d",
+                      "run_us=%llu len=%zu pid=%d trace_id=%.32s",
                       l->endpoint, (unsigned long long)job->key.job_id, job->env->job->queue,
                       job->env->job->function, code_name(code), (unsigned long long)pj->run_us,
-                      ok ? pj->out.len : 0, pj->pid);
+                      ok ? pj->out.len : 0, pj->pid, trace_id(job->env->job->traceparent));
         }
         inflight_job_free(job);
         pj = next;

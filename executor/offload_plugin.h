@@ -64,6 +64,18 @@ OFFLOAD_PLUGIN_EXPORT void offload_reply_error(offload_reply *reply, const char 
  * long loops. */
 OFFLOAD_PLUGIN_EXPORT int offload_cancelled(const offload_reply *reply);
 
+/* The job's W3C Trace Context (docs/executor.md, Tracing): its
+ * traceparent in the version-00 form ("00-" 32 hex "-" 16 hex "-" 2 hex:
+ * the caller's, or a trace the gateway started), and its tracestate; ""
+ * when it has none (an older gateway), never NULL. Valid for the call.
+ * Added after OFFLOAD_PLUGIN_ABI 1 without changing it: a plugin that
+ * calls them needs an executor that has them (OFFLOAD_PLUGIN_HAS_TRACE;
+ * an older one refuses to load it, naming the missing symbol), and
+ * plugins that do not keep loading everywhere. */
+#define OFFLOAD_PLUGIN_HAS_TRACE 1
+OFFLOAD_PLUGIN_EXPORT const char *offload_traceparent(const offload_reply *reply);
+OFFLOAD_PLUGIN_EXPORT const char *offload_tracestate(const offload_reply *reply);
+
 /* Registers fn under name (1..64 characters of A-Z a-z 0-9 _ . -). Call it
  * from offload_plugin_init only. Returns 0, or -1 (a bad name, a name
  * taken by a built-in or another plugin, too many functions): the

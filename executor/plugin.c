@@ -68,6 +68,18 @@ int offload_cancelled(const offload_reply *reply)
     return call->deadline_us && clock_now_us() >= call->deadline_us;
 }
 
+const char *offload_traceparent(const offload_reply *reply)
+{
+    const char *tp = reply->call->traceparent;
+    return tp ? tp : "";
+}
+
+const char *offload_tracestate(const offload_reply *reply)
+{
+    const char *ts = reply->call->tracestate;
+    return ts ? ts : "";
+}
+
 static int plugin_call(const function_call *call, function_output *out)
 {
     const plugin_fn *pf = call->data;

@@ -41,6 +41,7 @@ struct proc_worker {
     int reaped, status; /* without a pidfd: reaped while waiting, and how */
     unsigned jobs;      /* run by this process */
     unsigned crashes;   /* in a row, without a job that ended well between */
+    unsigned features;  /* what its hello took (WP_FEATURE_*) */
     const char *retire; /* why to replace it after this job; NULL: keep it */
     uint64_t started_us;
     wp_reader rd;
@@ -281,13 +282,15 @@ int proc_worker_spawn(proc_worker *w, char *err, size_t errlen)
             }
             char **names;
             size_t n;
-            if (wp_parse_hello(f.body, f.len, CODEC_FUNCTIONS_MAX, &names, &n, why, sizeof(why)) <
-                    0 ||
+            if (wp_parse_hello(f.body, f.len, CODEC_FUNCTIONS_MAX, w->cfg->features, &names, &n,
+                               &w->features, why, sizeof(why)) < 0 ||
                 proc_announced(w, names, n, why, sizeof(why)) < 0)
                 goto broken;
-            log_info("event=worker_started queue=%s slot=%u pid=%d functions=%zu start_ms=%llu",
+            log_info("event=worker_started queue=%s slot=%u pid=%d functions=%zu start_ms=%llu "
+                     "trace=%s",
                      w->cfg->queue, w->index, (int)w->pid, n,
-                     (unsigned long long)((clock_now_us() - w->started_us) / 1000));
+                     (unsigned long long)((clock_now_us() - w->started_us) / 1000),
+                     w->features & WP_FEATURE_TRACE ? "yes" : "no");
             return 0;
         }
         uint64_t now = clock_now_us();
@@ -395,8 +398,9 @@ static void proc_end(proc_worker *w, pool_job *job, int code, int kill_it, const
     } else {
         snprintf(job->out.message, sizeof(job->out.message), "%s", what);
     }
-    log_warn("event=worker_failed queue=%s slot=%u pid=%d code=%s message=\"%s\"", w->cfg->queue,
-             w->index, (int)pid, code_name(code), job->out.message);
+    log_warn("event=worker_failed queue=%s slot=%u pid=%d code=%s trace_id=%.32s message=\"%s\"",
+             w->cfg->queue, w->index, (int)pid, code_name(code), trace_id(job->call.traceparent),
+             job->out.message);
 }
 
 /* The process died by itself (stdout closed or exited): reap and say how. */
@@ -469,8 +473,14 @@ void proc_worker_run(proc_worker *w, pool_job *job)
     if (job->call.deadline_us > start)
         timeout_ms = (uint32_t)((job->call.deadline_us - start + 999) / 1000);
     size_t hlen = wp_job_header(hdr, timeout_ms, job->name, job->call.len);
-    struct iovec iov[2] = {{hdr, hlen}, {(void *)job->call.payload, job->call.len}};
-    size_t total = hlen + job->call.len, sent = 0;
+    /* A worker that takes them gets the job's trace context first. */
+    uint8_t tf[WP_TRACE_FRAME_MAX];
+    size_t tlen =
+        (w->features & WP_FEATURE_TRACE) && job->call.traceparent && *job->call.traceparent
+            ? wp_trace_frame(tf, job->call.traceparent, job->call.tracestate)
+            : 0;
+    struct iovec iov[3] = {{tf, tlen}, {hdr, hlen}, {(void *)job->call.payload, job->call.len}};
+    size_t total = tlen + hlen + job->call.len, sent = 0;
     uint64_t next_rss = start;
     char why[512];
     int writable = 1;
@@ -519,10 +529,10 @@ void proc_worker_run(proc_worker *w, pool_job *job)
         }
         if (sent < total && (writable || pfd[2].revents)) {
             /* Write what the pipe takes; the payload is not copied. */
-            struct iovec v[2];
+            struct iovec v[3];
             int nv = 0;
             size_t skip = sent;
-            for (int i = 0; i < 2; i++) {
+            for (int i = 0; i < 3; i++) {
                 if (skip >= iov[i].iov_len) {
                     skip -= iov[i].iov_len;
                     continue;

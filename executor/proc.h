@@ -47,6 +47,9 @@ struct proc_config {
     char *const *expect;       /* the functions every worker must announce, in any
                                   order; NULL: the first worker's announcement */
     size_t nexpect;
+    unsigned features; /* offered to workers (WP_FEATURE_*, also in envp's
+                          OFFLOAD_WORKER_FEATURES): a job's trace context goes
+                          to those that take "trace" */
 };
 
 /* The functions a pool's workers announced: set by the first, checked

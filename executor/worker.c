@@ -24,13 +24,15 @@ static const char worker_usage[] =
     "worker protocol (proto/worker.md) on stdin and stdout. Not for direct use.\n";
 
 /* Serves jobs until stdin ends (0) or breaks the protocol (2). out: the
- * protocol's fd. */
-static int worker_loop(const function_registry *reg, int out, size_t max_frame)
+ * protocol's fd; trace: the hello took trace frames. */
+static int worker_loop(const function_registry *reg, int out, size_t max_frame, int trace)
 {
     wp_reader rd;
     wp_reader_init(&rd, max_frame);
     int rc = 0;
     char err[512];
+    /* The trace context a 'T' frame gave the job that follows it. */
+    char traceparent[TRACE_PARENT_LEN + 1] = "", tracestate[TRACE_STATE_MAX + 1] = "";
     for (;;) {
         wp_frame f;
         int got = wp_reader_next(&rd, &f, err, sizeof(err));
@@ -55,6 +57,13 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
             }
             continue;
         }
+        if (f.type == WP_TRACE && trace && !traceparent[0]) {
+            if (wp_parse_trace(f.body, f.len, traceparent, tracestate, err, sizeof(err)) == 0)
+                continue;
+            fprintf(stderr, PROG ": %s\n", err);
+            rc = 2;
+            break;
+        }
         wp_job job;
         if (f.type != WP_JOB || wp_parse_job(f.body, f.len, &job, err, sizeof(err)) < 0) {
             if (f.type != WP_JOB)
@@ -64,7 +73,10 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
             break;
         }
         const function_def *def = functions_get(reg, job.name);
-        function_call call = {.payload = job.payload, .len = job.len};
+        function_call call = {.payload = job.payload,
+                              .len = job.len,
+                              .traceparent = traceparent,
+                              .tracestate = tracestate};
         function_output o = {0};
         int code = OFFLOAD__CODE__CODE_JOB_FAILED;
         if (def)
@@ -81,6 +93,7 @@ static int worker_loop(const function_registry *reg, int out, size_t max_frame)
                       ? wp_write_frame(out, WP_RESULT, o.data, o.len)
                       : wp_write_frame(out, WP_ERROR, o.message, strlen(o.message));
         free(o.owned);
+        traceparent[0] = tracestate[0] = '\0'; /* it was this job's only */
         if (wrc < 0) {
             fprintf(stderr, PROG ": stdout: %s\n", strerror(-wrc));
             rc = 2;
@@ -128,7 +141,10 @@ int worker_serve(int argc, char **argv)
         goto out;
     }
     char hello[64 + CODEC_FUNCTIONS_MAX * (CODEC_NAME_MAX + 1)];
-    size_t n = (size_t)snprintf(hello, sizeof(hello), "%s %d\n", WP_MAGIC, WP_VERSION);
+    /* Trace frames, if the executor offers them (one that does not is older). */
+    int trace = (wp_features_parse(getenv(WP_FEATURES_ENV)) & WP_FEATURE_TRACE) != 0;
+    size_t n = (size_t)snprintf(hello, sizeof(hello), "%s %d%s\n", WP_MAGIC, WP_VERSION,
+                                trace ? " trace" : "");
     for (size_t i = 0; i < functions_count(reg); i++)
         n += (size_t)snprintf(hello + n, sizeof(hello) - n, "%s\n", functions_name(reg, i));
     if (wp_write_frame(out, WP_HELLO, hello, n) < 0) {
@@ -136,7 +152,7 @@ int worker_serve(int argc, char **argv)
         close(out);
         goto out;
     }
-    rc = worker_loop(reg, out, (size_t)max_payload + WP_SLACK);
+    rc = worker_loop(reg, out, (size_t)max_payload + WP_SLACK, trace);
     close(out);
 out:
     for (size_t i = 0; plugins && i < plugin_paths.count; i++)

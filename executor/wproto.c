@@ -160,13 +160,65 @@ void wp_names_free(char **names, size_t count)
     free(names);
 }
 
-int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names, size_t *count,
-                   char *err, size_t errlen)
+/* The feature a name stands for, 0 if none. */
+static unsigned wp_feature(const char *name, size_t len)
+{
+    return len == 5 && !memcmp(name, "trace", 5) ? WP_FEATURE_TRACE : 0;
+}
+
+unsigned wp_features_parse(const char *list)
+{
+    unsigned features = 0;
+    while (list && *list) {
+        size_t n = strcspn(list, " ,");
+        features |= wp_feature(list, n);
+        list += n;
+        list += strspn(list, " ,");
+    }
+    return features;
+}
+
+/* The hello's first line: the magic, the version, then features. */
+static int wp_hello_head(const char *text, size_t llen, unsigned offered, unsigned *features,
+                         char *err, size_t errlen)
+{
+    char expect[32];
+    int elen = snprintf(expect, sizeof(expect), "%s %d", WP_MAGIC, WP_VERSION);
+    if (strncmp(text, expect, (size_t)elen) != 0 || (text[elen] && text[elen] != ' ')) {
+        char quoted[4 * (CODEC_NAME_MAX + 32)];
+        text_quote((const uint8_t *)text, llen, 40, quoted, sizeof(quoted));
+        snprintf(err, errlen,
+                 "hello must start with '%s' (this executor speaks worker protocol %d), got '%s'",
+                 expect, WP_VERSION, quoted);
+        return -1;
+    }
+    for (const char *p = text + elen; *p;) {
+        p += strspn(p, " ");
+        size_t n = strcspn(p, " ");
+        if (!n)
+            break;
+        unsigned f = wp_feature(p, n);
+        if (!(f & offered)) {
+            char quoted[4 * (CODEC_NAME_MAX + 32)];
+            text_quote((const uint8_t *)p, n, 40, quoted, sizeof(quoted));
+            snprintf(err, errlen, "hello takes feature '%s', which the executor did not offer (%s)",
+                     quoted, WP_FEATURES_ENV);
+            return -1;
+        }
+        *features |= f;
+        p += n;
+    }
+    return 0;
+}
+
+int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, unsigned offered,
+                   char ***names, size_t *count, unsigned *features, char *err, size_t errlen)
 {
     char **out = NULL;
     size_t n = 0, i = 0, line = 0;
     *names = NULL;
     *count = 0;
+    *features = 0;
     while (i < len) {
         const uint8_t *nl = memchr(body + i, '\n', len - i);
         size_t end = nl ? (size_t)(nl - body) : len, llen = end - i;
@@ -179,15 +231,11 @@ int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***na
         text[llen] = '\0';
         i = end + 1;
         if (line++ == 0) {
-            char expect[32];
-            snprintf(expect, sizeof(expect), "%s %d", WP_MAGIC, WP_VERSION);
-            if (strcmp(text, expect) != 0) {
-                char quoted[4 * sizeof(text)];
-                text_quote((const uint8_t *)text, llen, 40, quoted, sizeof(quoted));
-                snprintf(err, errlen,
-                         "hello must start with '%s' (this executor speaks worker protocol "
-                         "%d), got '%s'",
-                         expect, WP_VERSION, quoted);
+            if (strlen(text) != llen ||
+                wp_hello_head(text, llen, offered, features, err, errlen) < 0) {
+                if (strlen(text) != llen)
+                    snprintf(err, errlen, "hello's first line holds a NUL byte");
+                *features = 0;
                 goto fail;
             }
             continue;
@@ -233,6 +281,47 @@ int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***na
 fail:
     wp_names_free(out, n);
     return -1;
+}
+
+size_t wp_trace_frame(uint8_t *buf, const char *traceparent, const char *tracestate)
+{
+    size_t slen = tracestate ? strnlen(tracestate, TRACE_STATE_MAX) : 0;
+    size_t body = TRACE_PARENT_LEN + (slen ? 1 + slen : 0);
+    wp_put32(buf, (uint32_t)(1 + body));
+    buf[WP_HEADER] = WP_TRACE;
+    memcpy(buf + WP_HEADER + 1, traceparent, TRACE_PARENT_LEN);
+    if (slen) {
+        buf[WP_HEADER + 1 + TRACE_PARENT_LEN] = '\n';
+        memcpy(buf + WP_HEADER + 2 + TRACE_PARENT_LEN, tracestate, slen);
+    }
+    return WP_HEADER + 1 + body;
+}
+
+int wp_parse_trace(const uint8_t *body, size_t len, char *traceparent, char *tracestate, char *err,
+                   size_t errlen)
+{
+    traceparent[0] = tracestate[0] = '\0';
+    if (len < TRACE_PARENT_LEN || len == TRACE_PARENT_LEN + 1 ||
+        len > TRACE_PARENT_LEN + 1 + TRACE_STATE_MAX ||
+        (len > TRACE_PARENT_LEN && body[TRACE_PARENT_LEN] != '\n')) {
+        snprintf(err, errlen,
+                 "trace frame of %zu bytes: a traceparent (%d), then optionally a newline and "
+                 "a tracestate (1..%d)",
+                 len, TRACE_PARENT_LEN, TRACE_STATE_MAX);
+        return -1;
+    }
+    memcpy(traceparent, body, TRACE_PARENT_LEN);
+    traceparent[TRACE_PARENT_LEN] = '\0';
+    size_t slen = len > TRACE_PARENT_LEN ? len - TRACE_PARENT_LEN - 1 : 0;
+    memcpy(tracestate, body + len - slen, slen);
+    tracestate[slen] = '\0';
+    if (!*traceparent || !trace_parent_valid00(traceparent) ||
+        (slen && (strlen(tracestate) != slen || !trace_state_valid(tracestate)))) {
+        traceparent[0] = tracestate[0] = '\0';
+        snprintf(err, errlen, "trace frame with an invalid traceparent or tracestate");
+        return -1;
+    }
+    return 0;
 }
 
 int wp_write_all(int fd, const void *data, size_t len)

@@ -4,8 +4,12 @@
  * Every message is a frame: a 4-byte big-endian length L (1..max), then L
  * bytes: one type byte and the body.
  *
- *   'H' worker -> executor, once, first: "offload-worker 1\n" then one
- *       function name per line
+ *   'H' worker -> executor, once, first: "offload-worker 1" (then, space
+ *       separated, the features it takes of those the executor offered in
+ *       OFFLOAD_WORKER_FEATURES), "\n", then one function name per line
+ *   'T' executor -> worker, only to a worker that took the feature "trace",
+ *       right before the 'J' it belongs to: the job's traceparent (55
+ *       characters), then optionally "\n" and its tracestate
  *   'J' executor -> worker: timeout_ms (u32 BE), name length (u8), name,
  *       payload (the rest)
  *   'R' worker -> executor: the result (the whole body)
@@ -20,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "trace.h"
+
 #define WP_VERSION 1
 #define WP_MAGIC "offload-worker"
 #define WP_HEADER 4    /* the length prefix */
@@ -29,6 +35,14 @@
 #define WP_JOB 'J'
 #define WP_RESULT 'R'
 #define WP_ERROR 'E'
+#define WP_TRACE 'T'
+
+/* Features a worker may take (hello) of those offered in its environment. */
+#define WP_FEATURES_ENV "OFFLOAD_WORKER_FEATURES"
+#define WP_FEATURE_TRACE 1u /* "trace": 'T' frames */
+#define WP_FEATURES_ALL "trace"
+/* A trace frame, whole: the prefix, the type, traceparent, '\n', tracestate. */
+#define WP_TRACE_FRAME_MAX (WP_HEADER + 1 + TRACE_PARENT_LEN + 1 + TRACE_STATE_MAX)
 
 typedef struct wp_frame {
     uint8_t type;
@@ -80,11 +94,28 @@ typedef struct wp_job {
 int wp_parse_job(const uint8_t *body, size_t len, wp_job *job, char *err, size_t errlen);
 
 /* Parses a hello frame's body into a malloc'd array of malloc'd names
- * (*names, *count; free with wp_names_free). Checks the magic and version,
- * 1..max_names names, each a valid function name, none twice. 0, or -1
- * with err set. */
-int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, char ***names, size_t *count,
-                   char *err, size_t errlen);
+ * (*names, *count; free with wp_names_free) and the features it took
+ * (*features, WP_FEATURE_*). Checks the magic and version, that every
+ * feature is one of offered, 1..max_names names, each a valid function
+ * name, none twice. 0, or -1 with err set. */
+int wp_parse_hello(const uint8_t *body, size_t len, size_t max_names, unsigned offered,
+                   char ***names, size_t *count, unsigned *features, char *err, size_t errlen);
+
+/* The features (WP_FEATURE_*) a space- or comma-separated list names
+ * (OFFLOAD_WORKER_FEATURES; NULL: none); names it does not know are
+ * skipped. */
+unsigned wp_features_parse(const char *list);
+
+/* A whole trace frame for traceparent (version-00 form, 55 characters)
+ * and tracestate (NULL or "": none; at most TRACE_STATE_MAX), into buf
+ * (WP_TRACE_FRAME_MAX bytes). Returns its length. */
+size_t wp_trace_frame(uint8_t *buf, const char *traceparent, const char *tracestate);
+
+/* Parses a trace frame's body into traceparent (TRACE_PARENT_LEN + 1
+ * bytes) and tracestate (TRACE_STATE_MAX + 1 bytes, "" when none). 0, or
+ * -1 with err set. */
+int wp_parse_trace(const uint8_t *body, size_t len, char *traceparent, char *tracestate, char *err,
+                   size_t errlen);
 
 void wp_names_free(char **names, size_t count);
 

@@ -67,6 +67,10 @@ static void clients_reply_state(clients *c, const wire_rid *rid, uint64_t reques
     reply.waited_us = o->waited_us;
     reply.run_us = o->run_us;
     reply.state = state;
+    if (o->traceparent && *o->traceparent)
+        reply.traceparent = (char *)o->traceparent;
+    if (o->tracestate && *o->tracestate)
+        reply.tracestate = (char *)o->tracestate;
     env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
     env.reply = &reply;
     if (c->send(c->send_arg, rid, &env) < 0)
@@ -134,9 +138,10 @@ static void clients_arm_tick(clients *c)
 }
 
 /* Refuses a Submit; a full queue (or memory budget) says when to retry,
- * as HTTP's Retry-After does. */
+ * as HTTP's Retry-After does. The Reply carries the trace context the job
+ * would have had (t). */
 static void clients_refuse_submit(clients *c, const wire_rid *rid, const Offload__Submit *s,
-                                  int code, const char *err)
+                                  int code, const char *err, const trace_ctx *t)
 {
     core_count(c->core, STAT_submits_refused);
     Offload__Envelope env = OFFLOAD__ENVELOPE__INIT;
@@ -144,6 +149,10 @@ static void clients_refuse_submit(clients *c, const wire_rid *rid, const Offload
     reply.request_id = s->request_id;
     reply.code = code;
     reply.message = (char *)err;
+    if (t->parent[0])
+        reply.traceparent = (char *)t->parent;
+    if (t->state[0])
+        reply.tracestate = (char *)t->state;
     if (code == OFFLOAD__CODE__CODE_QUEUE_FULL)
         reply.retry_after_s = core_retry_after(c->core, s->queue);
     env.body_case = OFFLOAD__ENVELOPE__BODY_REPLY;
@@ -190,7 +199,10 @@ static int clients_state(const detached_job *d)
 static void clients_reply_detached(clients *c, const wire_rid *rid, uint64_t request_id,
                                    const detached_job *d)
 {
-    job_outcome o = {.job_id = d->id, .code = OFFLOAD__CODE__CODE_OK};
+    job_outcome o = {.job_id = d->id,
+                     .code = OFFLOAD__CODE__CODE_OK,
+                     .traceparent = d->traceparent,
+                     .tracestate = d->tracestate};
     if (d->ended) {
         o.code = d->code;
         o.payload = d->payload;
@@ -258,8 +270,10 @@ static int clients_wait(clients *c, const wire_rid *rid, uint64_t request_id, de
     return 0;
 }
 
-/* The job a Submit asks for, its payload taken (len bytes). */
-static job_request clients_request(const Offload__Submit *s, uint8_t *payload, size_t len)
+/* The job a Submit asks for, its payload taken (len bytes), in the trace
+ * context t. */
+static job_request clients_request(const Offload__Submit *s, uint8_t *payload, size_t len,
+                                   const trace_ctx *t)
 {
     return (job_request){.queue = s->queue,
                          .function = s->function,
@@ -267,10 +281,12 @@ static job_request clients_request(const Offload__Submit *s, uint8_t *payload, s
                          .len = len,
                          .timeout_ms = s->timeout_ms,
                          /* proto3 has no presence: 0 is "the default" */
-                         .retries = s->retries ? (int)s->retries : -1};
+                         .retries = s->retries ? (int)s->retries : -1,
+                         .trace = t};
 }
 
-static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload__Submit *s)
+static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload__Submit *s,
+                                       const trace_ctx *t)
 {
     char err[256] = "the gateway is out of memory; retry later";
     const char *key = s->idempotency_key && *s->idempotency_key ? s->idempotency_key : NULL;
@@ -287,16 +303,19 @@ static void clients_on_submit_detached(clients *c, const wire_rid *rid, Offload_
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
         return;
     }
-    job_request r = clients_request(s, payload, len);
+    job_request r = clients_request(s, payload, len, t);
     detached_job *d;
     int existing;
     int code = core_submit_detached(c->core, &r, key, &d, &existing, err, sizeof(err));
     if (code != OFFLOAD__CODE__CODE_OK) {
-        clients_refuse_submit(c, rid, s, code, err);
+        clients_refuse_submit(c, rid, s, code, err, t);
         return;
     }
     if (s->detach) {
-        job_outcome o = {.job_id = d->id, .code = OFFLOAD__CODE__CODE_OK};
+        job_outcome o = {.job_id = d->id,
+                         .code = OFFLOAD__CODE__CODE_OK,
+                         .traceparent = d->traceparent,
+                         .tracestate = d->tracestate};
         clients_reply_state(c, rid, s->request_id, &o, clients_state(d));
     } else if (clients_wait(c, rid, s->request_id, d, 0) < 0) {
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_INTERNAL, err);
@@ -360,8 +379,10 @@ static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *
         clients_refuse(c, rid, s->request_id, OFFLOAD__CODE__CODE_BAD_REQUEST, err);
         return;
     }
+    trace_ctx t;
+    core_trace(c->core, s->traceparent, s->tracestate, &t);
     if (s->detach || (s->idempotency_key && *s->idempotency_key)) {
-        clients_on_submit_detached(c, rid, s);
+        clients_on_submit_detached(c, rid, s, &t);
         return;
     }
     client_peer *p = clients_peer(c, rid);
@@ -393,7 +414,7 @@ static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *
         call->front = c;
         call->peer = p;
         call->request_id = s->request_id;
-        job_request r = clients_request(s, payload, len);
+        job_request r = clients_request(s, payload, len, &t);
         payload = NULL;
         code = core_submit(c->core, &r, clients_job_done, call, &call->job, err, sizeof(err));
         if (code == OFFLOAD__CODE__CODE_OK) {
@@ -411,15 +432,18 @@ static void clients_on_submit(clients *c, const wire_rid *rid, Offload__Submit *
         c->npeers--;
         free(p);
     }
-    clients_refuse_submit(c, rid, s, code, err);
+    clients_refuse_submit(c, rid, s, code, err, &t);
 }
 
 /* Cancels call's job and answers it (answer) or not (a gone client). */
 static void clients_cancel_call(clients *c, client_call *call, int answer, const char *why)
 {
     gw_job *job = call->job;
-    job_outcome out = {
-        .job_id = core_job_id(job), .code = OFFLOAD__CODE__CODE_CANCELLED, .message = why};
+    job_outcome out = {.job_id = core_job_id(job),
+                       .code = OFFLOAD__CODE__CODE_CANCELLED,
+                       .message = why,
+                       .traceparent = core_job_traceparent(job),
+                       .tracestate = core_job_tracestate(job)};
     core_detach(c->core, job);
     if (answer)
         clients_reply(c, &call->peer->rid, call->request_id, &out);
@@ -437,8 +461,9 @@ static void clients_on_cancel(clients *c, const wire_rid *rid, const Offload__Ca
                   (unsigned long long)m->request_id);
         return; /* ended already: its Reply crossed the Cancel */
     }
-    log_debug("event=client_cancel request_id=%llu job_id=%llu", (unsigned long long)m->request_id,
-              (unsigned long long)core_job_id(call->job));
+    log_debug("event=client_cancel request_id=%llu job_id=%llu trace_id=%.32s",
+              (unsigned long long)m->request_id, (unsigned long long)core_job_id(call->job),
+              trace_id(core_job_traceparent(call->job)));
     clients_cancel_call(c, call, 1, "cancelled by the caller");
 }
 

@@ -49,6 +49,7 @@ int core_init(gw_core *c, const gateway_config *cfg, executors_send_fn send, voi
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
     c->started_us = clock_now_us();
+    trace_rng_seed(&c->trace_rng);
     if (core_check_config(cfg, err, errlen) < 0)
         return -1;
     if (loop_init(&c->loop, err, errlen) < 0)
@@ -168,6 +169,35 @@ budget *core_budget(gw_core *c)
 uint64_t core_job_id(const gw_job *job)
 {
     return job->id;
+}
+
+const char *core_job_traceparent(const gw_job *job)
+{
+    return job->traceparent;
+}
+
+const char *core_job_tracestate(const gw_job *job)
+{
+    return job->tracestate;
+}
+
+void core_trace(gw_core *c, const char *traceparent, const char *tracestate, trace_ctx *out)
+{
+    out->state[0] = '\0';
+    if (traceparent && *traceparent) {
+        if (trace_parent_parse(traceparent, out->parent) == 0) {
+            if (tracestate && *tracestate) {
+                if (trace_state_valid(tracestate))
+                    snprintf(out->state, sizeof(out->state), "%s", tracestate);
+                else
+                    stats_inc(&c->stats, STAT_tracestate_dropped);
+            }
+            return;
+        }
+        stats_inc(&c->stats, STAT_trace_invalid);
+    }
+    trace_parent_new(&c->trace_rng, out->parent);
+    stats_inc(&c->stats, STAT_traces_started);
 }
 
 unsigned core_retry_after(gw_core *c, const char *queue)

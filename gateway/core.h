@@ -28,6 +28,7 @@
 #include "queue.h"
 #include "stats.h"
 #include "tally.h"
+#include "trace.h"
 
 typedef struct gw_core {
     const gateway_config *cfg;
@@ -47,6 +48,7 @@ typedef struct gw_core {
      * responses sent, by status (the HTTP front counts them). */
     tally tally;
     http_status_counts http_codes;
+    trace_rng trace_rng; /* ids of the traces the gateway starts (core_trace) */
 } gw_core;
 
 /* Checks cfg (which must outlive c), makes the loop and every table, and
@@ -87,6 +89,22 @@ budget *core_budget(gw_core *c);
 
 /* The job's id (for logs and headers). */
 uint64_t core_job_id(const gw_job *job);
+
+/* The job's traceparent (version-00 form), "" when it has none; its
+ * tracestate, NULL when none. */
+const char *core_job_traceparent(const gw_job *job);
+const char *core_job_tracestate(const gw_job *job);
+
+/* Resolves a job's W3C trace context (common/trace.h) from what its
+ * caller sent: HTTP's traceparent and tracestate headers, a Submit's
+ * fields (NULL or "": not sent). A valid traceparent is kept (a later
+ * version as its version-00 fields) with its tracestate, which is dropped
+ * (counted in tracestate_dropped) unless it is 1..512 printable
+ * characters. An invalid traceparent is not an error: it is counted
+ * (trace_invalid) and, like a missing one, replaced by a new trace
+ * (traces_started) without a tracestate, so every job's log lines carry a
+ * trace_id. Fills *out (job_request.trace points at it). */
+void core_trace(gw_core *c, const char *traceparent, const char *tracestate, trace_ctx *out);
 
 /* The Retry-After, in seconds, for a caller refused by a full queue. */
 unsigned core_retry_after(gw_core *c, const char *queue);

@@ -25,7 +25,8 @@ int detached_key_valid(const char *s)
 
 static size_t detached_bytes(const detached_job *d)
 {
-    return d->len + (d->message ? strlen(d->message) : 0);
+    return d->len + (d->message ? strlen(d->message) : 0) +
+           (d->tracestate ? strlen(d->tracestate) : 0);
 }
 
 /* Removes d from every table and frees it. */
@@ -50,6 +51,7 @@ static void detached_drop(detached *ds, detached_job *d)
     ds->count--;
     free(d->payload);
     free(d->message);
+    free(d->tracestate);
     free(d);
 }
 
@@ -173,6 +175,9 @@ int detached_submit(detached *ds, job_request *r, const char *key, detached_job 
     d->job = job;
     d->id = job->id;
     d->created_us = job->created_us;
+    memcpy(d->traceparent, job->traceparent, sizeof(d->traceparent));
+    if (job->tracestate)
+        d->tracestate = strdup(job->tracestate); /* NULL when out of memory: none */
     HASH_ADD(hh, ds->by_id, id, sizeof(d->id), d);
     if (key && *key) {
         snprintf(d->key, sizeof(d->key), "%s", key);

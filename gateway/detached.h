@@ -18,6 +18,7 @@
 
 #include "jobs.h"
 #include "timers.h"
+#include "trace.h"
 
 #define DETACHED_KEY_MAX 128 /* an Idempotency-Key: 1..128 printable characters */
 
@@ -46,8 +47,10 @@ struct detached_job {
     uint64_t id; /* the job's id */
     char queue[CODEC_NAME_MAX + 1];
     char function[CODEC_NAME_MAX + 1];
-    char key[DETACHED_KEY_MAX + 1]; /* "" when none */
-    gw_job *job;                    /* until it ends */
+    char key[DETACHED_KEY_MAX + 1];         /* "" when none */
+    char traceparent[TRACE_PARENT_LEN + 1]; /* the job's (gw_job's), "" when none */
+    char *tracestate;                       /* a copy of its tracestate, or NULL */
+    gw_job *job;                            /* until it ends */
     int ended;
     int code; /* Offload__Code, once ended */
     uint8_t *payload;

@@ -57,6 +57,10 @@ int executors_send_job(gw_executor *e, gw_job *job, void *arg)
     /* Never 0: the time left, rounded up, at least 1 ms. */
     msg.timeout_ms = job->deadline_us > now ? (uint32_t)((job->deadline_us - now + 999) / 1000) : 1;
     msg.waited_us = now - job->created_us;
+    if (job->traceparent[0]) /* else proto3's "" */
+        msg.traceparent = job->traceparent;
+    if (job->tracestate)
+        msg.tracestate = job->tracestate;
     env.body_case = OFFLOAD__ENVELOPE__BODY_JOB;
     env.job = &msg;
     return executors_send(x, e, &env);

@@ -430,8 +430,9 @@ static void http_check_gone(void *arg)
     for (int i = 0; i < n; i++) {
         http_request *req = evs[i].data.ptr;
         core_count(h->core, STAT_callers_gone);
-        log_debug("event=caller_gone job_id=%llu",
-                  (unsigned long long)(req->job ? core_job_id(req->job) : 0));
+        log_debug("event=caller_gone job_id=%llu trace_id=%.32s",
+                  (unsigned long long)(req->job ? core_job_id(req->job) : 0),
+                  trace_id(req->trace.parent));
         if (req->job) {
             core_detach(h->core, req->job);
             req->job = NULL;

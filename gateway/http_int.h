@@ -144,6 +144,7 @@ struct http_request {
     gw_timer delay;                 /* while a delay waits; a result's wait_ms */
     int detach;                     /* ?wait=false */
     char key[DETACHED_KEY_MAX + 1]; /* Idempotency-Key, or "" */
+    trace_ctx trace;                /* a job's, from its traceparent and tracestate headers */
     uint64_t ref;                   /* the job a /v1/jobs/ID request names */
     long long wait_ms;              /* GET .../result?wait_ms= */
     detached_waiter waiter;         /* while waiting on a detached job */

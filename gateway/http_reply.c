@@ -62,6 +62,17 @@ struct MHD_Response *http_reply_error(int code, const char *message, uint64_t jo
     return r;
 }
 
+/* The job's trace context, echoed (traceparent, tracestate). */
+static void http_trace_echo(struct MHD_Response *r, const char *traceparent, const char *tracestate)
+{
+    if (!r)
+        return;
+    if (traceparent && *traceparent)
+        MHD_add_response_header(r, "traceparent", traceparent);
+    if (tracestate && *tracestate)
+        MHD_add_response_header(r, "tracestate", tracestate);
+}
+
 /* Queues r (NULL: out of memory, MHD closes the connection): every answer
  * the front sends goes through here, and is counted by its status. */
 static enum MHD_Result http_queue(http_request *req, unsigned status, struct MHD_Response *r)
@@ -90,6 +101,7 @@ static enum MHD_Result http_send_error(http_request *req, int code, const char *
     struct MHD_Response *r = http_reply_error(code, message, 0, retry_after, &status);
     if (r && req->allow)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
+    http_trace_echo(r, req->trace.parent, req->trace.state);
     return http_send(req, status, r);
 }
 
@@ -131,6 +143,7 @@ enum MHD_Result http_reply_answer_error(http_request *req)
         MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
     }
+    http_trace_echo(r, req->trace.parent, req->trace.state);
     return http_send(req, status, r);
 }
 
@@ -174,6 +187,7 @@ static struct MHD_Response *http_outcome(const job_outcome *o, unsigned *status_
         MHD_add_response_header(r, "X-Offload-Waited-Us", v);
         snprintf(v, sizeof(v), "%llu", (unsigned long long)o->run_us);
         MHD_add_response_header(r, "X-Offload-Run-Us", v);
+        http_trace_echo(r, o->traceparent, o->tracestate);
     }
     *status_out = status;
     return r;
@@ -199,7 +213,9 @@ static job_outcome http_detached_outcome(const detached_job *d)
                      .len = d->len,
                      .message = d->message,
                      .waited_us = d->waited_us,
-                     .run_us = d->run_us};
+                     .run_us = d->run_us,
+                     .traceparent = d->traceparent,
+                     .tracestate = d->tracestate};
     return o;
 }
 
@@ -235,6 +251,7 @@ static struct MHD_Response *http_detached_json(const detached_job *d, int full)
         MHD_add_response_header(r, MHD_HTTP_HEADER_LOCATION, loc);
         snprintf(loc, sizeof(loc), "%llu", (unsigned long long)d->id);
         MHD_add_response_header(r, "X-Offload-Job-Id", loc);
+        http_trace_echo(r, d->traceparent, d->tracestate);
     }
     return r;
 }
@@ -390,7 +407,8 @@ static enum MHD_Result http_start_job(http_request *req)
                      .payload = payload,
                      .len = len,
                      .timeout_ms = (uint32_t)req->timeout_ms,
-                     .retries = (int)req->retries};
+                     .retries = (int)req->retries,
+                     .trace = &req->trace};
     if (req->detach || req->key[0]) {
         /* Detached (?wait=false), or keyed: the store is the job's caller,
          * so a second call with the key finds it. */

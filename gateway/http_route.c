@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http_read.h"
 #include "params.h"
@@ -17,10 +18,58 @@ static int http_is_get(const char *method)
     return !strcmp(method, MHD_HTTP_METHOD_GET) || !strcmp(method, MHD_HTTP_METHOD_HEAD);
 }
 
-/* Reads the optional timeout_ms and retries query values of a job. */
+/* A request's trace headers. MHD keeps each header line apart: two
+ * traceparents make it invalid; tracestates are joined with commas (to at
+ * most TRACE_STATE_MAX + 1 characters: a longer one is dropped). */
+typedef struct http_trace_headers {
+    const char *parent;
+    int parents;
+    char state[TRACE_STATE_MAX + 2];
+    size_t state_len;
+} http_trace_headers;
+
+static enum MHD_Result http_trace_header(void *cls, enum MHD_ValueKind kind, const char *key,
+                                         const char *value)
+{
+    http_trace_headers *t = cls;
+    (void)kind;
+    if (!key || !value)
+        return MHD_YES;
+    if (!strcasecmp(key, "traceparent")) {
+        t->parent = value;
+        t->parents++;
+    } else if (!strcasecmp(key, "tracestate") && *value) {
+        size_t room = sizeof(t->state) - 1 - t->state_len;
+        if (t->state_len && room) {
+            t->state[t->state_len++] = ',';
+            room--;
+        }
+        size_t n = strnlen(value, room);
+        memcpy(t->state + t->state_len, value, n);
+        t->state_len += n;
+        t->state[t->state_len] = '\0';
+    }
+    return MHD_YES;
+}
+
+/* Resolves the job's trace context from its headers (core_trace). */
+static void http_job_trace(http_request *req)
+{
+    http_trace_headers t = {.parents = 0};
+    MHD_get_connection_values(req->conn, MHD_HEADER_KIND, http_trace_header, &t);
+    if (t.parents > 1) {
+        core_count(req->front->core, STAT_trace_invalid);
+        t.parent = NULL;
+    }
+    core_trace(req->front->core, t.parent, t.state, &req->trace);
+}
+
+/* Reads the job's trace headers and its optional query values (timeout_ms,
+ * retries, wait) and Idempotency-Key. */
 static void http_job_params(http_request *req)
 {
     char err[256];
+    http_job_trace(req);
     const char *v = MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, "timeout_ms");
     if (v && params_ms("timeout_ms", v, 1, req->front->cfg.max_timeout_ms, &req->timeout_ms, err,
                        sizeof(err)) < 0) {

@@ -7,6 +7,7 @@
 
 #include "clock.h"
 #include "dispatch.h"
+#include "errors.h"
 #include "log.h"
 
 /* Unknown Results are logged in a few lines a second; every one counts. */
@@ -34,6 +35,13 @@ static void job_answer(gw_job *job, job_outcome *out, int ran)
     hist_observe(&job->queue->wait, out->waited_us);
     if (ran)
         hist_observe(&job->queue->run, out->run_us);
+    out->traceparent = job->traceparent;
+    out->tracestate = job->tracestate;
+    log_debug("event=job_answered job_id=%llu queue=%s fn=%s code=%s waited_us=%llu run_us=%llu "
+              "trace_id=%.32s",
+              (unsigned long long)job->id, job->queue->name, job->function, code_name(out->code),
+              (unsigned long long)out->waited_us, (unsigned long long)out->run_us,
+              trace_id(job->traceparent));
     done(job, out, job->done_arg);
 }
 
@@ -325,6 +333,12 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
         snprintf(err, errlen, "the gateway is out of memory; retry later");
         return OFFLOAD__CODE__CODE_INTERNAL;
     }
+    if (r->trace && r->trace->parent[0]) {
+        memcpy(job->traceparent, r->trace->parent, sizeof(job->traceparent));
+        /* Out of memory for it: the job goes on without its tracestate. */
+        if (r->trace->state[0])
+            job->tracestate = strdup(r->trace->state);
+    }
     js->next_id++;
     HASH_ADD(hh, js->by_id, id, sizeof(job->id), job);
     job->owner = js;
@@ -332,6 +346,10 @@ int jobs_submit(jobs *js, job_request *r, job_done_fn done, void *arg, gw_job **
     job->done = done;
     job->done_arg = arg;
     q->submitted++;
+    log_debug("event=job_submitted job_id=%llu queue=%s fn=%s len=%zu timeout_ms=%llu "
+              "trace_id=%.32s",
+              (unsigned long long)job->id, q->name, job->function, r->len,
+              (unsigned long long)timeout_ms, trace_id(job->traceparent));
     queue_push(q, job);
     jobs_dispatch(js, q);
     *out = job;

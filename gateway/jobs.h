@@ -78,8 +78,9 @@ typedef struct job_request {
     const char *function;
     uint8_t *payload; /* malloc'd; taken by jobs_submit in every case */
     size_t len;
-    uint32_t timeout_ms; /* 0: limits.default_timeout_ms */
-    int retries;         /* <0: limits.default_retries */
+    uint32_t timeout_ms;    /* 0: limits.default_timeout_ms */
+    int retries;            /* <0: limits.default_retries */
+    const trace_ctx *trace; /* the job's trace context (core_trace), copied; NULL: none */
 } job_request;
 
 /* Sets up the table over the gateway's queues, fleet, timers and counters

@@ -153,6 +153,7 @@ void job_free(gw_job *job)
     if (job->queue)
         queue_unref(job->queue);
     free(job->payload);
+    free(job->tracestate);
     free(job);
 }
 

@@ -21,6 +21,7 @@
 #include "codec.h"
 #include "hist.h"
 #include "timers.h"
+#include "trace.h"
 #include "wire.h"
 
 typedef struct gw_job gw_job;
@@ -56,6 +57,8 @@ typedef struct job_outcome {
     size_t len;
     const char *message; /* error message, or NULL */
     uint64_t waited_us, run_us;
+    const char *traceparent; /* the job's trace context (version-00 form), or NULL / "" */
+    const char *tracestate;  /* its tracestate, or NULL / "" */
 } job_outcome;
 
 /* Called once per job with its outcome, unless the job was detached first. */
@@ -68,7 +71,9 @@ struct gw_job {
     uint8_t *payload; /* owned; kept while sent if the job may be retried */
     size_t payload_len;
     uint64_t created_us, deadline_us, sent_us;
-    uint32_t retries; /* sends left after an executor loss */
+    uint32_t retries;                       /* sends left after an executor loss */
+    char traceparent[TRACE_PARENT_LEN + 1]; /* version-00 form, or "" (none) */
+    char *tracestate;                       /* owned; NULL when none */
     job_state state;
     struct gw_executor *executor; /* RUNNING / ABANDONED */
     gw_job *prev, *next;          /* the queue's FIFO, while WAITING */

@@ -48,6 +48,12 @@
     X(http_forbidden, "HTTP requests answered 403: the token may not use the job's queue")         \
     X(held_bytes_refused, "requests and Submits refused because the payloads held would pass "     \
                           "--max-held-bytes")                                                      \
+    X(trace_invalid, "jobs whose traceparent (header or Submit field) was invalid: ignored, "      \
+                     "a new trace started")                                                        \
+    X(tracestate_dropped, "tracestates dropped with a valid traceparent: over 512 characters, "    \
+                          "or not printable ASCII")                                                \
+    X(traces_started, "traces the gateway started for jobs that came without a valid "             \
+                      "traceparent")                                                               \
     X(credits, "Credit messages applied: an executor shared among gateways set this one's "        \
                "slots")                                                                            \
     X(demands_sent, "Demand messages sent to executors: jobs waiting, and Credit "                 \

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "trace.h"
+
 int codec_name_valid(const char *s)
 {
     if (!s)
@@ -160,6 +162,11 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
     case OFFLOAD__ENVELOPE__BODY_JOB:
         if (!codec_name_valid(env->job->queue) || !codec_name_valid(env->job->function))
             INVALID("job: invalid queue or function name");
+        if (!trace_parent_valid00(env->job->traceparent))
+            INVALID("job: traceparent is not a version-00 W3C traceparent");
+        if (env->job->tracestate && *env->job->tracestate &&
+            !trace_state_valid(env->job->tracestate))
+            INVALID("job: tracestate must be 1..%d printable characters", TRACE_STATE_MAX);
         return 0;
     case OFFLOAD__ENVELOPE__BODY_RESULT:
         if (!codec_code_valid(env->result->code))
@@ -179,7 +186,8 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
     case OFFLOAD__ENVELOPE__BODY_SUBMIT:
         /* Names, the key and lease_ms are checked where the Submit is answered (a
          * Reply with bad_request and the client's request_id), not dropped
-         * here. */
+         * here; an invalid traceparent or tracestate is ignored there
+         * (core_trace), as HTTP's headers are. */
         return 0;
     case OFFLOAD__ENVELOPE__BODY_REPLY:
         if (!codec_code_valid(env->reply->code))
@@ -189,6 +197,9 @@ int codec_validate(const codec_envelope *env, char *err, size_t errlen)
             INVALID("reply: unknown state %d", (int)env->reply->state);
         if (!codec_text_valid(env->reply->message, CODEC_MESSAGE_MAX))
             INVALID("reply: message too long");
+        if (!codec_text_valid(env->reply->traceparent, TRACE_PARENT_LEN) ||
+            !codec_text_valid(env->reply->tracestate, TRACE_STATE_MAX))
+            INVALID("reply: traceparent or tracestate too long");
         return 0;
     default:
         INVALID("envelope has no body");

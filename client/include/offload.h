@@ -154,6 +154,12 @@ typedef struct offload_result {
     int state;              /* enum offload_state: detached jobs */
     uint32_t retry_after_s; /* with OFFLOAD_QUEUE_FULL: seconds the gateway asks the
                                caller to wait before trying again (0: not given) */
+    /* The job's W3C trace context, as the gateway echoes it (the one sent
+     * with offload_set_trace, or a trace the gateway started); NULL when
+     * none (an older gateway, a result the library made). Freed with the
+     * result. */
+    char *traceparent;
+    char *tracestate;
 } offload_result;
 
 /* The async callback: r is the library's, freed after the callback
@@ -195,6 +201,20 @@ OFFLOAD_API int offload_call(offload_client *c, const char *queue, const char *f
                              offload_result **out);
 
 OFFLOAD_API void offload_result_free(offload_result *r);
+
+/* The W3C Trace Context (https://www.w3.org/TR/trace-context/) of the
+ * jobs this client submits from now on -- offload_call, offload_submit,
+ * offload_submit_detached -- until it is set again: traceparent and
+ * tracestate as an HTTP caller sends them in its headers (copied; NULL or
+ * "": none). Forward the context of the request being served: set it
+ * before each call, and clear it with (c, NULL, NULL). The gateway
+ * judges it: an invalid traceparent is not an error (it counts it and
+ * starts a new trace), and every result says the trace its job had
+ * (offload_result.traceparent). Not a field of offload_call_options,
+ * whose callers' copies have no room for one. Returns 0, or -1
+ * (OFFLOAD_ERR_ARGS) when either is over 4096 bytes, or OFFLOAD_ERR_OOM. */
+OFFLOAD_API int offload_set_trace(offload_client *c, const char *traceparent,
+                                  const char *tracestate);
 
 /* Frees c. Jobs still in flight are cancelled at the gateway (a Cancel
  * each) and their callbacks run with OFFLOAD_CANCELLED before it returns. */

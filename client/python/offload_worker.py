@@ -15,7 +15,10 @@ and writes each result to its stdout, in the worker protocol
     serve()
 
 A function takes the job's payload (bytes) and returns bytes (str is
-encoded as UTF-8, None is an empty result). An exception fails the job:
+encoded as UTF-8, None is an empty result). context() says more about
+the job it runs: its function, timeout_ms and deadline (time.monotonic),
+and its W3C Trace Context (traceparent, tracestate, trace_id): the
+caller's, or the trace the gateway started for it. An exception fails the job:
 the caller gets 500 job_failed with "ExceptionType: message". The worker
 exits when the executor closes its stdin; it is killed (SIGTERM, then
 SIGKILL) when a job passes its deadline or is cancelled, and replaced.
@@ -25,11 +28,14 @@ and points file descriptor 1 (and sys.stdout) at stderr, so a print() in
 a function lands in the executor's log instead of corrupting a frame.
 """
 
+import contextvars
 import os
 import struct
 import sys
+import time
+from typing import NamedTuple, Optional
 
-__all__ = ["function", "serve", "PROTOCOL_VERSION"]
+__all__ = ["function", "serve", "context", "JobContext", "PROTOCOL_VERSION"]
 
 PROTOCOL_VERSION = 1
 MAGIC = "offload-worker"
@@ -39,6 +45,31 @@ _MESSAGE_MAX = 4000
 
 _registry = {}
 _protocol_fd = None  # the private copy of stdout, once serve() runs
+# Features this library takes when the executor offers them (proto/worker.md).
+_FEATURES = ("trace",)
+_TRACE_PARENT_LEN = 55
+
+
+class JobContext(NamedTuple):
+    """The job a function runs (context())."""
+    function: str
+    timeout_ms: int                # the time left at its start; 0: no deadline
+    deadline: Optional[float]      # time.monotonic() to give up at, or None
+    traceparent: Optional[str]     # W3C traceparent, version-00 form, or None
+    tracestate: Optional[str]      # its tracestate, or None
+
+    @property
+    def trace_id(self) -> Optional[str]:
+        """The 32 hex digits of the trace-id, or None."""
+        return self.traceparent[3:35] if self.traceparent else None
+
+
+_context = contextvars.ContextVar("offload_worker_job", default=None)
+
+
+def context() -> Optional[JobContext]:
+    """The JobContext of the job running now; None outside one."""
+    return _context.get()
 
 
 def _valid_name(name):
@@ -95,7 +126,7 @@ def _write_frame(fd, ftype, body):
         view = view[n:]
 
 
-def _read_job(fd, max_frame):
+def _read_frame(fd, max_frame):
     head = _read_exact(fd, 4)
     if head is None:
         return None
@@ -105,6 +136,31 @@ def _read_job(fd, max_frame):
     body = _read_exact(fd, length)
     if body is None:
         raise ProtocolError("stdin ended inside a frame")
+    return body
+
+
+def _parse_trace(body):
+    """A 'T' frame's body: (traceparent, tracestate or None)."""
+    if len(body) < _TRACE_PARENT_LEN or (len(body) > _TRACE_PARENT_LEN
+                                         and body[_TRACE_PARENT_LEN:_TRACE_PARENT_LEN + 1] != b"\n"):
+        raise ProtocolError("a trace frame of %d bytes" % len(body))
+    parent = body[:_TRACE_PARENT_LEN].decode("ascii", "replace")
+    state = body[_TRACE_PARENT_LEN + 1:].decode("ascii", "replace") or None
+    return parent, state
+
+
+def _read_job(fd, max_frame, traced=False):
+    """(name, payload, timeout_ms, traceparent, tracestate), or None at
+    the end of stdin. traced: the hello took trace frames."""
+    body = _read_frame(fd, max_frame)
+    if body is None:
+        return None
+    trace = (None, None)
+    if traced and body[:1] == b"T":
+        trace = _parse_trace(body[1:])
+        body = _read_frame(fd, max_frame)
+        if body is None:
+            raise ProtocolError("stdin ended after a trace frame")
     if body[:1] != b"J":
         raise ProtocolError("a frame of type %r, not a job" % body[:1])
     if len(body) < 6:
@@ -113,7 +169,7 @@ def _read_job(fd, max_frame):
     if len(body) < 6 + nlen:
         raise ProtocolError("a job frame too short for its name")
     name = body[6:6 + nlen].decode("ascii", "replace")
-    return name, body[6 + nlen:], timeout_ms
+    return (name, body[6 + nlen:], timeout_ms) + trace
 
 
 def _call(fn, payload):
@@ -156,22 +212,29 @@ def serve(functions=None, *, max_frame=None):
     sys.stdout = sys.stderr
     inp = 0
 
-    hello = "%s %d\n" % (MAGIC, PROTOCOL_VERSION) + "".join(n + "\n" for n in table)
+    offered = os.environ.get("OFFLOAD_WORKER_FEATURES", "").replace(",", " ").split()
+    taken = "".join(" " + f for f in _FEATURES if f in offered)
+    hello = "%s %d%s\n" % (MAGIC, PROTOCOL_VERSION, taken) + "".join(n + "\n" for n in table)
     _write_frame(out, "H", hello.encode("ascii"))
     while True:
         try:
-            job = _read_job(inp, max_frame)
+            job = _read_job(inp, max_frame, "trace" in offered)
         except ProtocolError as e:
             sys.stderr.write("offload_worker: %s\n" % e)
             sys.exit(2)
         if job is None:
             sys.exit(0)
-        name, payload, _timeout_ms = job
+        name, payload, timeout_ms, traceparent, tracestate = job
         fn = table.get(name)
         if fn is None:
             _write_frame(out, "E", ("this worker has no function %r" % name).encode())
             continue
-        ftype, body = _call(fn, payload)
+        deadline = time.monotonic() + timeout_ms / 1000 if timeout_ms else None
+        token = _context.set(JobContext(name, timeout_ms, deadline, traceparent, tracestate))
+        try:
+            ftype, body = _call(fn, payload)
+        finally:
+            _context.reset(token)
         if len(body) + 1 > max_frame:
             ftype, body = "E", ("%s: a result of %d bytes is over the frame limit of %d "
                                 "(the executor's --max-payload + 4096)"

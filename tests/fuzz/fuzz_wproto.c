@@ -10,8 +10,9 @@
  *
  * Checked: every byte fed is either in a returned frame or still pending,
  * a frame is 1..max bytes long, a parsed job lies inside its frame and
- * comes back the same through wp_job_header, and hello names are valid
- * and distinct. */
+ * comes back the same through wp_job_header, hello names are valid
+ * and distinct, and a parsed trace frame is valid and comes back the same
+ * through wp_trace_frame. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -53,7 +54,10 @@ static void fuzz_frame(const wp_frame *f, size_t max_names)
     if (f->type == WP_HELLO) {
         char **names = NULL;
         size_t n = 0;
-        if (wp_parse_hello(f->body, f->len, max_names, &names, &n, err, sizeof(err)) == 0) {
+        unsigned features = 0;
+        if (wp_parse_hello(f->body, f->len, max_names, WP_FEATURE_TRACE, &names, &n, &features, err,
+                           sizeof(err)) == 0) {
+            CHECK((features & ~WP_FEATURE_TRACE) == 0);
             CHECK(n >= 1 && n <= max_names);
             for (size_t i = 0; i < n; i++) {
                 CHECK(codec_name_valid(names[i]));
@@ -74,6 +78,19 @@ static void fuzz_frame(const wp_frame *f, size_t max_names)
             fuzz_job_roundtrip(&job);
         } else {
             CHECK(err[0] != '\0');
+        }
+    } else if (f->type == WP_TRACE) {
+        /* What serve-worker parses; a parsed one comes back the same. */
+        char tp[TRACE_PARENT_LEN + 1], ts[TRACE_STATE_MAX + 1];
+        if (wp_parse_trace(f->body, f->len, tp, ts, err, sizeof(err)) == 0) {
+            CHECK(trace_parent_valid00(tp) && strlen(tp) == TRACE_PARENT_LEN);
+            CHECK(!ts[0] || trace_state_valid(ts));
+            uint8_t back[WP_TRACE_FRAME_MAX];
+            size_t n = wp_trace_frame(back, tp, ts);
+            CHECK(n == WP_HEADER + 1 + f->len &&
+                  memcmp(back + WP_HEADER + 1, f->body, f->len) == 0);
+        } else {
+            CHECK(tp[0] == '\0' && err[0] != '\0');
         }
     } else if (f->type == WP_ERROR && f->len) {
         char message[FUZZ_MESSAGE_MAX];

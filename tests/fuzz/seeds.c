@@ -6,10 +6,11 @@
  *           invalid PoolStats
  *   wproto  worker streams (fuzz_wproto.c says the control byte): a hello,
  *           a whole conversation fed a byte at a time, jobs, an error
- *           text, a frame over the limit, stdout garbage
+ *           text, a frame over the limit, stdout garbage, a traced job
  *   params  query values and /v1/jobs/ paths
  *   routes  a request's method and path, then --route specs
  *   parse   numbers and byte counts
+ *   trace   traceparents of version 00 and later, invalid ones, a tracestate
  *   tokens  --http-token-file files: tokens with and without queues,
  *           comments, CRLF, the longest token, and refused ones (too
  *           short, a bad queue, the same token twice, a NUL byte)
@@ -119,6 +120,9 @@ static void seeds_codec(void)
     job.timeout_ms = 5000;
     job.waited_us = 42;
     SEED_BODY("job", job, JOB, &job);
+    job.traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    job.tracestate = "congo=t61rcWkgMzE";
+    SEED_BODY("job-traced", job, JOB, &job);
 
     Offload__Result result = OFFLOAD__RESULT__INIT;
     result.job_id = 0x123456789abcULL;
@@ -288,6 +292,16 @@ static void seeds_wproto(void)
     seed_write("wproto", "stdout-garbage", buf, len);
     static const char twice[] = "offload-worker 1\necho\necho\n";
     seed_frame("hello-twice", WP_CONTROL(0), WP_HELLO, twice, strlen(twice));
+
+    /* A worker that takes trace frames, and a traced job. */
+    static const char traced[] = "offload-worker 1 trace\necho\n";
+    len = 0;
+    buf[len++] = WP_CONTROL(0);
+    frame_put(buf, &len, WP_HELLO, traced, strlen(traced));
+    len += wp_trace_frame(buf + len, "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+                          "congo=t61rcWkgMzE");
+    job_put(buf, &len, 5000, "echo", "hi");
+    seed_write("wproto", "traced-job", buf, len);
 }
 
 static void seeds_text(void)
@@ -318,6 +332,14 @@ static void seeds_text(void)
     seed_text("parse", "gigabytes", "4GB");
     seed_text("parse", "negative", "-42");
     seed_text("parse", "max", "9223372036854775807");
+
+    seed_text("trace", "v00", "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    seed_text("trace", "v01-longer",
+              "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-extra");
+    seed_text("trace", "zero-id", "00-00000000000000000000000000000000-00f067aa0ba902b7-01");
+    seed_text("trace", "version-ff", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
+    seed_text("trace", "uppercase", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01");
+    seed_text("trace", "state", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
 }
 
 static void seeds_tokens(void)

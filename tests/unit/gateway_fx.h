@@ -36,6 +36,9 @@ typedef struct harness {
     int replies;
     int welcome_pool_stats; /* the last Welcome's pool_stats */
     int cancel_deadline;    /* the last Cancel's deadline */
+    /* The trace fields of the last Job and the last Reply sent. */
+    char job_traceparent[TRACE_PARENT_LEN + 1], job_tracestate[TRACE_STATE_MAX + 1];
+    char reply_traceparent[TRACE_PARENT_LEN + 1], reply_tracestate[TRACE_STATE_MAX + 1];
 } harness;
 
 static harness H;
@@ -51,8 +54,11 @@ static inline int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
         (!h->fail_body || h->fail_body == (int)env->body_case))
         return -EHOSTUNREACH;
     h->sent[r][env->body_case % 32]++;
-    if (env->body_case == OFFLOAD__ENVELOPE__BODY_JOB)
+    if (env->body_case == OFFLOAD__ENVELOPE__BODY_JOB) {
         h->last_job[r] = env->job->job_id;
+        snprintf(h->job_traceparent, sizeof(h->job_traceparent), "%s", env->job->traceparent);
+        snprintf(h->job_tracestate, sizeof(h->job_tracestate), "%s", env->job->tracestate);
+    }
     if (env->body_case == OFFLOAD__ENVELOPE__BODY_WELCOME)
         h->welcome_pool_stats = env->welcome->pool_stats;
     if (env->body_case == OFFLOAD__ENVELOPE__BODY_CANCEL)
@@ -61,6 +67,8 @@ static inline int fake_send(void *arg, const wire_rid *rid, codec_envelope *env)
         h->replies++;
         h->last_reply_request = env->reply->request_id;
         h->last_reply_code = env->reply->code;
+        snprintf(h->reply_traceparent, sizeof(h->reply_traceparent), "%s", env->reply->traceparent);
+        snprintf(h->reply_tracestate, sizeof(h->reply_tracestate), "%s", env->reply->tracestate);
     }
     return 0;
 }

@@ -95,13 +95,82 @@ static void test_clients_cancel_and_lease(void)
     CU_ASSERT_EQUAL(stat(STAT_callers_gone), gone + 2);
     CU_ASSERT_EQUAL(H.sent[1][OFFLOAD__ENVELOPE__BODY_CANCEL], cancels + 2);
     CU_ASSERT_EQUAL(H.clients.pending, 1); /* a's */
-    CU_ASSERT_EQUAL(H.replies, 3);            /* nobody to answer */
+    CU_ASSERT_EQUAL(H.replies, 3);         /* nobody to answer */
     CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 1800000), 0);
     CU_ASSERT_EQUAL(clients_check_leases(&H.clients, t0 + 2000000), 1); /* a, silent now */
     CU_ASSERT_EQUAL(H.clients.pending, 0);
     harness_close();
 }
 
-UNIT_SUITE(clients,
+/* A Submit's trace context goes to its Job and comes back in its Reply;
+ * an invalid one is counted and replaced by a new trace, as a missing one
+ * is; a tracestate over the bound is dropped, counted. */
+static void test_clients_trace(void)
+{
+    static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    harness_init();
+    hello(1, 0, 4);
+    Offload__Submit s = OFFLOAD__SUBMIT__INIT;
+    s.queue = "a";
+    s.function = "echo";
+    s.request_id = 1;
+    s.traceparent = (char *)tp;
+    s.tracestate = "congo=t61rcWkgMzE";
+    client_submit(7, &s, clock_now_us());
+    CU_ASSERT_STRING_EQUAL(H.job_traceparent, tp);
+    CU_ASSERT_STRING_EQUAL(H.job_tracestate, "congo=t61rcWkgMzE");
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_EQUAL(H.last_reply_request, 1);
+    CU_ASSERT_STRING_EQUAL(H.reply_traceparent, tp);
+    CU_ASSERT_STRING_EQUAL(H.reply_tracestate, "congo=t61rcWkgMzE");
+    CU_ASSERT_EQUAL(stat(STAT_trace_invalid) + stat(STAT_traces_started), 0);
+
+    /* A later version: its version-00 fields. A tracestate too long. */
+    char longs[TRACE_STATE_MAX + 2];
+    memset(longs, 's', sizeof(longs) - 1);
+    longs[sizeof(longs) - 1] = '\0';
+    s.request_id = 2;
+    s.traceparent = "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-more";
+    s.tracestate = longs;
+    client_submit(7, &s, clock_now_us());
+    CU_ASSERT_STRING_EQUAL(H.job_traceparent, tp);
+    CU_ASSERT_STRING_EQUAL(H.job_tracestate, "");
+    CU_ASSERT_EQUAL(stat(STAT_tracestate_dropped), 1);
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
+
+    /* Invalid, then none: new traces, every one its own. */
+    s.request_id = 3;
+    s.traceparent = "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01";
+    s.tracestate = "congo=t61rcWkgMzE";
+    client_submit(7, &s, clock_now_us());
+    CU_ASSERT_EQUAL(stat(STAT_trace_invalid), 1);
+    CU_ASSERT_EQUAL(stat(STAT_traces_started), 1);
+    CU_ASSERT_TRUE(trace_parent_valid00(H.job_traceparent) && H.job_traceparent[0]);
+    CU_ASSERT_NOT_EQUAL(strcmp(H.job_traceparent, tp), 0);
+    CU_ASSERT_STRING_EQUAL(H.job_tracestate, ""); /* dropped with its traceparent */
+    char first[TRACE_PARENT_LEN + 1];
+    memcpy(first, H.job_traceparent, sizeof(first));
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
+    CU_ASSERT_STRING_EQUAL(H.reply_traceparent, first);
+    s.request_id = 4;
+    s.traceparent = NULL;
+    s.tracestate = NULL;
+    client_submit(7, &s, clock_now_us());
+    CU_ASSERT_EQUAL(stat(STAT_trace_invalid), 1);
+    CU_ASSERT_EQUAL(stat(STAT_traces_started), 2);
+    CU_ASSERT_NOT_EQUAL(strcmp(H.job_traceparent, first), 0);
+    result(1, H.last_job[1], OFFLOAD__CODE__CODE_OK, "x");
+
+    /* A refused Submit says the trace it would have had. */
+    s.request_id = 5;
+    s.function = "nope";
+    s.traceparent = (char *)tp;
+    client_submit(7, &s, clock_now_us());
+    CU_ASSERT_EQUAL(H.last_reply_code, OFFLOAD__CODE__CODE_UNKNOWN_FUNCTION);
+    CU_ASSERT_STRING_EQUAL(H.reply_traceparent, tp);
+    harness_close();
+}
+
+UNIT_SUITE(clients, {"clients: trace context to the Job and back", test_clients_trace},
            {"clients: cancel, request ids in flight, leases", test_clients_cancel_and_lease},
            {"clients front answers every submit", test_clients_answer})

@@ -177,8 +177,9 @@ static int hello_rc(const char *text, size_t max_names, size_t *count, char *err
 {
     char **names;
     size_t n;
-    int rc =
-        wp_parse_hello((const uint8_t *)text, strlen(text), max_names, &names, &n, err, errlen);
+    unsigned features;
+    int rc = wp_parse_hello((const uint8_t *)text, strlen(text), max_names, WP_FEATURE_TRACE,
+                            &names, &n, &features, err, errlen);
     if (rc == 0) {
         *count = n;
         wp_names_free(names, n);
@@ -191,9 +192,12 @@ static void test_hello(void)
     char err[256];
     size_t n = 0;
     char **names;
+    unsigned features = 7;
     const char *ok = "offload-worker 1\nresize\nthumb.v2\n";
-    CU_ASSERT_EQUAL_FATAL(
-        wp_parse_hello((const uint8_t *)ok, strlen(ok), 10, &names, &n, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL_FATAL(wp_parse_hello((const uint8_t *)ok, strlen(ok), 10, WP_FEATURE_TRACE,
+                                         &names, &n, &features, err, sizeof(err)),
+                          0);
+    CU_ASSERT_EQUAL(features, 0);
     CU_ASSERT_EQUAL_FATAL(n, 2);
     CU_ASSERT_STRING_EQUAL(names[0], "resize");
     CU_ASSERT_STRING_EQUAL(names[1], "thumb.v2");
@@ -212,6 +216,9 @@ static void test_hello(void)
         {"offload-worker 1\nbad name\n", "not a function name"},
         {"offload-worker 1\necho\necho\n", "twice"},
         {"offload-worker 1\na\nb\nc\n", "more than 2"},
+        {"offload-worker 1x\necho\n", "must start with"},
+        {"offload-worker 1 tracing\necho\n", "did not offer"},
+        {"offload-worker 10\necho\n", "must start with"},
     };
     for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
         err[0] = '\0';
@@ -225,6 +232,94 @@ static void test_hello(void)
     memcpy(longline, "offload-worker 1\n", 17);
     longline[sizeof(longline) - 1] = '\0';
     CU_ASSERT_EQUAL(hello_rc(longline, 10, &n, err, sizeof(err)), -1);
+}
+
+/* Features: a hello takes only what was offered; the environment's list. */
+static void test_hello_features(void)
+{
+    char err[256];
+    char **names;
+    size_t n;
+    unsigned features = 0;
+    const char *t = "offload-worker 1 trace\necho\n";
+    CU_ASSERT_EQUAL_FATAL(wp_parse_hello((const uint8_t *)t, strlen(t), 10, WP_FEATURE_TRACE,
+                                         &names, &n, &features, err, sizeof(err)),
+                          0);
+    CU_ASSERT_EQUAL(features, WP_FEATURE_TRACE);
+    CU_ASSERT_EQUAL(n, 1);
+    wp_names_free(names, n);
+    /* An executor that offered nothing (or an older one) refuses it. */
+    CU_ASSERT_EQUAL(wp_parse_hello((const uint8_t *)t, strlen(t), 10, 0, &names, &n, &features, err,
+                                   sizeof(err)),
+                    -1);
+    CU_ASSERT_EQUAL(features, 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "OFFLOAD_WORKER_FEATURES"));
+    CU_ASSERT_EQUAL(wp_features_parse(NULL), 0);
+    CU_ASSERT_EQUAL(wp_features_parse(""), 0);
+    CU_ASSERT_EQUAL(wp_features_parse("trace"), WP_FEATURE_TRACE);
+    CU_ASSERT_EQUAL(wp_features_parse("zstd, trace,later"), WP_FEATURE_TRACE);
+    CU_ASSERT_EQUAL(wp_features_parse("traces tracer"), 0);
+}
+
+/* Trace frames: built and parsed back; every malformed body refused. */
+static void test_trace_frame(void)
+{
+    static const char tp[] = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+    uint8_t buf[WP_TRACE_FRAME_MAX];
+    char p[TRACE_PARENT_LEN + 1], st[TRACE_STATE_MAX + 1], err[256];
+    wp_reader r;
+    wp_frame f;
+    wp_reader_init(&r, MAX);
+    size_t n = wp_trace_frame(buf, tp, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+    CU_ASSERT_EQUAL(wp_reader_feed(&r, buf, n), 0);
+    n = wp_trace_frame(buf, tp, NULL);
+    CU_ASSERT_EQUAL(n, WP_HEADER + 1 + TRACE_PARENT_LEN);
+    CU_ASSERT_EQUAL(wp_reader_feed(&r, buf, n), 0);
+    CU_ASSERT_EQUAL_FATAL(wp_reader_next(&r, &f, err, sizeof(err)), 1);
+    CU_ASSERT_EQUAL(f.type, WP_TRACE);
+    CU_ASSERT_EQUAL_FATAL(wp_parse_trace(f.body, f.len, p, st, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(p, tp);
+    CU_ASSERT_STRING_EQUAL(st, "congo=t61rcWkgMzE,rojo=00f067aa0ba902b7");
+    CU_ASSERT_EQUAL_FATAL(wp_reader_next(&r, &f, err, sizeof(err)), 1);
+    CU_ASSERT_EQUAL_FATAL(wp_parse_trace(f.body, f.len, p, st, err, sizeof(err)), 0);
+    CU_ASSERT_STRING_EQUAL(p, tp);
+    CU_ASSERT_STRING_EQUAL(st, "");
+    wp_reader_free(&r);
+    /* The longest tracestate fits the frame. */
+    char longest[TRACE_STATE_MAX + 1];
+    memset(longest, 'a', TRACE_STATE_MAX);
+    longest[TRACE_STATE_MAX] = '\0';
+    n = wp_trace_frame(buf, tp, longest);
+    CU_ASSERT_EQUAL(n, WP_TRACE_FRAME_MAX);
+    CU_ASSERT_EQUAL(wp_parse_trace(buf + 5, n - 5, p, st, err, sizeof(err)), 0);
+    CU_ASSERT_EQUAL(strlen(st), TRACE_STATE_MAX);
+
+    uint8_t body[TRACE_PARENT_LEN + 1 + TRACE_STATE_MAX + 2];
+    memcpy(body, tp, TRACE_PARENT_LEN);
+    static const size_t bad_lens[] = {0, 1, TRACE_PARENT_LEN - 1, TRACE_PARENT_LEN + 1,
+                                      TRACE_PARENT_LEN + 2 + TRACE_STATE_MAX};
+    memset(body + TRACE_PARENT_LEN, '\n', sizeof(body) - TRACE_PARENT_LEN);
+    for (size_t i = 0; i < ARRAY_LEN(bad_lens); i++) {
+        err[0] = '\0';
+        CU_ASSERT_EQUAL(wp_parse_trace(body, bad_lens[i], p, st, err, sizeof(err)), -1);
+        CU_ASSERT_STRING_EQUAL(p, "");
+        CU_ASSERT_NOT_EQUAL(err[0], '\0');
+    }
+    /* No newline before the tracestate; a control character in it; a NUL;
+     * an invalid traceparent (uppercase), or a version other than 00. */
+    memcpy(body + TRACE_PARENT_LEN, "xa=b", 4);
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN + 4, p, st, err, sizeof(err)), -1);
+    memcpy(body + TRACE_PARENT_LEN, "\na\tb", 4);
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN + 4, p, st, err, sizeof(err)), -1);
+    memcpy(body + TRACE_PARENT_LEN, "\na\0b", 4);
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN + 4, p, st, err, sizeof(err)), -1);
+    memcpy(body + TRACE_PARENT_LEN, "\na=b", 4);
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN + 4, p, st, err, sizeof(err)), 0);
+    body[10] = 'F';
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN, p, st, err, sizeof(err)), -1);
+    body[10] = 'f';
+    body[1] = '1';
+    CU_ASSERT_EQUAL(wp_parse_trace(body, TRACE_PARENT_LEN, p, st, err, sizeof(err)), -1);
 }
 
 /* Reading from a pipe: what was written, then EAGAIN, then end of file. */
@@ -253,4 +348,6 @@ UNIT_SUITE(wproto, {"a job frame round trip", test_job_roundtrip},
            {"lengths of 0 and over the limit are errors", test_lengths},
            {"job bodies are parsed strictly", test_job_body},
            {"hellos are parsed strictly", test_hello},
+           {"hellos take offered features only", test_hello_features},
+           {"trace frames round trip and are parsed strictly", test_trace_frame},
            {"frames are read from a pipe until EOF", test_fill})

@@ -6,7 +6,7 @@ import json
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Union
+from typing import Any, Dict, List, Optional, Tuple, Union
 
 import zmq
 import zmq.utils.z85
@@ -194,11 +194,14 @@ def _envelope(**body) -> bytes:
 
 
 def _submit(request_id: int, queue: str, function: str, payload: Payload, timeout: Optional[float],
-            retries: int, lease_ms: int, detach: bool = False, key: Optional[str] = None) -> bytes:
+            retries: int, lease_ms: int, detach: bool = False, key: Optional[str] = None,
+            trace: Tuple[Optional[str], Optional[str]] = (None, None)) -> bytes:
+    """trace: (traceparent, tracestate), W3C Trace Context passed as it is
+    (the gateway ignores, counts and replaces an invalid traceparent)."""
     return _envelope(submit=pb.Submit(
         request_id=request_id, queue=queue, function=function, payload=_bytes(payload),
         timeout_ms=_timeout_ms(timeout), retries=retries, lease_ms=lease_ms, detach=detach,
-        idempotency_key=key or ""))
+        idempotency_key=key or "", traceparent=trace[0] or "", tracestate=trace[1] or ""))
 
 
 def _parse(frame: bytes):
@@ -439,16 +442,18 @@ class AsyncClient:
 
     async def call(self, queue: str, function: str, payload: Payload = b"", *,
                    timeout: Optional[float] = None, retries: int = 0,
-                   idempotency_key: Optional[str] = None) -> bytes:
+                   idempotency_key: Optional[str] = None, traceparent: Optional[str] = None,
+                   tracestate: Optional[str] = None) -> bytes:
         """Runs function on queue; returns the result bytes or raises an
         offload.Error. timeout: the job's deadline in seconds (None: the
         gateway's default). idempotency_key: a second call with the same key
-        gets the first job's outcome."""
+        gets the first job's outcome. traceparent, tracestate: the job's W3C
+        Trace Context (an HTTP request's headers), passed to its function."""
         lease = 0 if idempotency_key else self.lease_ms
         for _ in range(2 * self._n_gateways if self._n_gateways > 1 else 1):
             reply = await self._request(
                 lambda rid: _submit(rid, queue, function, payload, timeout, retries, lease,
-                                    key=idempotency_key),
+                                    key=idempotency_key, trace=(traceparent, tracestate)),
                 self._wait(timeout))
             if not _draining(reply):
                 break
@@ -466,11 +471,12 @@ class AsyncClient:
 
     async def submit(self, queue: str, function: str, payload: Payload = b"", *,
                      timeout: Optional[float] = None, retries: int = 0,
-                     idempotency_key: Optional[str] = None) -> int:
+                     idempotency_key: Optional[str] = None, traceparent: Optional[str] = None,
+                     tracestate: Optional[str] = None) -> int:
         """Runs a detached job; returns its id (see job())."""
         reply = await self._request(
             lambda rid: _submit(rid, queue, function, payload, timeout, retries, 0, detach=True,
-                                key=idempotency_key),
+                                key=idempotency_key, trace=(traceparent, tracestate)),
             self._wait(None))
         if reply.code != 0:
             raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)
@@ -592,12 +598,15 @@ class Client:
 
     def call(self, queue: str, function: str, payload: Payload = b"", *,
              timeout: Optional[float] = None, retries: int = 0,
-             idempotency_key: Optional[str] = None) -> bytes:
+             idempotency_key: Optional[str] = None, traceparent: Optional[str] = None,
+             tracestate: Optional[str] = None) -> bytes:
         lease = 0 if idempotency_key else self.lease_ms
         wait = (timeout if timeout is not None else DEFAULT_WAIT) + self.grace
+        trace = (traceparent, tracestate)
         for _ in range(2 * self._n_gateways if self._n_gateways > 1 else 1):
             reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout,
-                                                      retries, lease, key=idempotency_key),
+                                                      retries, lease, key=idempotency_key,
+                                                      trace=trace),
                                   wait, lease)
             if not _draining(reply):
                 break
@@ -606,9 +615,11 @@ class Client:
 
     def submit(self, queue: str, function: str, payload: Payload = b"", *,
                timeout: Optional[float] = None, retries: int = 0,
-               idempotency_key: Optional[str] = None) -> int:
+               idempotency_key: Optional[str] = None, traceparent: Optional[str] = None,
+               tracestate: Optional[str] = None) -> int:
         reply = self._request(lambda rid: _submit(rid, queue, function, payload, timeout, retries,
-                                                  0, detach=True, key=idempotency_key),
+                                                  0, detach=True, key=idempotency_key,
+                                                  trace=(traceparent, tracestate)),
                               DEFAULT_WAIT + self.grace, 0)
         if reply.code != 0:
             raise from_code(reply.code, reply.message, reply.job_id, reply.retry_after_s)

@@ -54,6 +54,13 @@ def garbage(payload):
 
 
 @function
+def trace(payload):
+    """The job's trace context: 'TRACEPARENT TRACESTATE' ('-' for none)."""
+    ctx = offload_worker.context()
+    return "%s %s" % (ctx.traceparent or "-", ctx.tracestate or "-")
+
+
+@function
 def alloc(payload):
     """Allocates and touches payload MB, then holds it for 30 s."""
     block = bytearray(int(payload) << 20)
