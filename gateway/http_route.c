@@ -1,5 +1,5 @@
 /* http_route.c -- the HTTP front's route table: decides what a request is
- * for from its method and path (a built-in route: /healthz, /v1/queues,
+ * for from its method and path (a built-in route: /healthz, /readyz, /v1/queues,
  * /v1/stats, /v1/delay, POST /v1/jobs/QUEUE/FUNCTION, /v1/jobs/ID[/result];
  * or a --route), reads the query values each takes and sets the 404 or
  * 405 of a path it does not know or a method it does not allow. Owns the
@@ -63,6 +63,7 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         http_target target;
     } builtin_gets[] = {
         {"/healthz", TARGET_HEALTHZ},
+        {"/readyz", TARGET_READYZ},
         {"/v1/queues", TARGET_QUEUES},
         {"/v1/stats", TARGET_STATS},
         {"/v1/delay", TARGET_DELAY},

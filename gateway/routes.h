@@ -7,7 +7,7 @@
  *   --route 'POST /resize=job:cpu/resize'         no payload: the request body
  *
  * Paths match exactly (the query string is not part of the path). The
- * built-in paths (/healthz and everything under /v1/) are reserved. */
+ * built-in paths (/healthz, /readyz and everything under /v1/) are reserved. */
 #ifndef OFFLOAD_ROUTES_H
 #define OFFLOAD_ROUTES_H
 

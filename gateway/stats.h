@@ -52,6 +52,8 @@
                "slots")                                                                            \
     X(demands_sent, "Demand messages sent to executors: jobs waiting, and Credit "                 \
                     "acknowledgements")                                                            \
+    X(readiness_changes, "times GET /readyz's verdict changed, ready to not ready or back "        \
+                         "(checked every second and at each /readyz)")                             \
     X(loop_turns, "turns of the event loop")                                                       \
     X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
     X(loop_long_turns, "loop turns that took over 5 ms of CPU")                                    \
