@@ -59,8 +59,7 @@ check "b's executor draining: 503 'every executor draining'" \
 check "the flip to not ready is logged as a warning" \
     wait_until 5 grep -q "WARN gateway event=not_ready reasons=1 why=\"queue 'b': every executor draining\"" "$GW_LOG"
 check "/healthz is 200 while it drains" healthz_ok
-kill -KILL "$ex_b"
-wait "$ex_b" 2>/dev/null
+{ kill -KILL "$ex_b" && wait "$ex_b"; } 2>/dev/null
 check "b's executor killed: 503 'no executor'" \
     wait_until 10 why_is '["queue '"'b'"': no executor"]'
 http_wait long 30
