@@ -28,6 +28,7 @@ int main(int argc, char **argv)
         .executors = strdup("tcp://*:5556"),
         .clients = strdup("tcp://*:5555"),
         .log_level = strdup("info"),
+        .log_format = strdup("text"),
         .max_payload = 1 << 20,
         .default_timeout_ms = 60000,
         .max_timeout_ms = 3600000,
@@ -58,7 +59,7 @@ int main(int argc, char **argv)
     cfg.id = strdup(id);
     char err[512] = "";
     int rc = 2;
-    if (!cfg.http || !cfg.executors || !cfg.clients || !cfg.log_level || !cfg.id) {
+    if (!cfg.http || !cfg.executors || !cfg.clients || !cfg.log_level || !cfg.log_format || !cfg.id) {
         fprintf(stderr, "offload-gateway: out of memory\n");
         goto out;
     }
@@ -194,6 +195,10 @@ int main(int argc, char **argv)
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
          &cfg.log_level, 0, 0, 0},
+        {"log-format", "FORMAT",
+         "text ('ts LEVEL gateway key=value...'), logfmt or json (one object a line) "
+         "(default text)",
+         flag_set_string, &cfg.log_format, 0, 0, 0},
         {"ready-fd", "FD",
          "once listening, write 'http=... executors=... clients=...' to FD and close it",
          flag_set_int, &cfg.ready_fd, 0, 65535, 0},
@@ -210,7 +215,14 @@ int main(int argc, char **argv)
                 cfg.log_level);
         goto out;
     }
+    int format = log_format_parse(cfg.log_format);
+    if (format < 0) {
+        fprintf(stderr, "offload-gateway: --log-format '%s': use text, logfmt or json\n",
+                cfg.log_format);
+        goto out;
+    }
     log_init("gateway", level);
+    log_set_format(format);
 
     /* Payloads of up to --max-payload come and go by the thousand. Left to
      * itself, glibc mmaps the first ones and then raises its thresholds as
@@ -256,6 +268,7 @@ out:
     free(cfg.executors);
     free(cfg.clients);
     free(cfg.log_level);
+    free(cfg.log_format);
     free(cfg.id);
     free(cfg.config);
     free(cfg.curve_key);
