@@ -3,7 +3,8 @@
 #   make            binaries in build/bin, libraries in build/lib
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
-#   make k8s        check deploy/k8s offline (tests/deploy/validate_k8s.sh)
+#   make k8s        check deploy/k8s, the Grafana dashboard and the Prometheus
+#                   config offline (tests/deploy/validate_k8s.sh, validate_obs.sh)
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
 #                   make fuzz-build builds them only
@@ -214,6 +215,7 @@ e2e: all
 
 k8s: k8s-deps
 	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_k8s.sh
+	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_obs.sh
 
 # test-deploy also runs from make test, but only where a Docker engine already
 # answers: make test never installs or starts one.
