@@ -27,7 +27,7 @@
  *           replaced by U+FFFD.
  * A line that would not fit keeps ts, level and component and puts the
  * message, cut, in msg, with "truncated":"true" (logfmt truncated=true).
- * Encoding is jansson's. Thread safe: no state (about 14 KiB of stack). */
+ * Encoding is jansson's. Thread safe: no state (about 21 KiB of stack). */
 #ifndef OFFLOAD_LOG_FORMAT_H
 #define OFFLOAD_LOG_FORMAT_H
 

@@ -16,10 +16,11 @@
 static const char usage[] =
     "usage: offload-gateway [flags]\n"
     "\n"
-    "The offload gateway: answers its own routes (/healthz, /v1/queues, /v1/delay),\n"
-    "and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route) suspends the\n"
-    "HTTP request, queues the job, sends it to an executor with a free slot, and\n"
-    "answers when it ends. Executors connect to --executors; see README.md.\n";
+    "The offload gateway: answers its own routes (/healthz, /readyz, /v1/queues,\n"
+    "/v1/delay), and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route)\n"
+    "suspends the HTTP request, queues the job, sends it to an executor with a\n"
+    "free slot, and answers when it ends. Executors connect to --executors; see\n"
+    "README.md.\n";
 
 int main(int argc, char **argv)
 {
@@ -168,7 +169,8 @@ int main(int argc, char **argv)
          &cfg.liveness, 1, 1000, 0},
         {"http-token-file", "FILE",
          "HTTP callers must send Authorization: Bearer TOKEN with a token of FILE (one a line, "
-         "optionally followed by the queues it may use); /healthz stays open; re-read on SIGHUP",
+         "optionally followed by the queues it may use); /healthz and /readyz stay open; re-read "
+         "on SIGHUP",
          flag_set_string, &cfg.http_token_file, 0, 0, 0},
         {"tls-cert", "FILE", "serve HTTPS with this PEM certificate (chain); needs --tls-key",
          flag_set_string, &cfg.tls_cert, 0, 0, 0},
