@@ -3,7 +3,8 @@
 #   make            binaries in build/bin, libraries in build/lib
 #   make run        install what is missing, build, start gateway + executor
 #   make test       install what is missing, build, run every test
-#   make k8s        check deploy/k8s offline (tests/deploy/validate_k8s.sh)
+#   make k8s        check deploy/k8s, the Grafana dashboard and the Prometheus
+#                   config offline (tests/deploy/validate_k8s.sh, validate_obs.sh)
 #   make asan       the same tests on an AddressSanitizer + UBSan build
 #   make fuzz       libFuzzer harnesses (tests/fuzz/), FUZZ_SECONDS each;
 #                   make fuzz-build builds them only
@@ -34,7 +35,7 @@ FINAL_CFLAGS = -std=c11 -D_GNU_SOURCE $(WARN) -pthread -fPIC -fvisibility=hidden
 FINAL_LDFLAGS = $(LDFLAGS)
 LDLIBS_ALL = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -pthread
 LDLIBS_LIB = $(shell pkg-config --libs $(LIB_PKGS) 2>/dev/null) -pthread
-LDLIBS_EXEC = $(shell pkg-config --libs $(LIB_PKGS) inih 2>/dev/null) -pthread -ldl
+LDLIBS_EXEC = $(shell pkg-config --libs $(LIB_PKGS) inih jansson 2>/dev/null) -pthread -ldl
 ifdef SAN
 FINAL_CFLAGS  += -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
 FINAL_LDFLAGS += -fsanitize=address,undefined
@@ -112,8 +113,9 @@ $(BUILD)/bin/offload-gateway: $(call obj,gateway/main.c $(GATEWAY)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) $^ -o $@ $(LDLIBS_ALL)
 
-# The executor needs no HTTP and no JSON. -rdynamic: plugins call the
-# offload_* functions of offload_plugin.h, the only ones not hidden.
+# The executor needs no HTTP (jansson writes its --log-format lines).
+# -rdynamic: plugins call the offload_* functions of offload_plugin.h, the
+# only ones not hidden.
 $(BUILD)/bin/offload-executor: $(call obj,executor/main.c $(EXECUTOR)) $(COMMON_O)
 	@mkdir -p $(dir $@)
 	$(CC) $(FINAL_LDFLAGS) -rdynamic $^ -o $@ $(LDLIBS_EXEC)
@@ -219,6 +221,7 @@ e2e: all
 
 k8s: k8s-deps
 	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_k8s.sh
+	OFFLOAD_K8S_MODULES=$(K8S_MODULES) tests/deploy/validate_obs.sh
 
 # test-deploy also runs from make test, but only where a Docker engine already
 # answers: make test never installs or starts one.
@@ -252,7 +255,7 @@ bench: deps
 # $(BUILD)/fuzz/<name>.log. Any crash, leak or timeout fails it.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_NAMES    = codec wproto params routes parse tokens keys trace
+FUZZ_NAMES    = codec wproto params routes parse tokens keys trace log_format
 FUZZ_CFLAGS   = -std=c11 -D_GNU_SOURCE $(WARN) -g -O1 -fno-omit-frame-pointer \
                 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
                 -I$(BUILD)/gen -Iproto -Icommon -Igateway -Iexecutor \
@@ -270,9 +273,11 @@ $(BUILD)/fuzz/fuzz_parse:  $(call fuzz_obj,common/parse.c)
 $(BUILD)/fuzz/fuzz_tokens: $(FUZZ_CODEC_O) $(call fuzz_obj,gateway/tokens.c)
 $(BUILD)/fuzz/fuzz_keys:   $(FUZZ_CODEC_O) $(call fuzz_obj,common/keys.c)
 $(BUILD)/fuzz/fuzz_trace:  $(call fuzz_obj,common/trace.c)
+$(BUILD)/fuzz/fuzz_log_format: $(call fuzz_obj,common/log_format.c)
 # The libraries a harness needs beyond libprotobuf-c.
 $(BUILD)/fuzz/fuzz_tokens: FUZZ_LDLIBS = $(shell pkg-config --libs gnutls 2>/dev/null)
 $(BUILD)/fuzz/fuzz_keys:   FUZZ_LDLIBS = $(shell pkg-config --libs libzmq 2>/dev/null)
+$(BUILD)/fuzz/fuzz_log_format: FUZZ_LDLIBS = $(shell pkg-config --libs jansson 2>/dev/null)
 
 # The harness objects are kept (not intermediates).
 .SECONDARY: $(patsubst %,$(BUILD)/fuzz/obj/tests/fuzz/fuzz_%.o,$(FUZZ_NAMES))

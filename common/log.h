@@ -1,17 +1,27 @@
-/* log.h -- one line per event on stderr: "ts level component key=value...".
+/* log.h -- one line per event on stderr: "ts level component key=value...",
+ * or the same event as logfmt or a JSON object (--log-format,
+ * log_format.h).
  *
  * LOG_* macros test the level before formatting anything, so a disabled
  * level costs one comparison. Safe to call from any thread: each line is
- * written with a single write(2). */
+ * written with a single write(2), of at most 2 KiB (text) or 4 KiB
+ * (logfmt, json), so lines from several threads never interleave. */
 #ifndef OFFLOAD_LOG_H
 #define OFFLOAD_LOG_H
+
+#include "log_format.h"
 
 enum log_level { LOG_ERROR = 0, LOG_WARN = 1, LOG_INFO = 2, LOG_DEBUG = 3 };
 
 extern int log_level_current;
+extern int log_format_current; /* a log_format; LOG_FORMAT_TEXT by default */
 
 /* Sets the component name printed on every line ("gateway", "executor"). */
 void log_init(const char *component, int level);
+
+/* Sets the lines' format (a log_format: log_format_parse reads the flag).
+ * Call once, at start, before any thread logs. */
+void log_set_format(int format);
 
 /* Parses "error", "warn", "info" or "debug"; returns the level or -1. */
 int log_level_parse(const char *name);

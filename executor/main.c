@@ -105,7 +105,7 @@ int main(int argc, char **argv)
     flag_list max_jobs = {0}, max_rss = {0};
     long long kill_grace = 1000, thread_idle = 10000, worker_start = 10000;
     char self_exe[4096] = "";
-    char *id = NULL, *log_level = strdup("info"), *config = NULL;
+    char *id = NULL, *log_level = strdup("info"), *log_format = strdup("text"), *config = NULL;
     char *curve_key = NULL, *curve_server = NULL;
     keys_file mine = {0}, gateway_key = {0};
     long long heartbeat_ms = 1000, liveness = 3, max_payload = 1 << 20, ready_fd = -1;
@@ -120,10 +120,11 @@ int main(int argc, char **argv)
     char default_id[128];
     snprintf(default_id, sizeof(default_id), "%s-%d", host, (int)getpid());
     id = strdup(default_id);
-    if (!id || !log_level) {
+    if (!id || !log_level || !log_format) {
         fprintf(stderr, PROG ": out of memory\n");
         free(id);
         free(log_level);
+        free(log_format);
         return 2;
     }
 
@@ -172,6 +173,10 @@ int main(int argc, char **argv)
          flag_set_int, &max_pending, 0, 1000000, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
          &log_level, 0, 0, 0},
+        {"log-format", "FORMAT",
+         "text ('ts LEVEL executor key=value...'), logfmt or json (one object a line) "
+         "(default text)",
+         flag_set_string, &log_format, 0, 0, 0},
         {"drain-timeout", "MS",
          "on SIGTERM, tell the gateways to send no new jobs and finish the running ones "
          "for up to MS, then exit; 0 stops at once, a second signal too (default 30000)",
@@ -224,6 +229,11 @@ int main(int argc, char **argv)
     int level = log_level_parse(log_level);
     if (level < 0) {
         fprintf(stderr, PROG ": --log-level '%s': use error, warn, info or debug\n", log_level);
+        goto out;
+    }
+    int format = log_format_parse(log_format);
+    if (format < 0) {
+        fprintf(stderr, PROG ": --log-format '%s': use text, logfmt or json\n", log_format);
         goto out;
     }
     if (!codec_id_valid(id, CODEC_ID_MAX)) {
@@ -340,6 +350,7 @@ int main(int argc, char **argv)
     self_exe[sl > 0 ? sl : 0] = '\0';
 
     log_init("executor", level);
+    log_set_format(format);
     signals_block();
     executor_config cfg = {
         .connect = connect.items,
@@ -386,6 +397,7 @@ out:
     free(queues);
     free(id);
     free(log_level);
+    free(log_format);
     free(config);
     free(curve_key);
     free(curve_server);

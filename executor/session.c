@@ -111,7 +111,8 @@ static void session_refused(executor *x, exec_link *l, const char *reason, const
 {
     log_error("event=refused gateway=%s reason=%s message=\"%s\" action=exit", l->endpoint, reason,
               why);
-    fprintf(stderr, "offload-executor: %s: %s\n", l->endpoint, why);
+    if (log_format_current == LOG_FORMAT_TEXT) /* else the line above says it all */
+        fprintf(stderr, "offload-executor: %s: %s\n", l->endpoint, why);
     x->refused = 1;
     if (!x->loop.stopping)
         session_stop(x, "refused by a gateway");

@@ -12,6 +12,7 @@ typedef struct gateway_config {
     char *clients;   /* ZeroMQ bind endpoint for client-library callers */
     char *id;        /* gateway id, for logs and Welcome */
     char *log_level;
+    char *log_format; /* --log-format: text, logfmt or json */
     char *config;          /* the --config file (read by flags_parse) */
     char *curve_key;       /* --curve-key PATH.key: both sockets are CURVE servers */
     char *curve_allow;     /* --curve-allow DIR: the *.pub files admitted */

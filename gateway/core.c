@@ -48,6 +48,7 @@ int core_init(gw_core *c, const gateway_config *cfg, executors_send_fn send, voi
 {
     memset(c, 0, sizeof(*c));
     c->cfg = cfg;
+    c->ready_last = -1;
     c->started_us = clock_now_us();
     trace_rng_seed(&c->trace_rng);
     if (core_check_config(cfg, err, errlen) < 0)
@@ -217,6 +218,36 @@ int core_declare_queue(gw_core *c, const char *name)
 int core_draining(const gw_core *c)
 {
     return c->draining;
+}
+
+void core_ready(gw_core *c, ready_report *out)
+{
+    static log_limiter limiter; /* a flapping fleet logs a few lines a second */
+    ready_check(&c->queues, &c->executors.fleet, c->draining, out);
+    if (out->ready == c->ready_last)
+        return;
+    int was_ready = c->ready_last == 1;
+    if (c->ready_last >= 0)
+        stats_inc(&c->stats, STAT_readiness_changes);
+    c->ready_last = out->ready;
+    if (!log_limiter_allow(&limiter, 10))
+        return;
+    if (out->ready) {
+        log_info("event=ready queues=%zu", out->queues);
+        return;
+    }
+    char why[1024] = "", one[READY_TEXT_MAX];
+    size_t n = 0;
+    for (size_t i = 0; i < out->nwhy && n < sizeof(why); i++) {
+        int w = snprintf(why + n, sizeof(why) - n, "%s%s", i ? "; " : "",
+                         ready_reason_text(&out->why[i], one, sizeof(one)));
+        if (w > 0)
+            n += (size_t)w;
+    }
+    if (was_ready)
+        log_warn("event=not_ready reasons=%zu why=\"%s\"", out->nwhy + out->more, why);
+    else
+        log_info("event=not_ready reasons=%zu why=\"%s\"", out->nwhy + out->more, why);
 }
 
 void core_count(gw_core *c, gateway_counter counter)

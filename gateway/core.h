@@ -26,6 +26,7 @@
 #include "jobs.h"
 #include "loop.h"
 #include "queue.h"
+#include "ready.h"
 #include "stats.h"
 #include "tally.h"
 #include "trace.h"
@@ -42,6 +43,7 @@ typedef struct gw_core {
     uint64_t trims;   /* heap trims done (/v1/stats heap_trims; gateway.c counts) */
     uint64_t trim_us; /* their time together (heap_trim_us) */
     int draining;     /* a signal arrived: finish what runs, take nothing new */
+    int ready_last;   /* core_ready's last verdict: 1, 0, or -1 before the first */
     uint64_t started_us;
 
     /* For /metrics: jobs by queue, function and outcome; the HTTP
@@ -116,6 +118,12 @@ int core_declare_queue(gw_core *c, const char *name);
 
 /* True once a signal started the drain: fronts take no new work. */
 int core_draining(const gw_core *c);
+
+/* GET /readyz's verdict (ready.h) on the core's tables. A verdict that
+ * differs from the last one is logged (event=ready / event=not_ready) and,
+ * after the first, counted in readiness_changes. gateway.c calls it once a
+ * second too, so a change is logged within a second without a probe. */
+void core_ready(gw_core *c, ready_report *out);
 
 /* Counts one event a front saw; core_count_add, n of them. */
 void core_count(gw_core *c, gateway_counter counter);

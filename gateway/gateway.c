@@ -27,6 +27,7 @@
 
 #define GW_MONITOR_BATCH 256      /* monitor events read per turn (small, fixed size) */
 #define GW_GOODBYE_LINGER_MS 200  /* at exit, time for the Goodbyes to leave */
+#define GW_READY_EVERY_US 1000000 /* readiness is checked this often (logged on change) */
 #define GW_TRIM_EVERY_US 1000000  /* the heap is looked at this often; */
 #define GW_TRIM_GROWTH (16 << 20) /* trimmed when RSS grew this much since ... */
 #define GW_TRIM_BUSY_US 50000     /* ... in a second with the loop busy less than this, */
@@ -297,6 +298,21 @@ static void gw_drain_deadline(gw_timer *t, void *arg)
     loop_stop(&gw->core.loop);
 }
 
+/* Checks readiness (GET /readyz's verdict) so that a change is logged and
+ * counted even while no probe asks. */
+static void gw_ready_note(gateway *gw)
+{
+    ready_report r;
+    core_ready(&gw->core, &r);
+}
+
+static void gw_ready_tick(gw_timer *t, void *arg)
+{
+    gateway *gw = arg;
+    loop_timer_start(&gw->core.loop, t, clock_now_us() + GW_READY_EVERY_US, gw_ready_tick, gw);
+    gw_ready_note(gw);
+}
+
 /* SIGHUP re-reads what can change while the gateway runs (a failed read
  * keeps what was loaded). The first SIGINT/SIGTERM starts a drain: no new requests (the listening
  * socket closes; new requests on open connections get 503), the ones in
@@ -319,6 +335,7 @@ static void gw_on_signal(int signo, void *arg)
     log_info("event=signal signal=%s action=drain drain_timeout_ms=%lld", name,
              gw->cfg->drain_timeout_ms);
     gw->core.draining = 1;
+    gw_ready_note(gw); /* not ready from now on: said at once */
     http_quiesce(gw->http);
     loop_timer_start(&gw->core.loop, &gw->drain_timer,
                      clock_now_us() + (uint64_t)gw->cfg->drain_timeout_ms * 1000, gw_drain_deadline,
@@ -495,6 +512,9 @@ int gateway_run(gateway *gw)
     gw->trim_free_mark = mallinfo2().fordblks;
     loop_timer_start(&gw->core.loop, &gw->trim_timer, clock_now_us() + GW_TRIM_EVERY_US, gw_trim,
                      gw);
+    gw_ready_note(gw); /* the first verdict, logged at start */
+    loop_timer_start(&gw->core.loop, &gw->ready_timer, clock_now_us() + GW_READY_EVERY_US,
+                     gw_ready_tick, gw);
     int rc = loop_run(&gw->core.loop);
     http_shutdown(gw->http);
     return rc;
@@ -510,6 +530,7 @@ void gateway_close(gateway *gw)
     http_stop(&gw->http);
     clients_close(&gw->clients);
     loop_timer_stop(&gw->core.loop, &gw->trim_timer);
+    loop_timer_stop(&gw->core.loop, &gw->ready_timer);
     core_close(&gw->core);
     if (gw->exec_sock) {
         /* Long enough for the Goodbyes to leave, bounded. */

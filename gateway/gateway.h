@@ -42,6 +42,7 @@ typedef struct gateway {
     uint64_t trim_busy_mark; /* loop.stats.busy_us at the last gw_trim */
     unsigned trim_defers;    /* busy seconds the trim waited through */
     gw_timer drain_timer;
+    gw_timer ready_timer; /* every second: core_ready, which logs a change */
 } gateway;
 
 /* Checks cfg (which must outlive gw), binds every socket and the HTTP

@@ -130,7 +130,8 @@ static enum MHD_Result http_handler(void *cls, struct MHD_Connection *conn, cons
                      info->num_connections, h->cfg.max_connections);
             return MHD_YES;
         }
-        if (core_draining(core)) {
+        if (core_draining(core) && strcmp(url, "/readyz") != 0) {
+            /* /readyz answers for itself: not ready, "gateway draining". */
             req->target = TARGET_ERROR;
             req->err_code = OFFLOAD__CODE__CODE_NO_EXECUTOR;
             snprintf(req->err_msg, sizeof(req->err_msg),

@@ -37,27 +37,35 @@ static const char *http_peer(struct MHD_Connection *conn, char *buf, size_t len)
     return buf;
 }
 
+/* The token entry of req's Authorization: Bearer header, or NULL; *reason
+ * says why not ("missing", "not_bearer", "unknown_token"). */
+static const token_entry *http_bearer(http_request *req, const char **reason)
+{
+    const char *v =
+        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
+    *reason = "missing";
+    if (!v)
+        return NULL;
+    *reason = "not_bearer";
+    if (strncasecmp(v, "Bearer ", 7))
+        return NULL;
+    v += 7;
+    while (*v == ' ')
+        v++;
+    size_t len = strlen(v);
+    while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
+        len--;
+    *reason = "unknown_token";
+    return tokens_find(req->front->tokens, v, len);
+}
+
 /* The token entry of req's Authorization: Bearer header. Returns it, or
  * NULL with the 401 set on req (counted and logged). */
 static const token_entry *http_authenticate(http_request *req)
 {
     http_front *h = req->front;
-    const char *v =
-        MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_AUTHORIZATION);
-    const char *reason = "missing";
-    const token_entry *e = NULL;
-    if (v && !strncasecmp(v, "Bearer ", 7)) {
-        v += 7;
-        while (*v == ' ')
-            v++;
-        size_t len = strlen(v);
-        while (len && (v[len - 1] == ' ' || v[len - 1] == '\t'))
-            len--;
-        e = tokens_find(h->tokens, v, len);
-        reason = "unknown_token";
-    } else if (v) {
-        reason = "not_bearer";
-    }
+    const char *reason;
+    const token_entry *e = http_bearer(req, &reason);
     if (e)
         return e;
     core_count(h->core, STAT_http_unauthorized);
@@ -120,6 +128,15 @@ static const char *http_target_queue(http_request *req)
 int http_auth_resolve(http_request *req, const char *method, const char *url)
 {
     if (!req->front->tokens || !strcmp(url, "/healthz")) {
+        req->detail = 1;
+        http_route_resolve(req, method, url);
+        return 0;
+    }
+    if (!strcmp(url, "/readyz")) {
+        /* Open like /healthz (a probe sends no token); only a known token
+         * sees which queues are unserved. Nothing is counted or logged. */
+        const char *reason;
+        req->detail = http_bearer(req, &reason) != NULL;
         http_route_resolve(req, method, url);
         return 0;
     }

@@ -18,7 +18,8 @@ int http_auth_load_tokens(const char *path, token_table **out, char *err, size_t
 int http_auth_reload_tokens(http_front *h);
 
 /* http_route_resolve, behind the token check when tokens are set: /healthz
- * is open, every other path needs a known token (checked first, so a
+ * and /readyz are open (/readyz names queues only to a known token: sets
+ * req->detail), every other path needs a known token (checked first, so a
  * caller without one learns nothing of the routes), and a job, or a
  * detached job's lookup, one allowed its queue. Runs once, when the
  * headers are in; the token's entry is not kept (a reload may free it).

@@ -51,6 +51,7 @@
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
     TARGET_HEALTHZ,
+    TARGET_READYZ,
     TARGET_QUEUES,
     TARGET_STATS,
     TARGET_METRICS,    /* GET /metrics */
@@ -164,6 +165,7 @@ struct http_request {
     const char *allow;     /* Allow header for 405 */
     char allow_buf[64];    /* its text, for user routes */
     const char *challenge; /* WWW-Authenticate header for 401 and 403 */
+    int detail;            /* /readyz may name queues: no --http-token-file, or a known token */
 };
 
 #endif

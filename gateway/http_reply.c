@@ -376,6 +376,40 @@ static struct MHD_Response *http_stats_json(gw_core *core)
     return http_json(o);
 }
 
+/* GET /readyz: {"ready":true}, or {"ready":false,"why":[...]} with its
+ * status in *status. A caller without a token, where tokens are needed
+ * (detail 0), learns how many queues are unserved but not which. */
+static struct MHD_Response *http_ready_json(gw_core *core, int detail, unsigned *status)
+{
+    ready_report r;
+    core_ready(core, &r);
+    *status = r.ready ? MHD_HTTP_OK : MHD_HTTP_SERVICE_UNAVAILABLE;
+    json_t *o = json_object();
+    json_object_set_new(o, "ready", json_boolean(r.ready));
+    if (r.ready)
+        return http_json(o);
+    json_t *why = json_array();
+    char text[READY_TEXT_MAX + 64];
+    size_t hidden = r.more;
+    for (size_t i = 0; i < r.nwhy; i++) {
+        if (!detail && r.why[i].queue[0]) {
+            hidden++;
+            continue;
+        }
+        json_array_append_new(why, json_string(ready_reason_text(&r.why[i], text, sizeof(text))));
+    }
+    if (hidden && detail)
+        snprintf(text, sizeof(text), "%zu more not listed", hidden);
+    else if (hidden)
+        snprintf(text, sizeof(text),
+                 "%zu queue%s without a live executor (a bearer token shows which)", hidden,
+                 hidden == 1 ? "" : "s");
+    if (hidden)
+        json_array_append_new(why, json_string(text));
+    json_object_set_new(o, "why", why);
+    return http_json(o);
+}
+
 /* ---- answering a request -------------------------------------------- */
 
 static enum MHD_Result http_start_job(http_request *req)
@@ -465,6 +499,11 @@ enum MHD_Result http_reply_answer(http_request *req)
         if (r)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
         return http_send(req, MHD_HTTP_OK, r);
+    }
+    case TARGET_READYZ: {
+        unsigned status;
+        struct MHD_Response *r = http_ready_json(core, req->detail, &status);
+        return http_send(req, status, r);
     }
     case TARGET_QUEUES:
         return http_send(req, MHD_HTTP_OK, http_json_text(core_queues_json(core)));

@@ -1,6 +1,6 @@
 /* http_route.c -- the HTTP front's route table: decides what a request is
- * for from its method and path (a built-in route: /healthz, /metrics,
- * /v1/queues, /v1/stats, /v1/delay, POST /v1/jobs/QUEUE/FUNCTION,
+ * for from its method and path (a built-in route: /healthz, /readyz,
+ * /metrics, /v1/queues, /v1/stats, /v1/delay, POST /v1/jobs/QUEUE/FUNCTION,
  * /v1/jobs/ID[/result]; or a --route), reads the query values each takes and sets the 404 or
  * 405 of a path it does not know or a method it does not allow. Owns the
  * front's routes (routes.c parses each --route spec). Loop thread only. */
@@ -111,8 +111,9 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         const char *path;
         http_target target;
     } builtin_gets[] = {
-        {"/healthz", TARGET_HEALTHZ}, {"/v1/queues", TARGET_QUEUES}, {"/v1/stats", TARGET_STATS},
-        {"/v1/delay", TARGET_DELAY},  {"/metrics", TARGET_METRICS},
+        {"/healthz", TARGET_HEALTHZ}, {"/readyz", TARGET_READYZ},
+        {"/v1/queues", TARGET_QUEUES}, {"/v1/stats", TARGET_STATS},
+        {"/v1/delay", TARGET_DELAY},   {"/metrics", TARGET_METRICS},
     };
     for (size_t i = 0; i < sizeof(builtin_gets) / sizeof(builtin_gets[0]); i++)
         if (!strcmp(url, builtin_gets[i].path)) {

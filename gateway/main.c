@@ -16,10 +16,11 @@
 static const char usage[] =
     "usage: offload-gateway [flags]\n"
     "\n"
-    "The offload gateway: answers its own routes (/healthz, /metrics, /v1/queues,\n"
-    "/v1/delay), and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route)\n"
-    "suspends the HTTP request, queues the job, sends it to an executor with a free\n"
-    "slot, and answers when it ends. Executors connect to --executors; see README.md.\n";
+    "The offload gateway: answers its own routes (/healthz, /readyz, /metrics,\n"
+    "/v1/queues, /v1/delay), and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a\n"
+    "--route) suspends the HTTP request, queues the job, sends it to an executor\n"
+    "with a free slot, and answers when it ends. Executors connect to --executors;\n"
+    "see README.md.\n";
 
 int main(int argc, char **argv)
 {
@@ -28,6 +29,7 @@ int main(int argc, char **argv)
         .executors = strdup("tcp://*:5556"),
         .clients = strdup("tcp://*:5555"),
         .log_level = strdup("info"),
+        .log_format = strdup("text"),
         .max_payload = 1 << 20,
         .default_timeout_ms = 60000,
         .max_timeout_ms = 3600000,
@@ -60,7 +62,7 @@ int main(int argc, char **argv)
     cfg.id = strdup(id);
     char err[512] = "";
     int rc = 2;
-    if (!cfg.http || !cfg.executors || !cfg.clients || !cfg.log_level || !cfg.id) {
+    if (!cfg.http || !cfg.executors || !cfg.clients || !cfg.log_level || !cfg.log_format || !cfg.id) {
         fprintf(stderr, "offload-gateway: out of memory\n");
         goto out;
     }
@@ -169,7 +171,8 @@ int main(int argc, char **argv)
          &cfg.liveness, 1, 1000, 0},
         {"http-token-file", "FILE",
          "HTTP callers must send Authorization: Bearer TOKEN with a token of FILE (one a line, "
-         "optionally followed by the queues it may use); /healthz stays open; re-read on SIGHUP",
+         "optionally followed by the queues it may use); /healthz and /readyz stay open; re-read "
+         "on SIGHUP",
          flag_set_string, &cfg.http_token_file, 0, 0, 0},
         {"tls-cert", "FILE", "serve HTTPS with this PEM certificate (chain); needs --tls-key",
          flag_set_string, &cfg.tls_cert, 0, 0, 0},
@@ -204,6 +207,10 @@ int main(int argc, char **argv)
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,
          &cfg.log_level, 0, 0, 0},
+        {"log-format", "FORMAT",
+         "text ('ts LEVEL gateway key=value...'), logfmt or json (one object a line) "
+         "(default text)",
+         flag_set_string, &cfg.log_format, 0, 0, 0},
         {"ready-fd", "FD",
          "once listening, write 'http=... executors=... clients=...' to FD and close it",
          flag_set_int, &cfg.ready_fd, 0, 65535, 0},
@@ -220,7 +227,14 @@ int main(int argc, char **argv)
                 cfg.log_level);
         goto out;
     }
+    int format = log_format_parse(cfg.log_format);
+    if (format < 0) {
+        fprintf(stderr, "offload-gateway: --log-format '%s': use text, logfmt or json\n",
+                cfg.log_format);
+        goto out;
+    }
     log_init("gateway", level);
+    log_set_format(format);
 
     /* Payloads of up to --max-payload come and go by the thousand. Left to
      * itself, glibc mmaps the first ones and then raises its thresholds as
@@ -266,6 +280,7 @@ out:
     free(cfg.executors);
     free(cfg.clients);
     free(cfg.log_level);
+    free(cfg.log_format);
     free(cfg.id);
     free(cfg.config);
     free(cfg.curve_key);

@@ -59,6 +59,8 @@
     X(demands_sent, "Demand messages sent to executors: jobs waiting, and Credit "                 \
                     "acknowledgements")                                                            \
     X(pool_stats, "PoolStats messages applied: executors told the state of their pools")           \
+    X(readiness_changes, "times GET /readyz's verdict changed, ready to not ready or back "        \
+                         "(checked every second and at each /readyz)")                             \
     X(loop_turns, "turns of the event loop")                                                       \
     X(loop_slow_turns, "loop turns that took over 10 ms of CPU")                                   \
     X(loop_long_turns, "loop turns that took over 5 ms of CPU")                                    \

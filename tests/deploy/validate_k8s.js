@@ -15,7 +15,14 @@
 //     probe naming a container port that does not exist, an autoscaler or a
 //     ScaledObject aimed at a missing Deployment, a mount of an undeclared
 //     volume, $(VAR) before VAR is defined, a container that may run as root
-//     or write its root filesystem, two objects with one kind and name.
+//     or write its root filesystem, two objects with one kind and name, a
+//     prometheus.io/port annotation naming no container port, a KEDA
+//     trigger missing what its scaler needs;
+//   - and offload's own rules: the gateway's readiness is GET /readyz and
+//     its liveness GET /healthz; the Service executors connect to, and the
+//     one a metrics-api trigger reads, publish not-ready addresses (a
+//     gateway with no executor is not ready: through a Service that hides
+//     it, no executor could ever reach it).
 // Every .yaml file under DIR must belong to some build.
 "use strict";
 
@@ -264,13 +271,63 @@ function checkBuild(name, objs) {
         if (doc.kind === "ScaledObject") {
             for (const t of (doc.spec && doc.spec.triggers) || []) {
                 const md = t.metadata || {};
-                if (t.type !== "metrics-api") continue;
-                if (!md.url || !md.valueLocation || md.targetValue === undefined)
-                    fail(where, `trigger ${t.name}: metrics-api needs url, valueLocation and targetValue`);
-                else if (Number.isNaN(Number(md.targetValue)))
-                    fail(where, `trigger ${t.name}: targetValue "${md.targetValue}" is not a number`);
+                if (t.type === "metrics-api") {
+                    if (!md.url || !md.valueLocation || md.targetValue === undefined)
+                        fail(where, `trigger ${t.name}: metrics-api needs url, valueLocation and targetValue`);
+                    else if (Number.isNaN(Number(md.targetValue)))
+                        fail(where, `trigger ${t.name}: targetValue "${md.targetValue}" is not a number`);
+                    else
+                        reachesNotReady(where, `trigger ${t.name}: metrics-api reads ${md.url}`, md.url);
+                } else if (t.type === "prometheus") {
+                    if (!md.serverAddress || !md.query || md.threshold === undefined)
+                        fail(where, `trigger ${t.name}: prometheus needs serverAddress, query and threshold`);
+                    else if (!/^https?:\/\/[^/\s]+/.test(md.serverAddress))
+                        fail(where, `trigger ${t.name}: serverAddress "${md.serverAddress}" is no http(s) URL`);
+                    for (const k of ["threshold", "activationThreshold"])
+                        if (md[k] !== undefined && Number.isNaN(Number(md[k])))
+                            fail(where, `trigger ${t.name}: ${k} "${md[k]}" is not a number`);
+                }
             }
         }
+        const annotations = (spec && doc.spec.template.metadata && doc.spec.template.metadata.annotations) || {};
+        const scrapePort = annotations["prometheus.io/port"];
+        if (spec && scrapePort !== undefined) {
+            const nums = new Set(containersOf(spec).flatMap((c) => (c.ports || []).map((p) => String(p.containerPort))));
+            if (!nums.has(String(scrapePort)))
+                fail(where, `prometheus.io/port ${scrapePort} is no container port of the pod`);
+        }
+        for (const c of spec ? containersOf(spec) : []) {
+            const cmd = (c.command || [])[0];
+            const cw = `${where} container ${c.name}`;
+            if (cmd === "offload-gateway") {
+                const path = (p) => p && p.httpGet && p.httpGet.path;
+                if (path(c.readinessProbe) !== "/readyz")
+                    fail(cw, `the gateway's readinessProbe is ${path(c.readinessProbe) ? "GET " + path(c.readinessProbe) : "not an httpGet"}: use GET /readyz (ready while every queue is served)`);
+                if (path(c.livenessProbe) !== "/healthz")
+                    fail(cw, `the gateway's livenessProbe is ${path(c.livenessProbe) ? "GET " + path(c.livenessProbe) : "not an httpGet"}: use GET /healthz (a gateway without executors is alive)`);
+            }
+            if (cmd === "offload-executor") {
+                const env = (c.env || []).find((e) => e.name === "OFFLOAD_CONNECT");
+                for (const ep of env && env.value ? env.value.split(",") : [])
+                    reachesNotReady(cw, `OFFLOAD_CONNECT ${ep}`, ep);
+            }
+        }
+    }
+
+    // what (a tcp:// or http:// address) names a Service of this build that
+    // selects the gateway's pods: it must publish not-ready addresses.
+    function reachesNotReady(where, what, address) {
+        const m = /^[a-z+]+:\/\/([a-z0-9-]+)(?:\.[a-z0-9.-]*)?(?::\d+)?(?:\/|$)/.exec(String(address));
+        const svc = m && byKey.get(`Service/${m[1]}`);
+        if (!svc) return; // not a Service of this build: not ours to judge
+        const port = /:(\d+)(?:\/|$)/.exec(String(address).replace(/^[a-z+]+:\/\//, ""));
+        if (port && !(svc.doc.spec.ports || []).some((p) => p.port === Number(port[1])))
+            fail(where, `${what}: Service ${m[1]} has no port ${port[1]}`);
+        const gw = deployments.find((d) =>
+            matches(svc.doc.spec.selector, d.doc.spec.template.metadata.labels) &&
+            containersOf(podSpec(d.doc)).some((c) => (c.command || [])[0] === "offload-gateway"));
+        if (gw && svc.doc.spec.publishNotReadyAddresses !== true)
+            fail(where, `${what} through Service ${m[1]}, which does not publish not-ready addresses: a gateway is ready only once executors reach it (publishNotReadyAddresses: true)`);
     }
     console.log(`k8s: build ${name}: ${objs.length} objects (${objs.map((o) => o.doc.kind).join(", ")})`);
 }

@@ -164,6 +164,41 @@ broken YAML
 base/executor.yaml
 s/^      containers:/      containers: [/
 YAML:
+
+the gateway's readiness on /healthz
+base/gateway.yaml
+s|path: /readyz|path: /healthz|
+the gateway's readinessProbe is GET /healthz: use GET /readyz
+
+the gateway's liveness on /readyz
+base/gateway.yaml
+0,/path: \/healthz/s||path: /readyz|
+the gateway's livenessProbe is GET /readyz: use GET /healthz
+
+executors through a Service that hides not-ready gateways
+base/executor.yaml
+s|tcp://offload-gateway-internal:5556|tcp://offload-gateway:5556|
+OFFLOAD_CONNECT tcp://offload-gateway:5556 through Service offload-gateway, which does not publish not-ready addresses
+
+a metrics-api trigger through a Service that hides not-ready gateways
+base/gateway.yaml
+s/publishNotReadyAddresses: true/publishNotReadyAddresses: false/
+metrics-api reads http://offload-gateway-internal:8080/v1/queues through Service offload-gateway-internal, which does not publish not-ready addresses
+
+a scrape port the pod lacks
+base/gateway.yaml
+s|prometheus.io/port: "8080"|prometheus.io/port: "9090"|
+prometheus.io/port 9090 is no container port of the pod
+
+a prometheus trigger without a query
+keda-prometheus/scaledobject.yaml
+0,/ query:/s// querry:/
+trigger io-busy: prometheus needs serverAddress, query and threshold
+
+a prometheus threshold that is not a number
+keda-prometheus/scaledobject.yaml
+s/threshold: "48"/threshold: "48 jobs"/
+trigger io-busy: threshold "48 jobs" is not a number
 CASES
 
 echo "$passed passed, $failed failed"

@@ -14,6 +14,9 @@
  *   tokens  --http-token-file files: tokens with and without queues,
  *           comments, CRLF, the longest token, and refused ones (too
  *           short, a bad queue, the same token twice, a NUL byte)
+ *   log_format  log messages as the call sites write them: fields, quoted
+ *           values with text_quote's escapes, words, a key twice, a quote
+ *           never closed, control bytes and bytes that are not UTF-8
  *   keys    CURVE key files: a .key and a .pub (made from a fixed secret
  *           key, so the seeds do not change), a .pub with queues, and
  *           refused ones (keys that do not match, a bad key, a name twice)
@@ -340,6 +343,16 @@ static void seeds_text(void)
     seed_text("trace", "version-ff", "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01");
     seed_text("trace", "uppercase", "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01");
     seed_text("trace", "state", "rojo=00f067aa0ba902b7,congo=t61rcWkgMzE");
+    seed_text("log_format", "listening",
+              "event=listening id=gw-1 http=127.0.0.1:8080 max_payload=1048576 routes=0");
+    seed_text("log_format", "quoted",
+              "event=executor_lost executor=x reason=\"silent for 600 ms\" jobs_lost=2 "
+              "message=\"a \\x22quoted\\x22 \\x5c value\\x0a\"");
+    seed_text("log_format", "words-and-keys",
+              "listening now event=a level=debug event=b msg=m1 =x ts=t");
+    seed_text("log_format", "unclosed", "event=x why=\"cut he");
+    seed_text("log_format", "bytes", "a=\x01\x1f c=\xff\xfe d=\xc0\xaf e=\xed\xa0\x80 f=\xc3\xa9 "
+                                     "g=\xf0\x9f\x98\x80 h=\xe2\x82 \"x\"=\" \\");
 }
 
 static void seeds_tokens(void)

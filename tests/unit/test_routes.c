@@ -56,6 +56,7 @@ static void test_parse_rejects(void)
         "GET /a?b=delay:1",
         "GET /healthz=delay:1", /* reserved */
         "GET /metrics=delay:1",
+        "GET /readyz=delay:1",
         "GET /v1/queues=delay:1",
         "GET /v1=delay:1",
         "TOOLONGMETHODNAMEX /x=delay:1",
