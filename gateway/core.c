@@ -81,6 +81,11 @@ int core_init(gw_core *c, const gateway_config *cfg, executors_send_fn send, voi
                        .max_silence_ms = (uint64_t)cfg->max_silence_ms};
     executors_set_limits(&c->executors, &fl);
     c->executors.fleet.max_payload = (uint64_t)cfg->max_payload;
+    if (failures_init(&c->failures, (size_t)cfg->recent_failures) < 0) {
+        snprintf(err, errlen, "out of memory for --recent-failures %lld", cfg->recent_failures);
+        goto err;
+    }
+    c->jobs.failures = &c->failures;
 
     for (size_t i = 0; i < cfg->queues.count; i++) {
         char name[CODEC_NAME_MAX + 1];
@@ -113,6 +118,7 @@ void core_close(gw_core *c)
     detached_free(&c->detached);
     executors_close(&c->executors);
     queue_table_free(&c->queues);
+    failures_free(&c->failures);
     loop_close(&c->loop);
 }
 
@@ -253,6 +259,36 @@ char *core_queues_json(gw_core *c)
     return text;
 }
 
+json_t *core_failures_json(gw_core *c)
+{
+    return failures_json(&c->failures);
+}
+
+json_t *core_executors_brief(gw_core *c)
+{
+    json_t *list = json_array();
+    uint64_t now = clock_now_us();
+    gw_executor *e, *tmp;
+    HASH_ITER(hh, c->executors.fleet.by_rid, e, tmp)
+    {
+        json_t *o = json_object(), *queues = json_array();
+        for (size_t i = 0; i < e->nslots; i++)
+            json_array_append_new(queues, json_string(e->slots[i].queue->name));
+        json_object_set_new(o, "id", json_string(e->id));
+        json_object_set_new(o, "queues", queues);
+        json_object_set_new(o, "state", json_string(e->draining ? "draining" : "ready"));
+        json_object_set_new(
+            o, "last_seen_ms",
+            json_integer((json_int_t)(now > e->last_recv_us ? (now - e->last_recv_us) / 1000 : 0)));
+        json_object_set_new(o, "pools", json_array());
+        if (json_array_append_new(list, o) < 0) {
+            json_decref(list);
+            return NULL;
+        }
+    }
+    return list;
+}
+
 void core_status_get(gw_core *c, core_status *out)
 {
     out->id = c->cfg->id;
@@ -275,6 +311,7 @@ void core_status_get(gw_core *c, core_status *out)
     out->counters.v[STAT_dispatch_budget_stops] = c->jobs.deferrals;
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
+    out->counters.v[STAT_jobs_failed] = c->failures.total;
     out->loop_turn_max_us = ls->turn_max_us;
     out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
     out->loop_stall_max_ms = ls->stall_max_us / 1000;

@@ -6,6 +6,7 @@
  *   jobs.c       every job from submit to its one answer (queue.c, dispatch.c)
  *   detached.c   jobs nobody waits on (?wait=false, Idempotency-Key)
  *   budget.c     payload bytes held, against --max-held-bytes
+ *   failures.c   the recent failures (--recent-failures), for the dashboard
  *
  * The fronts (http*.c, clients.c) reach the core only through the
  * functions below (submit, detach, snapshots, counters, draining), never
@@ -15,6 +16,7 @@
 #ifndef OFFLOAD_CORE_H
 #define OFFLOAD_CORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -22,6 +24,7 @@
 #include "config.h"
 #include "detached.h"
 #include "executors.h"
+#include "failures.h"
 #include "jobs.h"
 #include "loop.h"
 #include "queue.h"
@@ -35,10 +38,11 @@ typedef struct gw_core {
     detached detached; /* jobs nobody waits on (?wait=false, Idempotency-Key) */
     executors executors;
     gateway_stats stats;
-    budget budget;    /* payload bytes held, against --max-held-bytes */
-    uint64_t trims;   /* heap trims done (/v1/stats heap_trims; gateway.c counts) */
-    uint64_t trim_us; /* their time together (heap_trim_us) */
-    int draining;     /* a signal arrived: finish what runs, take nothing new */
+    budget budget;     /* payload bytes held, against --max-held-bytes */
+    failures failures; /* the last jobs answered with an error (--recent-failures) */
+    uint64_t trims;    /* heap trims done (/v1/stats heap_trims; gateway.c counts) */
+    uint64_t trim_us;  /* their time together (heap_trim_us) */
+    int draining;      /* a signal arrived: finish what runs, take nothing new */
     uint64_t started_us;
 } gw_core;
 
@@ -114,6 +118,16 @@ int core_queues(gw_core *c, queue_info **out, size_t *count);
  * (the caller frees it); NULL when out of memory. The clients socket's
  * ListQueues answers the same. */
 char *core_queues_json(gw_core *c);
+
+/* The recent failures (failures.h), newest first: a JSON array, a new
+ * reference (the caller's), or NULL when out of memory. */
+json_t *core_failures_json(gw_core *c);
+
+/* The live executors, brief: [{"id", "queues": [names], "state": "ready"
+ * or "draining", "last_seen_ms": ms since it was last heard from,
+ * "pools": []}], a new reference or NULL. What the dashboard shows when
+ * core_queues_json carries no "executors" of its own. */
+json_t *core_executors_brief(gw_core *c);
 
 /* The gateway as GET /v1/stats shows it. */
 typedef struct core_status {

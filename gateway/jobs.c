@@ -12,15 +12,24 @@
 /* Unknown Results are logged in a few lines a second; every one counts. */
 static log_limiter jobs_limiter;
 
-/* Answers the job's caller, once. */
-static void job_answer(gw_job *job, job_outcome *out)
+/* Answers the job's caller, once; a failure is recorded then, with e,
+ * the executor that ran it (or NULL). */
+static void job_answer_from(gw_job *job, job_outcome *out, const gw_executor *e)
 {
     job_done_fn done = job->done;
     if (!done)
         return;
     job->done = NULL;
     out->job_id = job->id;
+    if (out->code != OFFLOAD__CODE__CODE_OK && job->owner && job->owner->failures)
+        failures_add(job->owner->failures, job->id, out->code, job->queue->name, job->function,
+                     e ? e->id : NULL, out->message, out->waited_us, out->run_us);
     done(job, out, job->done_arg);
+}
+
+static void job_answer(gw_job *job, job_outcome *out)
+{
+    job_answer_from(job, out, job->executor);
 }
 
 static void job_answer_error(gw_job *job, int code, const char *message, uint64_t now)
@@ -369,7 +378,7 @@ void jobs_result(jobs *js, gw_executor *e, const job_result *r)
             q->completed++;
         else
             q->failed++;
-        job_answer(job, &out);
+        job_answer_from(job, &out, e); /* job_unsend took its executor */
     } else {
         stats_inc(js->stats, STAT_results_late);
     }
@@ -402,7 +411,7 @@ void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost_
                                .waited_us = job->sent_us - job->created_us,
                                .run_us = now - job->sent_us};
             job->queue->failed++;
-            job_answer(job, &out);
+            job_answer_from(job, &out, e);
             lost++;
         }
         job_end(js, job);

@@ -50,6 +50,9 @@ int main(int argc, char **argv)
         .turn_budget_us = LOOP_BUDGET_US_DEFAULT,
         .turn_budget_bytes = LOOP_BUDGET_BYTES_DEFAULT,
         .ready_fd = -1,
+        .recent_failures = FAILURES_DEFAULT,
+        .max_event_streams = 32,
+        .event_stall_ms = 30000,
     };
     char host[64] = "gateway";
     gethostname(host, sizeof(host) - 1);
@@ -190,6 +193,18 @@ int main(int argc, char **argv)
          "wait "
          "for the next turn (default 64, or 2 with --tls-cert: each costs a TLS handshake)",
          flag_set_int, &cfg.turn_accepts, 1, 100000, 0},
+        {"recent-failures", "N",
+         "failed jobs kept, newest first, for GET /v1/failures and the dashboard (/ui) "
+         "(default 50)",
+         flag_set_int, &cfg.recent_failures, 0, FAILURES_CEILING, 0},
+        {"max-event-streams", "N",
+         "GET /v1/events streams (the dashboard's live data) open at once; past it 503 "
+         "too_many_streams (default 32)",
+         flag_set_int, &cfg.max_event_streams, 0, 10000, 0},
+        {"event-stall-ms", "MS",
+         "an event stream whose client takes no bytes for MS (rounded up to a second) is "
+         "closed (default 30000)",
+         flag_set_int, &cfg.event_stall_ms, 1000, 3600000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,

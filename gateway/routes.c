@@ -12,7 +12,8 @@
 
 int route_path_reserved(const char *path)
 {
-    return !strcmp(path, "/healthz") || !strcmp(path, "/v1") || !strncmp(path, "/v1/", 4);
+    return !strcmp(path, "/healthz") || !strcmp(path, "/v1") || !strncmp(path, "/v1/", 4) ||
+           !strcmp(path, "/ui") || !strncmp(path, "/ui/", 4);
 }
 
 void route_free(route *r)
@@ -78,7 +79,7 @@ int route_parse(const char *spec, route *out, char *err, size_t errlen)
         return route_fail(out, err, errlen, spec, "out of memory");
     if (route_path_reserved(out->path))
         return route_fail(out, err, errlen, spec,
-                          "/healthz and paths under /v1/ are built in and reserved");
+                          "/healthz, /ui and paths under /v1/ and /ui/ are built in and reserved");
 
     const char *target = eq + 1;
     if (!strncmp(target, "delay:", 6)) {

@@ -72,7 +72,17 @@
     X(http_accept_budget_stops, "loop turns that left new HTTP connections waiting: 64 accepted, " \
                                 "--turn-accepts given to MHD, or the turn's time spent")           \
     X(loop_stalls, "times the loop woke over 100 ms late or a turn lasted that long "              \
-                   "(event=loop_stall): peers' silence meanwhile is not held against them")
+                   "(event=loop_stall): peers' silence meanwhile is not held against them")        \
+    X(jobs_failed, "jobs answered with an error (failed, timed out, executor lost, no executor; "  \
+                   "not a caller's cancel): the last --recent-failures in GET /v1/failures")       \
+    X(event_streams_opened, "GET /v1/events streams opened")                                       \
+    X(event_streams_refused, "GET /v1/events requests refused with 503: --max-event-streams "      \
+                             "streams were open")                                                  \
+    X(event_streams_stalled, "event streams closed because their client took no bytes for "        \
+                             "--event-stall-ms")                                                   \
+    X(event_snapshots_sent, "snapshots written whole to event streams")                            \
+    X(event_snapshots_skipped, "snapshots an event stream skipped: its client had not taken "      \
+                               "the one before (a slow reader gets the latest only)")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,
