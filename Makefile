@@ -58,7 +58,7 @@ EXECUTOR = $(filter-out executor/main.c,$(wildcard executor/*.c))
 CLIENT   = $(filter-out client/main.c,$(wildcard client/*.c))
 UNIT     = $(wildcard tests/unit/*.c)
 # The dashboard (GET /ui): its files, compiled into the gateway.
-UI_FILES = gateway/ui/index.html gateway/ui/app.js gateway/ui/style.css
+UI_FILES = gateway/ui/index.html gateway/ui/app.js gateway/ui/style.css gateway/ui/favicon.svg
 UI_O     = $(BUILD)/obj/gen/ui_assets.o
 
 obj = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))

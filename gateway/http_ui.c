@@ -1,8 +1,8 @@
 /* http_ui.c -- the dashboard's files. gateway/ui/index.html, app.js and
- * style.css are compiled in (build/gen/ui_assets.c, made by the Makefile
+ * style.css (and favicon.svg) are compiled in (build/gen/ui_assets.c, made by the Makefile
  * with xxd -i; never in git), so the gateway serves them with no file, CDN
  * or other fetch: GET /ui (and /ui/, /ui/index.html), /ui/app.js,
- * /ui/style.css. They hold no data (the page reads GET /v1/events with the
+ * /ui/style.css, /ui/favicon.svg. They hold no data (the page reads GET /v1/events with the
  * caller's token), so they need no token (http_auth.c). Each answer carries
  * its type, an ETag (a hash of the bytes, so a new build's files are
  * fetched again: Cache-Control no-cache revalidates), a strict
@@ -14,8 +14,10 @@
 #include <string.h>
 
 /* build/gen/ui_assets.c */
-extern const unsigned char ui_asset_index_html[], ui_asset_app_js[], ui_asset_style_css[];
-extern const unsigned int ui_asset_index_html_len, ui_asset_app_js_len, ui_asset_style_css_len;
+extern const unsigned char ui_asset_index_html[], ui_asset_app_js[], ui_asset_style_css[],
+    ui_asset_favicon_svg[];
+extern const unsigned int ui_asset_index_html_len, ui_asset_app_js_len, ui_asset_style_css_len,
+    ui_asset_favicon_svg_len;
 
 #define HTTP_UI_CSP                                                                                \
     "default-src 'self'; script-src 'self'; style-src 'self'; connect-src 'self'; "                \
@@ -33,6 +35,7 @@ static const http_ui_file http_ui_files[] = {
     {"/ui", "text/html; charset=utf-8", ui_asset_index_html, &ui_asset_index_html_len},
     {"/ui/app.js", "text/javascript; charset=utf-8", ui_asset_app_js, &ui_asset_app_js_len},
     {"/ui/style.css", "text/css; charset=utf-8", ui_asset_style_css, &ui_asset_style_css_len},
+    {"/ui/favicon.svg", "image/svg+xml", ui_asset_favicon_svg, &ui_asset_favicon_svg_len},
 };
 #define HTTP_UI_FILES (sizeof(http_ui_files) / sizeof(http_ui_files[0]))
 

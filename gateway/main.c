@@ -16,7 +16,8 @@
 static const char usage[] =
     "usage: offload-gateway [flags]\n"
     "\n"
-    "The offload gateway: answers its own routes (/healthz, /v1/queues, /v1/delay),\n"
+    "The offload gateway: answers its own routes (/healthz, /v1/queues, /v1/delay,\n"
+    "the dashboard /ui and its live data /v1/events),\n"
     "and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route) suspends the\n"
     "HTTP request, queues the job, sends it to an executor with a free slot, and\n"
     "answers when it ends. Executors connect to --executors; see README.md.\n";

@@ -416,7 +416,13 @@
     }
     for (const dd of dl.querySelectorAll("dd")) {
       const k = dd.dataset.k, v = st[k];
-      setText(dd, k.endsWith("_bytes") ? fmtBytes(v) : k.endsWith("_us") ? fmtUs(v) : k === "uptime_ms" ? fmtDuration(v) : num(v) ? fmtInt(v) : v === undefined ? DASH : String(v));
+      let text;
+      if (v === undefined || v === null) text = DASH;
+      else if (k.includes("_bytes")) text = fmtBytes(v);
+      else if (k.endsWith("_us")) text = fmtUs(v);
+      else if (k === "uptime_ms") text = fmtDuration(v);
+      else text = num(v) ? fmtInt(v) : String(v);
+      setText(dd, text);
     }
   }
 
@@ -585,6 +591,10 @@
     clearTimeout(state.watchdog);
     retry("stream ended");
   }
+
+  // The renderer, for tests and the console: render(snapshot) draws one as
+  // if it came from the stream (the next real one replaces it).
+  window.offloadDashboard = Object.freeze({ render: onSnapshot });
 
   document.addEventListener("DOMContentLoaded", () => {
     tokenFromHash();
