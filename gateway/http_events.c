@@ -192,12 +192,12 @@ int http_events_admit(http_request *req)
     return -1;
 }
 
-enum MHD_Result http_events_answer(http_request *req)
+struct MHD_Response *http_events_response(http_request *req)
 {
     http_front *h = req->front;
     http_stream *s = calloc(1, sizeof(*s));
     if (!s)
-        return MHD_NO; /* out of memory: MHD closes the connection */
+        return NULL;
     s->front = h;
     s->conn = req->conn;
     s->refs = 1;
@@ -205,7 +205,7 @@ enum MHD_Result http_events_answer(http_request *req)
         MHD_SIZE_UNKNOWN, HTTP_EVENTS_BLOCK, http_events_read, s, http_events_free);
     if (!r) {
         free(s);
-        return MHD_NO;
+        return NULL;
     }
     s->refs = 2; /* the response's (http_events_free) and the request's (http_events_end) */
     MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
@@ -232,9 +232,7 @@ enum MHD_Result http_events_answer(http_request *req)
     MHD_set_connection_option(req->conn, MHD_CONNECTION_OPTION_TIMEOUT,
                               (unsigned int)((h->cfg.event_stall_ms + 999) / 1000));
     log_debug("event=event_stream_open streams=%u", h->nstreams);
-    enum MHD_Result ret = MHD_queue_response(req->conn, MHD_HTTP_OK, r);
-    MHD_destroy_response(r);
-    return ret;
+    return r;
 }
 
 void http_events_end(http_request *req, enum MHD_RequestTerminationCode toe)

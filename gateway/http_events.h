@@ -11,11 +11,13 @@
  * answer. */
 int http_events_admit(http_request *req);
 
-/* Opens req's stream (after http_events_admit) and queues its response:
- * the newest snapshot at once, then one a second. The stream ends when
- * its connection does (http_events_end), at a drain (http_events_end_all)
- * or after --event-stall-ms without a byte taken. */
-enum MHD_Result http_events_answer(http_request *req);
+/* Opens req's stream (after http_events_admit) and returns its response
+ * (200), for the caller to queue and drop: the newest snapshot at once,
+ * then one a second. The stream ends when its connection does
+ * (http_events_end, which the request's end calls however it ends), at a
+ * drain (http_events_end_all) or after --event-stall-ms without a byte
+ * taken. NULL (no stream) when out of memory. */
+struct MHD_Response *http_events_response(http_request *req);
 
 /* req's request ended (MHD's completion, with its reason): its stream
  * leaves the front's list (a stream closed for --event-stall-ms is

@@ -422,12 +422,15 @@ enum MHD_Result http_reply_answer(http_request *req)
         return http_send(conn, MHD_HTTP_OK, http_json(http_status_stats(h)));
     case TARGET_FAILURES:
         return http_send(conn, MHD_HTTP_OK, http_json(http_status_failures(h)));
-    case TARGET_UI:
-        return http_ui_answer(req);
+    case TARGET_UI: {
+        unsigned status;
+        struct MHD_Response *r = http_ui_response(req, &status);
+        return http_send(conn, status, r);
+    }
     case TARGET_EVENTS:
         if (http_events_admit(req) < 0)
             return http_reply_answer_error(req);
-        return http_events_answer(req);
+        return http_send(conn, MHD_HTTP_OK, http_events_response(req));
     case TARGET_DELAY:
         if (loop_timer_start(h->loop, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
                              http_delay_done, req) < 0)

@@ -63,17 +63,17 @@ static const char *http_ui_etag(size_t i)
     return http_ui_etags[i];
 }
 
-enum MHD_Result http_ui_answer(http_request *req)
+struct MHD_Response *http_ui_response(http_request *req, unsigned *status)
 {
     size_t i = req->asset >= 0 && (size_t)req->asset < HTTP_UI_FILES ? (size_t)req->asset : 0;
     const http_ui_file *f = &http_ui_files[i];
     const char *etag = http_ui_etag(i);
     const char *match =
         MHD_lookup_connection_value(req->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
-    unsigned status = MHD_HTTP_OK;
     struct MHD_Response *r;
+    *status = MHD_HTTP_OK;
     if (match && (strstr(match, etag) || !strcmp(match, "*"))) {
-        status = MHD_HTTP_NOT_MODIFIED;
+        *status = MHD_HTTP_NOT_MODIFIED;
         r = MHD_create_response_from_buffer(0, (void *)"", MHD_RESPMEM_PERSISTENT);
     } else {
         r = MHD_create_response_from_buffer(*f->len, (void *)f->bytes, MHD_RESPMEM_PERSISTENT);
@@ -81,14 +81,12 @@ enum MHD_Result http_ui_answer(http_request *req)
             MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, f->type);
     }
     if (!r)
-        return MHD_NO; /* out of memory: MHD closes the connection */
+        return NULL;
     MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, etag);
     MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     MHD_add_response_header(r, "Content-Security-Policy", HTTP_UI_CSP);
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    enum MHD_Result ret = MHD_queue_response(req->conn, status, r);
-    MHD_destroy_response(r);
-    return ret;
+    return r;
 }

@@ -10,9 +10,10 @@
  * when url is none of them. */
 int http_ui_find(const char *url);
 
-/* Answers req (TARGET_UI, req->asset set by http_ui_find) with its file:
- * Content-Type, ETag, Cache-Control and the Content-Security-Policy, or
- * 304 when If-None-Match holds its ETag. */
-enum MHD_Result http_ui_answer(http_request *req);
+/* The answer to req (TARGET_UI, req->asset set by http_ui_find), for the
+ * caller to queue: its file with Content-Type, ETag, Cache-Control and the
+ * Content-Security-Policy (*status 200), or 304 when If-None-Match holds
+ * its ETag. NULL when out of memory. */
+struct MHD_Response *http_ui_response(http_request *req, unsigned *status);
 
 #endif
