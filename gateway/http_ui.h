@@ -6,7 +6,7 @@
 
 #include "http_int.h"
 
-/* The dashboard file that url names (an index for http_ui_answer), or -1
+/* The dashboard file that url names (an index for http_ui_response), or -1
  * when url is none of them. */
 int http_ui_find(const char *url);
 
