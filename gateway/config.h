@@ -45,7 +45,10 @@ typedef struct gateway_config {
     long long max_held_bytes;   /* payload bytes held at once (budget.h); 0: no bound */
     long long turn_budget_us;   /* work one source may do in one loop turn */
     long long turn_budget_bytes;
-    long long turn_accepts; /* new HTTP connections per loop turn; 0: 64, or 2 with TLS */
+    long long turn_accepts;      /* new HTTP connections per loop turn; 0: 64, or 2 with TLS */
+    long long recent_failures;   /* failed jobs kept for GET /v1/failures and the dashboard */
+    long long max_event_streams; /* GET /v1/events streams open at once */
+    long long event_stall_ms;    /* a stream that takes no bytes this long is closed */
 
     /* /metrics: offload_jobs_total series with a function of their own
      * (tally.h); how long a body is served again (0: never). */

@@ -85,6 +85,11 @@ int core_init(gw_core *c, const gateway_config *cfg, executors_send_fn send, voi
                        .max_silence_ms = (uint64_t)cfg->max_silence_ms};
     executors_set_limits(&c->executors, &fl);
     c->executors.fleet.max_payload = (uint64_t)cfg->max_payload;
+    if (failures_init(&c->failures, (size_t)cfg->recent_failures) < 0) {
+        snprintf(err, errlen, "out of memory for --recent-failures %lld", cfg->recent_failures);
+        goto err;
+    }
+    c->jobs.failures = &c->failures;
 
     for (size_t i = 0; i < cfg->queues.count; i++) {
         char name[CODEC_NAME_MAX + 1];
@@ -118,6 +123,7 @@ void core_close(gw_core *c)
     executors_close(&c->executors);
     queue_table_free(&c->queues);
     tally_free(&c->tally);
+    failures_free(&c->failures);
     loop_close(&c->loop);
 }
 
@@ -361,6 +367,11 @@ char *core_queues_json(gw_core *c)
     return text;
 }
 
+json_t *core_failures_json(gw_core *c)
+{
+    return failures_json(&c->failures);
+}
+
 void core_status_get(gw_core *c, core_status *out)
 {
     out->id = c->cfg->id;
@@ -390,6 +401,7 @@ void core_status_get(gw_core *c, core_status *out)
     out->counters.v[STAT_loop_budget_stops] = ls->budget_stops;
     out->counters.v[STAT_loop_stalls] = ls->stalls;
     out->counters.v[STAT_metrics_series_folded] = c->tally.folded;
+    out->counters.v[STAT_jobs_failed] = c->failures.total;
     out->loop_turn_max_us = ls->turn_max_us;
     out->loop_turn_max_cpu_us = ls->turn_max_cpu_us;
     out->loop_stall_max_ms = ls->stall_max_us / 1000;

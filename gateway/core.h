@@ -7,6 +7,7 @@
  *   detached.c   jobs nobody waits on (?wait=false, Idempotency-Key)
  *   budget.c     payload bytes held, against --max-held-bytes
  *   core_fleet.c the fleet as the fronts see it (core_executors)
+ *   failures.c   the recent failures (--recent-failures), for the dashboard
  *
  * The fronts (http*.c, clients.c) reach the core only through the
  * functions below (submit, detach, snapshots, counters, draining), never
@@ -16,6 +17,7 @@
 #ifndef OFFLOAD_CORE_H
 #define OFFLOAD_CORE_H
 
+#include <jansson.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -23,6 +25,7 @@
 #include "config.h"
 #include "detached.h"
 #include "executors.h"
+#include "failures.h"
 #include "jobs.h"
 #include "loop.h"
 #include "queue.h"
@@ -39,11 +42,12 @@ typedef struct gw_core {
     detached detached; /* jobs nobody waits on (?wait=false, Idempotency-Key) */
     executors executors;
     gateway_stats stats;
-    budget budget;    /* payload bytes held, against --max-held-bytes */
-    uint64_t trims;   /* heap trims done (/v1/stats heap_trims; gateway.c counts) */
-    uint64_t trim_us; /* their time together (heap_trim_us) */
-    int draining;     /* a signal arrived: finish what runs, take nothing new */
-    int ready_last;   /* core_ready's last verdict: 1, 0, or -1 before the first */
+    budget budget;     /* payload bytes held, against --max-held-bytes */
+    failures failures; /* the last jobs answered with an error (--recent-failures) */
+    uint64_t trims;    /* heap trims done (/v1/stats heap_trims; gateway.c counts) */
+    uint64_t trim_us;  /* their time together (heap_trim_us) */
+    int draining;      /* a signal arrived: finish what runs, take nothing new */
+    int ready_last;    /* core_ready's last verdict: 1, 0, or -1 before the first */
     uint64_t started_us;
 
     /* For /metrics: jobs by queue, function and outcome; the HTTP
@@ -204,6 +208,9 @@ int core_executors(gw_core *c, executor_info **out, size_t *count);
 /* core_executors as the "executors" array of core_queues_json (docs/gateway.md):
  * a new jansson array (json_t) the caller owns; empty when out of memory. */
 struct json_t *core_executors_json(gw_core *c);
+/* The recent failures (failures.h), newest first: a JSON array, a new
+ * reference (the caller's), or NULL when out of memory. */
+json_t *core_failures_json(gw_core *c);
 
 /* The gateway as GET /v1/stats shows it. */
 typedef struct core_status {

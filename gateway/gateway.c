@@ -473,7 +473,9 @@ int gateway_init(gateway *gw, const gateway_config *cfg, char *err, size_t errle
                       .tls_cert = cfg->tls_cert,
                       .tls_key = cfg->tls_key,
                       .turn_accepts = cfg->turn_accepts,
-                      .metrics_cache_ms = cfg->metrics_cache_ms};
+                      .metrics_cache_ms = cfg->metrics_cache_ms,
+                      .max_event_streams = cfg->max_event_streams,
+                      .event_stall_ms = cfg->event_stall_ms};
     gw->http = http_start(&gw->core, &gw->core.loop, &hc, gw->http_endpoint,
                           sizeof(gw->http_endpoint), err, errlen);
     if (!gw->http)

@@ -43,6 +43,7 @@
 #include "clock.h"
 #include "http_accept.h"
 #include "http_auth.h"
+#include "http_events.h"
 #include "http_int.h"
 #include "http_metrics.h"
 #include "http_read.h"
@@ -186,7 +187,6 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
 {
     http_front *h = cls;
     http_request *req = *con_cls;
-    (void)toe;
     http_suspend_activity++;
     http_conn *c = http_read_conn_of(conn);
     if (c && c->phase == PHASE_ANSWERING)
@@ -197,6 +197,7 @@ static void http_completed(void *cls, struct MHD_Connection *conn, void **con_cl
         DL_DELETE2(h->parked, req, park_prev, park_next);
     if (req->job)
         core_detach(h->core, req->job);
+    http_events_end(req, toe);
     detached_unwait(&req->waiter);
     loop_timer_stop(h->loop, &req->delay);
     if (req->response)
@@ -528,6 +529,7 @@ void http_quiesce(http_front *h)
         close(h->listen_fd); /* the backlog's connections are reset */
     h->listen_fd = -1;
     h->quiesced = 1;
+    http_events_end_all(h, 0); /* streams are not work a drain waits for */
 }
 
 int http_pending(const http_front *h)
@@ -567,6 +569,7 @@ void http_shutdown(http_front *h)
         return;
     http_quiesce(h);
     http_resume_all(h, 1);
+    http_events_end_all(h, 1); /* a client that does not read must not hold the stop */
     h->unbounded = 1;
     http_read_unpark(h, SIZE_MAX);
     uint64_t until = clock_now_us() + 1000000;
@@ -586,6 +589,7 @@ void http_stop(http_front **hp)
         return;
     /* MHD refuses to stop with suspended connections: resume them first. */
     http_resume_all(h, 0);
+    http_events_end_all(h, 1);
     h->unbounded = 1;
     http_read_unpark(h, SIZE_MAX);
     http_free(h);

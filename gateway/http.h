@@ -36,14 +36,17 @@ int http_reload_tokens(http_front *h);
 
 /* Closes the listening socket (the front's own: MHD has none): no new
  * connections; those still in the backlog are reset. Requests on open
- * connections are answered 503 from now on; suspended ones go on. */
+ * connections are answered 503 from now on; suspended ones go on. Event
+ * streams (GET /v1/events) end: a drain does not wait for them. */
 void http_quiesce(http_front *h);
 
-/* True while a request is suspended (waiting on a job or a timer). */
+/* True while a request is suspended (waiting on a job or a timer; an
+ * event stream waiting for its next snapshot is not one). */
 int http_pending(const http_front *h);
 
-/* Stops accepting, answers every suspended request with 503 and lets MHD
- * send those answers (for up to a second). */
+/* Stops accepting, answers every suspended request with 503, shuts down
+ * the sockets of event streams still open, and lets MHD send those answers
+ * (for up to a second). */
 void http_shutdown(http_front *h);
 
 /* Frees the front and sets *h to NULL; safe on NULL. */

@@ -20,6 +20,8 @@ typedef struct http_config {
     const char *tls_cert, *tls_key;   /* PEM files, both or neither: HTTPS */
     long long turn_accepts;           /* new connections per loop turn; 0: the default */
     long long metrics_cache_ms;       /* GET /metrics serves its last body this long; 0: never */
+    long long max_event_streams;      /* GET /v1/events streams open at once */
+    long long event_stall_ms;         /* a stream that takes no bytes this long is closed */
 } http_config;
 
 #endif

@@ -7,6 +7,7 @@
  *   http_config.h  the configuration (data only; http.h's too)
  *   http_int.h     this state (includes http_config.h)
  *   http_suspend.c suspending and resuming requests, the activity count
+ *   http_ui.c      the dashboard's files (/ui), compiled in from gateway/ui/
  *   http_tls.c     the certificate and key, GnuTLS's I/O, the handshakes
  *                  (uses http_suspend: the activity count)
  *   http_accept.c  the listening socket, the connections waiting for their
@@ -19,8 +20,12 @@
  *   http_auth.c    bearer tokens: loading, 401 and 403 (uses http_route)
  *   http_metrics.c GET /metrics: the Prometheus text of the core's numbers,
  *                  its cache
+ *   http_status.c  the JSON of the read-only routes: /v1/stats, /v1/failures,
+ *                  the dashboard's snapshot
+ *   http_events.c  GET /v1/events: the snapshot stream (uses http_status)
  *   http_reply.c   responses, JSON errors, job outcomes, detached jobs
- *                  (uses http_read, http_suspend)
+ *                  (uses http_read, http_suspend, http_ui, http_status,
+ *                  http_events)
  *   http.c         the life cycle (start, attach, quiesce, shutdown, stop),
  *                  the loop's and MHD's callbacks (uses them all)
  *
@@ -47,6 +52,7 @@
 #define HTTP_ERR_NOT_IMPLEMENTED (-501)
 #define HTTP_ERR_UNAUTHORIZED (-401)
 #define HTTP_ERR_FORBIDDEN (-403)
+#define HTTP_ERR_TOO_MANY_STREAMS (-5031) /* 503: --max-event-streams */
 
 typedef enum http_target {
     TARGET_ERROR, /* answer with the error set on the request */
@@ -60,12 +66,17 @@ typedef enum http_target {
     TARGET_JOB_STATUS, /* GET /v1/jobs/ID */
     TARGET_JOB_RESULT, /* GET /v1/jobs/ID/result */
     TARGET_JOB_CANCEL, /* DELETE /v1/jobs/ID */
+    TARGET_UI,         /* GET /ui, /ui/app.js, ...: http_request.asset */
+    TARGET_EVENTS,     /* GET /v1/events */
+    TARGET_FAILURES,   /* GET /v1/failures */
 } http_target;
 
 typedef struct http_front http_front; /* as in http.h */
 typedef struct http_request http_request;
-typedef struct http_ip http_ip;       /* http_accept.c's */
-typedef struct http_hello http_hello; /* http_accept.c's */
+typedef struct http_ip http_ip;             /* http_accept.c's */
+typedef struct http_hello http_hello;       /* http_accept.c's */
+typedef struct http_stream http_stream;     /* http_events.c's */
+typedef struct http_snapshot http_snapshot; /* http_events.c's */
 
 /* A connection's read deadline: its request's headers must arrive within
  * --header-timeout-ms of its start or of its previous answer, its body
@@ -124,6 +135,11 @@ struct http_front {
      * was rendered. */
     struct MHD_Response *metrics_body;
     uint64_t metrics_at_us;
+    http_stream *streams;    /* open GET /v1/events streams (http_events.c) */
+    unsigned nstreams;
+    gw_timer events_tick;  /* every second while streams are open: a snapshot */
+    http_snapshot *latest; /* the newest snapshot, while streams are open */
+    uint64_t snapshot_seq; /* snapshots made: each one's id */
 };
 
 struct http_request {
@@ -166,6 +182,8 @@ struct http_request {
     char allow_buf[64];    /* its text, for user routes */
     const char *challenge; /* WWW-Authenticate header for 401 and 403 */
     int detail;            /* /readyz may name queues: no --http-token-file, or a known token */
+    int asset;             /* TARGET_UI: which file (http_ui.c) */
+    http_stream *stream;   /* TARGET_EVENTS, once its stream is open */
 };
 
 #endif

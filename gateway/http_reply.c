@@ -3,10 +3,11 @@
  * WWW-Authenticate), a request answered by its target once it is read
  * (the built-in routes, /metrics's body from http_metrics; a job submitted
  * and its outcome, a delay, a detached job's state or result, waited on
- * up to wait_ms). Every answer is queued in one place (http_queue), which
- * counts it by status. Owns a request's response and status until MHD
- * queues them, and its job, delay and detached wait while it is suspended
- * on them. Loop thread only. */
+ * up to wait_ms; the dashboard's files and event stream, through http_ui
+ * and http_events). Every answer is queued in one place (http_queue),
+ * which counts it by status. Owns a request's response and status until
+ * MHD queues them, and its job, delay and detached wait while it is
+ * suspended on them. Loop thread only. */
 #include "http_reply.h"
 
 #include <jansson.h>
@@ -17,8 +18,11 @@
 #include "clock.h"
 #include "errors.h"
 #include "http_metrics.h"
+#include "http_events.h"
 #include "http_read.h"
+#include "http_status.h"
 #include "http_suspend.h"
+#include "http_ui.h"
 #include "params.h"
 
 /* ---- responses and errors ------------------------------------------- */
@@ -118,6 +122,9 @@ enum MHD_Result http_reply_answer_error(http_request *req)
     } else if (req->err_code == HTTP_ERR_TOO_MANY_CONNECTIONS) {
         status = MHD_HTTP_SERVICE_UNAVAILABLE;
         name = "too_many_connections";
+    } else if (req->err_code == HTTP_ERR_TOO_MANY_STREAMS) {
+        status = MHD_HTTP_SERVICE_UNAVAILABLE;
+        name = "too_many_streams";
     } else if (req->err_code == HTTP_ERR_NOT_IMPLEMENTED) {
         status = MHD_HTTP_NOT_IMPLEMENTED;
         name = "not_implemented";
@@ -139,10 +146,11 @@ enum MHD_Result http_reply_answer_error(http_request *req)
         MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, req->allow);
     if (r && req->challenge)
         MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, req->challenge);
-    if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE) {
-        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "1");
+    if (r && status == MHD_HTTP_SERVICE_UNAVAILABLE)
+        MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER,
+                                req->err_code == HTTP_ERR_TOO_MANY_STREAMS ? "5" : "1");
+    if (r && req->err_code == HTTP_ERR_TOO_MANY_CONNECTIONS)
         MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
-    }
     http_trace_echo(r, req->trace.parent, req->trace.state);
     return http_send(req, status, r);
 }
@@ -352,30 +360,6 @@ static void http_delay_done(gw_timer *t, void *arg)
     http_suspend_resume(req, MHD_HTTP_OK, r);
 }
 
-/* Every counter of stats.h's one table, by its name. */
-static struct MHD_Response *http_stats_json(gw_core *core)
-{
-    core_status st;
-    core_status_get(core, &st);
-    json_t *o = json_object();
-    json_object_set_new(o, "id", json_string(st.id));
-    json_object_set_new(o, "uptime_ms", json_integer((json_int_t)st.uptime_ms));
-    json_object_set_new(o, "executors", json_integer((json_int_t)st.executors));
-    json_object_set_new(o, "jobs_in_flight", json_integer((json_int_t)st.jobs_in_flight));
-    json_object_set_new(o, "held_bytes", json_integer((json_int_t)st.held_bytes));
-    json_object_set_new(o, "held_bytes_peak", json_integer((json_int_t)st.held_bytes_peak));
-    json_object_set_new(o, "max_held_bytes", json_integer((json_int_t)st.max_held_bytes));
-    json_object_set_new(o, "loop_turn_max_us", json_integer((json_int_t)st.loop_turn_max_us));
-    json_object_set_new(o, "loop_turn_max_cpu_us",
-                        json_integer((json_int_t)st.loop_turn_max_cpu_us));
-    json_object_set_new(o, "loop_stall_max_ms", json_integer((json_int_t)st.loop_stall_max_ms));
-    json_object_set_new(o, "loop_read_max_bytes", json_integer((json_int_t)st.loop_read_max_bytes));
-    for (int c = 0; c < STAT_COUNT; c++)
-        json_object_set_new(o, stats_name((gateway_counter)c),
-                            json_integer((json_int_t)st.counters.v[c]));
-    return http_json(o);
-}
-
 /* GET /readyz: {"ready":true}, or {"ready":false,"why":[...]} with its
  * status in *status. A caller without a token, where tokens are needed
  * (detail 0), learns how many queues are unserved but not which. */
@@ -508,7 +492,7 @@ enum MHD_Result http_reply_answer(http_request *req)
     case TARGET_QUEUES:
         return http_send(req, MHD_HTTP_OK, http_json_text(core_queues_json(core)));
     case TARGET_STATS:
-        return http_send(req, MHD_HTTP_OK, http_stats_json(core));
+        return http_send(req, MHD_HTTP_OK, http_json(http_status_stats(h)));
     case TARGET_METRICS: {
         /* The front keeps the body (its cache): queued, not destroyed. */
         struct MHD_Response *r = http_metrics_response(h);
@@ -517,6 +501,17 @@ enum MHD_Result http_reply_answer(http_request *req)
                                    "the gateway is out of memory; retry later", 1);
         return http_queue(req, MHD_HTTP_OK, r);
     }
+    case TARGET_FAILURES:
+        return http_send(req, MHD_HTTP_OK, http_json(http_status_failures(h)));
+    case TARGET_UI: {
+        unsigned status;
+        struct MHD_Response *r = http_ui_response(req, &status);
+        return http_send(req, status, r);
+    }
+    case TARGET_EVENTS:
+        if (http_events_admit(req) < 0)
+            return http_reply_answer_error(req);
+        return http_send(req, MHD_HTTP_OK, http_events_response(req));
     case TARGET_DELAY:
         if (loop_timer_start(h->loop, &req->delay, clock_now_us() + (uint64_t)req->delay_ms * 1000,
                              http_delay_done, req) < 0)

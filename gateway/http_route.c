@@ -1,6 +1,7 @@
 /* http_route.c -- the HTTP front's route table: decides what a request is
  * for from its method and path (a built-in route: /healthz, /readyz,
- * /metrics, /v1/queues, /v1/stats, /v1/delay, POST /v1/jobs/QUEUE/FUNCTION,
+ * /metrics, /v1/queues, /v1/stats, /v1/delay, /v1/events, /v1/failures,
+ * the dashboard's /ui files, POST /v1/jobs/QUEUE/FUNCTION,
  * /v1/jobs/ID[/result]; or a --route), reads the query values each takes and sets the 404 or
  * 405 of a path it does not know or a method it does not allow. Owns the
  * front's routes (routes.c parses each --route spec). Loop thread only. */
@@ -11,6 +12,7 @@
 #include <strings.h>
 
 #include "http_read.h"
+#include "http_ui.h"
 #include "params.h"
 
 static int http_is_get(const char *method)
@@ -111,9 +113,10 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
         const char *path;
         http_target target;
     } builtin_gets[] = {
-        {"/healthz", TARGET_HEALTHZ}, {"/readyz", TARGET_READYZ},
-        {"/v1/queues", TARGET_QUEUES}, {"/v1/stats", TARGET_STATS},
-        {"/v1/delay", TARGET_DELAY},   {"/metrics", TARGET_METRICS},
+        {"/healthz", TARGET_HEALTHZ},   {"/readyz", TARGET_READYZ},
+        {"/v1/queues", TARGET_QUEUES},  {"/v1/stats", TARGET_STATS},
+        {"/v1/delay", TARGET_DELAY},    {"/metrics", TARGET_METRICS},
+        {"/v1/events", TARGET_EVENTS},  {"/v1/failures", TARGET_FAILURES},
     };
     for (size_t i = 0; i < sizeof(builtin_gets) / sizeof(builtin_gets[0]); i++)
         if (!strcmp(url, builtin_gets[i].path)) {
@@ -122,6 +125,12 @@ void http_route_resolve(http_request *req, const char *method, const char *url)
             req->allow = "GET, HEAD";
             break;
         }
+    req->asset = req->target == TARGET_ERROR ? http_ui_find(url) : -1;
+    if (req->asset >= 0) {
+        req->target = TARGET_UI;
+        allowed = http_is_get(method) ? 1 : NOT_ALLOWED;
+        req->allow = "GET, HEAD";
+    }
 
     if (req->target != TARGET_ERROR) {
         if (req->target == TARGET_DELAY && allowed == 1) {

@@ -23,8 +23,9 @@ static void job_count(gw_job *job, int code)
 
 /* Answers the job's caller, once, and records its times in its queue's
  * histograms: the wait always, the run when it ran (a Result, a deadline
- * or a loss while on an executor). */
-static void job_answer(gw_job *job, job_outcome *out, int ran)
+ * or a loss while on an executor); a failure is recorded then, with e, the
+ * executor that ran it (or NULL). */
+static void job_answer_from(gw_job *job, job_outcome *out, int ran, const gw_executor *e)
 {
     job_done_fn done = job->done;
     if (!done)
@@ -42,7 +43,15 @@ static void job_answer(gw_job *job, job_outcome *out, int ran)
               (unsigned long long)job->id, job->queue->name, job->function, code_name(out->code),
               (unsigned long long)out->waited_us, (unsigned long long)out->run_us,
               trace_id(job->traceparent));
+    if (out->code != OFFLOAD__CODE__CODE_OK && job->owner && job->owner->failures)
+        failures_add(job->owner->failures, job->id, out->code, job->queue->name, job->function,
+                     e ? e->id : NULL, out->message, out->waited_us, out->run_us);
     done(job, out, job->done_arg);
+}
+
+static void job_answer(gw_job *job, job_outcome *out, int ran)
+{
+    job_answer_from(job, out, ran, job->executor);
 }
 
 static void job_answer_error(gw_job *job, int code, const char *message, uint64_t now)
@@ -417,7 +426,7 @@ void jobs_result(jobs *js, gw_executor *e, const job_result *r)
             q->completed++;
         else
             q->failed++;
-        job_answer(job, &out, 1);
+        job_answer_from(job, &out, 1, e); /* job_unsend took its executor */
     } else {
         stats_inc(js->stats, STAT_results_late);
     }
@@ -450,7 +459,7 @@ void jobs_executor_lost(jobs *js, gw_executor *e, const char *why, size_t *lost_
                                .waited_us = job->sent_us - job->created_us,
                                .run_us = now - job->sent_us};
             job->queue->failed++;
-            job_answer(job, &out, 1);
+            job_answer_from(job, &out, 1, e);
             lost++;
         }
         job_end(js, job);

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "budget.h"
+#include "failures.h"
 #include "fleet.h"
 #include "queue.h"
 #include "stats.h"
@@ -67,6 +68,9 @@ typedef struct jobs {
      * jobs_init): every job submitted counts once, at its answer, its
      * refusal or its caller's detach ("cancelled"). */
     tally *tally;
+    /* The recent failures (NULL: none kept; set after jobs_init): every job
+     * answered with an error is recorded where it is answered. */
+    failures *failures;
     size_t turn_left;   /* of limits.turn_bytes, for this turn's dispatches */
     int deferred;       /* some queue's dispatch stopped with it spent */
     uint64_t deferrals; /* times one did */

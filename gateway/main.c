@@ -17,10 +17,10 @@ static const char usage[] =
     "usage: offload-gateway [flags]\n"
     "\n"
     "The offload gateway: answers its own routes (/healthz, /readyz, /metrics,\n"
-    "/v1/queues, /v1/delay), and for each job (POST /v1/jobs/QUEUE/FUNCTION, or a\n"
-    "--route) suspends the HTTP request, queues the job, sends it to an executor\n"
-    "with a free slot, and answers when it ends. Executors connect to --executors;\n"
-    "see README.md.\n";
+    "/v1/queues, /v1/delay, the dashboard /ui and its live data /v1/events), and\n"
+    "for each job (POST /v1/jobs/QUEUE/FUNCTION, or a --route) suspends the HTTP\n"
+    "request, queues the job, sends it to an executor with a free slot, and\n"
+    "answers when it ends. Executors connect to --executors; see README.md.\n";
 
 int main(int argc, char **argv)
 {
@@ -54,6 +54,9 @@ int main(int argc, char **argv)
         .ready_fd = -1,
         .metrics_max_series = TALLY_MAX_DEFAULT,
         .metrics_cache_ms = 100,
+        .recent_failures = FAILURES_DEFAULT,
+        .max_event_streams = 32,
+        .event_stall_ms = 30000,
     };
     char host[64] = "gateway";
     gethostname(host, sizeof(host) - 1);
@@ -203,6 +206,18 @@ int main(int argc, char **argv)
          "GET /metrics answers with the body rendered less than MS ago: one render per MS "
          "however often it is scraped; 0: render every scrape (default 100)",
          flag_set_int, &cfg.metrics_cache_ms, 0, 60000, 0},
+        {"recent-failures", "N",
+         "failed jobs kept, newest first, for GET /v1/failures and the dashboard (/ui) "
+         "(default 50)",
+         flag_set_int, &cfg.recent_failures, 0, FAILURES_CEILING, 0},
+        {"max-event-streams", "N",
+         "GET /v1/events streams (the dashboard's live data) open at once; past it 503 "
+         "too_many_streams (default 32)",
+         flag_set_int, &cfg.max_event_streams, 0, 10000, 0},
+        {"event-stall-ms", "MS",
+         "an event stream whose client takes no bytes for MS (rounded up to a second) is "
+         "closed (default 30000)",
+         flag_set_int, &cfg.event_stall_ms, 1000, 3600000, 0},
         {"id", "NAME", "this gateway's id in logs and Welcome (default HOST-PID)", flag_set_string,
          &cfg.id, 0, 0, 0},
         {"log-level", "LEVEL", "error, warn, info or debug (default info)", flag_set_string,

@@ -13,8 +13,8 @@
 int route_path_reserved(const char *path)
 {
     return !strcmp(path, "/healthz") || !strcmp(path, "/readyz") || !strcmp(path, "/metrics") ||
-           !strcmp(path, "/v1") ||
-           !strncmp(path, "/v1/", 4);
+           !strcmp(path, "/v1") || !strncmp(path, "/v1/", 4) || !strcmp(path, "/ui") ||
+           !strncmp(path, "/ui/", 4);
 }
 
 void route_free(route *r)
@@ -80,8 +80,8 @@ int route_parse(const char *spec, route *out, char *err, size_t errlen)
         return route_fail(out, err, errlen, spec, "out of memory");
     if (route_path_reserved(out->path))
         return route_fail(out, err, errlen, spec,
-                          "/healthz, /readyz, /metrics and paths under /v1/ are built in "
-                          "and reserved");
+                          "/healthz, /readyz, /metrics, /ui and paths under /v1/ and /ui/ "
+                          "are built in and reserved");
 
     const char *target = eq + 1;
     if (!strncmp(target, "delay:", 6)) {

@@ -7,8 +7,8 @@
  *   --route 'POST /resize=job:cpu/resize'         no payload: the request body
  *
  * Paths match exactly (the query string is not part of the path). The
- * built-in paths (/healthz, /readyz, /metrics and everything under /v1/)
- * are reserved. */
+ * built-in paths (/healthz, /readyz, /metrics, /ui and everything under
+ * /v1/ and /ui/) are reserved. */
 #ifndef OFFLOAD_ROUTES_H
 #define OFFLOAD_ROUTES_H
 

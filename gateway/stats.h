@@ -87,7 +87,17 @@
                           "--metrics-cache-ms before")                                             \
     X(metrics_render_us, "the time rendering /metrics bodies took, microseconds")                  \
     X(metrics_series_folded, "jobs counted under function \"_other\" in offload_jobs_total: "      \
-                             "their own series would pass --metrics-max-series")
+                             "their own series would pass --metrics-max-series")                   \
+    X(jobs_failed, "jobs answered with an error (failed, timed out, executor lost, no executor; "  \
+                   "not a caller's cancel): the last --recent-failures in GET /v1/failures")       \
+    X(event_streams_opened, "GET /v1/events streams opened")                                       \
+    X(event_streams_refused, "GET /v1/events requests refused with 503: --max-event-streams "      \
+                             "streams were open")                                                  \
+    X(event_streams_stalled, "event streams closed because their client took no bytes for "        \
+                             "--event-stall-ms")                                                   \
+    X(event_snapshots_sent, "snapshots written whole to event streams")                            \
+    X(event_snapshots_skipped, "snapshots an event stream skipped: its client had not taken "      \
+                               "the one before (a slow reader gets the latest only)")
 
 typedef enum gateway_counter {
 #define STATS_ENUM(name, help) STAT_##name,

@@ -13,7 +13,8 @@ pkgs=(build-essential pkg-config protobuf-c-compiler libprotobuf-c-dev libzmq3-d
       apache2-utils curl jq procps python3 python3-zmq valgrind iproute2 nftables prometheus
       protobuf-compiler python3-protobuf python3-pytest python3-pip python3-setuptools
       python3-fastapi python3-uvicorn python3-uvloop python3-httptools
-      gearman-job-server libgearman-dev clang libclang-rt-14-dev libncurses-dev tmux)
+      gearman-job-server libgearman-dev clang libclang-rt-14-dev libncurses-dev tmux xxd
+      chromium chromium-driver)
 fi
 
 missing=()
