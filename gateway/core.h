@@ -208,6 +208,7 @@ int core_executors(gw_core *c, executor_info **out, size_t *count);
 /* core_executors as the "executors" array of core_queues_json (docs/gateway.md):
  * a new jansson array (json_t) the caller owns; empty when out of memory. */
 struct json_t *core_executors_json(gw_core *c);
+
 /* The recent failures (failures.h), newest first: a JSON array, a new
  * reference (the caller's), or NULL when out of memory. */
 json_t *core_failures_json(gw_core *c);
