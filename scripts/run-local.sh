@@ -130,7 +130,10 @@ offload is running: gateway pid ${pids[0]} on $http, executor pid ${pids[1]}
 examples/python/worker.py). Try, from another terminal:
 
   curl -s $url/healthz
+  curl -s $url/readyz                                    # ready: every queue served
   curl -s $url/v1/queues
+  curl -s $url/metrics                                   # Prometheus text
+  open $url/ui in a browser                              # the live dashboard
   curl -s --data-binary 'hello' $url/v1/jobs/io/echo
   curl -s --data-binary 1000 $url/v1/jobs/io/sleep        # a 1 s blocking job
   curl -s --data-binary 500 $url/v1/jobs/cpu/spin         # 0.5 s of CPU, in a worker process
@@ -148,6 +151,7 @@ From the clients (liboffload, the CLI, Python; README "Quick start"):
 
   export OFFLOAD_GATEWAY=${clients/\/\/0.0.0.0:/\/\/127.0.0.1:}
   $builddir/bin/offload queues                        # the fleet's pools
+  $builddir/bin/offload top                           # live, like htop (q quits)
   $builddir/bin/offload call io echo hello
   $builddir/bin/offload bench -c 50 -n 100000 io echo x
   PYTHONPATH=$root/client/python$pb2 $python $root/examples/quickstart/hello.py
