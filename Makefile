@@ -256,7 +256,7 @@ test-deploy:
 asan: deps
 	@$(MAKE) --no-print-directory BUILD=build/asan SAN=1 all
 	ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1 \
-	OFFLOAD_E2E_SANITIZED=1 \
+	OFFLOAD_E2E_SANITIZED=1 OFFLOAD_E2E_TEST_TIMEOUT=$${OFFLOAD_E2E_TEST_TIMEOUT:-360} \
 	  $(MAKE) --no-print-directory BUILD=build/asan SAN=1 unit e2e
 
 bench: deps
