@@ -31,9 +31,8 @@ start_executor --connect "$GW_EXECUTORS" --queue io=threads:8 --queue bulk=threa
     --heartbeat-ms 200 --liveness 3 || abort "executor starts"
 check "io has 1 executor" wait_until 10 queue_is io executors 1
 
-# Six jobs that outlast both floods; they end on their own at 14 s.
-for i in 1 2 3 4 5 6; do http_bg job$i POST '/v1/jobs/io/sleep?timeout_ms=60000' --data-binary 14000; done
-check "the 6 jobs run" wait_until 10 queue_is io busy 6
+# Six jobs that outlast both floods (cancelled after them).
+io_jobs_start
 
 MIB=1048576
 # Budget (1 MiB) plus one frame (--max-payload 1 MiB + 64 KiB of slack).
