@@ -36,11 +36,20 @@ wait_until 10 queue_is io capacity 4 || abort "io is served"
 
 # ---- WebDriver ------------------------------------------------------------
 
-# chromedriver picks a free port and says which.
-"$DRIVER" --port=0 >"$E2E_TMP/chromedriver.out" 2>&1 &
-PIDS+=($!)
-wait_until 30 grep -q 'started successfully on port' "$E2E_TMP/chromedriver.out" ||
-    abort "chromedriver starts: $(head -c 300 "$E2E_TMP/chromedriver.out")"
+# chromedriver picks a free port and says which. It takes a port free on
+# ::1, then binds 127.0.0.1 to the same number, which another process may
+# hold ("IPv4 port not available. Exiting..."): then it is started again.
+driver_up() { grep -q 'started successfully on port' "$E2E_TMP/chromedriver.out"; }
+driver_done() { driver_up || ! kill -0 "$1" 2>/dev/null; }
+for attempt in 1 2 3 4 5; do
+    "$DRIVER" --port=0 >"$E2E_TMP/chromedriver.out" 2>&1 &
+    dp=$!
+    PIDS+=("$dp")
+    wait_until 30 driver_done "$dp"
+    driver_up && break
+    echo "  info  chromedriver attempt $attempt: $(tail -n 1 "$E2E_TMP/chromedriver.out")"
+done
+driver_up || abort "chromedriver starts: $(tail -c 300 "$E2E_TMP/chromedriver.out")"
 WD="http://127.0.0.1:$(sed -n 's/.*started successfully on port \([0-9]*\).*/\1/p' \
     "$E2E_TMP/chromedriver.out")"
 SESSION=""
