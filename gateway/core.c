@@ -331,7 +331,7 @@ static json_t *core_quantiles_json(const hist *h)
     return o;
 }
 
-char *core_queues_json(gw_core *c)
+json_t *core_queues_doc(gw_core *c)
 {
     queue_info *qs;
     size_t n;
@@ -362,7 +362,13 @@ char *core_queues_json(gw_core *c)
     json_t *root = json_object();
     json_object_set_new(root, "queues", list);
     json_object_set_new(root, "executors", core_executors_json(c));
-    char *text = json_dumps(root, JSON_COMPACT);
+    return root;
+}
+
+char *core_queues_json(gw_core *c)
+{
+    json_t *root = core_queues_doc(c);
+    char *text = root ? json_dumps(root, JSON_COMPACT) : NULL;
     json_decref(root);
     return text;
 }

@@ -169,8 +169,10 @@ int core_queues(gw_core *c, queue_info **out, size_t *count);
  * compact, malloc'd (the caller frees it); NULL when out of memory. The
  * clients socket's ListQueues answers the same. Each queue has "wait_us" and
  * "run_us": {"p50","p90","p99"} estimated from its histograms, or null before
- * its first job. */
+ * its first job. core_queues_doc is the same document as a new jansson
+ * object (the caller's reference; NULL when out of memory). */
 char *core_queues_json(gw_core *c);
+struct json_t *core_queues_doc(gw_core *c);
 
 /* One pool of an executor, as its latest PoolStats told (core_executors). */
 typedef struct pool_info {

@@ -60,9 +60,7 @@ char *http_status_snapshot(http_front *h)
     json_object_set_new(
         o, "t", json_integer((json_int_t)ts.tv_sec * 1000 + (json_int_t)(ts.tv_nsec / 1000000)));
     /* GET /v1/queues's members as they are, whatever they grow to. */
-    char *text = core_queues_json(h->core);
-    json_t *doc = text ? json_loads(text, 0, NULL) : NULL;
-    free(text);
+    json_t *doc = core_queues_doc(h->core);
     if (json_is_object(doc))
         json_object_update(o, doc);
     json_decref(doc);
